@@ -1,0 +1,182 @@
+"""The value types that flow through an audit: events, principals, findings, frame evidence.
+
+All are frozen dataclasses of plain data, so they pickle cheaply between worker processes (and,
+later, Dask workers) and can be compared in tests.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Severity(enum.IntEnum):
+    """Finding severity; ordered so `--fail-on` can compare."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """`"high"` -> `Severity.HIGH`; raises ValueError on anything else."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.name.lower() for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+    @property
+    def label(self) -> str:
+        """Lower-case name as written in packs and reports."""
+        return self.name.lower()
+
+
+class OperationKind(str, enum.Enum):
+    """What a face operation does (ISO/IEC 2382-37 and EU AI Act vocabulary)."""
+
+    FACE_DETECTION = "face_detection"
+    FACE_ANALYSIS = "face_analysis"
+    ENROLMENT = "enrolment"
+    VERIFICATION_1TO1 = "verification_1to1"
+    IDENTIFICATION_1TON = "identification_1toN"
+    PERSISTENT_TRACKING = "persistent_tracking"
+    FOOTAGE_REQUEST = "footage_request"
+    PUBLIC_POST = "public_post"
+    SUSPECTED_FACE_MATCHING = "suspected_face_matching"
+    OTHER = "other"
+
+
+#: Kinds that compare or store identities: these make an event a "face operation".
+MATCHING_KINDS = frozenset(
+    {
+        OperationKind.ENROLMENT,
+        OperationKind.VERIFICATION_1TO1,
+        OperationKind.IDENTIFICATION_1TON,
+        OperationKind.PERSISTENT_TRACKING,
+        OperationKind.SUSPECTED_FACE_MATCHING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acted, as attributed through principals.toml (`unknown` when nothing matched)."""
+
+    id: str
+    organisation: str = "unknown"
+    category: str = "unknown"
+    matched: bool = False
+
+
+@dataclass(frozen=True)
+class Event:
+    """One logged operation, normalised and located in its file.
+
+    Only face-related records become Events (every record is still counted); the parse cost of
+    the background traffic stays a dictionary lookup.
+    """
+
+    source: str
+    file: str
+    time: datetime
+    service: str
+    operation: str
+    kind: OperationKind
+    principal: Principal
+    record: int | None = None
+    line: int | None = None
+    event_id: str | None = None
+    outcome: str = "succeeded"
+    error_code: str | None = None
+    frames: tuple[str, ...] = ()
+    #: Optional fields rules may ask for (purpose, case_ref, authorisation_ref, modality, ...).
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    def attr(self, name: str) -> str | None:
+        """The optional field `name`, or None when the log did not carry it."""
+        for key, value in self.attributes:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def attempted_only(self) -> bool:
+        """True for calls that failed: still an act under a moratorium, reported as an attempt."""
+        return self.outcome != "succeeded"
+
+
+@dataclass(frozen=True)
+class FrameEvidence:
+    """What the frame pass found in one referenced frame (no descriptors, ever)."""
+
+    path: str
+    sha256: str | None
+    faces: int | None
+    persons: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeHit:
+    """A consenting person's probe photo matched a face in a finding's frames."""
+
+    name: str
+    distance: float
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule of one pack broken by one (or, for duties, several) events."""
+
+    id: str
+    pack: str
+    pack_version: str
+    rule: str
+    severity: Severity
+    title: str
+    message: str
+    events: tuple[Event, ...]
+    attempt: bool = False
+    confidence: str = "P"
+    frames: tuple[FrameEvidence, ...] = ()
+    probes: tuple[ProbeHit, ...] = ()
+
+    @property
+    def sort_key(self) -> tuple[str, str, int, int, str, str]:
+        """Deterministic order: time, file, record, line, pack, rule."""
+        first = self.events[0]
+        return (
+            first.time.isoformat(),
+            first.file,
+            first.record if first.record is not None else -1,
+            first.line if first.line is not None else -1,
+            self.pack,
+            self.rule,
+        )
+
+
+@dataclass
+class InputFile:
+    """One input file as recorded in the report and the store (mutable while it is read)."""
+
+    path: str
+    kind: str
+    sha256: str = ""
+    records: int = 0
+    errors: int = 0
+    source: str | None = None
+
+
+@dataclass
+class Notice:
+    """A face-like operation the catalogue does not know, or another thing a reader should see."""
+
+    file: str
+    message: str
+    record: int | None = None
+    line: int | None = None
+    event_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
