@@ -69,6 +69,9 @@ class Principal:
     organisation: str = "unknown"
     category: str = "unknown"
     matched: bool = False
+    #: ARNs the log gives for this identity (user/role ARN and the session issuer's ARN).
+    arns: tuple[str, ...] = ()
+    account: str | None = None
 
 
 @dataclass(frozen=True)

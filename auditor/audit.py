@@ -1,0 +1,192 @@
+"""Run one audit: bundle -> sources -> events -> policy engine -> frame evidence -> report -> store.
+
+This module orchestrates and never prints: progress goes through a callback, and the result is
+plain data that the command line renders. Parsing runs through `map_jobs`, which does not care
+whether a job runs in this process or in a pool of worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from auditor import principals as principals_mod
+from auditor.bundle import PRINCIPALS_TOML, Bundle, PathEscape, open_bundle, safe_relpath
+from auditor.errors import InputIssue
+from auditor.models import Event, Finding, InputFile, Notice, Severity
+from auditor.policy import Pack, evaluate, resolve
+from auditor.report.build import build_report
+from auditor.sources import FileResult, ReadJob, read_file
+
+Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+R = TypeVar("R")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What to audit and how; the command line fills it from its flags."""
+
+    policies: tuple[str, ...] = ()
+    workers: int = 0  # 0: one per core
+    frames: str = "referenced"  # referenced | all | none
+    fail_on: str = "low"  # low | medium | high | critical | never
+    face_upsample: int = 1
+    probe_tolerance: float = 0.6
+    use_cache: bool = True
+    store_url: str | None = None  # None: do not record the run
+
+
+@dataclass
+class AuditResult:
+    """Everything an audit produced, ready for reporters and the store."""
+
+    report: dict[str, Any]
+    findings: list[Finding]
+    issues: list[InputIssue]
+    exit_code: int
+    run_id: str
+    notices: list[Notice] = field(default_factory=list)
+
+
+def worker_count(requested: int) -> int:
+    """`--workers 0` (default) means one process per core."""
+    return requested if requested > 0 else (os.cpu_count() or 1)
+
+
+def map_jobs(fn: Callable[[T], R], jobs: list[T], workers: int,
+             progress: Callable[[int], None] | None = None) -> Iterator[R]:
+    """Apply a top-level function to jobs in order, in-process or across worker processes."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield fn(job)
+            if progress:
+                progress(1)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        for result in pool.map(fn, jobs, chunksize=1):
+            yield result
+            if progress:
+                progress(1)
+
+
+def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str) -> int:
+    """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1)."""
+    if incomplete:
+        return EXIT_INCOMPLETE
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = Severity.parse(fail_on)
+    return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
+
+
+def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
+    """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
+    bundle = open_bundle(bundle_path)
+    path = bundle.root / PRINCIPALS_TOML
+    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path.is_file()
+                 else principals_mod.Directory())
+    return bundle, directory
+
+
+def run_audit(bundle_path: Path, options: AuditOptions,
+              progress: Progress | None = None) -> AuditResult:
+    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log."""
+    started = datetime.now(UTC)
+    packs = resolve(list(options.policies))
+    bundle, directory = load_config(bundle_path)
+    workers = worker_count(options.workers)
+
+    log_paths, issues = _log_files(bundle)
+    jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
+    results: list[FileResult] = []
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("logs", done, len(jobs))
+
+    results.extend(map_jobs(read_file, jobs, workers, step))
+
+    events: list[Event] = []
+    inputs: list[InputFile] = []
+    notices: list[Notice] = []
+    records = 0
+    for res in results:
+        records += res.records
+        issues.extend(res.issues)
+        notices.extend(res.notices)
+        events.extend(directory.attribute(e) for e in res.events)
+        inputs.append(InputFile(res.path, "log", res.sha256, res.records, len(res.issues),
+                                res.source))
+    inputs.extend(_config_inputs(bundle, packs))
+
+    evaluation = evaluate(events, packs)
+    findings = list(evaluation.findings)
+
+    frame_summary: dict[str, Any] = {}
+    probes_report: list[dict[str, Any]] = []
+    if options.frames != "none":
+        from auditor.evidence import attach_frame_evidence
+
+        outcome = attach_frame_evidence(bundle, findings, events, options, workers, progress)
+        findings = outcome.findings
+        inputs.extend(outcome.inputs)
+        issues.extend(outcome.issues)
+        frame_summary = outcome.summary
+        probes_report = outcome.probes
+
+    incomplete = bool(issues)
+    exit_code = compute_exit_code(findings, incomplete, options.fail_on)
+    run_id = uuid.uuid4().hex
+    report = build_report(
+        run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
+        packs=packs, inputs=inputs, records=records, events=events, findings=findings,
+        excused=len(evaluation.excused), issues=issues, notices=notices,
+        frame_summary=frame_summary, probes=probes_report,
+        settings={"fail_on": options.fail_on, "frames": options.frames,
+                  "probe_tolerance": options.probe_tolerance},
+    )
+    if options.store_url is not None:
+        from auditor.store import Store
+
+        Store(options.store_url).save_run(report, str(bundle.root), exit_code)
+    return AuditResult(report, findings, issues, exit_code, run_id, notices)
+
+
+def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
+    """Every file under logs/, each checked to stay inside the bundle."""
+    paths, issues = [], []
+    for rel in bundle.files("logs"):
+        try:
+            paths.append(safe_relpath(bundle.root, rel))
+        except PathEscape as exc:
+            issues.append(InputIssue(rel, f"refused: {exc}"))
+    if not (bundle.root / "logs").is_dir():
+        issues.append(InputIssue("logs/", "the bundle has no logs/ folder: nothing to audit"))
+    return paths, issues
+
+
+def _config_inputs(bundle: Bundle, packs: list[Pack]) -> list[InputFile]:
+    """Hashes of the packs and of the bundle's own config files (NGOs re-run from these)."""
+    import hashlib
+
+    out = []
+    for name in ("audit.toml", "principals.toml"):
+        path = bundle.root / name
+        if path.is_file():
+            out.append(InputFile(name, "config", hashlib.sha256(path.read_bytes()).hexdigest()))
+    out.extend(InputFile(p.path, "pack", p.sha256, len(p.rules)) for p in packs)
+    return out

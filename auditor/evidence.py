@@ -1,0 +1,246 @@
+"""Frame evidence: what the frames referenced by face operations show about each finding's reach.
+
+Steps: pick the frames (referenced by face-matching events, or all with --all-frames), look each
+up in the face cache by SHA-256 + model fingerprint, run the batched dlib pass on the rest, keep
+the new results in the cache, then count distinct people across the findings' frames and match
+the consenting people's probe photos. Descriptors never leave this module except into the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from auditor.bundle import Bundle, PathEscape, safe_relpath
+from auditor.errors import InputIssue
+from auditor.models import MATCHING_KINDS, Event, FrameEvidence, InputFile, ProbeHit
+
+if TYPE_CHECKING:
+    from auditor.audit import AuditOptions
+    from auditor.faces.engine import ImageResult
+
+IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+
+
+@dataclass(frozen=True)
+class Faces:
+    """Faces of one image: boxes and descriptors (descriptors stay inside the auditor)."""
+
+    sha256: str
+    boxes: tuple[tuple[int, int, int, int], ...]
+    descriptors: np.ndarray  # shape (n, 128)
+
+
+@dataclass
+class FrameOutcome:
+    """What the frame step adds to an audit."""
+
+    findings: list[Any]
+    inputs: list[InputFile] = field(default_factory=list)
+    issues: list[InputIssue] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class FaceAnalyser:
+    """Runs the face pass over images with the cache in front of it."""
+
+    def __init__(self, upsample: int, workers: int, store_url: str | None, use_cache: bool,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
+        from auditor.faces.engine import FaceParams
+        from auditor.faces.modelfiles import fingerprint
+
+        self.params = FaceParams(upsample=upsample, workers=workers)
+        self.fingerprint = fingerprint(self.params)
+        self.store = None
+        if use_cache and store_url is not None:
+            from auditor.store import Store
+
+            self.store = Store(store_url)
+        self.progress = progress
+        self.cached: set[str] = set()
+
+    def run(self, images: list[tuple[Path, str]]) -> dict[str, Faces | str]:
+        """display path -> Faces, or an error message for images that could not be read."""
+        from auditor.faces.engine import ImageJob, analyse
+        from auditor.store import new_cache_row
+
+        out: dict[str, Faces | str] = {}
+        hashes: dict[str, str] = {}
+        for path, display in images:
+            try:
+                hashes[display] = _sha256(path)
+            except OSError as exc:
+                out[display] = f"cannot read frame: {exc.strerror or exc}"
+        cached = self.store.cached_faces(hashes.values(), self.fingerprint) if self.store else {}
+        todo = []
+        for path, display in images:
+            sha = hashes.get(display)
+            if sha is None:
+                continue
+            row = cached.get(sha)
+            if row is not None:
+                boxes = tuple(tuple(b) for b in json.loads(row.boxes))
+                desc = np.frombuffer(row.descriptors, dtype=np.float64).reshape(-1, 128)
+                out[display] = Faces(sha, boxes, desc)  # type: ignore[arg-type]
+                self.cached.add(display)
+            else:
+                todo.append(ImageJob(path=str(path), display=display))
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if self.progress:
+                self.progress("frames", done, len(todo))
+
+        new_rows = []
+        for res in analyse(todo, self.params, step):
+            out[res.path] = self._faces(res) if res.error is None else res.error
+            if res.error is None:
+                faces = out[res.path]
+                assert isinstance(faces, Faces)
+                new_rows.append(new_cache_row(res.sha256, self.fingerprint, res.width, res.height,
+                                              [list(f.box) for f in res.faces],
+                                              faces.descriptors.astype(np.float64).tobytes()))
+        if self.store is not None:
+            self.store.cache_faces(new_rows)
+        return out
+
+    @staticmethod
+    def _faces(res: ImageResult) -> Faces:
+        desc = np.array([f.descriptor for f in res.faces], dtype=np.float64).reshape(-1, 128)
+        return Faces(res.sha256, tuple(f.box for f in res.faces), desc)
+
+
+def _probe_folders(bundle: Bundle) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for rel in bundle.files("probes"):
+        parts = rel.split("/")
+        if len(parts) >= 3 and Path(rel).suffix.lower() in IMAGE_EXT:
+            out.setdefault(parts[1], []).append(rel)
+    return out
+
+
+def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Event],
+                          options: AuditOptions, workers: int,
+                          progress: Callable[[str, int, int], None] | None) -> FrameOutcome:
+    """Analyse the frames and probes, and return the findings with their frame evidence."""
+    from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster
+    from auditor.faces.probes import best_match
+
+    outcome = FrameOutcome(findings)
+    refs = {f for e in events if e.kind in MATCHING_KINDS for f in e.frames}
+    if options.frames == "all":
+        refs |= {r for r in bundle.files("frames") if Path(r).suffix.lower() in IMAGE_EXT}
+    images: list[tuple[Path, str]] = []
+    missing: set[str] = set()
+    for rel in sorted(refs):
+        try:
+            safe = safe_relpath(bundle.root, rel)
+        except PathEscape as exc:
+            outcome.issues.append(InputIssue(rel, f"frame refused: {exc}"))
+            missing.add(rel)
+            continue
+        path = bundle.root / safe
+        if not path.is_file():
+            outcome.issues.append(InputIssue(rel, "frame referenced by a face operation is missing"))
+            missing.add(rel)
+            continue
+        images.append((path, rel))
+    probe_sets = _probe_folders(bundle)
+    probe_images = [(bundle.root / rel, rel) for files in probe_sets.values() for rel in files]
+    if not images and not probe_images:
+        return outcome
+
+    analyser = FaceAnalyser(options.face_upsample, workers, options.store_url, options.use_cache,
+                            progress)
+    results = analyser.run(images + probe_images)
+
+    frames: dict[str, Faces] = {}
+    for _, rel in images:
+        res = results[rel]
+        if isinstance(res, str):
+            outcome.issues.append(InputIssue(rel, res))
+            missing.add(rel)
+        else:
+            frames[rel] = res
+            outcome.inputs.append(InputFile(rel, "frame", res.sha256, len(res.boxes), 0))
+
+    probes: dict[str, list[np.ndarray]] = {}
+    for name, files in sorted(probe_sets.items()):
+        for rel in files:
+            res = results[rel]
+            if isinstance(res, str):
+                outcome.issues.append(InputIssue(rel, f"probe photo: {res}"))
+                continue
+            outcome.inputs.append(InputFile(rel, "probe", res.sha256, len(res.boxes),
+                                            0 if len(res.boxes) == 1 else 1))
+            if len(res.boxes) != 1:
+                outcome.issues.append(InputIssue(
+                    rel, f"probe photo must show exactly one face, found {len(res.boxes)}"))
+                continue
+            probes.setdefault(name, []).append(res.descriptors[0])
+
+    # distinct people across the frames of all findings
+    finding_frames = sorted({p for f in findings for e in f.events for p in e.frames if p in frames})
+    keys: list[tuple[str, int]] = []
+    vectors: list[np.ndarray] = []
+    for rel in finding_frames:
+        for i in range(len(frames[rel].boxes)):
+            keys.append((rel, i))
+            vectors.append(frames[rel].descriptors[i])
+    labels = cluster([v.tolist() for v in vectors], DEFAULT_PERSON_THRESHOLD) if vectors else []
+    person_ids: dict[int, str] = {}
+    face_person: dict[tuple[str, int], str] = {}
+    for key, label in zip(keys, labels, strict=True):
+        if label not in person_ids:
+            person_ids[label] = f"P{len(person_ids) + 1:04d}"
+        face_person[key] = person_ids[label]
+
+    probe_hits: dict[str, list[str]] = {name: [] for name in sorted(probe_sets)}
+    new_findings = []
+    for f in findings:
+        evidence = []
+        hits: dict[str, float] = {}
+        for e in f.events:
+            for rel in e.frames:
+                if rel in frames:
+                    fr = frames[rel]
+                    persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))}))
+                    evidence.append(FrameEvidence(rel, fr.sha256, len(fr.boxes), persons))
+                    for name, vecs in probes.items():
+                        if not len(fr.boxes):
+                            continue
+                        d = min(best_match(v.tolist(), fr.descriptors.tolist()) or 9.0 for v in vecs)
+                        if d <= options.probe_tolerance and d < hits.get(name, 9.0):
+                            hits[name] = d
+                else:
+                    evidence.append(FrameEvidence(rel, None, None, (), "missing or unreadable"
+                                                  if rel in missing else "not analysed"))
+        probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
+        for name in hits:
+            probe_hits[name].append(f.events[0].event_id or f.id)
+        new_findings.append(replace(f, frames=tuple(evidence), probes=probe_list))
+
+    outcome.findings = new_findings
+    outcome.summary = {
+        "frames_analysed": len(frames),
+        "frames_from_cache": sum(1 for rel in frames if rel in analyser.cached),
+        "faces_detected": sum(len(fr.boxes) for fr in frames.values()),
+        "persons": len(person_ids),
+        "person_threshold": DEFAULT_PERSON_THRESHOLD,
+        "probe_tolerance": options.probe_tolerance,
+    }
+    outcome.probes = [{"name": n, "event_ids": sorted(set(ids))} for n, ids in probe_hits.items()]
+    return outcome

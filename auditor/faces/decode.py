@@ -1,0 +1,113 @@
+"""Read an image file once: hash its bytes and decode the same bytes to RGB uint8 pixels.
+
+Why it is written this way:
+
+* One read serves both the cache key (sha256 of the bytes) and the pixels, so a frame is never
+  read twice and the hash always describes what was analysed.
+* The pixels must equal `face_recognition.load_image_file` (`PIL.Image.open(...).convert("RGB")`,
+  no EXIF transpose), because face_recognition is the reference the descriptors are checked
+  against. RGBA, paletted, grey and 16-bit images all go through that same `convert("RGB")`.
+* Frames come from audited parties, so they are untrusted: the header is read first (PIL opens
+  lazily) and an image over `max_pixels` is refused before any decoding. PIL's own
+  decompression-bomb warning and error become the same refusal.
+* `import face_recognition` sets `PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True` for the whole
+  process, which silently pads truncated files with grey. An audit must report a truncated frame,
+  so decoding forces the flag off while it runs and restores it afterwards.
+* Every failure is returned as a message, never raised: one bad frame must not stop an audit.
+  Messages never contain the file path (the caller names the file, bundle-relative).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from time import perf_counter
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded frame, or why it could not be decoded (then `pixels` is None)."""
+
+    sha256: str
+    width: int
+    height: int
+    pixels: np.ndarray | None
+    error: str | None
+    seconds: float
+
+
+class _Refused(Exception):
+    """Internal: the image cannot be used; the message is user-facing."""
+
+
+@contextmanager
+def _strict_pil() -> Iterator[None]:
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
+def _too_many(width: int, height: int, max_pixels: int) -> str:
+    return (
+        f"image is {width}x{height} = {width * height:,} pixels, "
+        f"over the limit of {max_pixels:,} pixels"
+    )
+
+
+def decode_bytes(data: bytes, max_pixels: int) -> np.ndarray:
+    """RGB uint8 pixels (H x W x 3) of an encoded image; raises `_Refused` with a message."""
+    with _strict_pil():
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _Refused(f"image has too many pixels ({exc})") from None
+        except UnidentifiedImageError:
+            raise _Refused("not an image (unrecognised or unsupported format)") from None
+        except Exception as exc:  # PIL raises many types for malformed headers
+            raise _Refused(f"not a readable image ({type(exc).__name__}: {exc})") from None
+        with image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise _Refused(_too_many(width, height, max_pixels))
+            try:
+                rgb = image.convert("RGB")
+            except Exception as exc:  # OSError, SyntaxError, EOFError, zlib.error, ...
+                raise _Refused(f"truncated or corrupt image ({type(exc).__name__}: {exc})") from None
+    return np.array(rgb, dtype=np.uint8)
+
+
+def decode_file(path: str, max_pixels: int) -> Decoded:
+    """Read `path` once, hash it and decode it; failures come back in `Decoded.error`."""
+    start = perf_counter()
+
+    def failed(message: str, sha256: str = "") -> Decoded:
+        return Decoded(sha256, 0, 0, None, message, perf_counter() - start)
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return failed("file not found")
+    except IsADirectoryError:
+        return failed("is a directory, not an image file")
+    except OSError as exc:
+        return failed(f"cannot read file ({exc.strerror or type(exc).__name__})")
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        pixels = decode_bytes(data, max_pixels)
+    except _Refused as exc:
+        return failed(str(exc), sha256)
+    height, width = pixels.shape[:2]
+    return Decoded(sha256, width, height, pixels, None, perf_counter() - start)

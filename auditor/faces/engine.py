@@ -1,0 +1,294 @@
+"""The frame pass: image files in, face boxes and 128-d dlib descriptors out.
+
+Measured facts that shape this module (see docs/faces.md):
+
+* On CPU, dlib's descriptor net costs the same per face however calls are batched; throughput
+  comes from one process per core. We still make ONE batched `compute_face_descriptor` call per
+  chunk of frames (free on CPU, a gain on a CUDA build), and spread chunks over a fork pool.
+* Each worker loads only HOG, the 5-point predictor and the ResNet (never the 68-point model or
+  the CNN detector that `import face_recognition` loads), once, and reads and decodes each file
+  once (`decode.py`).
+* Results must equal the reference `face_recognition.face_locations(img, upsample)` followed by
+  `face_recognition.face_encodings(img, known_face_locations=boxes)`: boxes are trimmed to the
+  image exactly like face_recognition's `_trim_css_to_bounds` (right/bottom may equal the width /
+  height), and the landmarks are computed on the TRIMMED boxes, as that reference call does.
+* The HOG detector releases the GIL and is not re-entrant, so each thread gets its own detector
+  (Dask workers run several threads). The predictor and the net hold the GIL and are shared.
+* `num_jitters` above 1 draws from an RNG inside the model, so results would change between runs;
+  `FaceParams` refuses it because cached results must be reproducible.
+
+`analyse_chunk` is the unit of work: top-level, picklable arguments, plain-data results, so it
+runs the same in-process, in the local pool here, or as a Dask task.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from auditor.faces.decode import Decoded, decode_file
+from auditor.faces.modelfiles import model_paths
+
+Box = tuple[int, int, int, int]
+
+_THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def default_workers() -> int:
+    """CPUs this process may run on (affinity-aware where the OS tells us)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class FaceParams:
+    """How to analyse frames. Only upsample, jitters, padding and max_pixels change results.
+
+    upsample 1 is face_recognition's default; upsample 0 is 4x faster but misses faces under
+    ~80 px (26 % of the faces in our benchmark frames, and all of them in some group photos).
+    """
+
+    upsample: int = 1
+    jitters: int = 0
+    padding: float = 0.25
+    max_pixels: int = 40_000_000
+    chunk: int = 8
+    workers: int = field(default_factory=default_workers)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.upsample <= 4:
+            raise ValueError(f"upsample must be between 0 and 4, not {self.upsample}")
+        if self.jitters not in (0, 1):
+            raise ValueError(
+                f"jitters must be 0 or 1 (higher values are random, so results would not "
+                f"be reproducible), not {self.jitters}"
+            )
+        if not 0.0 <= self.padding <= 1.0:
+            raise ValueError(f"padding must be between 0 and 1, not {self.padding}")
+        if self.max_pixels < 1:
+            raise ValueError(f"max_pixels must be positive, not {self.max_pixels}")
+        if self.chunk < 1 or self.workers < 1:
+            raise ValueError("chunk and workers must be at least 1")
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face: box in face_recognition's (top, right, bottom, left) order, 128 floats."""
+
+    box: Box
+    descriptor: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """A file to analyse: `path` is read, `display` names it in results and messages."""
+
+    path: str
+    display: str
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """Faces found in one image, or `error` (then `faces` is empty).
+
+    `timings` holds seconds for decode (read + hash + decode), detect, landmarks and descriptors;
+    the descriptor time of a chunk's single batched call is shared out by face count.
+    """
+
+    path: str
+    sha256: str
+    width: int
+    height: int
+    faces: tuple[Face, ...]
+    timings: dict[str, float]
+    error: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Models, loaded once per process (detector once per thread).
+
+
+class _Models:
+    def __init__(self) -> None:
+        import dlib
+
+        paths = model_paths()
+        self.predictor = dlib.shape_predictor(str(paths["shape_predictor_5"]))
+        self.encoder = dlib.face_recognition_model_v1(str(paths["resnet"]))
+        self._local = threading.local()
+
+    def detector(self) -> Any:
+        found = getattr(self._local, "detector", None)
+        if found is None:
+            import dlib
+
+            found = self._local.detector = dlib.get_frontal_face_detector()
+        return found
+
+
+_MODELS: _Models | None = None
+_MODELS_LOCK = threading.Lock()
+
+
+def _models() -> _Models:
+    global _MODELS
+    if _MODELS is None:
+        with _MODELS_LOCK:
+            if _MODELS is None:
+                _MODELS = _Models()
+    return _MODELS
+
+
+def _init_worker() -> None:
+    """Pool initializer: one BLAS thread per process (we have one process per core), load models.
+
+    The thread limit only binds if dlib was not already imported before the fork (OpenBLAS reads
+    it when the library loads); the engine itself imports dlib lazily for that reason.
+    """
+    for name in _THREAD_ENV:
+        os.environ.setdefault(name, "1")
+    _models().detector()
+
+
+# ---------------------------------------------------------------------------------------------
+# The unit of work.
+
+
+def trim_box(top: int, right: int, bottom: int, left: int, width: int, height: int) -> Box:
+    """face_recognition's `_trim_css_to_bounds`: right/bottom are capped at width/height."""
+    return max(top, 0), min(right, width), min(bottom, height), max(left, 0)
+
+
+def _error_result(job: ImageJob, sha256: str, error: str, seconds: float) -> ImageResult:
+    timings = {"decode": seconds, "detect": 0.0, "landmarks": 0.0, "descriptors": 0.0}
+    return ImageResult(job.display, sha256, 0, 0, (), timings, error)
+
+
+@dataclass
+class _Frame:
+    """A decoded frame waiting for its descriptors."""
+
+    job: ImageJob
+    decoded: Decoded
+    boxes: list[Box]
+    shapes: Any  # dlib.full_object_detections
+    timings: dict[str, float]
+
+
+def _detect(job: ImageJob, decoded: Decoded, models: _Models, upsample: int) -> _Frame:
+    import dlib
+
+    img = decoded.pixels
+    start = perf_counter()
+    rects = models.detector()(img, upsample)
+    detected = perf_counter()
+    boxes = [
+        trim_box(r.top(), r.right(), r.bottom(), r.left(), decoded.width, decoded.height)
+        for r in rects
+    ]
+    # As face_encodings(img, known_face_locations=boxes): landmarks on the trimmed boxes.
+    shapes = dlib.full_object_detections()
+    for top, right, bottom, left in boxes:
+        shapes.append(models.predictor(img, dlib.rectangle(left, top, right, bottom)))
+    timings = {
+        "decode": decoded.seconds,
+        "detect": detected - start,
+        "landmarks": perf_counter() - detected,
+        "descriptors": 0.0,
+    }
+    return _Frame(job, decoded, boxes, shapes, timings)
+
+
+def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageResult]:
+    """Analyse a few images with one batched descriptor call; results in job order."""
+    models = _models()
+    slots: list[ImageResult | _Frame] = []
+    for job in jobs:
+        decoded = decode_file(job.path, params.max_pixels)
+        if decoded.error is not None:
+            slots.append(_error_result(job, decoded.sha256, decoded.error, decoded.seconds))
+        else:
+            slots.append(_detect(job, decoded, models, params.upsample))
+
+    frames = [slot for slot in slots if isinstance(slot, _Frame)]
+    start = perf_counter()
+    vectors: Any = []
+    if frames:  # one call for the whole chunk; face-less frames are empty entries
+        vectors = models.encoder.compute_face_descriptor(
+            [frame.decoded.pixels for frame in frames],
+            [frame.shapes for frame in frames],
+            params.jitters,
+            params.padding,
+        )
+    spent = perf_counter() - start
+    total_faces = sum(len(frame.boxes) for frame in frames)
+    by_frame = {id(frame): per_image for frame, per_image in zip(frames, vectors, strict=True)}
+
+    out: list[ImageResult] = []
+    for slot in slots:
+        if isinstance(slot, ImageResult):
+            out.append(slot)
+            continue
+        if total_faces:
+            slot.timings["descriptors"] = spent * len(slot.boxes) / total_faces
+        faces = tuple(
+            Face(box, tuple(float(x) for x in vector))
+            for box, vector in zip(slot.boxes, by_frame[id(slot)], strict=True)
+        )
+        decoded = slot.decoded
+        out.append(
+            ImageResult(
+                slot.job.display, decoded.sha256, decoded.width, decoded.height, faces, slot.timings
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling.
+
+
+def _chunk_size(n_jobs: int, params: FaceParams) -> int:
+    """At most `params.chunk`, small enough for >= 4 chunks per worker (even finish times)."""
+    per_worker = -(-n_jobs // (params.workers * 4))
+    return max(1, min(params.chunk, per_worker))
+
+
+def analyse(
+    jobs: Sequence[ImageJob],
+    params: FaceParams,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[ImageResult]:
+    """Analyse `jobs`, yielding one result per job in job order.
+
+    Runs in-process when `params.workers` is 1 or there are fewer jobs than two chunks (a pool
+    would cost more than it saves); otherwise in a fork pool of `params.workers` processes.
+    `progress`, when given, is called with the number of images just finished (an increment).
+    Unreadable images come back as results with `error` set; nothing is raised for them.
+    """
+    jobs = list(jobs)
+    if params.workers <= 1 or len(jobs) < 2 * params.chunk:
+        size = params.chunk
+        for begin in range(0, len(jobs), size):
+            done = analyse_chunk(jobs[begin : begin + size], params)
+            if progress is not None:
+                progress(len(done))
+            yield from done
+        return
+
+    size = _chunk_size(len(jobs), params)
+    chunks = [jobs[begin : begin + size] for begin in range(0, len(jobs), size)]
+    context = multiprocessing.get_context("fork")
+    work = functools.partial(analyse_chunk, params=params)
+    with context.Pool(min(params.workers, len(chunks)), initializer=_init_worker) as pool:
+        for done in pool.imap(work, chunks):
+            if progress is not None:
+                progress(len(done))
+            yield from done

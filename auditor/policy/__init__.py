@@ -1,0 +1,68 @@
+"""Policy packs and the engine that applies them.
+
+`resolve` turns what the user typed after `--policy` (a pack id in seeds/, `all`, or a file) into
+loaded packs. seeds/ is found beside the package (a source checkout or editable install) or
+through `AUDITOR_SEEDS`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from auditor.errors import ConfigError, Location
+from auditor.policy.engine import Evaluation, evaluate
+from auditor.policy.pack import Pack, Rule, load_pack
+
+__all__ = ["Evaluation", "Pack", "Rule", "evaluate", "load_pack", "resolve", "seeds_dir",
+           "seed_files"]
+
+
+def seeds_dir() -> Path:
+    """Where the shipped packs live."""
+    env = os.environ.get("AUDITOR_SEEDS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent.parent / "seeds"
+
+
+def seed_files() -> list[Path]:
+    """Every shipped pack file, sorted by name."""
+    folder = seeds_dir()
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(seeds_dir().resolve().parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def resolve(specs: list[str]) -> list[Pack]:
+    """Packs for `--policy` values; none given means every pack in seeds/."""
+    if not specs or "all" in specs:
+        files = seed_files()
+        if not files:
+            raise ConfigError("no policy packs found", Location(str(seeds_dir())))
+        extra = [s for s in specs if s != "all"]
+        packs = [load_pack(f, _display(f)) for f in files]
+        packs += [p for p in resolve(extra) if p.id not in {q.id for q in packs}] if extra else []
+        return packs
+    packs: list[Pack] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.suffix == ".toml" or path.exists():
+            if not path.is_file():
+                raise ConfigError("policy file not found", Location(spec))
+            pack = load_pack(path, spec)
+        else:
+            candidate = seeds_dir() / f"{spec}.toml"
+            if not candidate.is_file():
+                known = ", ".join(f.stem for f in seed_files())
+                raise ConfigError(f"unknown policy pack {spec!r} (known: {known})")
+            pack = load_pack(candidate, _display(candidate))
+        if any(p.id == pack.id for p in packs):
+            raise ConfigError(f"policy pack {pack.id!r} given twice", Location(spec))
+        packs.append(pack)
+    return packs

@@ -1,0 +1,14 @@
+"""Output formats, one module each, listed in `REPORTERS` (a test walks the registry)."""
+
+from __future__ import annotations
+
+from auditor.report.base import RenderOptions, Reporter
+from auditor.report.json_report import JsonReporter
+from auditor.report.table import TableReporter
+
+REPORTERS: dict[str, Reporter] = {
+    "table": TableReporter(),
+    "json": JsonReporter(),
+}
+
+__all__ = ["REPORTERS", "RenderOptions", "Reporter"]

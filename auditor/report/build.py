@@ -1,0 +1,101 @@
+"""Build the `auditor.report/v1` document: the one canonical form of a run.
+
+Every output format renders from this dict (and the store keeps it), so `auditor report RUN`
+can re-render a past run without re-auditing. Everything outside the `run` block is a function
+of the inputs alone: sorted, bundle-relative, no clock, no machine paths.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from auditor import __version__
+from auditor.bundle import Bundle
+from auditor.errors import InputIssue
+from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
+from auditor.policy import Pack
+
+SCHEMA = "auditor.report/v1"
+
+
+def _ts(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_dict(e: Event) -> dict[str, Any]:
+    """The `findings[].events[]` entry."""
+    return {
+        "source": e.source, "file": e.file, "record": e.record, "line": e.line,
+        "event_id": e.event_id, "time": _ts(e.time), "principal": e.principal.id,
+        "organisation": e.principal.organisation, "category": e.principal.category,
+        "service": e.service, "operation": e.operation, "kind": e.kind.value,
+        "outcome": e.outcome, "error_code": e.error_code, "frames": list(e.frames),
+        "attributes": dict(e.attributes),
+    }
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """The `findings[]` entry (frames and probes carry no descriptors, by design)."""
+    return {
+        "id": f.id, "pack": f.pack, "pack_version": f.pack_version, "rule": f.rule,
+        "severity": f.severity.label, "confidence": f.confidence, "attempt": f.attempt,
+        "title": f.title, "message": f.message,
+        "events": [event_dict(e) for e in f.events],
+        "frames": [{"path": fr.path, "sha256": fr.sha256, "faces": fr.faces,
+                    "persons": list(fr.persons), "error": fr.error} for fr in f.frames],
+        "probes": [{"name": p.name, "distance": round(p.distance, 4)} for p in f.probes],
+    }
+
+
+def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: Bundle,
+                 packs: list[Pack], inputs: list[InputFile], records: int, events: list[Event],
+                 findings: list[Finding], excused: int, issues: list[InputIssue],
+                 notices: list[Notice], frame_summary: dict[str, Any],
+                 probes: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
+    """Assemble the report dict; see docs/report.md for every key."""
+    by_severity = Counter(f.severity.label for f in findings)
+    unknown = {e.principal.id for e in events if not e.principal.matched}
+    kinds = Counter(e.kind.value for e in events)
+    summary: dict[str, Any] = {
+        "events": records,
+        "face_operations": sum(1 for e in events if e.kind in MATCHING_KINDS),
+        "kinds": dict(sorted(kinds.items())),
+        "findings": {s.label: by_severity.get(s.label, 0) for s in sorted(Severity, reverse=True)},
+        "attempts": sum(1 for f in findings if f.attempt),
+        "excused": excused,
+        "unknown_principals": len(unknown),
+        "suspected_face_matching": sum(1 for e in events if e.kind.value == "suspected_face_matching"),
+        "frames_analysed": 0,
+        "faces_detected": 0,
+        "persons": 0,
+        "frames_from_cache": 0,
+        "errors": len(issues),
+    }
+    summary.update(frame_summary)
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "auditor", "version": __version__},
+        "run": {"id": run_id, "started": _ts(started), "finished": _ts(finished),
+                "status": "incomplete" if issues else "complete"},
+        "bundle": {"name": bundle.name},
+        "settings": settings,
+        "inputs": [
+            {"path": i.path, "kind": i.kind, "sha256": i.sha256, "records": i.records,
+             "errors": i.errors, "source": i.source}
+            for i in sorted(inputs, key=lambda i: (i.kind, i.path))
+        ],
+        "packs": [{"id": p.id, "version": p.version, "sha256": p.sha256, "path": p.path,
+                   "status": p.status} for p in sorted(packs, key=lambda p: p.id)],
+        "summary": summary,
+        "findings": [finding_dict(f) for f in findings],
+        "notices": [
+            {"file": n.file, "line": n.line, "record": n.record, "event_id": n.event_id,
+             "message": n.message}
+            for n in sorted(notices, key=lambda n: (n.file, n.line or 0, n.record or 0))
+        ],
+        "probes": probes,
+        "errors": [i.as_dict() for i in sorted(
+            issues, key=lambda i: (i.file, i.line or 0, i.record or 0, i.message))],
+    }

@@ -1,0 +1,112 @@
+"""`--format table`: what a person reads in a terminal.
+
+Findings first (grouped by pack, most severe first), then what limits the verdict: unreadable
+inputs, unknown principals, operations that only look like face matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from auditor.report.base import RenderOptions
+
+_COLORS = {"critical": "\x1b[1;35m", "high": "\x1b[1;31m", "medium": "\x1b[33m", "low": "\x1b[36m"}
+_RESET = "\x1b[0m"
+_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def _clean(value: object) -> str:
+    """Strip control characters so log content cannot drive the terminal."""
+    text = "" if value is None else str(value)
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _table(headers: Sequence[str], rows: list[list[str]], max_width: int = 48) -> list[str]:
+    cells = [[_clean(c)[:max_width] for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return out
+
+
+class TableReporter:
+    """See `Reporter.render`."""
+
+    name = "table"
+    extension = "txt"
+
+    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+        """See `Reporter.render`."""
+        s = report["summary"]
+        out: list[str] = []
+        run = report["run"]
+        packs = ", ".join(f"{p['id']}@{p['version']}" for p in report["packs"])
+        out.append(f"auditor {report['tool']['version']}  bundle {_clean(report['bundle']['name'])}"
+                   f"  run {run['id'][:12]}  ({run['status']})")
+        out.append(f"packs: {packs}")
+        out.append("")
+        findings = sorted(report["findings"],
+                          key=lambda f: (f["pack"], _ORDER.get(f["severity"], 9)))
+        current = None
+        for f in findings:
+            if f["pack"] != current:
+                current = f["pack"]
+                group = [g for g in findings if g["pack"] == current]
+                rows = []
+                for g in group:
+                    ev = g["events"][0]
+                    sev = g["severity"].upper()
+                    if options.color:
+                        sev = _COLORS.get(g["severity"], "") + sev + _RESET
+                    where = ev["file"] + (f"#{ev['record']}" if ev["record"] is not None else "") \
+                        + (f":{ev['line']}" if ev["line"] is not None else "")
+                    faces = sum(fr["faces"] or 0 for fr in g["frames"]) if g["frames"] else None
+                    rows.append([sev, ev["time"], f"{ev['organisation']} ({ev['category']})",
+                                 ev["operation"], "attempt" if g["attempt"] else ev["outcome"],
+                                 "-" if faces is None else str(faces),
+                                 ",".join(p["name"] for p in g["probes"]) or "-", g["rule"], where])
+                out.append(f"{current}: {len(group)} finding(s)")
+                out += _table(["SEVERITY", "TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME",
+                               "FACES", "PROBES", "RULE", "WHERE"], rows, 60)
+                out.append("")
+        if not findings:
+            out.append("No findings.")
+            out.append("")
+        f = s["findings"]
+        out.append(
+            f"Summary: {s['events']} records read, {s['face_operations']} face-matching "
+            f"operations, findings: {f['critical']} critical, {f['high']} high, "
+            f"{f['medium']} medium, {f['low']} low ({s['attempts']} attempts); "
+            f"{s['excused']} excused by exceptions; {s['unknown_principals']} unknown principal(s)."
+        )
+        if s.get("frames_analysed") or s.get("frames_from_cache"):
+            out.append(
+                f"Frames: {s['frames_analysed']} analysed ({s.get('frames_from_cache', 0)} from "
+                f"cache), {s['faces_detected']} faces, {s['persons']} distinct person(s).")
+        for probe in report.get("probes", []):
+            hits = probe["event_ids"]
+            out.append(f"Probe {_clean(probe['name'])}: "
+                       + (f"found in {len(hits)} finding(s)" if hits else "not found"))
+        if report["notices"]:
+            out.append("")
+            out.append(f"Notices ({len(report['notices'])}):")
+            for n in report["notices"]:
+                out.append(f"  {_loc(n)}: {_clean(n['message'])}")
+        if report["errors"]:
+            out.append("")
+            out.append(f"AUDIT INCOMPLETE: {len(report['errors'])} input error(s):")
+            for e in report["errors"]:
+                out.append(f"  {_loc(e)}: {_clean(e['message'])}")
+        return "\n".join(out) + "\n"
+
+
+def _loc(item: dict[str, Any]) -> str:
+    text = _clean(item["file"])
+    if item.get("line") is not None:
+        text += f":{item['line']}"
+    if item.get("record") is not None:
+        text += f" (record {item['record']})"
+    return text

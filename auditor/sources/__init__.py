@@ -1,0 +1,87 @@
+"""Log sources: one module per format, listed in `SOURCES`, and the one entry point `read_file`.
+
+Adding a format means a module with a `SOURCE` object (see `base.Source`), an entry here, and
+fixtures; `tests/test_sources_registry.py` walks the registry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from auditor.errors import InputIssue
+from auditor.sources import cloudtrail, jsonl, text
+from auditor.sources.base import FileResult, HashingStream, ReadJob, Source
+
+SOURCES: dict[str, Source] = {
+    cloudtrail.NAME: cloudtrail.SOURCE,
+    jsonl.NAME: jsonl.SOURCE,
+    text.NAME: text.SOURCE,
+}
+
+_JSON_EXT = {"json", "jsonl", "ndjson"}
+_TEXT_EXT = {"log", "txt"}
+_CT_KEYS = (b'"eventSource"', b'"CloudTrailEvent"', b'"Records"', b'"eventVersion"')
+
+__all__ = ["SOURCES", "FileResult", "ReadJob", "read_file", "sniff"]
+
+
+def sniff(path: str, head: bytes) -> str | None:
+    """The source for a file, from its name and first bytes; None for an unknown type."""
+    name = path[:-3] if path.endswith(".gz") else path
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    if ext in _TEXT_EXT:
+        return text.NAME
+    if ext not in _JSON_EXT:
+        return None
+    h = head.lstrip()
+    if not h:
+        return jsonl.NAME if ext != "json" else cloudtrail.NAME
+    if h.startswith(b'{"Records"') or h.startswith(b"["):
+        return cloudtrail.NAME
+    first, _, _ = h.partition(b"\n")
+    try:
+        obj = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        # pretty-printed, or a first line longer than the peek window
+        return cloudtrail.NAME if any(k in h for k in _CT_KEYS) else jsonl.NAME
+    if isinstance(obj, dict) and any(k in obj for k in ("eventSource", "CloudTrailEvent",
+                                                        "Records", "eventVersion")):
+        return cloudtrail.NAME
+    return jsonl.NAME
+
+
+def read_file(job: ReadJob) -> FileResult:
+    """Read one log file completely. Top-level and pure: runs in any worker process.
+
+    Never raises: anything unreadable becomes an issue in the result.
+    """
+    result = FileResult(job.path, job.source)
+    try:
+        stream = HashingStream(Path(job.root) / job.path)
+    except OSError as exc:
+        result.issues.append(InputIssue(job.path, f"cannot open: {exc.strerror or exc}"))
+        return result
+    try:
+        try:
+            head = stream.stream.peek(1 << 16)[: 1 << 16]  # type: ignore[attr-defined]
+        except (EOFError, OSError) as exc:
+            from auditor.sources.base import broken_stream_message
+
+            result.issues.append(InputIssue(job.path, broken_stream_message(exc)))
+            return result
+        name = job.settings.source_override(job.path) or sniff(job.path, head)
+        if name is None:
+            result.issues.append(InputIssue(job.path, "unknown log file type (expected .json, "
+                                            ".jsonl, .ndjson, .log or .txt, optionally .gz)"))
+        elif name not in SOURCES:
+            result.issues.append(InputIssue(job.path, f"unknown source {name!r} in audit.toml"))
+        else:
+            result.source = name
+            SOURCES[name].read(job, stream, result)
+    except Exception as exc:  # noqa: BLE001 - one bad file must never end the audit
+        result.issues.append(InputIssue(job.path, f"could not be read: {type(exc).__name__}: {exc}"))
+    finally:
+        result.sha256 = stream.finish()
+    return result

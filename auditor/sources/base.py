@@ -1,0 +1,176 @@
+"""What every log source shares: the job it is given, the result it returns, file reading.
+
+A source reads ONE file and returns a `FileResult` of plain data. `read_file` is a top-level
+function of (job) -> result, so the orchestrator can run it in-process, in a process pool, or
+(later) on a Dask worker without the source knowing.
+
+Files are streams: lines are read one at a time through a hashing reader, so the SHA-256 of the
+file as stored (compressed or not) costs no second pass, and a truncated gzip is reported at the
+line where it broke, keeping everything read before it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from zoneinfo import ZoneInfo
+
+from auditor.bundle import PathEscape, SourceSettings, safe_relpath
+from auditor.errors import InputIssue
+from auditor.models import Event, Notice
+
+_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """One file to read: the bundle root, the file's bundle-relative path and the source to use."""
+
+    root: str
+    path: str
+    source: str
+    settings: SourceSettings
+
+
+@dataclass
+class FileResult:
+    """What reading one file produced: counts, face events, issues; all picklable."""
+
+    path: str
+    source: str
+    sha256: str = ""
+    records: int = 0
+    events: list[Event] = field(default_factory=list)
+    issues: list[InputIssue] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
+class Source(Protocol):
+    """A log format. Implementations: see `auditor.sources.SOURCES`."""
+
+    name: str
+
+    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        """Read every record from `stream` into `result` (events, counts, issues); never raise."""
+
+
+class _HashingRaw(io.RawIOBase):
+    """A raw reader that feeds every byte it hands out to a SHA-256."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._fh.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self.digest.update(buffer[:n])
+        return int(n or 0)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+class HashingStream:
+    """The decompressed byte stream of a log file, hashed as the raw file is read."""
+
+    def __init__(self, path: Path) -> None:
+        self._raw = _HashingRaw(path.open("rb", buffering=0))
+        buffered = io.BufferedReader(self._raw, _BUFFER)
+        self.compressed = path.name.endswith(".gz")
+        self.stream: io.BufferedReader = (
+            io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"), _BUFFER)  # type: ignore[arg-type]
+            if self.compressed else buffered
+        )
+        self._buffered = buffered
+
+    def lines(self, result: FileResult) -> Iterator[tuple[int, bytes]]:
+        """(line number, line bytes) pairs; a broken compressed stream becomes one issue."""
+        n = 0
+        try:
+            for n, line in enumerate(self.stream, 1):  # noqa: B007
+                yield n, line
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+            result.issues.append(InputIssue(result.path, broken_stream_message(exc), line=n + 1))
+
+    def read_all(self, result: FileResult) -> bytes | None:
+        """The whole decompressed content (one CloudTrail file), or None with an issue."""
+        try:
+            return self.stream.read()
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+            result.issues.append(InputIssue(result.path, broken_stream_message(exc)))
+            return None
+
+    def finish(self) -> str:
+        """Read what is left of the raw file (so the hash covers all of it) and return the hash."""
+        try:
+            while self._buffered.read(_BUFFER):
+                pass
+        except OSError:
+            pass
+        self._raw.close()
+        return self._raw.digest.hexdigest()
+
+
+def broken_stream_message(exc: BaseException) -> str:
+    """A reader-friendly message for a stream that could not be read to its end."""
+    if isinstance(exc, EOFError):
+        return "truncated gzip: the file ends before its end-of-stream marker"
+    if isinstance(exc, gzip.BadGzipFile | zlib.error):
+        return f"corrupt gzip data: {exc}"
+    return f"read error: {exc}"
+
+
+def parse_time(value: object, tz: str = "UTC", fmt: str | None = None) -> datetime:
+    """ISO-8601 (or `fmt`) text -> aware UTC datetime; naive times are in the bundle's zone."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"bad time {value!r}")
+    text = value.strip()
+    if fmt:
+        parsed = datetime.strptime(text, fmt)
+    else:
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC if tz == "UTC" else ZoneInfo(tz))
+    return parsed.astimezone(UTC)
+
+
+def frame_ref(job: ReadJob, ref: str) -> str:
+    """Map a frame reference (S3 URI, s3 key or bundle path) to a bundle-relative path.
+
+    Raises PathEscape when the result would leave the bundle.
+    """
+    root = Path(job.root)
+    for prefix, folder in job.settings.frame_prefixes:
+        if ref.startswith(prefix):
+            return safe_relpath(root, folder.rstrip("/") + "/" + ref[len(prefix):])
+    if ref.startswith("s3://"):
+        key = ref[5:].split("/", 1)[1] if "/" in ref[5:] else ""
+        return safe_relpath(root, "frames/" + key)
+    return safe_relpath(root, ref)
+
+
+def frame_refs(job: ReadJob, refs: list[str], result: FileResult,
+               line: int | None, record: int | None) -> tuple[str, ...]:
+    """Map several references, turning each one that escapes into an issue (never a read)."""
+    out = []
+    for ref in refs:
+        try:
+            out.append(frame_ref(job, ref))
+        except PathEscape as exc:
+            result.issues.append(InputIssue(result.path, f"frame reference refused: {exc}",
+                                            line=line, record=record))
+    return tuple(out)

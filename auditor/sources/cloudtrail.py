@@ -1,0 +1,187 @@
+"""AWS CloudTrail in the shapes found in real archives.
+
+* `{"Records": [...]}` files as delivered to S3, plain or `.json.gz` (read whole: one file in
+  memory at a time, which CloudTrail's own 5-minute delivery files keep small);
+* one record per line (Logstash/Firehose copies, where `eventTime` may be `@timestamp`);
+* Event-history exports (`aws cloudtrail lookup-events`), whose record is a JSON *string* in
+  `CloudTrailEvent`.
+
+The hot loop does two dictionary lookups per record and leaves the background traffic there;
+only face operations become `Event`s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from auditor.catalogue import canonical_service, classify
+from auditor.errors import InputIssue
+from auditor.models import Event, Notice, OperationKind, Principal
+from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
+
+NAME = "cloudtrail"
+
+_IMAGE_KEYS = ("image", "sourceImage", "targetImage")
+
+
+class CloudTrailSource:
+    """See `Source.read`."""
+
+    name = NAME
+
+    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        """See `Source.read`: whole-file mode for Records files, line mode otherwise."""
+        head = stream.stream.peek(1 << 16).lstrip()
+        first = head.partition(b"\n")[0].strip()
+        # A file whose first line is not a whole JSON value is pretty-printed: read it whole.
+        # Everything else (S3 delivery files are one line) streams line by line.
+        if first.startswith(b"[") or first == b"{":
+            self._read_whole(job, stream, result)
+        else:
+            self._read_lines(job, stream, result)
+
+    def _read_whole(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        data = stream.read_all(result)
+        if data is None:
+            return
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            line = data[: exc.pos].count(b"\n") + 1 if exc.pos is not None else None
+            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=line))
+            return
+        if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
+            records = doc["Records"]
+        elif isinstance(doc, list):
+            records = doc
+        elif isinstance(doc, dict) and ("eventName" in doc or "CloudTrailEvent" in doc):
+            records = [doc]
+        else:
+            result.issues.append(InputIssue(result.path, "not a CloudTrail file (no Records array)"))
+            return
+        line = 1 if data.count(b"\n", 0, 4096) <= 1 else None
+        for index, rec in enumerate(records):
+            self._record(job, rec, result, line, index)
+
+    def _read_lines(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        for lineno, raw in stream.lines(result):
+            if not raw.strip():
+                continue
+            try:
+                rec = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("Records"), list):
+                for index, inner in enumerate(rec["Records"]):
+                    self._record(job, inner, result, lineno, index)
+            else:
+                self._record(job, rec, result, lineno, None)
+
+    def _record(self, job: ReadJob, rec: Any, result: FileResult,
+                line: int | None, index: int | None) -> None:
+        if not isinstance(rec, dict):
+            result.issues.append(InputIssue(result.path, "record is not a JSON object",
+                                            line=line, record=index))
+            return
+        wrapper = None
+        inner = rec.get("CloudTrailEvent")
+        if isinstance(inner, str):
+            wrapper = rec
+            try:
+                rec = orjson.loads(inner)
+            except orjson.JSONDecodeError as exc:
+                result.issues.append(InputIssue(result.path, f"malformed CloudTrailEvent: {exc.msg}",
+                                                line=line, record=index))
+                return
+            if not isinstance(rec, dict):
+                result.issues.append(InputIssue(result.path, "CloudTrailEvent is not an object",
+                                                line=line, record=index))
+                return
+        source = rec.get("eventSource")
+        name = rec.get("eventName")
+        if not isinstance(source, str) or not isinstance(name, str):
+            missing = "eventSource" if not isinstance(source, str) else "eventName"
+            result.issues.append(InputIssue(result.path, f"missing field {missing}",
+                                            line=line, record=index))
+            return
+        result.records += 1
+        kind = classify(source, name)
+        if kind is None:
+            return
+        raw_time = rec.get("eventTime") or rec.get("@timestamp")
+        if raw_time is None and wrapper is not None:
+            raw_time = wrapper.get("EventTime")
+        try:
+            when = parse_time(raw_time)
+        except ValueError:
+            result.records -= 1
+            result.issues.append(InputIssue(result.path, f"missing or bad eventTime: {raw_time!r}",
+                                            line=line, record=index))
+            return
+        params = rec.get("requestParameters")
+        refs: list[str] = []
+        attrs: list[tuple[str, str]] = []
+        if isinstance(params, dict):
+            for key in _IMAGE_KEYS:
+                img = params.get(key)
+                if isinstance(img, dict):
+                    s3 = img.get("s3Object")
+                    if isinstance(s3, dict) and isinstance(s3.get("name"), str):
+                        refs.append(f"s3://{s3.get('bucket', '')}/{s3['name']}")
+            for key in ("collectionId", "purpose", "caseRef"):
+                if isinstance(params.get(key), str):
+                    attrs.append((_ATTR_NAMES[key], params[key]))
+        if isinstance(rec.get("awsRegion"), str):
+            attrs.append(("aws_region", rec["awsRegion"]))
+        error_code = rec.get("errorCode")
+        event = Event(
+            source=NAME,
+            file=result.path,
+            time=when,
+            service=canonical_service(source),
+            operation=name,
+            kind=kind,
+            principal=_principal(rec.get("userIdentity")),
+            record=index,
+            line=line,
+            event_id=rec.get("eventID") if isinstance(rec.get("eventID"), str) else None,
+            outcome="failed" if error_code else "succeeded",
+            error_code=str(error_code) if error_code else None,
+            frames=frame_refs(job, refs, result, line, index),
+            attributes=tuple(sorted(attrs)),
+        )
+        result.events.append(event)
+        if kind is OperationKind.SUSPECTED_FACE_MATCHING:
+            result.notices.append(Notice(result.path, f"{source} {name} looks like face matching "
+                                         "but is not in the operation catalogue",
+                                         record=index, line=line, event_id=event.event_id))
+
+
+_ATTR_NAMES = {"collectionId": "collection_id", "purpose": "purpose", "caseRef": "case_ref"}
+
+
+def _principal(identity: Any) -> Principal:
+    """Who made the call; tolerant of AwsServiceEvent records without `type` or `arn`."""
+    if not isinstance(identity, dict):
+        return Principal(id="unknown")
+    arns = []
+    arn = identity.get("arn")
+    if isinstance(arn, str) and arn:
+        arns.append(arn)
+    ctx = identity.get("sessionContext")
+    if isinstance(ctx, dict):
+        issuer = ctx.get("sessionIssuer")
+        if isinstance(issuer, dict) and isinstance(issuer.get("arn"), str) and issuer["arn"]:
+            arns.append(issuer["arn"])
+    account = identity.get("accountId")
+    account = account if isinstance(account, str) and account else None
+    invoked = identity.get("invokedBy")
+    ident = (arns[0] if arns else None) or (invoked if isinstance(invoked, str) else None) \
+        or (f"account:{account}" if account else None) or str(identity.get("principalId", "unknown"))
+    return Principal(id=ident, arns=tuple(arns), account=account)
+
+
+SOURCE = CloudTrailSource()

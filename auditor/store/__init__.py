@@ -1,0 +1,7 @@
+"""Persistence: runs, inputs, findings and the face cache (sqlmodel; SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from auditor.store.repo import DEFAULT_URL, Store, new_cache_row
+
+__all__ = ["DEFAULT_URL", "Store", "new_cache_row"]
