@@ -137,6 +137,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
     findings = list(evaluation.findings)
 
     frame_summary: dict[str, Any] = {}
+    run_facts: dict[str, Any] = {"workers": workers}
     probes_report: list[dict[str, Any]] = []
     if options.frames != "none":
         from auditor.evidence import attach_frame_evidence
@@ -147,6 +148,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         issues.extend(outcome.issues)
         frame_summary = outcome.summary
         probes_report = outcome.probes
+        run_facts.update(outcome.run)
 
     incomplete = bool(issues)
     exit_code = compute_exit_code(findings, incomplete, options.fail_on)
@@ -155,7 +157,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
         packs=packs, inputs=inputs, records=records, events=events, findings=findings,
         excused=len(evaluation.excused), issues=issues, notices=notices,
-        frame_summary=frame_summary, probes=probes_report,
+        frame_summary=frame_summary, probes=probes_report, run_facts=run_facts,
         settings={"fail_on": options.fail_on, "frames": options.frames,
                   "probe_tolerance": options.probe_tolerance},
     )

@@ -46,6 +46,8 @@ class FrameOutcome:
     issues: list[InputIssue] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     probes: list[dict[str, Any]] = field(default_factory=list)
+    #: Run-specific facts (cache use): kept out of the deterministic part of the report.
+    run: dict[str, Any] = field(default_factory=dict)
 
 
 def _sha256(path: Path) -> str:
@@ -200,7 +202,9 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
         for i in range(len(frames[rel].boxes)):
             keys.append((rel, i))
             vectors.append(frames[rel].descriptors[i])
-    labels = cluster([v.tolist() for v in vectors], DEFAULT_PERSON_THRESHOLD) if vectors else []
+    # faces of one frame are different people: the frame is the clustering group
+    labels = cluster([v.tolist() for v in vectors], DEFAULT_PERSON_THRESHOLD,
+                     groups=[rel for rel, _ in keys]) if vectors else []
     person_ids: dict[int, str] = {}
     face_person: dict[tuple[str, int], str] = {}
     for key, label in zip(keys, labels, strict=True):
@@ -220,10 +224,8 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
                     persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))}))
                     evidence.append(FrameEvidence(rel, fr.sha256, len(fr.boxes), persons))
                     for name, vecs in probes.items():
-                        if not len(fr.boxes):
-                            continue
-                        d = min(best_match(v.tolist(), fr.descriptors.tolist()) or 9.0 for v in vecs)
-                        if d <= options.probe_tolerance and d < hits.get(name, 9.0):
+                        d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
+                        if d is not None and d <= options.probe_tolerance and d < hits.get(name, 9.0):
                             hits[name] = d
                 else:
                     evidence.append(FrameEvidence(rel, None, None, (), "missing or unreadable"
@@ -236,11 +238,12 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
     outcome.findings = new_findings
     outcome.summary = {
         "frames_analysed": len(frames),
-        "frames_from_cache": sum(1 for rel in frames if rel in analyser.cached),
         "faces_detected": sum(len(fr.boxes) for fr in frames.values()),
         "persons": len(person_ids),
         "person_threshold": DEFAULT_PERSON_THRESHOLD,
         "probe_tolerance": options.probe_tolerance,
     }
+    outcome.run = {"frames_from_cache": sum(1 for rel in frames if rel in analyser.cached),
+                   "frames_computed": sum(1 for rel in frames if rel not in analyser.cached)}
     outcome.probes = [{"name": n, "event_ids": sorted(set(ids))} for n, ids in probe_hits.items()]
     return outcome

@@ -53,7 +53,8 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
                  packs: list[Pack], inputs: list[InputFile], records: int, events: list[Event],
                  findings: list[Finding], excused: int, issues: list[InputIssue],
                  notices: list[Notice], frame_summary: dict[str, Any],
-                 probes: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
+                 probes: list[dict[str, Any]], settings: dict[str, Any],
+                 run_facts: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the report dict; see docs/report.md for every key."""
     by_severity = Counter(f.severity.label for f in findings)
     unknown = {e.principal.id for e in events if not e.principal.matched}
@@ -70,7 +71,6 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
         "frames_analysed": 0,
         "faces_detected": 0,
         "persons": 0,
-        "frames_from_cache": 0,
         "errors": len(issues),
     }
     summary.update(frame_summary)
@@ -78,7 +78,7 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
         "schema": SCHEMA,
         "tool": {"name": "auditor", "version": __version__},
         "run": {"id": run_id, "started": _ts(started), "finished": _ts(finished),
-                "status": "incomplete" if issues else "complete"},
+                "status": "incomplete" if issues else "complete", **(run_facts or {})},
         "bundle": {"name": bundle.name},
         "settings": settings,
         "inputs": [

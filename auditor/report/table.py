@@ -70,7 +70,7 @@ class TableReporter:
                                  ",".join(p["name"] for p in g["probes"]) or "-", g["rule"], where])
                 out.append(f"{current}: {len(group)} finding(s)")
                 out += _table(["SEVERITY", "TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME",
-                               "FACES", "PROBES", "RULE", "WHERE"], rows, 60)
+                               "FACES", "PROBES", "RULE", "WHERE"], rows, 120)
                 out.append("")
         if not findings:
             out.append("No findings.")
@@ -82,9 +82,9 @@ class TableReporter:
             f"{f['medium']} medium, {f['low']} low ({s['attempts']} attempts); "
             f"{s['excused']} excused by exceptions; {s['unknown_principals']} unknown principal(s)."
         )
-        if s.get("frames_analysed") or s.get("frames_from_cache"):
+        if s.get("frames_analysed"):
             out.append(
-                f"Frames: {s['frames_analysed']} analysed ({s.get('frames_from_cache', 0)} from "
+                f"Frames: {s['frames_analysed']} analysed ({run.get('frames_from_cache', 0)} from "
                 f"cache), {s['faces_detected']} faces, {s['persons']} distinct person(s).")
         for probe in report.get("probes", []):
             hits = probe["event_ids"]
