@@ -77,6 +77,7 @@ CATALOGUE: dict[tuple[str, str], K] = {
     # Azure Face
     ("azure_face", "Identify"): K.IDENTIFICATION_1TON,
     ("azure_face", "FindSimilar"): K.IDENTIFICATION_1TON,
+    ("azure_face", "FindSimilars"): K.IDENTIFICATION_1TON,  # the REST path /findsimilars
     ("azure_face", "Group"): K.IDENTIFICATION_1TON,
     ("azure_face", "Verify"): K.VERIFICATION_1TO1,
     ("azure_face", "PersonGroupPersonAddFace"): K.ENROLMENT,

@@ -28,8 +28,6 @@ class Location:
             text += f":{self.line}"
         if self.record is not None:
             text += f" (record {self.record})"
-        if self.field:
-            text += f" [{self.field}]"
         return text
 
 
@@ -44,6 +42,8 @@ class AuditorError(Exception):
     def __str__(self) -> str:
         if self.location is None:
             return self.message
+        if self.location.field:
+            return f"{self.location}: {self.location.field}: {self.message}"
         return f"{self.location}: {self.message}"
 
 

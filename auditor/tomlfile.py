@@ -17,7 +17,7 @@ from typing import Any
 from auditor.errors import ConfigError, Location
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
+_KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_\-.]+)\s*=""")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 

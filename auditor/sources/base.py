@@ -82,6 +82,25 @@ class _HashingRaw(io.RawIOBase):
         super().close()
 
 
+class _Read1Raw(io.RawIOBase):
+    """Hands out whatever a gzip member decompresses next (read1), never looping for more.
+
+    A plain BufferedReader over GzipFile asks for a full buffer and so meets a truncated end
+    early, losing the good lines before it; read1 lets the break surface at its own line.
+    """
+
+    def __init__(self, gz: gzip.GzipFile) -> None:
+        self._gz = gz
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._gz.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 class HashingStream:
     """The decompressed byte stream of a log file, hashed as the raw file is read."""
 
@@ -90,7 +109,7 @@ class HashingStream:
         buffered = io.BufferedReader(self._raw, _BUFFER)
         self.compressed = path.name.endswith(".gz")
         self.stream: io.BufferedReader = (
-            io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"), _BUFFER)  # type: ignore[arg-type]
+            io.BufferedReader(_Read1Raw(gzip.GzipFile(fileobj=buffered, mode="rb")), _BUFFER)
             if self.compressed else buffered
         )
         self._buffered = buffered

@@ -34,10 +34,16 @@ class CloudTrailSource:
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`: whole-file mode for Records files, line mode otherwise."""
         head = stream.stream.peek(1 << 16).lstrip()
-        first = head.partition(b"\n")[0].strip()
-        # A file whose first line is not a whole JSON value is pretty-printed: read it whole.
-        # Everything else (S3 delivery files are one line) streams line by line.
-        if first.startswith(b"[") or first == b"{":
+        newline = head.find(b"\n")
+        whole = False
+        if newline != -1:
+            # A first line that is not a whole JSON value means a pretty-printed (or broken)
+            # document: read it whole. S3 delivery files are one line and stream as lines.
+            try:
+                orjson.loads(head[:newline])
+            except orjson.JSONDecodeError:
+                whole = True
+        if whole:
             self._read_whole(job, stream, result)
         else:
             self._read_lines(job, stream, result)
@@ -49,6 +55,11 @@ class CloudTrailSource:
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
+            if _looks_like_lines(data):
+                # JSON lines whose first line is broken: keep every other line
+                for lineno, raw in enumerate(data.split(b"\n"), 1):
+                    self._line(job, raw, result, lineno)
+                return
             line = data[: exc.pos].count(b"\n") + 1 if exc.pos is not None else None
             result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=line))
             return
@@ -67,18 +78,21 @@ class CloudTrailSource:
 
     def _read_lines(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         for lineno, raw in stream.lines(result):
-            if not raw.strip():
-                continue
-            try:
-                rec = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
-                continue
-            if isinstance(rec, dict) and isinstance(rec.get("Records"), list):
-                for index, inner in enumerate(rec["Records"]):
-                    self._record(job, inner, result, lineno, index)
-            else:
-                self._record(job, rec, result, lineno, None)
+            self._line(job, raw, result, lineno)
+
+    def _line(self, job: ReadJob, raw: bytes, result: FileResult, lineno: int) -> None:
+        if not raw.strip():
+            return
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
+            return
+        if isinstance(rec, dict) and isinstance(rec.get("Records"), list):
+            for index, inner in enumerate(rec["Records"]):
+                self._record(job, inner, result, lineno, index)
+        else:
+            self._record(job, rec, result, lineno, None)
 
     def _record(self, job: ReadJob, rec: Any, result: FileResult,
                 line: int | None, index: int | None) -> None:
@@ -158,6 +172,17 @@ class CloudTrailSource:
             result.notices.append(Notice(result.path, f"{source} {name} looks like face matching "
                                          "but is not in the operation catalogue",
                                          record=index, line=line, event_id=event.event_id))
+
+
+def _looks_like_lines(data: bytes) -> bool:
+    """True when the second non-empty line is a JSON object of its own (JSON lines)."""
+    lines = [x for x in data.split(b"\n", 3)[:3] if x.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return isinstance(orjson.loads(lines[1]), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 _ATTR_NAMES = {"collectionId": "collection_id", "purpose": "purpose", "caseRef": "case_ref"}

@@ -1,0 +1,99 @@
+"""Shared test fixtures: paths, a fresh copy of the demo bundle, a CLI runner, a temp database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+DEMO = FIXTURES / "demo"
+REALDATA = FIXTURES / "realdata" / "cloudtrail"
+
+#: Record counts from fixtures/realdata/cloudtrail/SOURCES.md.
+REAL_COUNTS = {
+    "218007301253_CloudTrail_us-east-1_20230710T1235Z_YbVFCP9AYzJDhHV9.json": 185,
+    "218007301253_CloudTrail_us-east-1_20230710T1215Z_YMDRJwtmC82bUwAo.json": 156,
+    "218007301253_CloudTrail_us-east-1_20230710T1205Z_UljXNp9xLp8nsAGc.json": 55,
+    "ec2_proxy_s3_exfiltration_2020-09-14011940.json": 103,
+    "aws_cloudtrail.jsonl": 6,
+}
+
+
+@pytest.fixture
+def demo_bundle(tmp_path: Path) -> Path:
+    """A writable copy of fixtures/demo."""
+    dest = tmp_path / "demo"
+    shutil.copytree(DEMO, dest)
+    return dest
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A fresh SQLite database per test."""
+    return f"sqlite:///{tmp_path / 'audit.db'}"
+
+
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    """Run the real typer app in-process; returns the click Result."""
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def audit_json(cli: Callable[..., Any], tmp_path: Path, db_url: str) -> Callable[..., tuple[int, dict[str, Any]]]:
+    """Audit a bundle through the CLI and return (exit code, JSON report)."""
+
+    def run(bundle: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+        out = tmp_path / "report.json"
+        if out.exists():
+            out.unlink()
+        result = cli("audit", bundle, "--format", "json", "--output", out, "--db", db_url, *extra)
+        assert out.exists(), result.output
+        return result.exit_code, json.loads(out.read_text())
+
+    return run
+
+
+def make_bundle(root: Path, logs: dict[str, bytes | str], principals: str | None = None,
+                audit_toml: str | None = None) -> Path:
+    """Write a small bundle: {relative log path: content}."""
+    for rel, content in logs.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            path.write_bytes(content)
+    if principals is not None:
+        (root / "principals.toml").write_text(principals)
+    if audit_toml is not None:
+        (root / "audit.toml").write_text(audit_toml)
+    (root / "logs").mkdir(exist_ok=True)
+    return root
+
+
+POLICE_PRINCIPALS = """
+[[principal]]
+name = "pd-analyst"
+organisation = "Test Police"
+category = "police"
+
+[[principal]]
+arn = "arn:aws:iam::111122223333:role/pd-*"
+organisation = "Role Police"
+category = "police"
+"""
