@@ -44,6 +44,7 @@ class AuditOptions:
     probe_tolerance: float = 0.6
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
+    baseline: str | None = None  # baseline file: accepted findings do not fail the gate
 
 
 @dataclass
@@ -56,6 +57,8 @@ class AuditResult:
     exit_code: int
     run_id: str
     notices: list[Notice] = field(default_factory=list)
+    #: Things the command line shows on stderr (expired baseline entries).
+    warnings: list[str] = field(default_factory=list)
 
 
 def worker_count(requested: int) -> int:
@@ -80,14 +83,19 @@ def map_jobs(fn: Callable[[T], R], jobs: list[T], workers: int,
                 progress(1)
 
 
-def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str) -> int:
-    """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1)."""
+def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
+                      suppressed: frozenset[str] = frozenset()) -> int:
+    """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1).
+
+    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate.
+    """
     if incomplete:
         return EXIT_INCOMPLETE
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity.parse(fail_on)
-    return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
+    return EXIT_FINDINGS if any(f.severity >= threshold and f.id not in suppressed
+                                for f in findings) else EXIT_OK
 
 
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
@@ -105,6 +113,11 @@ def run_audit(bundle_path: Path, options: AuditOptions,
     started = datetime.now(UTC)
     packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
+    accepted = None
+    if options.baseline is not None:
+        from auditor import baseline as baseline_mod
+
+        accepted = baseline_mod.load(Path(options.baseline))
     workers = worker_count(options.workers)
 
     log_paths, issues = _log_files(bundle)
@@ -138,6 +151,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
 
     frame_summary: dict[str, Any] = {}
     run_facts: dict[str, Any] = {"workers": workers}
+    face_engine: dict[str, Any] = {}
     probes_report: list[dict[str, Any]] = []
     if options.frames != "none":
         from auditor.evidence import attach_frame_evidence
@@ -149,23 +163,37 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         frame_summary = outcome.summary
         probes_report = outcome.probes
         run_facts.update(outcome.run)
+        face_engine = outcome.engine
 
+    suppressed: frozenset[str] = frozenset()
+    warnings: list[str] = []
+    if accepted is not None:
+        from auditor import baseline as baseline_mod
+
+        applied = baseline_mod.apply(accepted, (f.id for f in findings), started.date())
+        suppressed = applied.suppressed
+        warnings = applied.warnings()
+        notices.extend(Notice(accepted.path, w) for w in warnings)
     incomplete = bool(issues)
-    exit_code = compute_exit_code(findings, incomplete, options.fail_on)
+    exit_code = compute_exit_code(findings, incomplete, options.fail_on, suppressed)
     run_id = uuid.uuid4().hex
     report = build_report(
         run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
         packs=packs, inputs=inputs, records=records, events=events, findings=findings,
         excused=len(evaluation.excused), issues=issues, notices=notices,
         frame_summary=frame_summary, probes=probes_report, run_facts=run_facts,
+        face_engine=face_engine,
+        baselined=suppressed,
+        undecided=evaluation.undecided,
         settings={"fail_on": options.fail_on, "frames": options.frames,
-                  "probe_tolerance": options.probe_tolerance},
+                  "probe_tolerance": options.probe_tolerance,
+                  "baseline": Path(options.baseline).name if options.baseline else None},
     )
     if options.store_url is not None:
         from auditor.store import Store
 
         Store(options.store_url).save_run(report, str(bundle.root), exit_code)
-    return AuditResult(report, findings, issues, exit_code, run_id, notices)
+    return AuditResult(report, findings, issues, exit_code, run_id, notices, warnings)
 
 
 def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:

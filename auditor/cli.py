@@ -24,6 +24,9 @@ policy_app = typer.Typer(no_args_is_help=True, help="List, show and lint policy 
 cache_app = typer.Typer(no_args_is_help=True, help="Manage the face cache (descriptors).")
 app.add_typer(policy_app, name="policy")
 app.add_typer(cache_app, name="cache")
+baseline_app = typer.Typer(no_args_is_help=True,
+                           help="Accept findings for a while, with a reason (--baseline FILE).")
+app.add_typer(baseline_app, name="baseline")
 
 FAIL_ON = ("low", "medium", "high", "critical", "never")
 
@@ -71,20 +74,40 @@ def _write(text: str, output: str | None) -> str:
     return str(path)
 
 
-def _render_all(report: dict[str, Any], formats: list[str], outputs: list[str],
-                show_faces: bool = False) -> None:
-    from auditor.report import REPORTERS, RenderOptions
+def _plan_outputs(formats: list[str], outputs: list[str],
+                  output_dir: Path | None) -> list[tuple[str, str | None]]:
+    """(format, output) pairs; checked before any work so a typo costs nothing (exit 2)."""
+    from auditor.report import REPORTERS
 
     formats = formats or ["table"]
-    if outputs and len(outputs) != len(formats):
-        _fail(f"give one --output per --format ({len(formats)} format(s), {len(outputs)} output(s))")
-    written = []
-    for i, fmt in enumerate(formats):
+    for fmt in formats:
         if fmt not in REPORTERS:
             _fail(f"unknown format {fmt!r} (known: {', '.join(REPORTERS)})")
-        output = outputs[i] if outputs else None
+    if output_dir is not None:
+        if outputs:
+            _fail("give either --output or --output-dir, not both")
+        if len(set(formats)) != len(formats):
+            _fail("with --output-dir each --format may be given once")
+        return [(f, str(output_dir / f"report.{REPORTERS[f].extension}")) for f in formats]
+    if outputs and len(outputs) != len(formats):
+        _fail(f"give one --output per --format ({len(formats)} format(s), "
+              f"{len(outputs)} output(s))")
+    return [(f, outputs[i] if outputs else None) for i, f in enumerate(formats)]
+
+
+def _render_all(report: dict[str, Any], formats: list[str], outputs: list[str],
+                show_faces: bool = False, output_dir: Path | None = None,
+                bundle_root: str | None = None) -> None:
+    from auditor.report import REPORTERS, RenderOptions
+
+    written = []
+    for fmt, output in _plan_outputs(formats, outputs, output_dir):
         color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
-        text = REPORTERS[fmt].render(report, RenderOptions(color=color, show_faces=show_faces))
+        options = RenderOptions(color=color, show_faces=show_faces, bundle_root=bundle_root)
+        try:
+            text = REPORTERS[fmt].render(report, options)
+        except (KeyError, TypeError, ValueError) as exc:
+            _fail(f"cannot render the {fmt} report: {type(exc).__name__}: {exc}")
         where = _write(text, output)
         if where != "-":
             written.append(f"{fmt}: {where}")
@@ -98,10 +121,18 @@ def audit(
     policy: Annotated[list[str] | None, typer.Option(
         "--policy", "-p", help="Pack id in seeds/, a pack file, or 'all' (default: all). Repeatable.")] = None,
     fmt: Annotated[list[str] | None, typer.Option(
-        "--format", "-f", help="table, json. Repeatable.")] = None,
+        "--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable.")] = None,
     output: Annotated[list[str] | None, typer.Option(
         "--output", "-o", help="File per --format, in order ('-' = stdout).")] = None,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", help="Write every --format to DIR/report.<ext> instead.")] = None,
     fail_on: Annotated[str, typer.Option(help="low|medium|high|critical|never")] = "low",
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", help="Accepted findings (auditor baseline create): reported, not failing.")
+    ] = None,
+    exit_zero: Annotated[bool, typer.Option(
+        "--exit-zero", help="Exit 0 even when findings reach --fail-on (2 and 3 still apply).")
+    ] = False,
     db: Annotated[str | None, typer.Option(help="Database URL (default: AUDITOR_DB or sqlite:///.auditor/audit.db).")] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
@@ -117,6 +148,7 @@ def audit(
 
     if fail_on not in FAIL_ON:
         _fail(f"--fail-on must be one of {', '.join(FAIL_ON)}")
+    _plan_outputs(list(fmt or []), list(output or []), output_dir)
     if all_frames and no_frames:
         _fail("--all-frames and --no-frames exclude each other")
     if upsample < 0 or upsample > 3:
@@ -126,6 +158,7 @@ def audit(
         frames="none" if no_frames else "all" if all_frames else "referenced",
         fail_on=fail_on, face_upsample=upsample, probe_tolerance=probe_tolerance,
         use_cache=not no_cache, store_url=None if no_store else _db_url(db),
+        baseline=None if baseline is None else str(baseline),
     )
     update, close = _progress_bar()
     try:
@@ -134,11 +167,14 @@ def audit(
         close()
         _fail(str(exc))
     close()
-    _render_all(result.report, list(fmt or []), list(output or []), show_faces)
+    for warning in result.warnings:
+        typer.echo(f"auditor: warning: {warning}", err=True)
+    _render_all(result.report, list(fmt or []), list(output or []), show_faces, output_dir,
+                str(bundle))
     if result.issues:
         typer.echo(f"auditor: audit incomplete: {len(result.issues)} input error(s), "
                    "listed in the report", err=True)
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(0 if exit_zero and result.exit_code == 1 else result.exit_code)
 
 
 @policy_app.command("list")
@@ -241,10 +277,17 @@ def runs(
 @app.command()
 def report(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix) from `auditor runs`.")],
-    fmt: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,
-    output: Annotated[list[str] | None, typer.Option("--output", "-o")] = None,
+    fmt: Annotated[list[str] | None, typer.Option(
+        "--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable.")] = None,
+    output: Annotated[list[str] | None, typer.Option(
+        "--output", "-o", help="File per --format, in order ('-' = stdout).")] = None,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", help="Write every --format to DIR/report.<ext> instead.")] = None,
     db: Annotated[str | None, typer.Option(help="Database URL.")] = None,
     show_faces: Annotated[bool, typer.Option("--show-faces")] = False,
+    bundle_dir: Annotated[Path | None, typer.Option(
+        "--bundle", help="Bundle folder for HTML thumbnails (default: where the run read it).")
+    ] = None,
 ) -> None:
     """Re-render a past run from the store without re-auditing."""
     from auditor.store import Store
@@ -255,7 +298,124 @@ def report(
         _fail(str(exc))
     if data is None:
         _fail(f"no single run matches {run_id!r}")
-    _render_all(data, list(fmt or []), list(output or []), show_faces)
+    _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    root = str(bundle_dir) if bundle_dir is not None else _stored_bundle(run_id, db)
+    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
+
+
+def _stored_bundle(run_id: str, db: str | None) -> str | None:
+    """The bundle folder a stored run read (for HTML thumbnails), when it is unambiguous."""
+    from auditor.store import Store
+
+    try:
+        rows = [r for r in Store(_db_url(db)).runs(1_000_000) if r.id.startswith(run_id)]
+    except AuditorError:
+        return None
+    return rows[0].bundle if len(rows) == 1 else None
+
+
+@baseline_app.command("create")
+def baseline_create(
+    report_file: Annotated[Path, typer.Argument(
+        help="A JSON report (auditor audit ... -f json -o REPORT.json).")],
+    reason: Annotated[str, typer.Option(help="Why these findings are accepted.")],
+    who: Annotated[str, typer.Option(help="Who accepts them (name or team).")],
+    expires: Annotated[str, typer.Option(help="Last day the entries apply, YYYY-MM-DD.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Baseline file; an existing one keeps its entries.")
+    ] = Path("auditor-baseline.json"),
+    finding: Annotated[list[str] | None, typer.Option(
+        "--finding", help="Only this finding id (or unique prefix). Repeatable; default: all.")
+    ] = None,
+) -> None:
+    """Write a baseline from a JSON report: each finding's fingerprint, reason, who, expiry."""
+    from datetime import UTC, datetime
+
+    from auditor import baseline as baseline_mod
+
+    try:
+        until = baseline_mod.parse_expiry(expires)
+        today = datetime.now(UTC).date()
+        if until < today:
+            _fail(f"--expires {until.isoformat()} is already past")
+        try:
+            report_data = json.loads(report_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            _fail(f"{report_file}: cannot read the JSON report: {exc}")
+        if not isinstance(report_data, dict):
+            _fail(f"{report_file}: not an auditor JSON report")
+        existing = baseline_mod.load(output) if output.exists() else None
+        new = baseline_mod.entries_from_report(report_data, reason=reason, who=who,
+                                               expires=until, created=today,
+                                               only=list(finding or []))
+        entries, added = baseline_mod.merge(existing, new)
+    except AuditorError as exc:
+        _fail(str(exc))
+    where = _write(baseline_mod.dumps(entries), str(output))
+    typer.echo(f"baseline written: {where} ({added} new entr{'y' if added == 1 else 'ies'}, "
+               f"{len(entries)} in all, expiring {until.isoformat()})", err=True)
+
+
+@app.command()
+def faces(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Write a JSON list, one entry per image.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+    upsample: Annotated[int, typer.Option(help="HOG detector upsampling.")] = 1,
+    db: Annotated[str | None, typer.Option(help="Database URL (holds the cache).")] = None,
+) -> None:
+    """The face-embedding pass alone: faces and boxes per image, with the timing split."""
+    from auditor.audit import worker_count
+    from auditor.evidence import image_files, scan_images
+
+    if upsample < 0 or upsample > 3:
+        _fail("--upsample must be between 0 and 3")
+    files, missing = image_files(paths)
+    for name in missing:
+        typer.echo(f"auditor: error: {name}: not found", err=True)
+    update, close = _progress_bar()
+    try:
+        rows, engine = scan_images(files, upsample, worker_count(workers),
+                                   None if no_cache else _db_url(db), not no_cache, update)
+    except AuditorError as exc:
+        close()
+        _fail(str(exc))
+    close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        build = engine["build"]
+        typer.echo(f"dlib {build.get('dlib')} (BLAS {build.get('DLIB_USE_BLAS')}, AVX {build.get('USE_AVX_INSTRUCTIONS')}), "
+                   f"upsample {engine['params']['upsample']}, fingerprint {engine['fingerprint'][:12]}")
+        total: dict[str, float] = {}
+        for row in rows:
+            if row["error"]:
+                typer.echo(f"{row['path']}: ERROR {row['error']}")
+                continue
+            for key, value in row["timings"].items():
+                total[key] = total.get(key, 0.0) + value
+            timing = "cached" if row["cached"] else " ".join(
+                f"{k} {v * 1000:.0f}ms" for k, v in row["timings"].items())
+            boxes = " ".join("({},{},{},{})".format(*b) for b in row["boxes"])
+            typer.echo(f"{row['path']}: {row['faces']} face(s) {boxes}  [{timing}]")
+        found = sum(r["faces"] or 0 for r in rows)
+        split = ", ".join(f"{k} {v:.2f}s" for k, v in total.items())
+        typer.echo(f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}")
+    bad = sum(1 for r in rows if r["error"]) + len(missing)
+    raise typer.Exit(3 if bad else 0)
+
+
+@cache_app.command("purge")
+def cache_purge(db: Annotated[str | None, typer.Option(help="Database URL.")] = None) -> None:
+    """Delete every cached face (descriptors included) from the store."""
+    from auditor.store import Store
+
+    try:
+        count = Store(_db_url(db)).purge_faces()
+    except AuditorError as exc:
+        _fail(str(exc))
+    typer.echo(f"purged cached faces of {count} image(s)")
 
 
 @app.command()

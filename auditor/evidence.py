@@ -46,6 +46,7 @@ class FrameOutcome:
     issues: list[InputIssue] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     probes: list[dict[str, Any]] = field(default_factory=list)
+    engine: dict[str, Any] = field(default_factory=dict)
     #: Run-specific facts (cache use): kept out of the deterministic part of the report.
     run: dict[str, Any] = field(default_factory=dict)
 
@@ -71,6 +72,8 @@ class FaceAnalyser:
             self.store = Store(store_url)
         self.progress = progress
         self.cached: set[str] = set()
+        #: display path -> (width, height, timings) of what was analysed or read from the cache
+        self.meta: dict[str, tuple[int, int, dict[str, float]]] = {}
 
     def run(self, images: list[tuple[Path, str]]) -> dict[str, Faces | str]:
         """display path -> Faces, or an error message for images that could not be read."""
@@ -96,6 +99,7 @@ class FaceAnalyser:
                 desc = np.frombuffer(row.descriptors, dtype=np.float64).reshape(-1, 128)
                 out[display] = Faces(sha, boxes, desc)  # type: ignore[arg-type]
                 self.cached.add(display)
+                self.meta[display] = (row.width, row.height, {})
             else:
                 todo.append(ImageJob(path=str(path), display=display))
         done = 0
@@ -109,6 +113,7 @@ class FaceAnalyser:
         new_rows = []
         for res in analyse(todo, self.params, step):
             out[res.path] = self._faces(res) if res.error is None else res.error
+            self.meta[res.path] = (res.width, res.height, res.timings)
             if res.error is None:
                 faces = out[res.path]
                 assert isinstance(faces, Faces)
@@ -118,6 +123,13 @@ class FaceAnalyser:
         if self.store is not None:
             self.store.cache_faces(new_rows)
         return out
+
+    def engine_info(self) -> dict[str, Any]:
+        """The dlib build, model hashes and parameters: NGOs must know what they re-ran."""
+        from auditor.faces.modelfiles import build_info, result_params
+
+        return {"fingerprint": self.fingerprint, "build": build_info(),
+                "params": result_params(self.params)}
 
     @staticmethod
     def _faces(res: ImageResult) -> Faces:
@@ -222,7 +234,8 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
                 if rel in frames:
                     fr = frames[rel]
                     persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))}))
-                    evidence.append(FrameEvidence(rel, fr.sha256, len(fr.boxes), persons))
+                    evidence.append(FrameEvidence(rel, fr.sha256, len(fr.boxes), persons,
+                                                  boxes=tuple(fr.boxes)))
                     for name, vecs in probes.items():
                         d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
                         if d is not None and d <= options.probe_tolerance and d < hits.get(name, 9.0):
@@ -243,7 +256,46 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
         "person_threshold": DEFAULT_PERSON_THRESHOLD,
         "probe_tolerance": options.probe_tolerance,
     }
+    outcome.engine = analyser.engine_info()
     outcome.run = {"frames_from_cache": sum(1 for rel in frames if rel in analyser.cached),
                    "frames_computed": sum(1 for rel in frames if rel not in analyser.cached)}
     outcome.probes = [{"name": n, "event_ids": sorted(set(ids))} for n, ids in probe_hits.items()]
     return outcome
+
+
+def scan_images(paths: list[Path], upsample: int, workers: int, store_url: str | None,
+                use_cache: bool, progress: Callable[[str, int, int], None] | None = None,
+                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`auditor faces`: faces, boxes and timings per image (no descriptors), plus engine info."""
+    analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress)
+    images = [(p, str(p)) for p in paths]
+    results = analyser.run(images)
+    rows = []
+    for _, display in images:
+        res = results[display]
+        width, height, timings = analyser.meta.get(display, (0, 0, {}))
+        if isinstance(res, str):
+            rows.append({"path": display, "error": res, "faces": None, "boxes": []})
+            continue
+        rows.append({
+            "path": display, "sha256": res.sha256, "width": width, "height": height,
+            "faces": len(res.boxes), "boxes": [list(b) for b in res.boxes],
+            "cached": display in analyser.cached,
+            "timings": {k: round(v, 6) for k, v in timings.items()}, "error": None,
+        })
+    return rows, analyser.engine_info()
+
+
+def image_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Expand folders to their image files (sorted); names that do not exist are errors."""
+    found: list[Path] = []
+    missing: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in IMAGE_EXT))
+        elif path.exists():
+            found.append(path)
+        else:
+            missing.append(str(path))
+    return found, missing

@@ -8,6 +8,7 @@ of the inputs alone: sorted, bundle-relative, no clock, no machine paths.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from auditor import __version__
 from auditor.bundle import Bundle
 from auditor.errors import InputIssue
 from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
-from auditor.policy import Pack
+from auditor.policy import Pack, Undecided
 
 SCHEMA = "auditor.report/v1"
 
@@ -36,17 +37,42 @@ def event_dict(e: Event) -> dict[str, Any]:
     }
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
     """The `findings[]` entry (frames and probes carry no descriptors, by design)."""
     return {
         "id": f.id, "pack": f.pack, "pack_version": f.pack_version, "rule": f.rule,
         "severity": f.severity.label, "confidence": f.confidence, "attempt": f.attempt,
-        "title": f.title, "message": f.message,
+        "baselined": baselined, "title": f.title, "message": f.message,
         "events": [event_dict(e) for e in f.events],
         "frames": [{"path": fr.path, "sha256": fr.sha256, "faces": fr.faces,
-                    "persons": list(fr.persons), "error": fr.error} for fr in f.frames],
+                    "persons": list(fr.persons), "error": fr.error,
+                    "boxes": [list(b) for b in fr.boxes]} for fr in f.frames],
         "probes": [{"name": p.name, "distance": round(p.distance, 4)} for p in f.probes],
     }
+
+
+def pack_dict(p: Pack) -> dict[str, Any]:
+    """The `packs[]` entry: identity and hash, plus what SARIF/JUnit/HTML say about each rule."""
+    return {
+        "id": p.id, "version": p.version, "sha256": p.sha256, "path": p.path,
+        "status": p.status, "title": p.title, "citation": dict(p.instrument).get("citation", ""),
+        "sources": [{"id": s.id, "title": s.title, "url": s.url, "confidence": s.confidence}
+                    for s in p.sources],
+        "rules": [{"id": r.id, "title": r.title, "severity": r.severity.label,
+                   "confidence": r.confidence, "kind": r.kind, "cite": list(r.cite)}
+                  for r in p.rules],
+    }
+
+
+def undecided_dict(u: Undecided) -> dict[str, Any]:
+    """The `undecided[]` entry: a rule that may apply but the event lacks fields to decide."""
+    e = u.event
+    return {"pack": u.pack, "rule": u.rule, "missing": list(u.missing), "reason": u.reason,
+            "event": {"file": e.file, "record": e.record, "line": e.line, "event_id": e.event_id,
+                      "time": _ts(e.time), "principal": e.principal.id,
+                      "organisation": e.principal.organisation,
+                      "category": e.principal.category, "service": e.service,
+                      "operation": e.operation, "kind": e.kind.value}}
 
 
 def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: Bundle,
@@ -54,7 +80,10 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
                  findings: list[Finding], excused: int, issues: list[InputIssue],
                  notices: list[Notice], frame_summary: dict[str, Any],
                  probes: list[dict[str, Any]], settings: dict[str, Any],
-                 run_facts: dict[str, Any] | None = None) -> dict[str, Any]:
+                 run_facts: dict[str, Any] | None = None,
+                 face_engine: dict[str, Any] | None = None,
+                 baselined: frozenset[str] = frozenset(),
+                 undecided: Sequence[Undecided] = ()) -> dict[str, Any]:
     """Assemble the report dict; see docs/report.md for every key."""
     by_severity = Counter(f.severity.label for f in findings)
     unknown = {e.principal.id for e in events if not e.principal.matched}
@@ -65,7 +94,9 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
         "kinds": dict(sorted(kinds.items())),
         "findings": {s.label: by_severity.get(s.label, 0) for s in sorted(Severity, reverse=True)},
         "attempts": sum(1 for f in findings if f.attempt),
+        "baselined": sum(1 for f in findings if f.id in baselined),
         "excused": excused,
+        "cannot_decide": len(undecided),
         "unknown_principals": len(unknown),
         "suspected_face_matching": sum(1 for e in events if e.kind.value == "suspected_face_matching"),
         "frames_analysed": 0,
@@ -86,16 +117,17 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
              "errors": i.errors, "source": i.source}
             for i in sorted(inputs, key=lambda i: (i.kind, i.path))
         ],
-        "packs": [{"id": p.id, "version": p.version, "sha256": p.sha256, "path": p.path,
-                   "status": p.status} for p in sorted(packs, key=lambda p: p.id)],
+        "packs": [pack_dict(p) for p in sorted(packs, key=lambda p: p.id)],
         "summary": summary,
-        "findings": [finding_dict(f) for f in findings],
+        "findings": [finding_dict(f, f.id in baselined) for f in findings],
+        "undecided": [undecided_dict(u) for u in undecided],
         "notices": [
             {"file": n.file, "line": n.line, "record": n.record, "event_id": n.event_id,
              "message": n.message}
             for n in sorted(notices, key=lambda n: (n.file, n.line or 0, n.record or 0))
         ],
         "probes": probes,
+        "face_engine": face_engine or None,
         "errors": [i.as_dict() for i in sorted(
             issues, key=lambda i: (i.file, i.line or 0, i.record or 0, i.message))],
     }
