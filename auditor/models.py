@@ -45,6 +45,10 @@ class OperationKind(str, enum.Enum):
     PERSISTENT_TRACKING = "persistent_tracking"
     FOOTAGE_REQUEST = "footage_request"
     PUBLIC_POST = "public_post"
+    #: A request for, grant or refusal of an authorisation (warrant, court order, 5(3) AI Act).
+    AUTHORISATION = "authorisation"
+    #: A person reviewing a match result (the policy engine counts distinct reviewers).
+    HUMAN_REVIEW = "human_review"
     SUSPECTED_FACE_MATCHING = "suspected_face_matching"
     OTHER = "other"
 
@@ -120,6 +124,8 @@ class FrameEvidence:
     faces: int | None
     persons: tuple[str, ...] = ()
     error: str | None = None
+    #: Face boxes in face_recognition's (top, right, bottom, left) pixel order (for thumbnails).
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ class RenderOptions:
 
     color: bool = False
     show_faces: bool = False
+    #: The bundle folder, so human reports can show frame thumbnails (None: no thumbnails).
+    bundle_root: str | None = None
 
 
 class Reporter(Protocol):

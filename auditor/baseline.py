@@ -1,0 +1,205 @@
+"""Baselines: findings a person has accepted, for a while, with a reason and a name.
+
+A baseline file lists finding fingerprints (`findings[].id`, stable across runs over the same
+record). A listed finding is still reported, marked `baselined`, but does not fail the gate. Every
+entry carries who accepted it, why, and an expiry date: once that date has passed the entry stops
+suppressing and the run warns about it, so an exception cannot quietly become permanent.
+
+The file is JSON (`auditor.baseline/v1`), written by `auditor baseline create REPORT.json` and
+meant to be reviewed and committed beside the pipeline it gates. The format is in docs/reports.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError, Location
+
+SCHEMA = "auditor.baseline/v1"
+_REQUIRED = ("fingerprint", "reason", "who", "expires")
+_OPTIONAL = ("pack", "rule", "title", "time", "created")
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One accepted finding."""
+
+    fingerprint: str
+    reason: str
+    who: str
+    #: Last day (UTC) on which the entry suppresses its finding.
+    expires: date
+    #: Context for the person reviewing the file; not used for matching.
+    pack: str = ""
+    rule: str = ""
+    title: str = ""
+    time: str = ""
+    created: str = ""
+
+    def expired(self, today: date) -> bool:
+        """True once `today` is after the expiry date."""
+        return today > self.expires
+
+    def as_dict(self) -> dict[str, str]:
+        """The entry as written in the file."""
+        out = {"fingerprint": self.fingerprint, "reason": self.reason, "who": self.who,
+               "expires": self.expires.isoformat()}
+        for key in _OPTIONAL:
+            value = getattr(self, key)
+            if value:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A loaded baseline file."""
+
+    path: str
+    entries: tuple[BaselineEntry, ...]
+
+
+@dataclass(frozen=True)
+class Application:
+    """What a baseline did to one run's findings."""
+
+    #: Finding ids that a live entry suppresses.
+    suppressed: frozenset[str]
+    #: Entries past their expiry date (they suppress nothing).
+    expired: tuple[BaselineEntry, ...]
+    #: Live entries that matched no finding of this run.
+    unused: tuple[BaselineEntry, ...]
+
+    def warnings(self) -> list[str]:
+        """One line per expired entry, for stderr and the report's notices."""
+        out = []
+        for e in self.expired:
+            what = " ".join(x for x in (e.pack, e.rule) if x)
+            out.append(f"baseline entry {e.fingerprint}" + (f" ({what})" if what else "")
+                       + f" expired on {e.expires.isoformat()} (accepted by {e.who}: {e.reason});"
+                       " it no longer suppresses its finding")
+        return out
+
+
+def _parse_date(value: object, where: Location) -> date:
+    if not isinstance(value, str):
+        raise ConfigError("must be a date string YYYY-MM-DD", where)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{value!r} is not a date (YYYY-MM-DD)", where) from None
+
+
+def parse_expiry(text: str) -> date:
+    """`--expires` value; raises ConfigError when it is not YYYY-MM-DD."""
+    return _parse_date(text, Location("--expires"))
+
+
+def _entry(raw: object, index: int, display: str) -> BaselineEntry:
+    def at(key: str | None = None) -> Location:
+        return Location(display, field=f"entries[{index}]" + (f".{key}" if key else ""))
+
+    if not isinstance(raw, dict):
+        raise ConfigError("an entry must be a JSON object", at())
+    for key in sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL)):
+        raise ConfigError(f"unknown key {key!r}", at(key))
+    for key in ("fingerprint", "reason", "who"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"missing {key} (every entry needs fingerprint, reason, who and "
+                              "expires)", at(key))
+    if "expires" not in raw:
+        raise ConfigError("missing expires (an accepted finding must be reviewed again)",
+                          at("expires"))
+    extra = {k: str(raw[k]) for k in _OPTIONAL if raw.get(k) is not None}
+    return BaselineEntry(fingerprint=raw["fingerprint"].strip(), reason=raw["reason"].strip(),
+                         who=raw["who"].strip(), expires=_parse_date(raw["expires"], at("expires")),
+                         **extra)
+
+
+def load(path: Path, display: str | None = None) -> Baseline:
+    """Read and validate a baseline file; raises ConfigError (exit 2) naming the bad field."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("baseline file not found", Location(name)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read baseline file: {exc}", Location(name)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not JSON: {exc.msg}", Location(name, line=exc.lineno)) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ConfigError(f"not a baseline file (expected \"schema\": \"{SCHEMA}\")",
+                          Location(name, field="schema"))
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, list):
+        raise ConfigError("entries must be a list", Location(name, field="entries"))
+    entries = tuple(_entry(raw, i, name) for i, raw in enumerate(raw_entries))
+    seen: set[str] = set()
+    for i, e in enumerate(entries):
+        if e.fingerprint in seen:
+            raise ConfigError(f"fingerprint {e.fingerprint} listed twice",
+                              Location(name, field=f"entries[{i}].fingerprint"))
+        seen.add(e.fingerprint)
+    return Baseline(name, entries)
+
+
+def apply(baseline: Baseline, finding_ids: Iterable[str], today: date) -> Application:
+    """Which findings the baseline suppresses on `today`, and which entries have expired."""
+    ids = set(finding_ids)
+    live = [e for e in baseline.entries if not e.expired(today)]
+    return Application(
+        suppressed=frozenset(e.fingerprint for e in live if e.fingerprint in ids),
+        expired=tuple(e for e in baseline.entries if e.expired(today)),
+        unused=tuple(e for e in live if e.fingerprint not in ids),
+    )
+
+
+def entries_from_report(report: dict[str, Any], *, reason: str, who: str, expires: date,
+                        created: date, only: Sequence[str] = ()) -> list[BaselineEntry]:
+    """Entries for the findings of a JSON report (all, or those whose id starts with `only`)."""
+    if not reason.strip() or not who.strip():
+        raise ConfigError("--reason and --who must not be empty")
+    findings = report.get("findings")
+    if report.get("schema") != "auditor.report/v1" or not isinstance(findings, list):
+        raise ConfigError("not an auditor JSON report (expected schema auditor.report/v1)")
+    chosen = [f for f in findings if not only or any(f["id"].startswith(p) for p in only)]
+    for prefix in only:
+        if not any(f["id"].startswith(prefix) for f in findings):
+            raise ConfigError(f"no finding id starts with {prefix!r}", Location("--finding"))
+    out = []
+    for f in chosen:
+        first = f["events"][0] if f.get("events") else {}
+        out.append(BaselineEntry(
+            fingerprint=f["id"], reason=reason.strip(), who=who.strip(), expires=expires,
+            pack=f.get("pack", ""), rule=f.get("rule", ""), title=f.get("title", ""),
+            time=first.get("time") or "", created=created.isoformat(),
+        ))
+    return out
+
+
+def merge(existing: Baseline | None,
+          new: Iterable[BaselineEntry]) -> tuple[list[BaselineEntry], int]:
+    """Existing entries kept as they are, new fingerprints appended; returns (entries, added)."""
+    entries = list(existing.entries) if existing else []
+    known = {e.fingerprint for e in entries}
+    added = 0
+    for e in new:
+        if e.fingerprint not in known:
+            entries.append(e)
+            known.add(e.fingerprint)
+            added += 1
+    return entries, added
+
+
+def dumps(entries: Iterable[BaselineEntry]) -> str:
+    """The baseline file text: stable key order, one entry per object, trailing newline."""
+    doc = {"schema": SCHEMA, "entries": [e.as_dict() for e in entries]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

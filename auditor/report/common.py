@@ -1,0 +1,101 @@
+"""Small helpers every format shares: severity order, the gate verdict, rule lookup, locations.
+
+They read the `auditor.report/v1` dict only, so a stored run renders exactly like a fresh one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SEVERITIES = ("critical", "high", "medium", "low")
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical ... 3 for low; unknown severities sort last."""
+    return _RANK.get(severity, len(SEVERITIES))
+
+
+def gate_exit_code(report: dict[str, Any]) -> int:
+    """The exit code the gate gives this report: 3 incomplete, 1 findings at `fail_on`, else 0.
+
+    Baselined findings never fail the gate. `--exit-zero` is a command-line choice and is not
+    part of the report.
+    """
+    if report["run"].get("status") == "incomplete":
+        return 3
+    fail_on = report.get("settings", {}).get("fail_on", "low")
+    if fail_on == "never" or fail_on not in _RANK:
+        return 0
+    threshold = _RANK[fail_on]
+    failing = (f for f in report["findings"] if not f.get("baselined"))
+    return 1 if any(severity_rank(f["severity"]) <= threshold for f in failing) else 0
+
+
+def gate_failing(report: dict[str, Any], finding: dict[str, Any]) -> bool:
+    """Does this one finding fail the gate (severity at or above fail_on, not baselined)?"""
+    fail_on = report.get("settings", {}).get("fail_on", "low")
+    if finding.get("baselined") or fail_on == "never" or fail_on not in _RANK:
+        return False
+    return severity_rank(finding["severity"]) <= _RANK[fail_on]
+
+
+def template_text(title: str) -> str:
+    """A rule title template as plain text: `Police {operation}` -> `Police <operation>`."""
+    return _PLACEHOLDER.sub(r"<\1>", title)
+
+
+def rules_of(report: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(pack, rule) pairs of every pack used, in report order; stored runs made before rule
+    metadata existed give one synthetic rule per (pack, rule) seen in the findings."""
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for pack in report["packs"]:
+        rules = pack.get("rules")
+        if rules is None:
+            seen: dict[str, dict[str, Any]] = {}
+            for f in report["findings"]:
+                if f["pack"] == pack["id"] and f["rule"] not in seen:
+                    seen[f["rule"]] = {"id": f["rule"], "title": f["title"],
+                                       "severity": f["severity"], "confidence": f["confidence"],
+                                       "kind": "prohibit", "cite": []}
+            rules = list(seen.values())
+        out.extend((pack, r) for r in rules)
+    return out
+
+
+def help_uri(pack: dict[str, Any], rule: dict[str, Any]) -> str | None:
+    """The best web page for a rule: a primary cited source, else any cited, else the pack's."""
+    sources = pack.get("sources") or []
+    cited = [s for s in sources if s["id"] in set(rule.get("cite") or [])]
+    for group in (
+        [s for s in cited if s.get("confidence") == "P"], cited,
+        [s for s in sources if s.get("confidence") == "P"], sources,
+    ):
+        for s in group:
+            url = s.get("url") or ""
+            if url.startswith(("https://", "http://")):
+                return str(url)
+    return None
+
+
+def location_text(event: dict[str, Any]) -> str:
+    """`file#record:line` for one event."""
+    text = str(event["file"])
+    if event.get("record") is not None:
+        text += f"#{event['record']}"
+    if event.get("line") is not None:
+        text += f":{event['line']}"
+    return text
+
+
+def finding_faces(finding: dict[str, Any]) -> int | None:
+    """Faces seen across a finding's analysed frames (None when no frame was analysed)."""
+    counts = [fr["faces"] for fr in finding.get("frames", []) if fr.get("faces") is not None]
+    return sum(counts) if counts else None
+
+
+def finding_persons(finding: dict[str, Any]) -> list[str]:
+    """Distinct person labels across a finding's frames."""
+    return sorted({p for fr in finding.get("frames", []) for p in fr.get("persons", [])})

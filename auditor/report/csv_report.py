@@ -1,0 +1,71 @@
+"""`--format csv`: one row per finding, the columns a compliance officer filters on.
+
+RFC 4180 (CRLF line ends, fields quoted when needed, through the `csv` module). Log content is
+untrusted: a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed
+with `'` so a spreadsheet shows it as text instead of running it as a formula (OWASP CSV
+injection). The columns are documented in docs/reports.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from auditor.report.base import RenderOptions
+from auditor.report.common import finding_faces, finding_persons
+
+COLUMNS = (
+    "time", "organisation", "category", "principal", "service", "operation", "kind", "outcome",
+    "attempt", "pack", "rule", "severity", "confidence", "baselined", "file", "record", "line",
+    "event_id", "frames", "faces", "persons", "probes", "frame_paths", "finding_id", "title",
+    "message",
+)
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> str:
+    """The cell text, with formula triggers defused (`=1+1` -> `'=1+1`)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_TRIGGERS) else text
+
+
+def _bool(value: object) -> str:
+    return "yes" if value else "no"
+
+
+def row(finding: dict[str, Any]) -> dict[str, object]:
+    """The CSV row of one finding (its first event: duties spanning events name the first)."""
+    ev = finding["events"][0]
+    faces = finding_faces(finding)
+    frames = finding.get("frames", [])
+    return {
+        "time": ev["time"], "organisation": ev["organisation"], "category": ev["category"],
+        "principal": ev["principal"], "service": ev["service"], "operation": ev["operation"],
+        "kind": ev["kind"], "outcome": ev["outcome"], "attempt": _bool(finding["attempt"]),
+        "pack": finding["pack"], "rule": finding["rule"], "severity": finding["severity"],
+        "confidence": finding["confidence"], "baselined": _bool(finding.get("baselined")),
+        "file": ev["file"], "record": ev.get("record"), "line": ev.get("line"),
+        "event_id": ev.get("event_id"), "frames": len(frames),
+        "faces": "" if faces is None else faces, "persons": len(finding_persons(finding)),
+        "probes": ";".join(p["name"] for p in finding.get("probes", [])),
+        "frame_paths": ";".join(fr["path"] for fr in frames), "finding_id": finding["id"],
+        "title": finding["title"], "message": finding["message"],
+    }
+
+
+class CsvReporter:
+    """See `Reporter.render`."""
+
+    name = "csv"
+    extension = "csv"
+
+    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+        """See `Reporter.render`."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(COLUMNS)
+        for f in report["findings"]:
+            values = row(f)
+            writer.writerow([neutralise(values[c]) for c in COLUMNS])
+        return buf.getvalue()

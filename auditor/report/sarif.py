@@ -1,0 +1,220 @@
+"""`--format sarif`: SARIF 2.1.0 for code-scanning dashboards and CI gates.
+
+One run. `tool.driver.rules` lists every rule of every pack used (not only those that fired),
+with the pack's citation as help text and a cited source as `helpUri`. Each finding is a result:
+level from severity, the log file (bundle-relative, under the `BUNDLEROOT` base) and its
+line/record as location, frames as related locations, the finding id as a partial fingerprint
+(stable across runs), and baselined findings as accepted external suppressions. Input errors
+are tool execution notifications; the invocation carries the gate's exit code. The mapping is
+documented in docs/reports.md; tests validate the output against the official schema shipped in
+`auditor/report/schemas/`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from auditor.report.base import RenderOptions
+from auditor.report.common import (
+    finding_faces,
+    finding_persons,
+    gate_exit_code,
+    help_uri,
+    rules_of,
+    template_text,
+)
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+BASE_ID = "BUNDLEROOT"
+FINGERPRINT_KEY = "auditorFinding/v1"
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+#: GitHub code scanning reads this property to rank results (CVSS-like 0.0-10.0).
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+#: Bundle inputs listed as artifacts (packs live outside the bundle: see driver properties).
+_ROLES = {"log": "analysisTarget", "frame": "analysisTarget", "probe": "analysisTarget",
+          "config": "userSpecifiedConfiguration"}
+
+
+def _uri(path: str) -> str:
+    """A bundle-relative path as a relative URI reference (spaces, `#`, `%` ... escaped)."""
+    return quote(path, safe="/")
+
+
+def _artifact(path: str) -> dict[str, Any]:
+    return {"uri": _uri(path), "uriBaseId": BASE_ID}
+
+
+def _rule(pack: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+    title = template_text(rule["title"])
+    citation = pack.get("citation") or ""
+    cited = [s for s in pack.get("sources") or [] if s["id"] in set(rule.get("cite") or [])]
+    lines = [f"{title}.", "",
+             f"Pack {pack['id']} {pack['version']} ({pack.get('status', '')}): "
+             f"{pack.get('title', pack['id'])}."]
+    md = [f"**{title}**", "",
+          f"Pack `{pack['id']}` {pack['version']} ({pack.get('status', '')}): "
+          f"{pack.get('title', pack['id'])}."]
+    if citation:
+        lines += ["", f"Citation: {citation}"]
+        md += ["", f"Citation: {citation}"]
+    if cited:
+        lines += ["", "Sources:"] + [f"- [{s['confidence']}] {s['title']} {s.get('url', '')}"
+                                     .rstrip() for s in cited]
+        md += ["", "Sources:", ""] + [
+            f"- [{s['confidence']}] " + (f"[{s['title']}]({s['url']})" if s.get("url")
+                                         else s["title"]) for s in cited]
+    out: dict[str, Any] = {
+        "id": rule["id"],
+        "name": f"{pack['id']}/{rule['id']}",
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": f"{title} ({rule.get('kind', 'prohibit')} rule of "
+                                    f"{pack.get('title', pack['id'])})."},
+        "help": {"text": "\n".join(lines), "markdown": "\n".join(md)},
+        "defaultConfiguration": {"level": LEVELS.get(rule["severity"], "warning")},
+        "properties": {
+            "pack": pack["id"], "packVersion": pack["version"], "severity": rule["severity"],
+            "confidence": rule.get("confidence", "P"), "kind": rule.get("kind", "prohibit"),
+            "security-severity": SECURITY_SEVERITY.get(rule["severity"], "5.5"),
+            "tags": ["face-recognition", "moratorium", pack["id"]],
+        },
+    }
+    uri = help_uri(pack, rule)
+    if uri:
+        out["helpUri"] = uri
+    return out
+
+
+def _location(event: dict[str, Any]) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": _artifact(event["file"])}
+    if event.get("line") is not None:
+        physical["region"] = {"startLine": int(event["line"])}
+    loc: dict[str, Any] = {"physicalLocation": physical}
+    if event.get("record") is not None:
+        loc["logicalLocations"] = [{"name": f"record {event['record']}",
+                                    "fullyQualifiedName": f"{event['file']}#{event['record']}",
+                                    "kind": "element"}]
+    return loc
+
+
+def _result(finding: dict[str, Any], index: int) -> dict[str, Any]:
+    first = finding["events"][0]
+    result: dict[str, Any] = {
+        "ruleId": finding["rule"],
+        "ruleIndex": index,
+        "kind": "fail",
+        "level": LEVELS.get(finding["severity"], "warning"),
+        "message": {"text": finding["message"]},
+        "locations": [_location(first)],
+        "partialFingerprints": {FINGERPRINT_KEY: finding["id"]},
+        "properties": {
+            "findingId": finding["id"], "pack": finding["pack"],
+            "packVersion": finding["pack_version"], "severity": finding["severity"],
+            "confidence": finding["confidence"], "attempt": finding["attempt"],
+            "baselined": bool(finding.get("baselined")),
+            "time": first["time"], "eventId": first.get("event_id"),
+            "principal": first["principal"], "organisation": first["organisation"],
+            "category": first["category"], "service": first["service"],
+            "operation": first["operation"], "operationKind": first["kind"],
+            "outcome": first["outcome"], "faces": finding_faces(finding),
+            "persons": len(finding_persons(finding)),
+            "probes": [p["name"] for p in finding.get("probes", [])],
+        },
+    }
+    related = []
+    for i, fr in enumerate(finding.get("frames", []), start=1):
+        faces = "not analysed" if fr.get("faces") is None else f"{fr['faces']} face(s)"
+        related.append({"id": i, "physicalLocation": {"artifactLocation": _artifact(fr["path"])},
+                        "message": {"text": f"frame: {faces}" + (f" ({fr['error']})"
+                                                                  if fr.get("error") else "")}})
+    if related:
+        result["relatedLocations"] = related
+    if finding.get("baselined"):
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": "accepted in the baseline file "
+                                                    "(see its reason, who and expiry)"}]
+    return result
+
+
+def _notification(item: dict[str, Any], level: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"level": level, "message": {"text": item["message"]}}
+    if item.get("file"):
+        physical: dict[str, Any] = {"artifactLocation": _artifact(item["file"])}
+        if item.get("line") is not None:
+            physical["region"] = {"startLine": int(item["line"])}
+        out["locations"] = [{"physicalLocation": physical}]
+    return out
+
+
+def _run_guid(run_id: str) -> str | None:
+    try:
+        return str(uuid.UUID(hex=run_id))
+    except ValueError:
+        return None
+
+
+def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
+    """The SARIF log as a dict."""
+    pairs = rules_of(report)
+    index = {(p["id"], r["id"]): i for i, (p, r) in enumerate(pairs)}
+    results = []
+    for f in report["findings"]:
+        i = index.get((f["pack"], f["rule"]))
+        if i is None:  # a finding of a rule the pack no longer lists (stored run)
+            pairs.append(({"id": f["pack"], "version": f["pack_version"]},
+                          {"id": f["rule"], "title": f["title"], "severity": f["severity"],
+                           "confidence": f["confidence"], "kind": "prohibit", "cite": []}))
+            i = index[(f["pack"], f["rule"])] = len(pairs) - 1
+        results.append(_result(f, i))
+    run = report["run"]
+    exit_code = gate_exit_code(report)
+    invocation: dict[str, Any] = {
+        "executionSuccessful": run.get("status") == "complete",
+        "exitCode": exit_code,
+        "exitCodeDescription": {0: "no finding at or above --fail-on",
+                                1: "findings at or above --fail-on",
+                                3: "audit incomplete: some input unreadable"}[exit_code],
+        "startTimeUtc": run["started"],
+        "endTimeUtc": run["finished"],
+        "toolExecutionNotifications": [_notification(e, "error") for e in report["errors"]],
+        "toolConfigurationNotifications": [_notification(n, "warning")
+                                           for n in report["notices"]],
+    }
+    sarif_run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": report["tool"]["name"],
+            "version": report["tool"]["version"],
+            "semanticVersion": report["tool"]["version"],
+            "rules": [_rule(p, r) for p, r in pairs],
+            "properties": {"packs": [{"id": p["id"], "version": p["version"],
+                                      "sha256": p.get("sha256"), "path": p.get("path")}
+                                     for p in report["packs"]]},
+        }},
+        "automationDetails": {"id": f"auditor/{run['id']}"},
+        "originalUriBaseIds": {BASE_ID: {"description": {
+            "text": "The audit bundle folder; every path is relative to it."}}},
+        "artifacts": [{"location": _artifact(i["path"]), "hashes": {"sha-256": i["sha256"]},
+                       "roles": [_ROLES[i["kind"]]]}
+                      for i in report["inputs"] if i["kind"] in _ROLES and i.get("sha256")],
+        "invocations": [invocation],
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "properties": {"bundle": report["bundle"]["name"], "summary": report["summary"]},
+    }
+    guid = _run_guid(run["id"])
+    if guid:
+        sarif_run["automationDetails"]["guid"] = guid
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [sarif_run]}
+
+
+class SarifReporter:
+    """See `Reporter.render`."""
+
+    name = "sarif"
+    extension = "sarif"
+
+    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+        """See `Reporter.render`."""
+        return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
