@@ -111,11 +111,11 @@ class Bundle:
         base = self.root / folder
         if not base.is_dir():
             return []
-        found = []
-        for path in base.rglob("*"):
-            if path.is_file() or path.is_symlink():
-                found.append(path.relative_to(self.root).as_posix())
-        return sorted(found)
+        return sorted(
+            path.relative_to(self.root).as_posix()
+            for path in base.rglob("*")
+            if path.is_file() or path.is_symlink()
+        )
 
 
 def open_bundle(path: Path) -> Bundle:
@@ -129,15 +129,32 @@ def open_bundle(path: Path) -> Bundle:
     if not config.is_file():
         return Bundle(root=root, name=root.name, settings=SourceSettings())
     doc = tomlfile.load(config, AUDIT_TOML)
-    return Bundle(root=root, name=str(doc.data.get("name", root.name)),
-                  settings=_settings(doc), config_file=AUDIT_TOML)
+    return Bundle(
+        root=root,
+        name=str(doc.data.get("name", root.name)),
+        settings=_settings(doc),
+        config_file=AUDIT_TOML,
+    )
 
 
 _KNOWN_TOP = {"name", "timezone", "frames", "jsonl", "text", "sources", "description"}
 _MAPPABLE = {
-    "time", "principal", "service", "operation", "frame", "frames", "outcome", "error_code",
-    "event_id", "purpose", "case_ref", "authorisation_ref", "authorisation_time",
-    "public_post_id", "modality", "reviewers",
+    "time",
+    "principal",
+    "service",
+    "operation",
+    "frame",
+    "frames",
+    "outcome",
+    "error_code",
+    "event_id",
+    "purpose",
+    "case_ref",
+    "authorisation_ref",
+    "authorisation_time",
+    "public_post_id",
+    "modality",
+    "reviewers",
 }
 
 
@@ -158,7 +175,9 @@ def _settings(doc: tomlfile.TomlDoc) -> SourceSettings:
     prefixes = []
     for prefix, folder in frames.items():
         if not isinstance(folder, str):
-            raise doc.error("frame folder must be a string", "frames", key=prefix, field=f"frames.{prefix}")
+            raise doc.error(
+                "frame folder must be a string", "frames", key=prefix, field=f"frames.{prefix}"
+            )
         prefixes.append((prefix, folder))
     prefixes.sort(key=lambda p: -len(p[0]))  # longest prefix wins
 
@@ -166,16 +185,31 @@ def _settings(doc: tomlfile.TomlDoc) -> SourceSettings:
     for i, entry in enumerate(_array(doc, "jsonl")):
         fields = entry.get("fields", {})
         if not isinstance(fields, dict) or not fields:
-            raise doc.error("needs a non-empty `fields` table", "jsonl", i, field=f"jsonl[{i}].fields")
+            raise doc.error(
+                "needs a non-empty `fields` table", "jsonl", i, field=f"jsonl[{i}].fields"
+            )
         for ours, theirs in fields.items():
             if ours not in _MAPPABLE:
-                raise doc.error(f"unknown field {ours!r} (known: {', '.join(sorted(_MAPPABLE))})",
-                                "jsonl.fields", i, key=ours, field=f"jsonl[{i}].fields.{ours}")
+                raise doc.error(
+                    f"unknown field {ours!r} (known: {', '.join(sorted(_MAPPABLE))})",
+                    "jsonl.fields",
+                    i,
+                    key=ours,
+                    field=f"jsonl[{i}].fields.{ours}",
+                )
             if not isinstance(theirs, str) or not theirs:
-                raise doc.error("must name a field path", "jsonl.fields", i, key=ours,
-                                field=f"jsonl[{i}].fields.{ours}")
-        mappings.append(JsonlMapping(str(entry.get("glob", "*")),
-                                     tuple(sorted((k, str(v)) for k, v in fields.items()))))
+                raise doc.error(
+                    "must name a field path",
+                    "jsonl.fields",
+                    i,
+                    key=ours,
+                    field=f"jsonl[{i}].fields.{ours}",
+                )
+        mappings.append(
+            JsonlMapping(
+                str(entry.get("glob", "*")), tuple(sorted((k, str(v)) for k, v in fields.items()))
+            )
+        )
 
     patterns = []
     for i, entry in enumerate(_array(doc, "text")):
@@ -185,23 +219,38 @@ def _settings(doc: tomlfile.TomlDoc) -> SourceSettings:
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise doc.error(f"bad regular expression: {exc}", "text", i, key="pattern",
-                            field=f"text[{i}].pattern") from None
+            raise doc.error(
+                f"bad regular expression: {exc}",
+                "text",
+                i,
+                key="pattern",
+                field=f"text[{i}].pattern",
+            ) from None
         missing = {"time", "operation"} - set(compiled.groupindex)
         if missing:
-            raise doc.error(f"pattern lacks named groups: {', '.join(sorted(missing))}", "text", i,
-                            key="pattern", field=f"text[{i}].pattern")
+            raise doc.error(
+                f"pattern lacks named groups: {', '.join(sorted(missing))}",
+                "text",
+                i,
+                key="pattern",
+                field=f"text[{i}].pattern",
+            )
         fmt = entry.get("time_format")
-        patterns.append(TextPattern(str(entry.get("glob", "*")), pattern,
-                                    str(fmt) if fmt is not None else None))
+        patterns.append(
+            TextPattern(str(entry.get("glob", "*")), pattern, str(fmt) if fmt is not None else None)
+        )
 
     overrides = []
     for i, entry in enumerate(_array(doc, "sources")):
         glob, name = entry.get("glob"), entry.get("source")
         if not isinstance(glob, str) or not isinstance(name, str):
-            raise doc.error("needs `glob` and `source` strings", "sources", i, field=f"sources[{i}]")
+            raise doc.error(
+                "needs `glob` and `source` strings", "sources", i, field=f"sources[{i}]"
+            )
         overrides.append((glob, name))
-    return SourceSettings(tuple(prefixes), tuple(mappings), tuple(patterns), tuple(overrides), str(tz))
+    return SourceSettings(
+        tuple(prefixes), tuple(mappings), tuple(patterns), tuple(overrides), str(tz)
+    )
 
 
 def _array(doc: tomlfile.TomlDoc, key: str) -> list[dict[str, object]]:
@@ -211,4 +260,3 @@ def _array(doc: tomlfile.TomlDoc, key: str) -> list[dict[str, object]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise doc.error(f"[[{key}]] must be an array of tables", key=key, field=key)
     return value
-

@@ -70,7 +70,12 @@ class InputIssue:
 
     def as_dict(self) -> dict[str, object]:
         """The `errors[]` entry of the JSON report."""
-        return {"file": self.file, "line": self.line, "record": self.record, "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "record": self.record,
+            "message": self.message,
+        }
 
     def __str__(self) -> str:
         return str(Location(self.file, self.line, self.record)) + f": {self.message}"

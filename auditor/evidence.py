@@ -270,7 +270,7 @@ def scan_images(paths: list[Path], upsample: int, workers: int, store_url: str |
     analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress)
     images = [(p, str(p)) for p in paths]
     results = analyser.run(images)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for _, display in images:
         res = results[display]
         width, height, timings = analyser.meta.get(display, (0, 0, {}))

@@ -34,7 +34,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-class OperationKind(str, enum.Enum):
+class OperationKind(enum.StrEnum):
     """What a face operation does (ISO/IEC 2382-37 and EU AI Act vocabulary)."""
 
     FACE_DETECTION = "face_detection"

@@ -64,8 +64,9 @@ class Directory:
         """`p` with organisation and category filled in, or left `unknown`."""
         for rule in self.rules:
             if rule.matches(p):
-                return replace(p, organisation=rule.organisation, category=rule.category,
-                               matched=True)
+                return replace(
+                    p, organisation=rule.organisation, category=rule.category, matched=True
+                )
         return p
 
     def attribute(self, event: Event) -> Event:
@@ -84,7 +85,9 @@ def load(path: Path, display: str) -> Directory:
     unknown = set(doc.data) - {"principal"}
     if unknown:
         key = sorted(unknown)[0]
-        raise doc.error(f"unknown table or key {key!r} (expected [[principal]])", key=key, field=key)
+        raise doc.error(
+            f"unknown table or key {key!r} (expected [[principal]])", key=key, field=key
+        )
     entries = doc.data.get("principal", [])
     if not isinstance(entries, list):
         raise doc.error("principal must be an array of tables ([[principal]])", key="principal")
@@ -93,27 +96,37 @@ def load(path: Path, display: str) -> Directory:
         where = f"principal[{i}]"
         matchers = [k for k in ("arn", "account", "name") if k in entry]
         if len(matchers) != 1:
-            raise doc.error("needs exactly one of arn, account or name", "principal", i, field=where)
+            raise doc.error(
+                "needs exactly one of arn, account or name", "principal", i, field=where
+            )
         key = matchers[0]
         value = entry[key]
         if not isinstance(value, str) or not value:
-            raise doc.error(f"{key} must be a non-empty string", "principal", i, key=key,
-                            field=f"{where}.{key}")
+            raise doc.error(
+                f"{key} must be a non-empty string", "principal", i, key=key, field=f"{where}.{key}"
+            )
         for req in ("organisation", "category"):
             if not isinstance(entry.get(req), str) or not entry[req]:
                 raise doc.error(f"missing {req}", "principal", i, field=f"{where}.{req}")
         if entry["category"] not in CATEGORIES:
             raise doc.error(
                 f"unknown category {entry['category']!r} (known: {', '.join(CATEGORIES)})",
-                "principal", i, key="category", field=f"{where}.category")
+                "principal",
+                i,
+                key="category",
+                field=f"{where}.category",
+            )
         extra = set(entry) - {"arn", "account", "name", "organisation", "category", "note"}
         if extra:
             bad = sorted(extra)[0]
             raise doc.error(f"unknown key {bad!r}", "principal", i, key=bad, field=f"{where}.{bad}")
-        rules.append(PrincipalRule(
-            organisation=entry["organisation"], category=entry["category"],
-            arn=glob_regex(value) if key == "arn" else None,
-            account=value if key == "account" else None,
-            name=value if key == "name" else None,
-        ))
+        rules.append(
+            PrincipalRule(
+                organisation=entry["organisation"],
+                category=entry["category"],
+                arn=glob_regex(value) if key == "arn" else None,
+                account=value if key == "account" else None,
+                name=value if key == "name" else None,
+            )
+        )
     return Directory(tuple(rules))

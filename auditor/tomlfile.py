@@ -30,7 +30,9 @@ class TomlDoc:
     data: dict[str, Any]
     lines: list[str]
 
-    def line_of(self, table: str | None = None, index: int | None = None, key: str | None = None) -> int | None:
+    def line_of(
+        self, table: str | None = None, index: int | None = None, key: str | None = None
+    ) -> int | None:
         """Line of `[table]` / the `index`-th `[[table]]`, or of `key` inside it (1-based)."""
         start, end = 0, len(self.lines)
         if table is not None:
@@ -67,8 +69,12 @@ class TomlDoc:
         return start + 1 if table is not None else None
 
     def error(
-        self, message: str, table: str | None = None, index: int | None = None,
-        key: str | None = None, field: str | None = None,
+        self,
+        message: str,
+        table: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
+        field: str | None = None,
     ) -> ConfigError:
         """A ConfigError located at the table/key, naming `field` (e.g. `rules[2].severity`)."""
         line = self.line_of(table, index, key)
@@ -92,7 +98,7 @@ def load(path: Path, display: str | None = None) -> TomlDoc:
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = _TOML_POS.search(msg)
-        line = int(m.group(1)) if m else None
+        at = int(m.group(1)) if m else None
         msg = _TOML_POS.sub("", msg).strip()
-        raise ConfigError(f"invalid TOML: {msg}", Location(shown, line)) from None
+        raise ConfigError(f"invalid TOML: {msg}", Location(shown, at)) from None
     return TomlDoc(path, shown, data, text.splitlines())

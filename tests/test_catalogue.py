@@ -1,4 +1,4 @@
-"""The operation catalogue covers every operation DESIGN.md names; face-like names are never lost."""
+"""The catalogue covers every operation DESIGN.md names; face-like names are never lost."""
 
 from __future__ import annotations
 
@@ -40,23 +40,40 @@ def test_named_operations(service: str, operation: str) -> None:
     assert classify(service, operation) == NAMED[(service, operation)]
 
 
-@pytest.mark.parametrize("spelling", ["search_faces_by_image", "search-faces-by-image",
-                                      "SEARCHFACESBYIMAGE", "Search Faces By Image"])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "search_faces_by_image",
+        "search-faces-by-image",
+        "SEARCHFACESBYIMAGE",
+        "Search Faces By Image",
+    ],
+)
 def test_case_styles(spelling: str) -> None:
     assert classify("rekognition", spelling) is K.IDENTIFICATION_1TON
 
 
-@pytest.mark.parametrize("name", ["MatchFaceTemplate", "face_search_v2", "verify-face",
-                                  "identifyFaces", "FACE_COMPARE", "recogniseFace"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MatchFaceTemplate",
+        "face_search_v2",
+        "verify-face",
+        "identifyFaces",
+        "FACE_COMPARE",
+        "recogniseFace",
+    ],
+)
 def test_unknown_face_like_operations_are_suspected(name: str) -> None:
     assert classify("vendorx", name) is K.SUSPECTED_FACE_MATCHING
 
 
-@pytest.mark.parametrize("name", ["DescribeInstances", "GetObject", "DetectLabels", "Facebook",
-                                  "SearchProducts"])
+@pytest.mark.parametrize(
+    "name", ["DescribeInstances", "GetObject", "DetectLabels", "Facebook", "SearchProducts"]
+)
 def test_background_operations_are_not_face_related(name: str) -> None:
     assert classify("vendorx", name) is None
 
 
 def test_catalogue_has_only_known_kinds() -> None:
-    assert {kind for kind in CATALOGUE.values()} <= set(K)
+    assert set(CATALOGUE.values()) <= set(K)

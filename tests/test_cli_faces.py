@@ -19,7 +19,12 @@ def test_faces_command_counts_boxes_and_timings(cli: Callable[..., Any], db_url:
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
     assert [(Path(r["path"]).name, r["faces"]) for r in rows] == [
-        ("f0001.jpg", 3), ("f0002.jpg", 1), ("f0003.jpg", 1), ("f0004.jpg", 2), ("f0005.jpg", 0)]
+        ("f0001.jpg", 3),
+        ("f0002.jpg", 1),
+        ("f0003.jpg", 1),
+        ("f0004.jpg", 2),
+        ("f0005.jpg", 0),
+    ]
     assert all(len(b) == 4 for r in rows for b in r["boxes"])
     assert set(rows[0]["timings"]) == {"decode", "detect", "landmarks", "descriptors"}
     assert not rows[0]["cached"]
@@ -39,8 +44,9 @@ def test_faces_text_output_and_errors(cli: Callable[..., Any], tmp_path: Path) -
     assert "missing.png: not found" in result.stderr
 
 
-def test_warm_audit_comes_from_cache_and_purge_empties_it(demo_bundle: Path, audit_json: AuditJson,
-                                                          cli: Callable[..., Any], db_url: str) -> None:
+def test_warm_audit_comes_from_cache_and_purge_empties_it(
+    demo_bundle: Path, audit_json: AuditJson, cli: Callable[..., Any], db_url: str
+) -> None:
     _, cold = audit_json(demo_bundle, "--policy", "amazon-rekognition-police-2020")
     _, warm = audit_json(demo_bundle, "--policy", "amazon-rekognition-police-2020")
     assert (cold["run"]["frames_from_cache"], cold["run"]["frames_computed"]) == (0, 8)
@@ -52,7 +58,9 @@ def test_warm_audit_comes_from_cache_and_purge_empties_it(demo_bundle: Path, aud
     assert engine["build"]["dlib"] and "sha256:resnet" in engine["build"]
     assert engine["params"]["upsample"] == 1
     # upsample is part of the fingerprint: a changed parameter recomputes
-    _, other = audit_json(demo_bundle, "--policy", "amazon-rekognition-police-2020", "--upsample", "2")
+    _, other = audit_json(
+        demo_bundle, "--policy", "amazon-rekognition-police-2020", "--upsample", "2"
+    )
     assert other["run"]["frames_computed"] == 8
     con = sqlite3.connect(db_url.removeprefix("sqlite:///"))
     assert con.execute("select count(distinct fingerprint) from face_cache").fetchone()[0] == 2
@@ -83,6 +91,9 @@ def test_probe_with_two_faces_is_an_input_error(demo_bundle: Path, audit_json: A
     code, report = audit_json(demo_bundle, "--policy", "amazon-rekognition-police-2020")
     assert code == 3
     (error,) = report["errors"]
-    assert error["file"] == "probes/rose-leslie/group.jpg" and "exactly one face, found 2" in error["message"]
+    assert (
+        error["file"] == "probes/rose-leslie/group.jpg"
+        and "exactly one face, found 2" in error["message"]
+    )
     # the probe's other photo still works
     assert any(p["name"] == "rose-leslie" and p["event_ids"] for p in report["probes"])

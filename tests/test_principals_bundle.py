@@ -20,7 +20,9 @@ def directory(tmp_path: Path, text: str) -> principals.Directory:
 
 
 def test_arn_glob_crosses_slash_and_colon_and_first_match_wins(tmp_path: Path) -> None:
-    d = directory(tmp_path, """
+    d = directory(
+        tmp_path,
+        """
 [[principal]]
 arn = "arn:aws:iam::111122223333:role/pd-special"
 organisation = "Special Unit"
@@ -40,31 +42,63 @@ category = "police"
 name = "parks"
 organisation = "Parks"
 category = "city_department"
-""")
-    role = Principal("x", arns=("arn:aws:sts::111122223333:assumed-role/pd-special/jane",
-                                "arn:aws:iam::111122223333:role/pd-special"))
+""",
+    )
+    role = Principal(
+        "x",
+        arns=(
+            "arn:aws:sts::111122223333:assumed-role/pd-special/jane",
+            "arn:aws:iam::111122223333:role/pd-special",
+        ),
+    )
     assert d.resolve(role).organisation == "Special Unit"
     other = Principal("x", arns=("arn:aws:sts::111122223333:assumed-role/pd-search/j",))
     assert (d.resolve(other).organisation, d.resolve(other).category) == ("Metro Police", "police")
-    assert d.resolve(Principal("account:444455556666", account="444455556666")).organisation == "Sheriff"
+    assert (
+        d.resolve(Principal("account:444455556666", account="444455556666")).organisation
+        == "Sheriff"
+    )
     assert d.resolve(Principal("parks")).category == "city_department"
     unknown = d.resolve(Principal("nobody"))
-    assert (unknown.organisation, unknown.category, unknown.matched) == ("unknown", "unknown", False)
+    assert (unknown.organisation, unknown.category, unknown.matched) == (
+        "unknown",
+        "unknown",
+        False,
+    )
     assert d.resolve(Principal("PARKS")).matched is False  # names are exact
 
 
-@pytest.mark.parametrize(("text", "line", "needle"), [
-    ('[[principal]]\narn = "a"\naccount = "1"\norganisation = "o"\ncategory = "police"\n', 1,
-     "exactly one of arn, account or name"),
-    ('[[principal]]\nname = "a"\norganisation = "o"\ncategory = "polise"\n', 4, "unknown category"),
-    ('[[principal]]\nname = "a"\ncategory = "police"\n', 1, "missing organisation"),
-    ('[[principal]]\nname = "a"\norganisation = "o"\ncategory = "police"\ncolour = "blue"\n', 5,
-     "unknown key 'colour'"),
-    ('[[principal]]\nname = "a"\norganisation = "o"\ncategory = "police"\n\n[[principal]]\n'
-     'name = ""\norganisation = "o"\ncategory = "police"\n', 7, "must be a non-empty string"),
-    ('[[principal]\nname = "a"\n', 1, "invalid TOML"),
-])
-def test_principals_errors_name_file_and_line(tmp_path: Path, text: str, line: int, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        (
+            '[[principal]]\narn = "a"\naccount = "1"\norganisation = "o"\ncategory = "police"\n',
+            1,
+            "exactly one of arn, account or name",
+        ),
+        (
+            '[[principal]]\nname = "a"\norganisation = "o"\ncategory = "polise"\n',
+            4,
+            "unknown category",
+        ),
+        ('[[principal]]\nname = "a"\ncategory = "police"\n', 1, "missing organisation"),
+        (
+            '[[principal]]\nname = "a"\norganisation = "o"\ncategory = "police"\ncolour = "blue"\n',
+            5,
+            "unknown key 'colour'",
+        ),
+        (
+            '[[principal]]\nname = "a"\norganisation = "o"\ncategory = "police"\n\n[[principal]]\n'
+            'name = ""\norganisation = "o"\ncategory = "police"\n',
+            7,
+            "must be a non-empty string",
+        ),
+        ('[[principal]\nname = "a"\n', 1, "invalid TOML"),
+    ],
+)
+def test_principals_errors_name_file_and_line(
+    tmp_path: Path, text: str, line: int, needle: str
+) -> None:
     with pytest.raises(ConfigError) as err:
         directory(tmp_path, text)
     assert str(err.value).startswith(f"principals.toml:{line}")
@@ -75,7 +109,15 @@ def test_safe_relpath(tmp_path: Path) -> None:
     root = tmp_path.resolve()
     (root / "frames").mkdir()
     assert safe_relpath(root, "frames/./a/../b.jpg") == "frames/b.jpg"
-    for bad in ["../x.jpg", "frames/../../x.jpg", "/etc/passwd", "C:\\x.jpg", "s3://b/k", "", "a\x00b"]:
+    for bad in [
+        "../x.jpg",
+        "frames/../../x.jpg",
+        "/etc/passwd",
+        "C:\\x.jpg",
+        "s3://b/k",
+        "",
+        "a\x00b",
+    ]:
         with pytest.raises(PathEscape):
             safe_relpath(root, bad)
     outside = tmp_path.parent / f"outside-{os.getpid()}.jpg"
@@ -88,15 +130,20 @@ def test_safe_relpath(tmp_path: Path) -> None:
         outside.unlink()
 
 
-@pytest.mark.parametrize(("text", "line", "needle"), [
-    ('timezone = "Mars/Olympus"\n', 1, "unknown timezone"),
-    ('name = "x"\nframe = 3\n', 2, "unknown setting 'frame'"),
-    ('[[text]]\nglob = "*"\npattern = "(?P<time>x"\n', 3, "bad regular expression"),
-    ('[[text]]\npattern = "(?P<time>\\\\S+)"\n', 2, "lacks named groups: operation"),
-    ('[[jsonl]]\nglob = "*"\n[jsonl.fields]\nwhen = "ts"\n', 4, "unknown field 'when'"),
-    ('[frames]\n"s3://b/" = 1\n', 2, "frame folder must be a string"),
-])
-def test_audit_toml_errors_name_file_and_line(tmp_path: Path, text: str, line: int, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        ('timezone = "Mars/Olympus"\n', 1, "unknown timezone"),
+        ('name = "x"\nframe = 3\n', 2, "unknown setting 'frame'"),
+        ('[[text]]\nglob = "*"\npattern = "(?P<time>x"\n', 3, "bad regular expression"),
+        ('[[text]]\npattern = "(?P<time>\\\\S+)"\n', 2, "lacks named groups: operation"),
+        ('[[jsonl]]\nglob = "*"\n[jsonl.fields]\nwhen = "ts"\n', 4, "unknown field 'when'"),
+        ('[frames]\n"s3://b/" = 1\n', 2, "frame folder must be a string"),
+    ],
+)
+def test_audit_toml_errors_name_file_and_line(
+    tmp_path: Path, text: str, line: int, needle: str
+) -> None:
     (tmp_path / "audit.toml").write_text(text)
     with pytest.raises(ConfigError) as err:
         open_bundle(tmp_path)

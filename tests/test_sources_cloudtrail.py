@@ -50,12 +50,20 @@ def test_records_without_type_or_arn_are_attributed_without_error() -> None:
 
 def rekognition(**over: object) -> dict[str, object]:
     rec: dict[str, object] = {
-        "eventVersion": "1.08", "eventTime": "2021-03-04T10:15:02Z",
-        "eventSource": "rekognition.amazonaws.com", "eventName": "SearchFacesByImage",
-        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/pd-x/s",
-                         "accountId": "111122223333",
-                         "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::111122223333:role/pd-x"}}},
-        "requestParameters": {"collectionId": "wl", "image": {"s3Object": {"bucket": "b", "name": "cam/1.jpg"}}},
+        "eventVersion": "1.08",
+        "eventTime": "2021-03-04T10:15:02Z",
+        "eventSource": "rekognition.amazonaws.com",
+        "eventName": "SearchFacesByImage",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::111122223333:assumed-role/pd-x/s",
+            "accountId": "111122223333",
+            "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::111122223333:role/pd-x"}},
+        },
+        "requestParameters": {
+            "collectionId": "wl",
+            "image": {"s3Object": {"bucket": "b", "name": "cam/1.jpg"}},
+        },
         "eventID": "e-1",
     }
     rec.update(over)
@@ -71,15 +79,21 @@ def test_face_event_fields(tmp_path: Path) -> None:
     assert event.event_id == "e-1"
     assert event.record == 0
     assert event.frames == ("frames/cam/1.jpg",)
-    assert event.principal.arns == ("arn:aws:sts::111122223333:assumed-role/pd-x/s",
-                                    "arn:aws:iam::111122223333:role/pd-x")
+    assert event.principal.arns == (
+        "arn:aws:sts::111122223333:assumed-role/pd-x/s",
+        "arn:aws:iam::111122223333:role/pd-x",
+    )
     assert event.attr("collection_id") == "wl"
 
 
 def test_frame_prefix_mapping_and_source_target_images(tmp_path: Path) -> None:
-    rec = rekognition(eventName="CompareFaces", requestParameters={
-        "sourceImage": {"s3Object": {"bucket": "b", "name": "pre/a.jpg"}},
-        "targetImage": {"s3Object": {"bucket": "b", "name": "pre/b.jpg"}}})
+    rec = rekognition(
+        eventName="CompareFaces",
+        requestParameters={
+            "sourceImage": {"s3Object": {"bucket": "b", "name": "pre/a.jpg"}},
+            "targetImage": {"s3Object": {"bucket": "b", "name": "pre/b.jpg"}},
+        },
+    )
     (tmp_path / "t.json").write_text(json.dumps({"Records": [rec]}))
     settings = SourceSettings(frame_prefixes=(("s3://b/pre/", "frames/cam9/"),))
     (event,) = read(tmp_path, "t.json", settings).events
@@ -94,7 +108,9 @@ def test_image_bytes_request_has_no_frame(tmp_path: Path) -> None:
 
 
 def test_frame_key_escaping_the_bundle_is_an_error_not_a_read(tmp_path: Path) -> None:
-    rec = rekognition(requestParameters={"image": {"s3Object": {"bucket": "b", "name": "../../../etc/passwd"}}})
+    rec = rekognition(
+        requestParameters={"image": {"s3Object": {"bucket": "b", "name": "../../../etc/passwd"}}}
+    )
     (tmp_path / "t.json").write_text(json.dumps({"Records": [rec]}))
     result = read(tmp_path, "t.json")
     assert result.events[0].frames == ()
@@ -103,7 +119,9 @@ def test_frame_key_escaping_the_bundle_is_an_error_not_a_read(tmp_path: Path) ->
 
 
 def test_failed_call_is_kept_as_attempt(tmp_path: Path) -> None:
-    (tmp_path / "t.json").write_text(json.dumps({"Records": [rekognition(errorCode="AccessDenied")]}))
+    (tmp_path / "t.json").write_text(
+        json.dumps({"Records": [rekognition(errorCode="AccessDenied")]})
+    )
     (event,) = read(tmp_path, "t.json").events
     assert event.outcome == "failed" and event.error_code == "AccessDenied"
 
@@ -112,8 +130,11 @@ def test_timestamp_field_and_event_history_wrapper(tmp_path: Path) -> None:
     rec = rekognition()
     del rec["eventTime"]
     rec["@timestamp"] = "2021-03-04T10:15:02.000Z"
-    wrapper = {"EventId": "w", "EventName": "SearchFacesByImage",
-               "CloudTrailEvent": json.dumps(rekognition(eventID="inner"))}
+    wrapper = {
+        "EventId": "w",
+        "EventName": "SearchFacesByImage",
+        "CloudTrailEvent": json.dumps(rekognition(eventID="inner")),
+    }
     (tmp_path / "t.jsonl").write_text(json.dumps(rec) + "\n" + json.dumps(wrapper) + "\n")
     result = read(tmp_path, "t.jsonl")
     assert result.issues == []
@@ -122,14 +143,23 @@ def test_timestamp_field_and_event_history_wrapper(tmp_path: Path) -> None:
 
 
 def test_malformed_line_missing_fields_and_non_object_are_located(tmp_path: Path) -> None:
-    lines = [json.dumps(rekognition()), "{not json", json.dumps({"eventName": "X"}), "[1, 2]",
-             json.dumps(rekognition(eventTime="yesterday"))]
+    lines = [
+        json.dumps(rekognition()),
+        "{not json",
+        json.dumps({"eventName": "X"}),
+        "[1, 2]",
+        json.dumps(rekognition(eventTime="yesterday")),
+    ]
     (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n")
     result = read(tmp_path, "t.jsonl")
     assert result.records == 1
     got = [(i.line, i.message.split(":")[0]) for i in result.issues]
-    assert got == [(2, "malformed JSON"), (3, "missing field eventSource"),
-                   (4, "record is not a JSON object"), (5, "missing or bad eventTime")]
+    assert got == [
+        (2, "malformed JSON"),
+        (3, "missing field eventSource"),
+        (4, "record is not a JSON object"),
+        (5, "missing or bad eventTime"),
+    ]
 
 
 def test_malformed_records_file_names_the_line(tmp_path: Path) -> None:
@@ -148,7 +178,9 @@ def test_bad_record_inside_records_array_is_one_error(tmp_path: Path) -> None:
 
 
 def test_pretty_printed_records_file(tmp_path: Path) -> None:
-    (tmp_path / "t.json").write_text(json.dumps({"Records": [rekognition(), rekognition()]}, indent=2))
+    (tmp_path / "t.json").write_text(
+        json.dumps({"Records": [rekognition(), rekognition()]}, indent=2)
+    )
     result = read(tmp_path, "t.json")
     assert (result.records, result.issues) == (2, [])
 
@@ -192,8 +224,13 @@ def test_unknown_file_type(tmp_path: Path) -> None:
 
 
 def test_broken_first_line_of_json_lines_keeps_the_rest(tmp_path: Path) -> None:
-    (tmp_path / "t.jsonl").write_text("{broken\n" + json.dumps(rekognition()) + "\n"
-                                      + json.dumps(rekognition(eventID="e-2")) + "\n")
+    (tmp_path / "t.jsonl").write_text(
+        "{broken\n"
+        + json.dumps(rekognition())
+        + "\n"
+        + json.dumps(rekognition(eventID="e-2"))
+        + "\n"
+    )
     result = read(tmp_path, "t.jsonl")
     assert result.records == 2
     assert [(i.line, i.message.split(":")[0]) for i in result.issues] == [(1, "malformed JSON")]

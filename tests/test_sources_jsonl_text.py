@@ -17,25 +17,43 @@ def read(root: Path, rel: str, settings: SourceSettings | None = None):  # type:
 
 
 def line(**kw: object) -> str:
-    base: dict[str, object] = {"time": "2023-05-02T08:00:00+02:00", "principal": "pd-analyst",
-                               "service": "rekognition", "operation": "SearchFacesByImage"}
+    base: dict[str, object] = {
+        "time": "2023-05-02T08:00:00+02:00",
+        "principal": "pd-analyst",
+        "service": "rekognition",
+        "operation": "SearchFacesByImage",
+    }
     base.update(kw)
     return json.dumps(base) + "\n"
 
 
 def test_default_shape(tmp_path: Path) -> None:
     (tmp_path / "p.jsonl").write_text(
-        line(frame="frames/a.jpg", purpose="missing_person", case_ref="C-1", event_id="x1",
-             country="US")
-        + line(operation="DetectLabels") + line(service="face_recognition", operation="compare_faces",
-                                                frames=["frames/b.jpg", "frames/c.jpg"], outcome="failed"))
+        line(
+            frame="frames/a.jpg",
+            purpose="missing_person",
+            case_ref="C-1",
+            event_id="x1",
+            country="US",
+        )
+        + line(operation="DetectLabels")
+        + line(
+            service="face_recognition",
+            operation="compare_faces",
+            frames=["frames/b.jpg", "frames/c.jpg"],
+            outcome="failed",
+        )
+    )
     result = read(tmp_path, "p.jsonl")
     assert result.source == "jsonl" and result.issues == [] and result.records == 3
     first, second = result.events
     assert first.time.isoformat() == "2023-05-02T06:00:00+00:00"
     assert first.frames == ("frames/a.jpg",)
     assert (first.attr("purpose"), first.attr("case_ref"), first.attr("country")) == (
-        "missing_person", "C-1", "US")
+        "missing_person",
+        "C-1",
+        "US",
+    )
     assert first.event_id == "x1" and first.line == 1
     assert second.kind.value == "verification_1to1"
     assert second.frames == ("frames/b.jpg", "frames/c.jpg") and second.outcome == "failed"
@@ -43,8 +61,12 @@ def test_default_shape(tmp_path: Path) -> None:
 
 def test_missing_fields_bad_time_and_escaping_frame(tmp_path: Path) -> None:
     (tmp_path / "p.jsonl").write_text(
-        json.dumps({"time": "2023-01-01T00:00:00Z", "service": "rekognition"}) + "\n"
-        + line(time="not a time") + line(frame="../outside.jpg") + line(frame="/etc/passwd"))
+        json.dumps({"time": "2023-01-01T00:00:00Z", "service": "rekognition"})
+        + "\n"
+        + line(time="not a time")
+        + line(frame="../outside.jpg")
+        + line(frame="/etc/passwd")
+    )
     result = read(tmp_path, "p.jsonl")
     msgs = [(i.line, i.message) for i in result.issues]
     assert msgs[0] == (1, "missing field(s): principal, operation")
@@ -58,16 +80,28 @@ def test_field_mapping_from_audit_toml(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     (tmp_path / "audit.toml").write_text(
         '[[jsonl]]\nglob = "logs/vendor/*"\n[jsonl.fields]\ntime = "ts"\nprincipal = "actor.name"\n'
-        'service = "api.vendor"\noperation = "api.call"\nframe = "media.path"\npurpose = "why"\n')
+        'service = "api.vendor"\noperation = "api.call"\nframe = "media.path"\npurpose = "why"\n'
+    )
     bundle = open_bundle(tmp_path)
     (tmp_path / "logs/vendor").mkdir()
-    (tmp_path / "logs/vendor/v.jsonl").write_text(json.dumps({
-        "ts": "2024-01-01T00:00:00Z", "actor": {"name": "pd-analyst"},
-        "api": {"vendor": "azure-face", "call": "Identify"}, "media": {"path": "frames/z.jpg"},
-        "why": "missing person"}) + "\n")
+    (tmp_path / "logs/vendor/v.jsonl").write_text(
+        json.dumps(
+            {
+                "ts": "2024-01-01T00:00:00Z",
+                "actor": {"name": "pd-analyst"},
+                "api": {"vendor": "azure-face", "call": "Identify"},
+                "media": {"path": "frames/z.jpg"},
+                "why": "missing person",
+            }
+        )
+        + "\n"
+    )
     (event,) = read(tmp_path, "logs/vendor/v.jsonl", bundle.settings).events
     assert (event.service, event.kind.value, event.principal.id) == (
-        "azure_face", "identification_1toN", "pd-analyst")
+        "azure_face",
+        "identification_1toN",
+        "pd-analyst",
+    )
     assert event.frames == ("frames/z.jpg",) and event.attr("purpose") == "missing person"
 
 
@@ -77,22 +111,28 @@ def test_gzip_jsonl(tmp_path: Path) -> None:
 
 
 TEXT = TextPattern(
-    glob="*", pattern=r"^(?P<time>\S+) user=(?P<principal>\S+) svc=(?P<service>\S+) "
-    r"op=(?P<operation>\S+)(?: frame=(?P<frame>\S+))?(?: cam=(?P<camera>\S+))?")
+    glob="*",
+    pattern=r"^(?P<time>\S+) user=(?P<principal>\S+) svc=(?P<service>\S+) "
+    r"op=(?P<operation>\S+)(?: frame=(?P<frame>\S+))?(?: cam=(?P<camera>\S+))?",
+)
 
 
 def test_text_log(tmp_path: Path) -> None:
     (tmp_path / "g.log").write_bytes(
         b"2023-06-01T11:59:58Z INFO started\n"
-        b"2023-06-01T12:00:00Z user=pd-analyst svc=rekognition op=CompareFaces frame=frames/a.jpg cam=body-7\n"
+        b"2023-06-01T12:00:00Z user=pd-analyst svc=rekognition op=CompareFaces "
+        b"frame=frames/a.jpg cam=body-7\n"
         b"2023-06-01T12:00:01Z user=pd-analyst svc=rekognition op=DetectLabels\n"
         b"\xff\xfe broken bytes\n"
         b"oops user=pd svc=rekognition op=SearchFaces\n"
-        b"2023-06-01T12:00:09Z ERROR vendor face search failed for a watchlist\n")
+        b"2023-06-01T12:00:09Z ERROR vendor face search failed for a watchlist\n"
+    )
     result = read(tmp_path, "g.log", SourceSettings(text_patterns=(TEXT,)))
     assert result.records == 2
     (event,) = result.events
-    assert event.line == 2 and event.attr("camera") == "body-7" and event.frames == ("frames/a.jpg",)
+    assert (
+        event.line == 2 and event.attr("camera") == "body-7" and event.frames == ("frames/a.jpg",)
+    )
     assert [(i.line, i.message.split(" ")[0]) for i in result.issues] == [(4, "not"), (5, "bad")]
     assert [n.line for n in result.notices] == [6]
 
@@ -118,7 +158,11 @@ def test_source_override_for_an_unusual_extension(tmp_path: Path) -> None:
 
 
 def test_mapping_lookup_uses_first_matching_glob() -> None:
-    settings = SourceSettings(jsonl_mappings=(JsonlMapping("logs/a/*", (("time", "t"),)),
-                                              JsonlMapping("*", (("time", "u"),))))
+    settings = SourceSettings(
+        jsonl_mappings=(
+            JsonlMapping("logs/a/*", (("time", "t"),)),
+            JsonlMapping("*", (("time", "u"),)),
+        )
+    )
     assert settings.mapping_for("logs/a/x.jsonl").fields == (("time", "t"),)  # type: ignore[union-attr]
     assert settings.mapping_for("logs/b/x.jsonl").fields == (("time", "u"),)  # type: ignore[union-attr]
