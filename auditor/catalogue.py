@@ -33,6 +33,10 @@ SERVICE_ALIASES: dict[str, str] = {
     "ring": "ring_neighbors",
     "ring_neighbors": "ring_neighbors",
     "neighbors": "ring_neighbors",
+    # authorities and reviewers: records that policy duties link to a face operation
+    "authority": "authority",
+    "court": "authority",
+    "review": "review",
 }
 
 #: (service, operation) -> kind. Operation names are compared case-insensitively with `_`, `-`,
@@ -107,6 +111,18 @@ CATALOGUE: dict[tuple[str, str], K] = {
     ("ring_neighbors", "CommunityRequest"): K.FOOTAGE_REQUEST,
     ("ring_neighbors", "FootageRequest"): K.FOOTAGE_REQUEST,
     ("ring_neighbors", "PublicPost"): K.PUBLIC_POST,
+    # Authorisations (requested, granted, refused) and human reviews of a match: the policy
+    # engine links them to the face operation they concern (docs/packs.md, duties).
+    ("authority", "AuthorisationRequest"): K.AUTHORISATION,
+    ("authority", "AuthorisationGranted"): K.AUTHORISATION,
+    ("authority", "AuthorisationRefused"): K.AUTHORISATION,
+    ("authority", "Warrant"): K.AUTHORISATION,
+    ("authority", "CourtOrder"): K.AUTHORISATION,
+    ("review", "HumanReview"): K.HUMAN_REVIEW,
+    ("review", "MatchReview"): K.HUMAN_REVIEW,
+    # a pipeline's own face tracker, following people across cameras or time (RCW 43.386)
+    ("tracker", "FaceTrack"): K.PERSISTENT_TRACKING,
+    ("tracker", "TrackPerson"): K.PERSISTENT_TRACKING,
 }
 
 _SQUASH = re.compile(r"[\s_.\-]+")

@@ -20,7 +20,8 @@ from auditor.errors import AuditorError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Audit video-pipeline logs and frames against facial-recognition moratoria.")
-policy_app = typer.Typer(no_args_is_help=True, help="List, show and lint policy packs.")
+policy_app = typer.Typer(no_args_is_help=True,
+                         help="List, show, lint and export policy packs.")
 cache_app = typer.Typer(no_args_is_help=True, help="Manage the face cache (descriptors).")
 app.add_typer(policy_app, name="policy")
 app.add_typer(cache_app, name="cache")
@@ -196,57 +197,72 @@ def policy_list() -> None:
 
 @policy_app.command("show")
 def policy_show(pack_id: Annotated[str, typer.Argument(help="Pack id or file.")]) -> None:
-    """Show a pack: metadata, sources, rules and exceptions."""
+    """Show a pack: metadata, sources, rules, exceptions and duties; S and U marks shown."""
     from auditor.policy import resolve
+    from auditor.policy.describe import describe
 
     try:
         pack = resolve([pack_id])[0]
     except AuditorError as exc:
         _fail(str(exc))
-    until = pack.effective_until.date().isoformat() if pack.effective_until else (
-        pack.end_condition or "open-ended")
-    typer.echo(f"{pack.id} {pack.version} ({pack.status})\n{pack.title}")
-    typer.echo(f"effective: {pack.effective_from.date().isoformat()} .. {until}")
-    for key, value in pack.instrument:
-        typer.echo(f"{key}: {value}")
-    if pack.summary:
-        typer.echo(f"\n{pack.summary}")
-    typer.echo("\nsources:")
-    for s in pack.sources:
-        typer.echo(f"  [{s.confidence}] {s.id}: {s.title} {s.url}".rstrip())
-    typer.echo("\nrules:")
-    for r in pack.rules:
-        mark = "" if r.confidence == "P" else f" [confidence {r.confidence}]"
-        typer.echo(f"  {r.id} {r.kind} {r.severity.label}{mark}: {r.title}")
-        typer.echo(f"    principals: {', '.join(r.principals)}; services: {', '.join(r.services)};"
-                   f" operations: {', '.join(o.value for o in r.operations)}")
-        for e in r.exceptions:
-            parts = []
-            if e.organisations:
-                parts.append("organisations: " + ", ".join(e.organisations))
-            if e.purposes:
-                parts.append("purposes: " + ", ".join(e.purposes))
-            if e.required_evidence:
-                parts.append("requires: " + ", ".join(e.required_evidence))
-            typer.echo(f"    exception {e.id}: {'; '.join(parts)}")
+    typer.echo("\n".join(describe(pack)))
 
 
 @policy_app.command("lint")
 def policy_lint(files: Annotated[list[Path], typer.Argument(help="Pack files to check.")]) -> None:
-    """Validate pack files; prints file:line: message for each problem (exit 2 if any)."""
-    from auditor.policy import load_pack
+    """Validate pack files; prints file:line: message for EVERY problem (exit 2 if any)."""
+    from auditor.policy import check_pack
 
     bad = 0
     for path in files:
-        try:
-            pack = load_pack(path, str(path))
-        except AuditorError as exc:
+        check = check_pack(path, str(path))
+        for error in check.errors:
+            typer.echo(str(error))
+        if check.pack is None:
             bad += 1
-            typer.echo(str(exc))
+            typer.echo(f"{path}: {len(check.errors)} problem(s)")
             continue
+        pack = check.pack
         typer.echo(f"{path}: ok ({pack.id} {pack.version}, {len(pack.rules)} rule(s))")
     if bad:
         raise typer.Exit(2)
+
+
+@policy_app.command("export")
+def policy_export(
+    pack_id: Annotated[str, typer.Argument(help="Pack id or file.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="sigma")] = "sigma",
+    principals: Annotated[Path | None, typer.Option(
+        help="principals.toml whose ARNs/accounts are inlined as the principal allowlist.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Folder for one .yml per rule (default: stdout).")] = None,
+) -> None:
+    """Write the pack's CloudTrail-expressible rules as Sigma rules (no ATT&CK tags)."""
+    from auditor.policy import resolve
+    from auditor.policy.sigma import as_document, export_sigma, read_principals
+
+    if fmt != "sigma":
+        _fail(f"unknown export format {fmt!r} (known: sigma)")
+    try:
+        pack = resolve([pack_id])[0]
+        entries = read_principals(principals, str(principals)) if principals else None
+    except AuditorError as exc:
+        _fail(str(exc))
+    rules, notes = export_sigma(pack, entries)
+    for note in notes:
+        typer.echo(f"auditor: {note}", err=True)
+    if not rules:
+        _fail(f"{pack.id}: no rule can be expressed as a CloudTrail Sigma rule")
+    if output is None:
+        sys.stdout.write(as_document(rules))
+        return
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for rule in rules:
+            (output / rule.filename).write_text(rule.text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output}: cannot write: {exc.strerror or exc}")
+    typer.echo(f"{len(rules)} Sigma rule(s) written to {output}", err=True)
 
 
 @app.command()

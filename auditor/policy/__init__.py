@@ -11,11 +11,12 @@ import os
 from pathlib import Path
 
 from auditor.errors import ConfigError, Location
-from auditor.policy.engine import Evaluation, evaluate
-from auditor.policy.pack import Pack, Rule, load_pack
+from auditor.policy.engine import Evaluation, Undecided, evaluate
+from auditor.policy.loader import PackCheck, check_pack, load_pack
+from auditor.policy.pack import Pack, Rule
 
-__all__ = ["Evaluation", "Pack", "Rule", "evaluate", "load_pack", "resolve", "seeds_dir",
-           "seed_files"]
+__all__ = ["Evaluation", "Pack", "PackCheck", "Rule", "Undecided", "check_pack", "evaluate",
+           "load_pack", "resolve", "seeds_dir", "seed_files"]
 
 
 def seeds_dir() -> Path:
@@ -46,9 +47,10 @@ def resolve(specs: list[str]) -> list[Pack]:
         if not files:
             raise ConfigError("no policy packs found", Location(str(seeds_dir())))
         extra = [s for s in specs if s != "all"]
-        packs = [load_pack(f, _display(f)) for f in files]
-        packs += [p for p in resolve(extra) if p.id not in {q.id for q in packs}] if extra else []
-        return packs
+        shipped = [load_pack(f, _display(f)) for f in files]
+        if extra:
+            shipped += [p for p in resolve(extra) if p.id not in {q.id for q in shipped}]
+        return shipped
     packs: list[Pack] = []
     for spec in specs:
         path = Path(spec)

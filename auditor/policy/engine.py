@@ -2,6 +2,14 @@
 
 Keeping it pure is what lets an NGO re-run an audit and get the same findings, and lets tests
 check each rule against hand-written events without any files.
+
+For every event, pack and rule: does the rule cover the event (operation kind, principal
+category, service)? Is the event inside the pack's and the rule's periods? Do the territorial
+and context filters, modality and purposes match? Where the event lacks a field one of those
+tests or the rule's `needs` requires, the engine cannot decide and says so (`undecided`): it
+never passes such an event in silence. Then exceptions (whose required evidence must be in
+the event), then the verdict: a prohibit rule is broken by the event itself; a require or
+notify rule by each duty the event does not meet (`auditor.policy.duties`).
 """
 
 from __future__ import annotations
@@ -11,19 +19,31 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from auditor.models import Event, Finding
-from auditor.policy.pack import Pack, Rule, RuleException
+from auditor.policy.duties import EventIndex, check, norm, value_of
+from auditor.policy.pack import Duty, Pack, Rule, RuleException, weakest
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """A rule that may apply to an event but cannot be decided: the event lacks fields."""
+
+    pack: str
+    rule: str
+    event: Event
+    missing: tuple[str, ...]
+    reason: str = ""
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The engine's answer: findings, plus the events an exception excused (for the record)."""
+    """The engine's answer: findings, events an exception excused, and what it cannot decide."""
 
     findings: tuple[Finding, ...]
     excused: tuple[tuple[str, str, str, Event], ...] = ()  # (pack, rule, exception id, event)
+    undecided: tuple[Undecided, ...] = ()
 
 
-def _norm(text: str) -> str:
-    return "_".join(text.replace("-", " ").split()).casefold()
+_norm = norm
 
 
 def fingerprint(pack: str, rule: str, event: Event) -> str:
@@ -35,35 +55,63 @@ def fingerprint(pack: str, rule: str, event: Event) -> str:
 
 def in_window(pack: Pack, rule: Rule, event: Event) -> bool:
     """Is the event inside both the pack's and the rule's effective period (until exclusive)?"""
-    start = rule.effective_from or pack.effective_from
-    until = rule.effective_until or pack.effective_until
-    return event.time >= start and (until is None or event.time < until)
+    return pack.window.contains(event.time) and rule.window.contains(event.time)
 
 
 def covers(rule: Rule, event: Event) -> bool:
-    """Does the rule speak about this event at all (principal, service, operation, modality)?"""
+    """Does the rule speak about this event at all (operation kind, principal, service)?"""
     if event.kind not in rule.operations:
         return False
     if "any" not in rule.principals and event.principal.category not in rule.principals:
         return False
     if "any" not in rule.services and event.service not in rule.services:
         return False
-    if rule.modality != "any" and _norm(event.attr("modality") or "") != rule.modality:
-        return False
     return rule.include_attempts or not event.attempted_only
+
+
+def context_value(event: Event, name: str) -> str | None:
+    """A context field; `country` falls back to the prefix of an ISO 3166-2 `region`."""
+    value = value_of(event, name)
+    if value is None and name == "country":
+        region = value_of(event, "region")
+        if region and "-" in region:
+            return region.split("-", 1)[0]
+    return value
+
+
+def conditions(pack: Pack, rule: Rule, event: Event) -> tuple[bool, tuple[str, ...]]:
+    """(applies, missing fields): territory, context, modality and purposes of the rule."""
+    tests: list[tuple[str, tuple[str, ...]]] = [*pack.jurisdiction, *rule.context]
+    if "any" not in rule.modality:
+        tests.append(("modality", rule.modality))
+    if rule.purposes:
+        tests.append(("purpose", rule.purposes))
+    missing: list[str] = []
+    for name, accepted in tests:
+        value = context_value(event, name)
+        if value is None:
+            if name not in missing:
+                missing.append(name)
+        elif norm(value) not in {norm(a) for a in accepted}:
+            return False, ()
+    missing += [n for n in rule.needs if value_of(event, n) is None and n not in missing]
+    return True, tuple(missing)
 
 
 def exception_applies(exc: RuleException, event: Event) -> bool:
     """All conditions the exception names must hold, including the evidence it requires."""
-    if exc.organisations:
-        names = {_norm(o) for o in exc.organisations}
-        if _norm(event.principal.organisation) not in names:
-            return False
+    if not exc.window.contains(event.time):
+        return False
+    if exc.organisations and norm(event.principal.organisation) not in {
+            norm(o) for o in exc.organisations}:
+        return False
+    if exc.principals and event.principal.category not in exc.principals:
+        return False
     if exc.purposes:
         purpose = event.attr("purpose")
-        if purpose is None or _norm(purpose) not in {_norm(p) for p in exc.purposes}:
+        if purpose is None or norm(purpose) not in {norm(p) for p in exc.purposes}:
             return False
-    return all(event.attr(field) for field in exc.required_evidence)
+    return all(value_of(event, name) for name in exc.required_evidence)
 
 
 def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
@@ -77,29 +125,65 @@ def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
     return template.format_map(values)
 
 
+def _finding(pack: Pack, rule: Rule, event: Event, duty: Duty | None = None, reason: str = "",
+             related: tuple[Event, ...] = ()) -> Finding:
+    message = _render(rule.message, pack, rule, event)
+    if reason:
+        message += f" [{duty.type if duty else rule.kind}: {reason}]"
+    if event.attempted_only:
+        message += f" (attempt: the call failed with {event.error_code or 'an error'})"
+    marks = [rule.confidence, pack.dates_confidence, rule.window.confidence]
+    if duty is not None:
+        marks.append(duty.confidence)
+    key = rule.id if duty is None else f"{rule.id}/{duty.type}"
+    return Finding(
+        id=fingerprint(pack.id, key, event), pack=pack.id, pack_version=pack.version,
+        rule=rule.id, severity=rule.severity, title=_render(rule.title, pack, rule, event),
+        message=message, events=(event, *related), attempt=event.attempted_only,
+        confidence=weakest(*marks),
+    )
+
+
+def judge(pack: Pack, rule: Rule, event: Event, index: EventIndex,
+          out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]]) -> None:
+    """Apply one rule to one event, appending to (findings, excused, undecided)."""
+    findings, excused, undecided = out
+    if not covers(rule, event) or not in_window(pack, rule, event):
+        return
+    applies, missing = conditions(pack, rule, event)
+    if not applies:
+        return
+    exc = next((e for e in rule.exceptions if exception_applies(e, event)), None)
+    if exc is not None:
+        excused.append((pack.id, rule.id, exc.id, event))
+        return
+    if missing:
+        undecided.append(Undecided(pack.id, rule.id, event, missing,
+                                   f"the event has no {', '.join(missing)}"))
+        return
+    if rule.kind == "prohibit" or (rule.kind == "notify" and not rule.duties):
+        findings.append(_finding(pack, rule, event))
+        return
+    for duty in rule.duties:
+        outcome = check(event, duty, index)
+        if outcome.ok:
+            continue
+        if outcome.undecided:
+            undecided.append(Undecided(pack.id, rule.id, event, outcome.missing, outcome.reason))
+        else:
+            findings.append(_finding(pack, rule, event, duty, outcome.reason, outcome.related))
+
+
 def evaluate(events: Iterable[Event], packs: Sequence[Pack]) -> Evaluation:
-    """Judge every event against every rule of every pack; findings sorted deterministically."""
-    findings: list[Finding] = []
-    excused: list[tuple[str, str, str, Event]] = []
-    for event in events:
+    """Judge every event against every rule of every pack; results sorted deterministically."""
+    index = EventIndex(events)
+    out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]] = ([], [], [])
+    for event in index.events:
         for pack in packs:
             for rule in pack.rules:
-                if rule.kind != "prohibit" or not covers(rule, event):
-                    continue
-                if not in_window(pack, rule, event):
-                    continue
-                exc = next((e for e in rule.exceptions if exception_applies(e, event)), None)
-                if exc is not None:
-                    excused.append((pack.id, rule.id, exc.id, event))
-                    continue
-                message = _render(rule.message, pack, rule, event)
-                if event.attempted_only:
-                    message += f" (attempt: the call failed with {event.error_code or 'an error'})"
-                findings.append(Finding(
-                    id=fingerprint(pack.id, rule.id, event), pack=pack.id,
-                    pack_version=pack.version, rule=rule.id, severity=rule.severity,
-                    title=_render(rule.title, pack, rule, event), message=message,
-                    events=(event,), attempt=event.attempted_only, confidence=rule.confidence,
-                ))
+                judge(pack, rule, event, index, out)
+    findings, excused, undecided = out
     findings.sort(key=lambda f: f.sort_key)
-    return Evaluation(tuple(findings), tuple(excused))
+    undecided.sort(key=lambda u: (u.event.time.isoformat(), u.event.file, u.event.record or -1,
+                                  u.event.line or -1, u.pack, u.rule))
+    return Evaluation(tuple(findings), tuple(excused), tuple(undecided))

@@ -1,0 +1,241 @@
+"""Duties: what a `require` or `notify` rule demands of each event it covers.
+
+Some duties read the event alone (fields present, a window at most 12 hours, consent before
+capture); others link it to other events of the same audit (an authorisation within PT24H of
+the use, a public post before a footage request, reviews by two distinct people). Links join
+on field values (`link = ["case_ref"]`, or `theirs:ours` such as `reviewed_event:event_id`).
+Every check answers ok, violated (with the reason and the related events) or undecided (with
+the fields it lacked): a duty that cannot be checked is never silently passed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from auditor.models import Event, OperationKind
+from auditor.policy.pack import Duty
+
+_REFUSED = {"refused", "denied", "rejected", "refusal"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict of one duty on one event."""
+
+    ok: bool
+    reason: str = ""
+    related: tuple[Event, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    @property
+    def undecided(self) -> bool:
+        """True when the duty could not be checked for lack of fields."""
+        return bool(self.missing)
+
+
+OK = Outcome(True)
+
+
+def norm(text: str) -> str:
+    """Compare values loosely: case, spaces, `-` and `_` do not matter."""
+    return "_".join(text.replace("-", " ").split()).casefold()
+
+
+def value_of(event: Event, name: str) -> str | None:
+    """An event field by name: event_id, organisation, principal, category or an attribute."""
+    if name == "event_id":
+        return event.event_id
+    if name == "organisation":
+        return event.principal.organisation
+    if name == "principal":
+        return event.principal.id
+    if name == "category":
+        return event.principal.category
+    value = event.attr(name)
+    return value if value not in (None, "") else None
+
+
+def parse_when(text: str) -> datetime:
+    """An ISO-8601 date or time from a log field, as UTC (naive means UTC)."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    when = datetime.fromisoformat(value)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+class EventIndex:
+    """The audit's events by kind and by linking field value, built once per evaluation."""
+
+    def __init__(self, events: Iterable[Event]) -> None:
+        self.events = list(events)
+        self._by_field: dict[str, dict[str, list[Event]]] = {}
+
+    def _field(self, name: str) -> dict[str, list[Event]]:
+        if name not in self._by_field:
+            table: dict[str, list[Event]] = defaultdict(list)
+            for e in self.events:
+                value = value_of(e, name)
+                if value is not None:
+                    table[value].append(e)
+            self._by_field[name] = table
+        return self._by_field[name]
+
+    def linked(self, event: Event, link: tuple[str, ...], kind: OperationKind) -> list[Event]:
+        """Events of `kind` sharing a linking field value with `event` (no duplicates)."""
+        out: list[Event] = []
+        for spec in link:
+            theirs, _, ours = spec.partition(":")
+            value = value_of(event, ours or theirs)
+            if value is None:
+                continue
+            for other in self._field(theirs).get(value, []):
+                if other.kind is kind and other is not event and all(o is not other for o in out):
+                    out.append(other)
+        return out
+
+
+def _links(duty: Duty) -> str:
+    return "/".join(spec.partition(":")[0] for spec in duty.link)
+
+
+def _authorisation(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    latest = duty.deadline.after(event.time) if duty.deadline else event.time
+    limit = f"within {duty.deadline.text} of the use" if duty.deadline else "before the use"
+    stamp = event.attr("authorisation_time")
+    if stamp:
+        try:
+            if parse_when(stamp) <= latest:
+                return OK
+        except ValueError:
+            return Outcome(False, f"unreadable authorisation_time {stamp!r}",
+                           missing=("authorisation_time",))
+    found = [a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
+             if a.time <= latest]
+    if found:
+        return OK
+    if event.attr("authorisation_ref") and not stamp:
+        return Outcome(False, "authorisation_ref without authorisation_time or a linked "
+                       "authorisation record", missing=("authorisation_time",))
+    return Outcome(False, f"no authorisation or request {limit} (field authorisation_time, or "
+                   f"an authorisation record linked by {_links(duty)})")
+
+
+def _refused(e: Event) -> bool:
+    decision = norm(e.attr("decision") or e.attr("authorisation_decision") or "")
+    return decision in _REFUSED or "refus" in e.operation.lower() or e.attempted_only
+
+
+def _stop_on_refusal(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    own = norm(event.attr("authorisation_decision") or "")
+    if own in _REFUSED:
+        return Outcome(False, "the use continued although its authorisation was refused")
+    refusals = [a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
+                if a.time <= event.time and _refused(a)]
+    if refusals:
+        return Outcome(False, f"the use continued after the authorisation was refused at "
+                       f"{refusals[0].time:%Y-%m-%dT%H:%M:%SZ}", tuple(refusals))
+    return OK
+
+
+def _public_post(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    posts = [p for p in index.linked(event, duty.link, OperationKind.PUBLIC_POST)
+             if p.time <= event.time]
+    if posts:
+        return OK
+    return Outcome(False, f"no public post linked by {_links(duty)} precedes the request")
+
+
+def _human_review(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    people = {norm(r) for r in (event.attr("reviewers") or "").replace(";", ",").split(",")
+              if r.strip()}
+    latest = duty.deadline.after(event.time) if duty.deadline else None
+    reviews = [r for r in index.linked(event, duty.link, OperationKind.HUMAN_REVIEW)
+               if latest is None or r.time <= latest]
+    people |= {norm(r.attr("reviewer") or r.principal.id) for r in reviews}
+    if len(people) >= duty.min_reviewers:
+        return OK
+    return Outcome(False, f"{len(people)} distinct reviewer(s), {duty.min_reviewers} required",
+                   tuple(reviews))
+
+
+def _fields(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    missing = [f for f in duty.fields if value_of(event, f) is None]
+    if missing:
+        return Outcome(False, f"missing {', '.join(missing)}")
+    return OK
+
+
+def _times(event: Event, *names: str) -> tuple[list[datetime], Outcome | None]:
+    absent = tuple(n for n in names if value_of(event, n) is None)
+    if absent:
+        return [], Outcome(False, f"missing {', '.join(absent)}", missing=absent)
+    try:
+        return [parse_when(str(value_of(event, n))) for n in names], None
+    except ValueError:
+        return [], Outcome(False, f"unreadable {' or '.join(names)}", missing=names)
+
+
+def _max_window(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    times, bad = _times(event, duty.start_field, duty.end_field)
+    if bad or duty.max is None:
+        return bad or OK
+    start, end = times
+    if end > duty.max.after(start):
+        hours = (end - start).total_seconds() / 3600
+        return Outcome(False, f"the window covers {hours:g} h, more than {duty.max.text}")
+    return OK
+
+
+def _field_equals(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    a, b = value_of(event, duty.field), value_of(event, duty.other)
+    if a is None or b is None:
+        absent = tuple(n for n, v in ((duty.field, a), (duty.other, b)) if v is None)
+        return Outcome(False, f"missing {', '.join(absent)}", missing=absent)
+    if norm(a) != norm(b):
+        return Outcome(False, f"{duty.field} {a!r} is not {duty.other} {b!r}")
+    return OK
+
+
+def _prior_consent(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    if value_of(event, duty.field) is None:
+        return Outcome(False, f"no {duty.field}: no written release before capture")
+    stamp = value_of(event, duty.time_field)
+    if stamp is None:
+        return OK
+    try:
+        if parse_when(stamp) > event.time:
+            return Outcome(False, f"consent given at {stamp}, after the capture")
+    except ValueError:
+        return Outcome(False, f"unreadable {duty.time_field}", missing=(duty.time_field,))
+    return OK
+
+
+def _retention(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    times, bad = _times(event, duty.field)
+    if bad or duty.max is None:
+        return bad or OK
+    if times[0] > duty.max.after(event.time):
+        return Outcome(False, f"kept until {times[0]:%Y-%m-%d}, longer than {duty.max.text}")
+    return OK
+
+
+CHECKS: dict[str, Callable[[Event, Duty, EventIndex], Outcome]] = {
+    "authorisation": _authorisation,
+    "stop_on_refusal": _stop_on_refusal,
+    "public_post": _public_post,
+    "human_review": _human_review,
+    "fields": _fields,
+    "max_window": _max_window,
+    "field_equals": _field_equals,
+    "prior_consent": _prior_consent,
+    "retention": _retention,
+}
+
+
+def check(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    """Apply one duty to one event."""
+    return CHECKS[duty.type](event, duty, index)
