@@ -132,7 +132,9 @@ def _finding(pack: Pack, rule: Rule, event: Event, duty: Duty | None = None, rea
         message += f" [{duty.type if duty else rule.kind}: {reason}]"
     if event.attempted_only:
         message += f" (attempt: the call failed with {event.error_code or 'an error'})"
-    marks = [rule.confidence, pack.dates_confidence, rule.window.confidence]
+    # A date reported by secondary sources only (S) does not weaken a finding well inside the
+    # period; an unverified date (U) does, since the whole period may be wrong.
+    marks = [rule.confidence, *("U" for w in (pack.window, rule.window) if w.confidence == "U")]
     if duty is not None:
         marks.append(duty.confidence)
     key = rule.id if duty is None else f"{rule.id}/{duty.type}"

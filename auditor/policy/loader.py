@@ -150,7 +150,8 @@ def check_pack(path: Path, display: str | None = None) -> PackCheck:
         return PackCheck(None, [exc])
     c = _Checker(doc.display, doc.lines)
     pack = _pack(c, doc.data, doc.display, hashlib.sha256(path.read_bytes()).hexdigest())
-    return PackCheck(None if c.errors else pack, c.errors)
+    errors = sorted(c.errors, key=lambda e: e.location.line or 0 if e.location else 0)
+    return PackCheck(None if errors else pack, errors)
 
 
 def _pack(c: _Checker, data: dict[str, Any], display: str, sha: str) -> Pack | None:
