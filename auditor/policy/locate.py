@@ -26,9 +26,18 @@ class Locator:
     """Line numbers (1-based) of tables and keys in one TOML text."""
 
     def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
+        # blank out the inside of multi-line strings, so a summary line reading `x = 1` or
+        # `[note]` is never taken for a key or a table header
+        self.lines = []
+        quote: str | None = None
+        for text in lines:
+            opened = quote
+            for q in ('"""', "'''"):
+                if (quote in (None, q)) and text.count(q) % 2:
+                    quote = None if quote == q else q
+            self.lines.append("" if opened else text)
         self.headers: list[tuple[int, str]] = []
-        for no, text in enumerate(lines):
+        for no, text in enumerate(self.lines):
             m = _HEADER.match(text)
             if m and not _KEY.match(text):
                 self.headers.append((no, m.group(1).strip().replace(" ", "")))

@@ -135,3 +135,13 @@ def test_expired_pack_needs_an_end(tmp_path: Path) -> None:
                     'severity = "low"\ntitle = "T"\nmessage = "M"\noperations = ["enrolment"]\n')
     errors = [str(e) for e in check_pack(path, "p.toml").errors]
     assert any("p.toml:6" in e and "needs effective.until" in e for e in errors)
+
+
+def test_lines_inside_multiline_strings_are_not_keys(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[pack]\nid = "p"\ntitle = "P"\nversion = "1"\nsummary = """one\n'
+                    'severity = "high"\n[[rules]]\n"""\n[pack.effective]\nfrom = 2020-01-01\n\n'
+                    '[[rules]]\nid = "R"\nseverity = "huge"\ntitle = "T"\nmessage = "M"\n'
+                    'operations = ["enrolment"]\ncite = []\n')
+    errors = [str(e) for e in check_pack(path, "p.toml").errors]
+    assert errors == [e for e in errors if e.startswith("p.toml:14")] and errors
