@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from auditor.models import Event, OperationKind
 from auditor.policy.pack import Duty
@@ -39,6 +40,7 @@ class Outcome:
 OK = Outcome(True)
 
 
+@lru_cache(maxsize=65536)
 def norm(text: str) -> str:
     """Compare values loosely: case, spaces, `-` and `_` do not matter."""
     return "_".join(text.replace("-", " ").split()).casefold()

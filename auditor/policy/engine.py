@@ -15,10 +15,12 @@ notify rule by each duty the event does not meet (`auditor.policy.duties`).
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from auditor.models import Event, Finding
+from auditor.models import Event, Finding, OperationKind
 from auditor.policy.duties import EventIndex, check, norm, value_of
 from auditor.policy.pack import Duty, Pack, Rule, RuleException, weakest
 
@@ -79,6 +81,12 @@ def context_value(event: Event, name: str) -> str | None:
     return value
 
 
+@lru_cache(maxsize=4096)
+def accepted_set(values: tuple[str, ...]) -> frozenset[str]:
+    """The normalised form of a filter's accepted values (packs are frozen: cache it)."""
+    return frozenset(norm(v) for v in values)
+
+
 def conditions(pack: Pack, rule: Rule, event: Event) -> tuple[bool, tuple[str, ...]]:
     """(applies, missing fields): territory, context, modality and purposes of the rule."""
     tests: list[tuple[str, tuple[str, ...]]] = [*pack.jurisdiction, *rule.context]
@@ -92,7 +100,7 @@ def conditions(pack: Pack, rule: Rule, event: Event) -> tuple[bool, tuple[str, .
         if value is None:
             if name not in missing:
                 missing.append(name)
-        elif norm(value) not in {norm(a) for a in accepted}:
+        elif norm(value) not in accepted_set(accepted):
             return False, ()
     missing += [n for n in rule.needs if value_of(event, n) is None and n not in missing]
     return True, tuple(missing)
@@ -180,10 +188,14 @@ def evaluate(events: Iterable[Event], packs: Sequence[Pack]) -> Evaluation:
     """Judge every event against every rule of every pack; results sorted deterministically."""
     index = EventIndex(events)
     out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]] = ([], [], [])
+    by_kind: dict[OperationKind, list[tuple[Pack, Rule]]] = defaultdict(list)
+    for pack in packs:
+        for rule in pack.rules:
+            for kind in dict.fromkeys(rule.operations):
+                by_kind[kind].append((pack, rule))
     for event in index.events:
-        for pack in packs:
-            for rule in pack.rules:
-                judge(pack, rule, event, index, out)
+        for pack, rule in by_kind.get(event.kind, ()):
+            judge(pack, rule, event, index, out)
     findings, excused, undecided = out
     findings.sort(key=lambda f: f.sort_key)
     undecided.sort(key=lambda u: (u.event.time.isoformat(), u.event.file, u.event.record or -1,

@@ -262,10 +262,13 @@ def _rule(c: _Checker, i: int, raw: dict[str, Any], sources: set[str]) -> Rule:
     rid, title, message = (c.text(raw, k, p, True) for k in ("id", "title", "message"))
     kind = c.choice(raw, "kind", S.RULE_KINDS, p, "prohibit")
     severity = Severity.LOW
-    try:
-        severity = Severity.parse(str(raw.get("severity", "")))
-    except ValueError as exc:
-        c.add(str(exc), (*p, "severity"))
+    if "severity" not in raw:
+        c.add("missing severity (low, medium, high or critical)", (*p, "severity"))
+    else:
+        try:
+            severity = Severity.parse(str(raw["severity"]))
+        except ValueError as exc:
+            c.add(str(exc), (*p, "severity"))
     for key, text in (("title", title), ("message", message)):
         try:
             names = {f for _, f, _, _ in string.Formatter().parse(text) if f}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -191,7 +192,7 @@ class Pack:
     verified_by: str = ""
     effective_note: str = ""
 
-    @property
+    @cached_property
     def window(self) -> Window:
         """The pack's effective period."""
         return Window(self.effective_from, self.effective_until, self.dates_confidence)
