@@ -84,7 +84,8 @@ def decode_bytes(data: bytes, max_pixels: int) -> np.ndarray:
             try:
                 rgb = image.convert("RGB")
             except Exception as exc:  # OSError, SyntaxError, EOFError, zlib.error, ...
-                raise _Refused(f"truncated or corrupt image ({type(exc).__name__}: {exc})") from None
+                detail = f"{type(exc).__name__}: {exc}"
+                raise _Refused(f"truncated or corrupt image ({detail})") from None
     return np.array(rgb, dtype=np.uint8)
 
 
