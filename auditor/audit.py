@@ -10,10 +10,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -75,12 +77,29 @@ def map_jobs(fn: Callable[[T], R], jobs: list[T], workers: int,
             if progress:
                 progress(1)
         return
+    # A bounded window of submitted jobs rather than `pool.map`, which submits every job at once:
+    # the parent then holds a few futures, not one per file, so its memory does not grow with
+    # the number of files in the bundle. Results still come back in job order.
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        for result in pool.map(fn, jobs, chunksize=1):
-            yield result
-            if progress:
-                progress(1)
+    size = min(workers, len(jobs))
+    pending = iter(jobs)
+    with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
+        window = deque(pool.submit(fn, job) for job in islice(pending, size * _AHEAD))
+        try:
+            while window:
+                result = window.popleft().result()
+                for job in islice(pending, 1):
+                    window.append(pool.submit(fn, job))
+                yield result
+                if progress:
+                    progress(1)
+        finally:
+            for future in window:
+                future.cancel()
+
+
+#: Jobs submitted ahead per worker: enough to keep every worker busy while results are consumed.
+_AHEAD = 4
 
 
 def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
