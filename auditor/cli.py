@@ -191,8 +191,9 @@ def policy_list() -> None:
             continue
         until = pack.effective_until.date().isoformat() if pack.effective_until else (
             pack.end_condition or "open-ended")
+        mark = "" if pack.dates_confidence == "P" else f" [{pack.dates_confidence}]"
         typer.echo(f"{pack.id}  {pack.version}  {pack.status}  "
-                   f"{pack.effective_from.date().isoformat()} .. {until}  {pack.title}")
+                   f"{pack.effective_from.date().isoformat()} .. {until}{mark}  {pack.title}")
 
 
 @policy_app.command("show")
