@@ -214,9 +214,7 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
         for i in range(len(frames[rel].boxes)):
             keys.append((rel, i))
             vectors.append(frames[rel].descriptors[i])
-    # faces of one frame are different people: the frame is the clustering group
-    labels = cluster([v.tolist() for v in vectors], DEFAULT_PERSON_THRESHOLD,
-                     groups=[rel for rel, _ in keys]) if vectors else []
+    labels = cluster([v.tolist() for v in vectors], DEFAULT_PERSON_THRESHOLD) if vectors else []
     person_ids: dict[int, str] = {}
     face_person: dict[tuple[str, int], str] = {}
     for key, label in zip(keys, labels, strict=True):
