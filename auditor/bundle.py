@@ -138,24 +138,9 @@ def open_bundle(path: Path) -> Bundle:
 
 
 _KNOWN_TOP = {"name", "timezone", "frames", "jsonl", "text", "sources", "description"}
-_MAPPABLE = {
-    "time",
-    "principal",
-    "service",
-    "operation",
-    "frame",
-    "frames",
-    "outcome",
-    "error_code",
-    "event_id",
-    "purpose",
-    "case_ref",
-    "authorisation_ref",
-    "authorisation_time",
-    "public_post_id",
-    "modality",
-    "reviewers",
-}
+#: Field names a `[jsonl.fields]` mapping may use: the core fields, and any snake_case
+#: attribute name (country, camera, warrant_ref, ...) that rules can then ask for.
+_MAPPABLE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _settings(doc: tomlfile.TomlDoc) -> SourceSettings:
@@ -189,9 +174,9 @@ def _settings(doc: tomlfile.TomlDoc) -> SourceSettings:
                 "needs a non-empty `fields` table", "jsonl", i, field=f"jsonl[{i}].fields"
             )
         for ours, theirs in fields.items():
-            if ours not in _MAPPABLE:
+            if not _MAPPABLE.match(ours):
                 raise doc.error(
-                    f"unknown field {ours!r} (known: {', '.join(sorted(_MAPPABLE))})",
+                    f"bad field name {ours!r} (snake_case: time, principal, country, ...)",
                     "jsonl.fields",
                     i,
                     key=ours,

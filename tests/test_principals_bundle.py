@@ -137,7 +137,7 @@ def test_safe_relpath(tmp_path: Path) -> None:
         ('name = "x"\nframe = 3\n', 2, "unknown setting 'frame'"),
         ('[[text]]\nglob = "*"\npattern = "(?P<time>x"\n', 3, "bad regular expression"),
         ('[[text]]\npattern = "(?P<time>\\\\S+)"\n', 2, "lacks named groups: operation"),
-        ('[[jsonl]]\nglob = "*"\n[jsonl.fields]\nwhen = "ts"\n', 4, "unknown field 'when'"),
+        ('[[jsonl]]\nglob = "*"\n[jsonl.fields]\n"When" = "ts"\n', 4, "bad field name 'When'"),
         ('[frames]\n"s3://b/" = 1\n', 2, "frame folder must be a string"),
     ],
 )
