@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench-logs bench-faces clean
+.PHONY: install demo test lint bench-logs bench-faces clean chromium goldens
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,16 @@ demo: $(STAMP)
 		rc=$$?; echo "auditor exit code: $$rc (1 = findings, as the demo expects)"; \
 		test $$rc -eq 1
 
-test: $(STAMP)
+# The HTML report tests drive a real headless Chromium (Debian's package; needs root or sudo).
+chromium:
+	sh scripts/install-chromium.sh
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -q $(TESTS)
+
+# Rewrite fixtures/golden/ from the current reporters; review the diff before committing.
+goldens: $(STAMP)
+	$(PY) -m pytest -q tests/report --update-goldens -k golden
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check auditor tests bench

@@ -28,6 +28,12 @@ REAL_COUNTS = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--update-goldens`: rewrite fixtures/golden/ from the current reporters (review the diff)."""
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden report files in fixtures/golden/")
+
+
 @pytest.fixture
 def demo_bundle(tmp_path: Path) -> Path:
     """A writable copy of fixtures/demo."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.report.base import RenderOptions, Reporter
 from auditor.report.csv_report import CsvReporter
+from auditor.report.html import HtmlReporter
 from auditor.report.json_report import JsonReporter
 from auditor.report.junit import JUnitReporter
 from auditor.report.sarif import SarifReporter
@@ -15,6 +16,7 @@ REPORTERS: dict[str, Reporter] = {
     "sarif": SarifReporter(),
     "junit": JUnitReporter(),
     "csv": CsvReporter(),
+    "html": HtmlReporter(),
 }
 
 __all__ = ["REPORTERS", "RenderOptions", "Reporter"]

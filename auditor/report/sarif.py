@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
@@ -47,7 +48,7 @@ def _artifact(path: str) -> dict[str, Any]:
     return {"uri": _uri(path), "uriBaseId": BASE_ID}
 
 
-def _rule(pack: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+def _rule(pack: dict[str, Any], rule: dict[str, Any], rule_id: str) -> dict[str, Any]:
     title = template_text(rule["title"])
     citation = pack.get("citation") or ""
     cited = [s for s in pack.get("sources") or [] if s["id"] in set(rule.get("cite") or [])]
@@ -67,7 +68,7 @@ def _rule(pack: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
             f"- [{s['confidence']}] " + (f"[{s['title']}]({s['url']})" if s.get("url")
                                          else s["title"]) for s in cited]
     out: dict[str, Any] = {
-        "id": rule["id"],
+        "id": rule_id,
         "name": f"{pack['id']}/{rule['id']}",
         "shortDescription": {"text": title},
         "fullDescription": {"text": f"{title} ({rule.get('kind', 'prohibit')} rule of "
@@ -99,10 +100,10 @@ def _location(event: dict[str, Any]) -> dict[str, Any]:
     return loc
 
 
-def _result(finding: dict[str, Any], index: int) -> dict[str, Any]:
+def _result(finding: dict[str, Any], index: int, rule_id: str) -> dict[str, Any]:
     first = finding["events"][0]
     result: dict[str, Any] = {
-        "ruleId": finding["rule"],
+        "ruleId": rule_id,
         "ruleIndex": index,
         "kind": "fail",
         "level": LEVELS.get(finding["severity"], "warning"),
@@ -159,6 +160,9 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
     """The SARIF log as a dict."""
     pairs = rules_of(report)
     index = {(p["id"], r["id"]): i for i, (p, r) in enumerate(pairs)}
+    counts = Counter(r["id"] for _, r in pairs)
+    # rule ids are meant to be unique across packs; if two packs share one, qualify both
+    qualify = {rid for rid, n in counts.items() if n > 1}
     results = []
     for f in report["findings"]:
         i = index.get((f["pack"], f["rule"]))
@@ -167,7 +171,8 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
                           {"id": f["rule"], "title": f["title"], "severity": f["severity"],
                            "confidence": f["confidence"], "kind": "prohibit", "cite": []}))
             i = index[(f["pack"], f["rule"])] = len(pairs) - 1
-        results.append(_result(f, i))
+        results.append(_result(f, i, f"{f['pack']}/{f['rule']}" if f["rule"] in qualify
+                               else f["rule"]))
     run = report["run"]
     exit_code = gate_exit_code(report)
     invocation: dict[str, Any] = {
@@ -187,7 +192,8 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
             "name": report["tool"]["name"],
             "version": report["tool"]["version"],
             "semanticVersion": report["tool"]["version"],
-            "rules": [_rule(p, r) for p, r in pairs],
+            "rules": [_rule(p, r, f"{p['id']}/{r['id']}" if r["id"] in qualify else r["id"])
+                      for p, r in pairs],
             "properties": {"packs": [{"id": p["id"], "version": p["version"],
                                       "sha256": p.get("sha256"), "path": p.get("path")}
                                      for p in report["packs"]]},
@@ -217,4 +223,5 @@ class SarifReporter:
 
     def render(self, report: dict[str, Any], options: RenderOptions) -> str:
         """See `Reporter.render`."""
-        return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+        # keys sorted: a stored run (keys sorted by the store) renders byte for byte the same
+        return json.dumps(to_sarif(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

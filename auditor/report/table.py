@@ -1,7 +1,9 @@
 """`--format table`: what a person reads in a terminal.
 
-Findings first (grouped by pack, most severe first), then what limits the verdict: unreadable
-inputs, unknown principals, operations that only look like face matching.
+Findings first (grouped by pack, then by severity, most severe first), then the counts that
+qualify the verdict (baselined, attempted, cannot decide, excused), the gate, and what limits
+it: unreadable inputs, unknown principals, operations that only look like face matching. The
+command line adds the path of every report file it wrote (on stderr).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.report.base import RenderOptions
+from auditor.report.common import finding_faces, gate_exit_code, location_text
 
 _COLORS = {"critical": "\x1b[1;35m", "high": "\x1b[1;31m", "medium": "\x1b[33m", "low": "\x1b[36m"}
 _RESET = "\x1b[0m"
@@ -50,28 +53,19 @@ class TableReporter:
         out.append("")
         findings = sorted(report["findings"],
                           key=lambda f: (f["pack"], _ORDER.get(f["severity"], 9)))
-        current = None
-        for f in findings:
-            if f["pack"] != current:
-                current = f["pack"]
-                group = [g for g in findings if g["pack"] == current]
-                rows = []
-                for g in group:
-                    ev = g["events"][0]
-                    sev = g["severity"].upper()
-                    if options.color:
-                        sev = _COLORS.get(g["severity"], "") + sev + _RESET
-                    where = ev["file"] + (f"#{ev['record']}" if ev["record"] is not None else "") \
-                        + (f":{ev['line']}" if ev["line"] is not None else "")
-                    faces = sum(fr["faces"] or 0 for fr in g["frames"]) if g["frames"] else None
-                    rows.append([sev, ev["time"], f"{ev['organisation']} ({ev['category']})",
-                                 ev["operation"], "attempt" if g["attempt"] else ev["outcome"],
-                                 "-" if faces is None else str(faces),
-                                 ",".join(p["name"] for p in g["probes"]) or "-", g["rule"], where])
-                out.append(f"{current}: {len(group)} finding(s)")
-                out += _table(["SEVERITY", "TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME",
-                               "FACES", "PROBES", "RULE", "WHERE"], rows, 120)
-                out.append("")
+        for pack in sorted({f["pack"] for f in findings}):
+            group = [g for g in findings if g["pack"] == pack]
+            out.append(f"{pack}: {len(group)} finding(s)")
+            for sev in sorted({g["severity"] for g in group}, key=lambda x: _ORDER.get(x, 9)):
+                rows = [_row(g, options) for g in group if g["severity"] == sev]
+                label = sev.upper()
+                if options.color:
+                    label = _COLORS.get(sev, "") + label + _RESET
+                out.append(f"  {label}: {len(rows)}")
+                out += ["  " + line for line in _table(
+                    ["TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME", "FACES", "PROBES",
+                     "RULE", "WHERE", "ID"], rows, 120)]
+            out.append("")
         if not findings:
             out.append("No findings.")
             out.append("")
@@ -79,9 +73,14 @@ class TableReporter:
         out.append(
             f"Summary: {s['events']} records read, {s['face_operations']} face-matching "
             f"operations, findings: {f['critical']} critical, {f['high']} high, "
-            f"{f['medium']} medium, {f['low']} low ({s['attempts']} attempts); "
-            f"{s['excused']} excused by exceptions; {s['unknown_principals']} unknown principal(s)."
+            f"{f['medium']} medium, {f['low']} low."
         )
+        out.append(
+            f"         {s.get('baselined', 0)} baselined, {s.get('attempts', 0)} attempted "
+            f"(failed calls), {s.get('cannot_decide', 0)} cannot decide; "
+            f"{s.get('excused', 0)} excused by exceptions; "
+            f"{s.get('unknown_principals', 0)} unknown principal(s).")
+        out.append(f"Gate: {_gate(report)}")
         if s.get("frames_analysed"):
             out.append(
                 f"Frames: {s['frames_analysed']} analysed ({run.get('frames_from_cache', 0)} from "
@@ -101,6 +100,34 @@ class TableReporter:
             for e in report["errors"]:
                 out.append(f"  {_loc(e)}: {_clean(e['message'])}")
         return "\n".join(out) + "\n"
+
+
+def _row(g: dict[str, Any], options: RenderOptions) -> list[str]:
+    ev = g["events"][0]
+    faces = finding_faces(g)
+    outcome = "attempt" if g["attempt"] else ev["outcome"]
+    if g.get("baselined"):
+        outcome += " [baselined]"
+    return [ev["time"], f"{ev['organisation']} ({ev['category']})", ev["operation"], outcome,
+            "-" if faces is None else str(faces),
+            ",".join(p["name"] for p in g["probes"]) or "-", _rule_cell(g), location_text(ev),
+            g["id"][:12]]
+
+
+def _rule_cell(g: dict[str, Any]) -> str:
+    """The rule id, with its confidence mark when below P: `VA-2026-001 [U]`."""
+    confidence = g.get("confidence", "P")
+    return g["rule"] if confidence == "P" else f"{g['rule']} [{confidence}]"
+
+
+def _gate(report: dict[str, Any]) -> str:
+    code = gate_exit_code(report)
+    fail_on = report.get("settings", {}).get("fail_on", "low")
+    if code == 3:
+        return "audit incomplete (exit 3)"
+    if code == 1:
+        return f"findings at or above --fail-on {fail_on} (exit 1)"
+    return f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
 
 
 def _loc(item: dict[str, Any]) -> str:

@@ -1,0 +1,214 @@
+"""`--format html`: one self-contained page a compliance officer can read, print and sign.
+
+Rendered with Jinja2 (`templates/report.html.j2`) with autoescaping on: log content is
+untrusted and is only ever text in the page. The page makes no request at all: styles are
+inline (allowed by hash in a Content-Security-Policy that forbids scripts), the month timeline
+is inline SVG, and frame thumbnails are `data:` JPEGs made with Pillow, faces blurred unless
+`--show-faces`. Thumbnails and log excerpts need the bundle folder (`RenderOptions.bundle_root`);
+without it the page says so. The run id and times appear only in the `#run` line, so two runs
+over the same inputs give the same page apart from that line.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from auditor.report.base import RenderOptions
+from auditor.report.common import (
+    SEVERITIES,
+    finding_faces,
+    gate_exit_code,
+    location_text,
+    rules_of,
+    severity_rank,
+)
+from auditor.report.excerpt import excerpts
+from auditor.report.thumbs import thumbnail
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every value is escaped; only our own CSS is marked safe
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def _css() -> tuple[str, str]:
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return css, f"sha256-{digest}"
+
+
+def _verdict(report: dict[str, Any]) -> dict[str, str]:
+    code = gate_exit_code(report)
+    fail_on = report.get("settings", {}).get("fail_on", "low")
+    if code == 3:
+        return {"css": "incomplete", "text": "Audit incomplete: some inputs could not be read "
+                                             "(see Input errors). Exit code 3."}
+    if code == 1:
+        return {"css": "fail", "text": f"Findings at or above --fail-on {fail_on}. Exit code 1."}
+    return {"css": "pass", "text": f"No finding at or above --fail-on {fail_on} "
+                                   "(baselined findings excluded). Exit code 0."}
+
+
+def _timeline(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for f in findings:
+        counts[(f["events"][0]["time"][:7], f["severity"])] += 1
+    if not counts:
+        return {"months": []}
+    first, last = min(m for m, _ in counts), max(m for m, _ in counts)
+    months = []
+    y, m = int(first[:4]), int(first[5:7])
+    while f"{y:04d}-{m:02d}" <= last:
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    width, height, left, top, bottom = 760, 190, 40, 14, 28
+    base = height - bottom
+    plot_w = width - left - 14
+    slot = plot_w / len(months)
+    bar_w = max(1.0, slot * 0.7)
+    peak = max(sum(counts[(mo, s)] for s in SEVERITIES) for mo in months)
+    scale = (base - top) / peak
+    bars = []
+    for i, mo in enumerate(months):
+        x = left + 4 + i * slot + (slot - bar_w) / 2
+        y_cursor = float(base)
+        for sev in reversed(SEVERITIES):
+            n = counts[(mo, sev)]
+            if not n:
+                continue
+            h = n * scale
+            y_cursor -= h
+            bars.append({"x": f"{x:.1f}", "y": f"{y_cursor:.1f}", "w": f"{bar_w:.1f}",
+                         "h": f"{h:.1f}", "severity": sev, "month": mo, "count": n})
+    step = max(1, round(len(months) / 12 + 0.49))
+    labels = [{"x": f"{left + 4 + i * slot + slot / 2:.1f}", "text": mo}
+              for i, mo in enumerate(months) if i % step == 0]
+    return {"months": months, "first": first, "last": last, "bars": bars, "labels": labels,
+            "width": width, "height": height, "left": left, "top": top, "base": base,
+            "max": peak}
+
+
+def _orgs(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in findings:
+        ev = f["events"][0]
+        key = (ev["organisation"], ev["category"])
+        row = rows.setdefault(key, {"organisation": key[0], "category": key[1],
+                                    "counts": dict.fromkeys(SEVERITIES, 0), "attempts": 0,
+                                    "baselined": 0, "operations": set(), "total": 0})
+        row["counts"][f["severity"]] = row["counts"].get(f["severity"], 0) + 1
+        row["attempts"] += 1 if f["attempt"] else 0
+        row["baselined"] += 1 if f.get("baselined") else 0
+        row["operations"].add(ev["operation"])
+        row["total"] += 1
+    out = sorted(rows.values(), key=lambda r: (-r["total"], r["organisation"], r["category"]))
+    for r in out:
+        r["operations"] = sorted(r["operations"])
+    return out
+
+
+def _where(item: dict[str, Any]) -> str:
+    text = str(item.get("file") or "")
+    if item.get("line") is not None:
+        text += f":{item['line']}"
+    if item.get("record") is not None:
+        text += f" (record {item['record']})"
+    return text
+
+
+def _anchor(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "pack"
+
+
+def _evidence(report: dict[str, Any], options: RenderOptions) -> list[dict[str, Any]]:
+    findings = report["findings"]
+    texts: dict[tuple[str, int | None, int | None], str] = {}
+    if options.bundle_root:
+        texts = excerpts(options.bundle_root, (e for f in findings for e in f["events"]))
+    out = []
+    for f in findings:
+        events = [{**ev, "where": location_text(ev),
+                   "attributes": sorted((str(k), str(v))
+                                        for k, v in (ev.get("attributes") or {}).items()),
+                   "excerpt": texts.get((ev["file"], ev.get("record"), ev.get("line")))}
+                  for ev in f["events"]]
+        frames = []
+        for fr in f.get("frames", []):
+            item = {**fr, "thumb": None, "width": 0, "height": 0, "note": None}
+            if fr.get("sha256") and options.bundle_root:
+                thumb = thumbnail(options.bundle_root, fr["path"], fr["sha256"],
+                                  fr.get("boxes") or [], options.show_faces)
+                item.update(thumb=thumb.uri, width=thumb.width, height=thumb.height,
+                            note=thumb.note)
+            elif fr.get("sha256"):
+                item["note"] = "thumbnail not available: no bundle folder given"
+            frames.append(item)
+        out.append({**f, "events": events, "frames": frames})
+    return out
+
+
+def _undecided(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rules that could not be judged, grouped by pack, rule and reason, with where it happened."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for u in report.get("undecided") or []:
+        key = (str(u.get("pack", "")), str(u.get("rule", "")), str(u.get("reason", "")))
+        groups.setdefault(key, []).append(location_text(u.get("event") or {"file": ""}))
+    return [{"pack": k[0], "rule": k[1], "reason": k[2], "count": len(v),
+             "where": sorted(set(v))[:5], "more": max(0, len(set(v)) - 5)}
+            for k, v in sorted(groups.items())]
+
+
+def context(report: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
+    """Everything the template shows, computed from the report dict (and the bundle folder)."""
+    findings = report["findings"]
+    css, css_hash = _css()
+    packs = []
+    rule_counts = Counter(p["id"] for p, _ in rules_of(report))
+    for p in report["packs"]:
+        mine = [f for f in findings if f["pack"] == p["id"]]
+        groups = [{"severity": sev, "findings": [
+            {**f, "event": f["events"][0], "faces": finding_faces(f)}
+            for f in mine if f["severity"] == sev]}
+            for sev in sorted({f["severity"] for f in mine}, key=severity_rank)]
+        packs.append({**p, "title": p.get("title") or p["id"], "citation": p.get("citation", ""),
+                      "anchor": _anchor(p["id"]), "groups": groups,
+                      "rule_count": rule_counts.get(p["id"], 0)})
+    return {
+        "css": css, "css_hash": css_hash, "schema": report.get("schema", ""),
+        "tool": report["tool"], "run": report["run"], "bundle_name": report["bundle"]["name"],
+        "summary": report["summary"], "severities": SEVERITIES, "verdict": _verdict(report),
+        "probes": report.get("probes", []), "timeline": _timeline(findings), "packs": packs,
+        "orgs": _orgs(findings), "evidence": _evidence(report, options),
+        "errors": [{**e, "where": _where(e)} for e in report["errors"]],
+        "notices": [{**n, "where": _where(n)} for n in report["notices"]],
+        "inputs": report["inputs"], "show_faces": options.show_faces,
+        "undecided": _undecided(report),
+    }
+
+
+class HtmlReporter:
+    """See `Reporter.render`."""
+
+    name = "html"
+    extension = "html"
+
+    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+        """See `Reporter.render`."""
+        template = _environment().get_template("report.html.j2")
+        return template.render(**context(report, options))

@@ -1,0 +1,67 @@
+"""Fixtures for the report tests: one real audit of the demo bundle, shared by every format test.
+
+The audit runs once per session through the real command line (dlib included); its face cache
+lives in a session database so later audits in these tests reuse it. Golden comparisons render
+a canonical copy of the report whose run block and face-engine build (the only parts that vary
+between runs and machines) are replaced by fixed values (see report_helpers.canonical).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from report_helpers import CHROMIUM, DEMO, GOLDEN_PACKS, ROOT, Chromium
+from typer.testing import CliRunner
+
+from auditor.cli import app
+
+
+@pytest.fixture(scope="session")
+def session_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database shared by the session, so frames are analysed once."""
+    return f"sqlite:///{tmp_path_factory.mktemp('reportdb') / 'audit.db'}"
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> Callable[..., Any]:
+    """Invoke the real typer app in-process (stdout and stderr kept apart)."""
+    runner = CliRunner()
+
+    def run(*args: object) -> Any:
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def demo_report(tmp_path_factory: pytest.TempPathFactory, session_db: str,
+                run_cli: Callable[..., Any]) -> dict[str, Any]:
+    """The JSON report of a real audit of fixtures/demo with the golden packs."""
+    out = tmp_path_factory.mktemp("demo") / "report.json"
+    args: list[object] = ["audit", DEMO, "--db", session_db, "-f", "json", "-o", out]
+    for pack in GOLDEN_PACKS:
+        args += ["--policy", pack]
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.stderr
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    """True under `pytest --update-goldens`."""
+    return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """The browser the HTML tests use: installed by scripts/install-chromium.sh (make test)."""
+    if not CHROMIUM.exists():
+        installer = ROOT / "scripts" / "install-chromium.sh"
+        subprocess.run(["sh", str(installer)], check=True, timeout=1200)
+    assert CHROMIUM.exists(), "chromium is needed: run scripts/install-chromium.sh"
+    return Chromium()
