@@ -31,9 +31,11 @@ from auditor.report.common import (
     severity_rank,
 )
 from auditor.report.excerpt import excerpts
-from auditor.report.thumbs import thumbnail
+from auditor.report.thumbs import Thumbnail, thumbnail
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: Distinct frames shown as thumbnails in one page (each is a few kB of inline JPEG).
+MAX_THUMBNAILS = 400
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +140,7 @@ def _anchor(text: str) -> str:
 
 def _evidence(report: dict[str, Any], options: RenderOptions) -> list[dict[str, Any]]:
     findings = report["findings"]
+    made: dict[tuple[str, str], Thumbnail] = {}  # a frame shared by findings is encoded once
     texts: dict[tuple[str, int | None, int | None], str] = {}
     if options.bundle_root:
         texts = excerpts(options.bundle_root, (e for f in findings for e in f["events"]))
@@ -152,8 +155,14 @@ def _evidence(report: dict[str, Any], options: RenderOptions) -> list[dict[str, 
         for fr in f.get("frames", []):
             item = {**fr, "thumb": None, "width": 0, "height": 0, "note": None}
             if fr.get("sha256") and options.bundle_root:
-                thumb = thumbnail(options.bundle_root, fr["path"], fr["sha256"],
-                                  fr.get("boxes") or [], options.show_faces)
+                key = (fr["path"], fr["sha256"])
+                thumb = made.get(key)
+                if thumb is None and len(made) >= MAX_THUMBNAILS:
+                    thumb = Thumbnail(None, note=f"thumbnail not shown: the page already has "
+                                                 f"{MAX_THUMBNAILS} (see the frame file)")
+                elif thumb is None:
+                    thumb = made[key] = thumbnail(options.bundle_root, fr["path"], fr["sha256"],
+                                                  fr.get("boxes") or [], options.show_faces)
                 item.update(thumb=thumb.uri, width=thumb.width, height=thumb.height,
                             note=thumb.note)
             elif fr.get("sha256"):

@@ -37,8 +37,8 @@ def test_demo_rows_and_columns(demo_report: dict[str, Any]) -> None:
 def test_neutralise() -> None:
     for raw in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert neutralise(raw) == "'" + raw
-    for raw in ("police", "a=b", "", None, 3):
-        assert neutralise(raw) == ("" if raw is None else str(raw))
+    for plain in ("police", "a=b", "", None, 3):
+        assert neutralise(plain) == ("" if plain is None else str(plain))
 
 
 PAYLOADS = {

@@ -7,8 +7,8 @@ import io
 import json
 import re
 import shutil
-from html.parser import HTMLParser
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
