@@ -100,7 +100,9 @@ def test_faces_blurred_unless_show_faces(demo_report: dict[str, Any]) -> None:
     assert detail(blurred.uri) < 0.35 * detail(shown.uri)
     html = render(demo_report, bundle_root=str(DEMO))
     assert blurred.uri in html and shown.uri not in html
-    assert shown.uri in render(demo_report, bundle_root=str(DEMO), show_faces=True)
+    assert "Faces are shown unblurred" not in html
+    shown_page = render(demo_report, bundle_root=str(DEMO), show_faces=True)
+    assert shown.uri in shown_page and "Faces are shown unblurred" in shown_page
 
 
 def test_thumbnail_refuses_changed_or_escaping_frames(tmp_path: Path,
