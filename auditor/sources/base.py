@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
 from auditor.bundle import PathEscape, SourceSettings, safe_relpath
@@ -108,7 +108,7 @@ class HashingStream:
         self._raw = _HashingRaw(path.open("rb", buffering=0))
         buffered = io.BufferedReader(self._raw, _BUFFER)
         self.compressed = path.name.endswith(".gz")
-        self.stream: io.BufferedReader = (
+        self.stream: io.BufferedReader[Any] = (
             io.BufferedReader(_Read1Raw(gzip.GzipFile(fileobj=buffered, mode="rb")), _BUFFER)
             if self.compressed else buffered
         )
