@@ -97,3 +97,30 @@ def test_probe_with_two_faces_is_an_input_error(demo_bundle: Path, audit_json: A
     )
     # the probe's other photo still works
     assert any(p["name"] == "rose-leslie" and p["event_ids"] for p in report["probes"])
+
+
+def test_probe_of_someone_in_no_frame_is_a_miss(demo_bundle: Path, audit_json: AuditJson) -> None:
+    simm = sorted((Path(__file__).parent.parent / "fixtures/faces/johns/John_Simm").glob("*.jpg"))[
+        0
+    ]
+    (demo_bundle / "probes/john-simm").mkdir()
+    shutil.copyfile(simm, demo_bundle / "probes/john-simm/1.jpg")
+    code, report = audit_json(demo_bundle, "--policy", "amazon-rekognition-police-2020")
+    assert code == 1 and report["errors"] == []
+    probes = {p["name"]: p["event_ids"] for p in report["probes"]}
+    assert probes["john-simm"] == []
+    assert probes["alex-lacamoire"] == ["east-0001", "gw-0001"]
+    assert all(p["name"] != "john-simm" for f in report["findings"] for p in f["probes"])
+    inputs = {i["path"]: i for i in report["inputs"]}
+    assert inputs["probes/john-simm/1.jpg"]["kind"] == "probe"
+
+
+def test_stricter_probe_tolerance_drops_a_distant_match(
+    demo_bundle: Path, audit_json: AuditJson
+) -> None:
+    # rose-leslie matches at 0.475 in the demo: a 0.4 tolerance must not report her
+    _, report = audit_json(
+        demo_bundle, "--policy", "amazon-rekognition-police-2020", "--probe-tolerance", "0.4"
+    )
+    probes = {p["name"]: p["event_ids"] for p in report["probes"]}
+    assert probes["rose-leslie"] == [] and probes["alex-lacamoire"] == ["east-0001", "gw-0001"]
