@@ -1,0 +1,67 @@
+"""`auditor baseline create`: accepted findings for CI gates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import _fail, _write, baseline_app
+from auditor.errors import AuditorError
+
+
+@baseline_app.command("create")
+def baseline_create(
+    report_file: Annotated[
+        Path, typer.Argument(help="A JSON report (auditor audit ... -f json -o REPORT.json).")
+    ],
+    reason: Annotated[str, typer.Option(help="Why these findings are accepted.")],
+    who: Annotated[str, typer.Option(help="Who accepts them (name or team).")],
+    expires: Annotated[str, typer.Option(help="Last day the entries apply, YYYY-MM-DD.")],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Baseline file; an existing one keeps its entries."),
+    ] = Path("auditor-baseline.json"),
+    finding: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--finding", help="Only this finding id (or unique prefix). Repeatable; default: all."
+        ),
+    ] = None,
+) -> None:
+    """Write a baseline from a JSON report: each finding's fingerprint, reason, who, expiry."""
+    from datetime import UTC, datetime
+
+    from auditor import baseline as baseline_mod
+
+    try:
+        until = baseline_mod.parse_expiry(expires)
+        today = datetime.now(UTC).date()
+        if until < today:
+            _fail(f"--expires {until.isoformat()} is already past")
+        try:
+            report_data = json.loads(report_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            _fail(f"{report_file}: cannot read the JSON report: {exc}")
+        if not isinstance(report_data, dict):
+            _fail(f"{report_file}: not an auditor JSON report")
+        existing = baseline_mod.load(output) if output.exists() else None
+        new = baseline_mod.entries_from_report(
+            report_data,
+            reason=reason,
+            who=who,
+            expires=until,
+            created=today,
+            only=list(finding or []),
+        )
+        entries, added = baseline_mod.merge(existing, new)
+    except AuditorError as exc:
+        _fail(str(exc))
+    where = _write(baseline_mod.dumps(entries), str(output))
+    typer.echo(
+        f"baseline written: {where} ({added} new entr{'y' if added == 1 else 'ies'}, "
+        f"{len(entries)} in all, expiring {until.isoformat()})",
+        err=True,
+    )

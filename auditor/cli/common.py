@@ -1,0 +1,119 @@
+"""The typer apps and what every command shares: errors to exit codes, outputs, progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Audit video-pipeline logs and frames against facial-recognition moratoria.",
+)
+policy_app = typer.Typer(no_args_is_help=True, help="List, show, lint and export policy packs.")
+cache_app = typer.Typer(no_args_is_help=True, help="Manage the face cache (descriptors).")
+app.add_typer(policy_app, name="policy")
+app.add_typer(cache_app, name="cache")
+baseline_app = typer.Typer(
+    no_args_is_help=True, help="Accept findings for a while, with a reason (--baseline FILE)."
+)
+app.add_typer(baseline_app, name="baseline")
+
+FAIL_ON = ("low", "medium", "high", "critical", "never")
+
+
+def _db_url(db: str | None) -> str:
+    from auditor.store import DEFAULT_URL
+
+    return db or os.environ.get("AUDITOR_DB") or DEFAULT_URL
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"auditor: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _progress_bar() -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
+    """A progress callback that draws on a terminal only, and a function to close it."""
+    if not sys.stdout.isatty() or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    bar.start()
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return update, bar.stop
+
+
+def _write(text: str, output: str | None) -> str:
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return "-"
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output}: cannot write report: {exc.strerror or exc}")
+    return str(path)
+
+
+def _plan_outputs(
+    formats: list[str], outputs: list[str], output_dir: Path | None
+) -> list[tuple[str, str | None]]:
+    """(format, output) pairs; checked before any work so a typo costs nothing (exit 2)."""
+    from auditor.report import REPORTERS
+
+    formats = formats or ["table"]
+    for fmt in formats:
+        if fmt not in REPORTERS:
+            _fail(f"unknown format {fmt!r} (known: {', '.join(REPORTERS)})")
+    if output_dir is not None:
+        if outputs:
+            _fail("give either --output or --output-dir, not both")
+        if len(set(formats)) != len(formats):
+            _fail("with --output-dir each --format may be given once")
+        return [(f, str(output_dir / f"report.{REPORTERS[f].extension}")) for f in formats]
+    if outputs and len(outputs) != len(formats):
+        _fail(
+            f"give one --output per --format ({len(formats)} format(s), {len(outputs)} output(s))"
+        )
+    return [(f, outputs[i] if outputs else None) for i, f in enumerate(formats)]
+
+
+def _render_all(
+    report: dict[str, Any],
+    formats: list[str],
+    outputs: list[str],
+    show_faces: bool = False,
+    output_dir: Path | None = None,
+    bundle_root: str | None = None,
+) -> None:
+    from auditor.report import REPORTERS, RenderOptions
+
+    written = []
+    for fmt, output in _plan_outputs(formats, outputs, output_dir):
+        color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
+        options = RenderOptions(color=color, show_faces=show_faces, bundle_root=bundle_root)
+        try:
+            text = REPORTERS[fmt].render(report, options)
+        except (KeyError, TypeError, ValueError) as exc:
+            _fail(f"cannot render the {fmt} report: {type(exc).__name__}: {exc}")
+        where = _write(text, output)
+        if where != "-":
+            written.append(f"{fmt}: {where}")
+    for line in written:
+        typer.echo(f"report written: {line}", err=True)

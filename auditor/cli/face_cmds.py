@@ -1,0 +1,98 @@
+"""`auditor faces` (the embedding pass alone) and `auditor cache purge`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import (
+    _db_url,
+    _fail,
+    _progress_bar,
+    app,
+    cache_app,
+)
+from auditor.errors import AuditorError
+
+
+@app.command()
+def faces(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Write a JSON list, one entry per image.")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")
+    ] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+    upsample: Annotated[int, typer.Option(help="HOG detector upsampling.")] = 1,
+    db: Annotated[str | None, typer.Option(help="Database URL (holds the cache).")] = None,
+) -> None:
+    """The face-embedding pass alone: faces and boxes per image, with the timing split."""
+    from auditor.audit import worker_count
+    from auditor.evidence import image_files, scan_images
+
+    if upsample < 0 or upsample > 3:
+        _fail("--upsample must be between 0 and 3")
+    files, missing = image_files(paths)
+    for name in missing:
+        typer.echo(f"auditor: error: {name}: not found", err=True)
+    update, close = _progress_bar()
+    try:
+        rows, engine = scan_images(
+            files,
+            upsample,
+            worker_count(workers),
+            None if no_cache else _db_url(db),
+            not no_cache,
+            update,
+        )
+    except AuditorError as exc:
+        close()
+        _fail(str(exc))
+    close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        build = engine["build"]
+        typer.echo(
+            f"dlib {build.get('dlib')} (BLAS {build.get('DLIB_USE_BLAS')}, "
+            f"AVX {build.get('USE_AVX_INSTRUCTIONS')}), "
+            f"upsample {engine['params']['upsample']}, fingerprint {engine['fingerprint'][:12]}"
+        )
+        total: dict[str, float] = {}
+        for row in rows:
+            if row["error"]:
+                typer.echo(f"{row['path']}: ERROR {row['error']}")
+                continue
+            for key, value in row["timings"].items():
+                total[key] = total.get(key, 0.0) + value
+            timing = (
+                "cached"
+                if row["cached"]
+                else " ".join(f"{k} {v * 1000:.0f}ms" for k, v in row["timings"].items())
+            )
+            boxes = " ".join("({},{},{},{})".format(*b) for b in row["boxes"])
+            typer.echo(f"{row['path']}: {row['faces']} face(s) {boxes}  [{timing}]")
+        found = sum(r["faces"] or 0 for r in rows)
+        split = ", ".join(f"{k} {v:.2f}s" for k, v in total.items())
+        typer.echo(
+            f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}"
+        )
+    bad = sum(1 for r in rows if r["error"]) + len(missing)
+    raise typer.Exit(3 if bad else 0)
+
+
+@cache_app.command("purge")
+def cache_purge(db: Annotated[str | None, typer.Option(help="Database URL.")] = None) -> None:
+    """Delete every cached face (descriptors included) from the store."""
+    from auditor.store import Store
+
+    try:
+        count = Store(_db_url(db)).purge_faces()
+    except AuditorError as exc:
+        _fail(str(exc))
+    typer.echo(f"purged cached faces of {count} image(s)")

@@ -1,0 +1,219 @@
+"""Commands that audit and re-render: `audit`, `runs`, `report`, `version`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor import __version__
+from auditor.cli.common import (
+    FAIL_ON,
+    _db_url,
+    _fail,
+    _plan_outputs,
+    _progress_bar,
+    _render_all,
+    app,
+)
+from auditor.errors import AuditorError
+
+
+@app.command()
+def audit(
+    bundle: Annotated[Path, typer.Argument(help="The audit bundle folder.")],
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Pack id in seeds/, a pack file, or 'all' (default: all). Repeatable.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable."),
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", "-o", help="File per --format, in order ('-' = stdout)."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Write every --format to DIR/report.<ext> instead."),
+    ] = None,
+    fail_on: Annotated[str, typer.Option(help="low|medium|high|critical|never")] = "low",
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline", help="Accepted findings (auditor baseline create): reported, not failing."
+        ),
+    ] = None,
+    exit_zero: Annotated[
+        bool,
+        typer.Option(
+            "--exit-zero", help="Exit 0 even when findings reach --fail-on (2 and 3 still apply)."
+        ),
+    ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Database URL (default: AUDITOR_DB or sqlite:///.auditor/audit.db)."),
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+    all_frames: Annotated[
+        bool, typer.Option("--all-frames", help="Analyse every frame in frames/.")
+    ] = False,
+    no_frames: Annotated[
+        bool, typer.Option("--no-frames", help="Skip all frame analysis.")
+    ] = False,
+    upsample: Annotated[
+        int, typer.Option(help="HOG detector upsampling (faces down to ~40 px at 1).")
+    ] = 1,
+    probe_tolerance: Annotated[
+        float, typer.Option(help="Max descriptor distance for a probe match.")
+    ] = 0.6,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")
+    ] = False,
+    show_faces: Annotated[
+        bool, typer.Option("--show-faces", help="Unblurred thumbnails in human reports.")
+    ] = False,
+) -> None:
+    """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
+    from auditor.audit import AuditOptions, run_audit
+
+    if fail_on not in FAIL_ON:
+        _fail(f"--fail-on must be one of {', '.join(FAIL_ON)}")
+    _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    if all_frames and no_frames:
+        _fail("--all-frames and --no-frames exclude each other")
+    if upsample < 0 or upsample > 3:
+        _fail("--upsample must be between 0 and 3")
+    options = AuditOptions(
+        policies=tuple(policy or ()),
+        workers=workers,
+        frames="none" if no_frames else "all" if all_frames else "referenced",
+        fail_on=fail_on,
+        face_upsample=upsample,
+        probe_tolerance=probe_tolerance,
+        use_cache=not no_cache,
+        store_url=None if no_store else _db_url(db),
+        baseline=None if baseline is None else str(baseline),
+    )
+    update, close = _progress_bar()
+    try:
+        result = run_audit(bundle, options, update)
+    except AuditorError as exc:
+        close()
+        _fail(str(exc))
+    close()
+    for warning in result.warnings:
+        typer.echo(f"auditor: warning: {warning}", err=True)
+    _render_all(
+        result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
+    )
+    if result.issues:
+        typer.echo(
+            f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",
+            err=True,
+        )
+    raise typer.Exit(0 if exit_zero and result.exit_code == 1 else result.exit_code)
+
+
+@app.command()
+def runs(
+    db: Annotated[str | None, typer.Option(help="Database URL.")] = None,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """List past runs recorded in the store."""
+    from auditor.store import Store
+
+    try:
+        rows = Store(_db_url(db)).runs(limit)
+    except AuditorError as exc:
+        _fail(str(exc))
+    for r in rows:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": r.id,
+                        "started": r.started.isoformat(),
+                        "status": r.status,
+                        "exit_code": r.exit_code,
+                        "findings": r.findings,
+                        "errors": r.errors,
+                        "bundle": r.bundle,
+                    }
+                )
+            )
+        else:
+            typer.echo(
+                f"{r.id[:12]}  {r.started:%Y-%m-%d %H:%M:%S}  {r.status:<10}  exit {r.exit_code}"
+                f"  {r.findings} finding(s)  {r.errors} error(s)  {r.bundle}"
+            )
+    if not rows and not as_json:
+        typer.echo("no runs recorded")
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix) from `auditor runs`.")],
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable."),
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", "-o", help="File per --format, in order ('-' = stdout)."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Write every --format to DIR/report.<ext> instead."),
+    ] = None,
+    db: Annotated[str | None, typer.Option(help="Database URL.")] = None,
+    show_faces: Annotated[bool, typer.Option("--show-faces")] = False,
+    bundle_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle", help="Bundle folder for HTML thumbnails (default: where the run read it)."
+        ),
+    ] = None,
+) -> None:
+    """Re-render a past run from the store without re-auditing."""
+    from auditor.store import Store
+
+    try:
+        data = Store(_db_url(db)).report(run_id)
+    except AuditorError as exc:
+        _fail(str(exc))
+    if data is None:
+        _fail(f"no single run matches {run_id!r}")
+    _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    root = str(bundle_dir) if bundle_dir is not None else _stored_bundle(run_id, db)
+    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
+
+
+def _stored_bundle(run_id: str, db: str | None) -> str | None:
+    """The bundle folder a stored run read (for HTML thumbnails), when it is unambiguous."""
+    from auditor.store import Store
+
+    try:
+        rows = [r for r in Store(_db_url(db)).runs(1_000_000) if r.id.startswith(run_id)]
+    except AuditorError:
+        return None
+    return rows[0].bundle if len(rows) == 1 else None
+
+
+@app.command()
+def version() -> None:
+    """Print the version of auditor and of the dlib build and models it uses."""
+    from auditor.faces.modelfiles import build_info
+
+    typer.echo(f"auditor {__version__}")
+    for key, value in build_info().items():
+        typer.echo(f"{key}: {value}")
