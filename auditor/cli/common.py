@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -26,6 +26,31 @@ baseline_app = typer.Typer(
 app.add_typer(baseline_app, name="baseline")
 
 FAIL_ON = ("low", "medium", "high", "critical", "never")
+
+
+# Options several commands share, defined once (typer reads the Annotated metadata).
+Formats = Annotated[
+    list[str] | None,
+    typer.Option("--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable."),
+]
+Outputs = Annotated[
+    list[str] | None,
+    typer.Option("--output", "-o", help="File per --format, in order ('-' = stdout)."),
+]
+OutputDir = Annotated[
+    Path | None,
+    typer.Option("--output-dir", help="Write every --format to DIR/report.<ext> instead."),
+]
+Db = Annotated[
+    str | None,
+    typer.Option(help="Database URL (default: AUDITOR_DB or sqlite:///.auditor/audit.db)."),
+]
+Workers = Annotated[int, typer.Option(help="Worker processes (0 = one per core).")]
+Upsample = Annotated[int, typer.Option(help="HOG detector upsampling (faces down to ~40 px at 1).")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")]
+ShowFaces = Annotated[
+    bool, typer.Option("--show-faces", help="Unblurred face thumbnails in human reports.")
+]
 
 
 def _db_url(db: str | None) -> str:

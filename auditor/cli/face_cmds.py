@@ -9,6 +9,10 @@ from typing import Annotated
 import typer
 
 from auditor.cli.common import (
+    Db,
+    NoCache,
+    Upsample,
+    Workers,
     _db_url,
     _fail,
     _progress_bar,
@@ -24,12 +28,10 @@ def faces(
     as_json: Annotated[
         bool, typer.Option("--json", help="Write a JSON list, one entry per image.")
     ] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")
-    ] = False,
-    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
-    upsample: Annotated[int, typer.Option(help="HOG detector upsampling.")] = 1,
-    db: Annotated[str | None, typer.Option(help="Database URL (holds the cache).")] = None,
+    no_cache: NoCache = False,
+    workers: Workers = 0,
+    upsample: Upsample = 1,
+    db: Db = None,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split."""
     from auditor.audit import worker_count
@@ -87,7 +89,7 @@ def faces(
 
 
 @cache_app.command("purge")
-def cache_purge(db: Annotated[str | None, typer.Option(help="Database URL.")] = None) -> None:
+def cache_purge(db: Db = None) -> None:
     """Delete every cached face (descriptors included) from the store."""
     from auditor.store import Store
 

@@ -11,6 +11,14 @@ import typer
 from auditor import __version__
 from auditor.cli.common import (
     FAIL_ON,
+    Db,
+    Formats,
+    NoCache,
+    OutputDir,
+    Outputs,
+    ShowFaces,
+    Upsample,
+    Workers,
     _db_url,
     _fail,
     _plan_outputs,
@@ -32,18 +40,9 @@ def audit(
             help="Pack id in seeds/, a pack file, or 'all' (default: all). Repeatable.",
         ),
     ] = None,
-    fmt: Annotated[
-        list[str] | None,
-        typer.Option("--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable."),
-    ] = None,
-    output: Annotated[
-        list[str] | None,
-        typer.Option("--output", "-o", help="File per --format, in order ('-' = stdout)."),
-    ] = None,
-    output_dir: Annotated[
-        Path | None,
-        typer.Option("--output-dir", help="Write every --format to DIR/report.<ext> instead."),
-    ] = None,
+    fmt: Formats = None,
+    output: Outputs = None,
+    output_dir: OutputDir = None,
     fail_on: Annotated[str, typer.Option(help="low|medium|high|critical|never")] = "low",
     baseline: Annotated[
         Path | None,
@@ -57,30 +56,21 @@ def audit(
             "--exit-zero", help="Exit 0 even when findings reach --fail-on (2 and 3 still apply)."
         ),
     ] = False,
-    db: Annotated[
-        str | None,
-        typer.Option(help="Database URL (default: AUDITOR_DB or sqlite:///.auditor/audit.db)."),
-    ] = None,
+    db: Db = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run.")] = False,
-    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+    workers: Workers = 0,
     all_frames: Annotated[
         bool, typer.Option("--all-frames", help="Analyse every frame in frames/.")
     ] = False,
     no_frames: Annotated[
         bool, typer.Option("--no-frames", help="Skip all frame analysis.")
     ] = False,
-    upsample: Annotated[
-        int, typer.Option(help="HOG detector upsampling (faces down to ~40 px at 1).")
-    ] = 1,
+    upsample: Upsample = 1,
     probe_tolerance: Annotated[
         float, typer.Option(help="Max descriptor distance for a probe match.")
     ] = 0.6,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")
-    ] = False,
-    show_faces: Annotated[
-        bool, typer.Option("--show-faces", help="Unblurred thumbnails in human reports.")
-    ] = False,
+    no_cache: NoCache = False,
+    show_faces: ShowFaces = False,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.audit import AuditOptions, run_audit
@@ -125,7 +115,7 @@ def audit(
 
 @app.command()
 def runs(
-    db: Annotated[str | None, typer.Option(help="Database URL.")] = None,
+    db: Db = None,
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
@@ -163,20 +153,11 @@ def runs(
 @app.command()
 def report(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix) from `auditor runs`.")],
-    fmt: Annotated[
-        list[str] | None,
-        typer.Option("--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable."),
-    ] = None,
-    output: Annotated[
-        list[str] | None,
-        typer.Option("--output", "-o", help="File per --format, in order ('-' = stdout)."),
-    ] = None,
-    output_dir: Annotated[
-        Path | None,
-        typer.Option("--output-dir", help="Write every --format to DIR/report.<ext> instead."),
-    ] = None,
-    db: Annotated[str | None, typer.Option(help="Database URL.")] = None,
-    show_faces: Annotated[bool, typer.Option("--show-faces")] = False,
+    fmt: Formats = None,
+    output: Outputs = None,
+    output_dir: OutputDir = None,
+    db: Db = None,
+    show_faces: ShowFaces = False,
     bundle_dir: Annotated[
         Path | None,
         typer.Option(
