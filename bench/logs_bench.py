@@ -356,13 +356,18 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_rss_kb = self.peak_procs = 0
+        self.main_rss_kb = 0  # the measured command itself (the child of /usr/bin/time)
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            mem = [_rss_kb(p) for p in _tree(self.pid)]
+            pids = _tree(self.pid)
+            mem = [_rss_kb(p) for p in pids]
             self.peak_rss_kb = max(self.peak_rss_kb, sum(mem))
             self.peak_procs = max(self.peak_procs, sum(1 for m in mem if m))
+            main = _children(self.pid)
+            if main:
+                self.main_rss_kb = max(self.main_rss_kb, _rss_kb(main[0]))
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -380,6 +385,7 @@ class Run:
     cpu_s: float = 0.0
     max_rss_mb: float = 0.0  # largest single process (/usr/bin/time -v)
     tree_rss_mb: float = 0.0  # sampled sum over the process tree
+    main_rss_mb: float = 0.0  # sampled: the command's own process (the auditor's parent)
     procs: int = 0
     exit_code: int = 0
     records: int = 0
@@ -402,6 +408,7 @@ def measure(label: str, argv: list[str], stdout: Path | None = None) -> Run:
     full = (["/usr/bin/time", "-v", "-o", str(timefile)] if use_time else []) + argv
     out = stdout.open("wb") if stdout else subprocess.DEVNULL
     before = os.times()
+    ticks = _cpu_ticks()
     start = time.perf_counter()
     proc = subprocess.Popen(full, stdout=out, stderr=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)
@@ -410,12 +417,17 @@ def measure(label: str, argv: list[str], stdout: Path | None = None) -> Run:
     wall = time.perf_counter() - start
     sampler.stop()
     after = os.times()
+    idle1, total1 = _cpu_ticks()
+    busy = ((total1 - idle1) - (ticks[1] - ticks[0])) / os.sysconf("SC_CLK_TCK")
     if stdout:
         out.close()  # type: ignore[union-attr]
     run = Run(label, " ".join(argv), wall_s=round(wall, 2), exit_code=proc.returncode,
-              tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1), procs=sampler.peak_procs)
+              tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1), procs=sampler.peak_procs,
+              main_rss_mb=round(sampler.main_rss_kb / 1024, 1))
     run.cpu_s = round((after.children_user - before.children_user)
                       + (after.children_system - before.children_system), 1)
+    # CPU that the rest of the machine used meanwhile: other work disturbs the timing.
+    run.extra["others_cpu_s"] = round(max(0.0, busy - run.cpu_s), 1)
     text = timefile.read_text() if use_time else ""
     timefile.unlink()
     found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
@@ -439,12 +451,12 @@ def audit(label: str, bundle: Path, stats: CorpusStats, report: Path,
     run = measure(label, argv)
     run.records, run.json_bytes = stats.records, stats.json_bytes
     if not report.is_file():
-        run.extra = {"check": f"FAILED (exit {run.exit_code}, no report)"}
+        run.extra["check"] = f"FAILED (exit {run.exit_code}, no report)"
         return run
     doc = json.loads(report.read_text())
     events = doc["summary"]["events"]
     findings = sum(1 for f in doc["findings"] if f["pack"] == REKOGNITION_PACK)
-    run.extra = {
+    run.extra |= {
         "summary_events": events, "expected_events": stats.records,
         "findings": findings, "expected_findings": stats.police_matches,
         "findings_all_packs": len(doc["findings"]), "packs": len(doc["packs"]),
@@ -464,7 +476,7 @@ def jq_runs(bundle: Path, stats: CorpusStats, scratch: Path) -> list[Run]:
     run.records, run.json_bytes = stats.plain_records, stats.plain_bytes
     run.command = f"jq -c '{JQ_FILTER}' <{len(plain)} plain .json files>"
     hits = sum(1 for _ in out.open("rb"))
-    run.extra = {"output_records": hits, "expected": stats.plain_rekognition,
+    run.extra |= {"output_records": hits, "expected": stats.plain_rekognition,
                  "check": "ok" if hits == stats.plain_rekognition else "FAILED"}
     out2 = scratch / "jq-all.out"
     listing = scratch / "files.txt"
@@ -474,7 +486,7 @@ def jq_runs(bundle: Path, stats: CorpusStats, scratch: Path) -> list[Run]:
     run2.records, run2.json_bytes = stats.records, stats.json_bytes
     run2.command = f"zcat -f <all {len(files)} files> | jq -c '{JQ_FILTER}'"
     hits = sum(1 for _ in out2.open("rb"))
-    run2.extra = {"output_records": hits, "expected": stats.rekognition,
+    run2.extra |= {"output_records": hits, "expected": stats.rekognition,
                   "check": "ok" if hits == stats.rekognition else "FAILED"}
     return [run, run2]
 
@@ -504,14 +516,15 @@ def machine() -> dict[str, str]:
 def markdown(runs: list[Run], corpora: dict[str, CorpusStats]) -> str:
     """The result table and ratios, ready for bench/RESULTS.md."""
     lines = ["| corpus | command | records | JSON MB | wall s | CPU s | records/s | MB/s "
-             "| peak RSS MB, largest process | peak RSS MB, process tree | idle before | check |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| peak RSS MB: largest process | main process | process tree "
+             "| idle before | others' CPU s during | check |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     lines.extend(
         f"| {run.extra.get('corpus', '')} | {run.label} | {run.records:,} "
         f"| {run.json_bytes / MB:,.0f} | {run.wall_s:.1f} | {run.cpu_s:.1f} "
         f"| {run.records_per_s:,.0f} | {run.mb_per_s:,.1f} | {run.max_rss_mb:.0f} "
-        f"| {run.tree_rss_mb:.0f} | {run.extra.get('idle_before', 0):.0%} "
-        f"| {run.extra.get('check', '')} |"
+        f"| {run.main_rss_mb:.0f} | {run.tree_rss_mb:.0f} | {run.extra.get('idle_before', 0):.0%} "
+        f"| {run.extra.get('others_cpu_s', 0):.1f} | {run.extra.get('check', '')} |"
         for run in runs)
     lines.append("")
     for name, st in corpora.items():
