@@ -132,7 +132,9 @@ def _squash(name: str) -> str:
     return _SQUASH.sub("", name).lower()
 
 
-_INDEX: dict[tuple[str, str], K] = {(svc, _squash(op)): kind for (svc, op), kind in CATALOGUE.items()}
+_INDEX: dict[tuple[str, str], K] = {
+    (svc, _squash(op)): kind for (svc, op), kind in CATALOGUE.items()
+}
 _SERVICES = frozenset(svc for svc, _ in CATALOGUE)
 
 # "face" plus a matching verb anywhere in the name, in any case style (camelCase, snake, kebab).

@@ -81,7 +81,8 @@ def read_file(job: ReadJob) -> FileResult:
             result.source = name
             SOURCES[name].read(job, stream, result)
     except Exception as exc:  # noqa: BLE001 - one bad file must never end the audit
-        result.issues.append(InputIssue(job.path, f"could not be read: {type(exc).__name__}: {exc}"))
+        result.issues.append(
+            InputIssue(job.path, f"could not be read: {type(exc).__name__}: {exc}"))
     finally:
         result.sha256 = stream.finish()
     return result

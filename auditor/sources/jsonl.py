@@ -49,10 +49,12 @@ class JsonLinesSource:
             try:
                 obj = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
+                result.issues.append(
+                    InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
                 continue
             if not isinstance(obj, dict):
-                result.issues.append(InputIssue(result.path, "line is not a JSON object", line=lineno))
+                result.issues.append(
+                    InputIssue(result.path, "line is not a JSON object", line=lineno))
                 continue
 
             def field(name: str, obj: dict[str, Any] = obj) -> Any:
@@ -62,9 +64,11 @@ class JsonLinesSource:
             missing = [n for n, v in zip(_CORE, core, strict=True) if v is None or v == ""]
             if missing:
                 shown = ", ".join(fields.get(n, n) for n in missing)
-                result.issues.append(InputIssue(result.path, f"missing field(s): {shown}", line=lineno))
+                result.issues.append(
+                    InputIssue(result.path, f"missing field(s): {shown}", line=lineno))
                 continue
-            raw_time, principal, service, operation = (str(v) if i else v for i, v in enumerate(core))
+            raw_time, principal, service, operation = (
+                str(v) if i else v for i, v in enumerate(core))
             result.records += 1
             kind = classify(service, operation)
             if kind is None:

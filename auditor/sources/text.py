@@ -80,7 +80,8 @@ class TextSource:
                                            "outcome", "event_id"}))
         event = Event(
             source=NAME, file=result.path, time=when, service=canonical_service(service),
-            operation=operation, kind=kind, principal=Principal(id=groups.get("principal") or "unknown"),
+            operation=operation, kind=kind,
+            principal=Principal(id=groups.get("principal") or "unknown"),
             line=lineno, event_id=groups.get("event_id"),
             outcome="failed" if outcome and outcome.lower() in _FAILED else "succeeded",
             frames=frame_refs(job, [frame] if frame else [], result, lineno, None),
