@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from auditor.bundle import SourceSettings
-from auditor.sources import ReadJob, read_file
+from auditor.sources import FileResult, ReadJob, read_file
 from tests.conftest import REAL_COUNTS, REALDATA
 
 
@@ -234,3 +234,65 @@ def test_broken_first_line_of_json_lines_keeps_the_rest(tmp_path: Path) -> None:
     result = read(tmp_path, "t.jsonl")
     assert result.records == 2
     assert [(i.line, i.message.split(":")[0]) for i in result.issues] == [(1, "malformed JSON")]
+
+
+# The one-line delivery file is cut at record boundaries (fast path); these shapes must give
+# exactly what a whole-document parse gives.
+
+
+def _one_line(tmp_path: Path, text: str) -> FileResult:
+    (tmp_path / "d.json").write_text(text)
+    return read(tmp_path, "d.json")
+
+
+def test_split_path_nested_arrays_and_key_order(tmp_path: Path) -> None:
+    nested = rekognition(
+        eventID="n1",
+        requestParameters={
+            "image": {"s3Object": {"bucket": "b", "name": "x.jpg"}},
+            "tags": [{"k": [{"a": 1}, {"b": [2, 3]}]}, {"k": "},{"}],
+        },
+    )
+    reordered = {
+        "eventName": "CompareFaces",
+        "eventSource": "rekognition.amazonaws.com",
+        "eventTime": "2021-01-01T00:00:00Z",
+        "eventID": "r1",
+        "userIdentity": {},
+    }
+    background = {
+        "eventVersion": "1.08",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances",
+        "eventTime": "2021-01-01T00:00:00Z",
+    }
+    doc = {"Records": [background, nested, reordered, background]}
+    result = _one_line(tmp_path, json.dumps(doc, separators=(",", ":")))
+    assert result.issues == [] and result.records == 4
+    assert [(e.event_id, e.record) for e in result.events] == [("n1", 1), ("r1", 2)]
+    assert result.events[0].frames == ("frames/x.jpg",)
+
+
+def test_split_path_empty_records(tmp_path: Path) -> None:
+    result = _one_line(tmp_path, '{"Records":[]}')
+    assert (result.records, result.issues, result.events) == (0, [], [])
+
+
+def test_split_path_trailing_junk_is_an_error(tmp_path: Path) -> None:
+    good = json.dumps({"Records": [rekognition()]}, separators=(",", ":"))
+    result = _one_line(tmp_path, good + "garbage")
+    assert len(result.issues) == 1 and result.issues[0].message.startswith("malformed JSON")
+
+
+def test_split_path_duplicate_records_key_matches_a_json_parser(tmp_path: Path) -> None:
+    text = (
+        '{"Records":['
+        + json.dumps(rekognition(eventID="first"))
+        + '],"Records":['
+        + json.dumps(rekognition(eventID="second"))
+        + "]}"
+    )
+    result = _one_line(tmp_path, text)
+    expected = json.loads(text)["Records"]  # JSON parsers keep the last duplicate key
+    assert result.issues == []
+    assert [e.event_id for e in result.events] == [r["eventID"] for r in expected]
