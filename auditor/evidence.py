@@ -58,8 +58,14 @@ def _sha256(path: Path) -> str:
 class FaceAnalyser:
     """Runs the face pass over images with the cache in front of it."""
 
-    def __init__(self, upsample: int, workers: int, store_url: str | None, use_cache: bool,
-                 progress: Callable[[str, int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        upsample: int,
+        workers: int,
+        store_url: str | None,
+        use_cache: bool,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         from auditor.faces.engine import FaceParams
         from auditor.faces.modelfiles import fingerprint
 
@@ -117,9 +123,16 @@ class FaceAnalyser:
             if res.error is None:
                 faces = out[res.path]
                 assert isinstance(faces, Faces)
-                new_rows.append(new_cache_row(res.sha256, self.fingerprint, res.width, res.height,
-                                              [list(f.box) for f in res.faces],
-                                              faces.descriptors.astype(np.float64).tobytes()))
+                new_rows.append(
+                    new_cache_row(
+                        res.sha256,
+                        self.fingerprint,
+                        res.width,
+                        res.height,
+                        [list(f.box) for f in res.faces],
+                        faces.descriptors.astype(np.float64).tobytes(),
+                    )
+                )
         if self.store is not None:
             self.store.cache_faces(new_rows)
         return out
@@ -128,8 +141,11 @@ class FaceAnalyser:
         """The dlib build, model hashes and parameters: NGOs must know what they re-ran."""
         from auditor.faces.modelfiles import build_info, result_params
 
-        return {"fingerprint": self.fingerprint, "build": build_info(),
-                "params": result_params(self.params)}
+        return {
+            "fingerprint": self.fingerprint,
+            "build": build_info(),
+            "params": result_params(self.params),
+        }
 
     @staticmethod
     def _faces(res: ImageResult) -> Faces:
@@ -146,9 +162,14 @@ def _probe_folders(bundle: Bundle) -> dict[str, list[str]]:
     return out
 
 
-def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Event],
-                          options: AuditOptions, workers: int,
-                          progress: Callable[[str, int, int], None] | None) -> FrameOutcome:
+def attach_frame_evidence(
+    bundle: Bundle,
+    findings: list[Any],
+    events: list[Event],
+    options: AuditOptions,
+    workers: int,
+    progress: Callable[[str, int, int], None] | None,
+) -> FrameOutcome:
     """Analyse the frames and probes, and return the findings with their frame evidence."""
     from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster
     from auditor.faces.probes import best_match
@@ -168,7 +189,9 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
             continue
         path = bundle.root / safe
         if not path.is_file():
-            outcome.issues.append(InputIssue(rel, "frame referenced by a face operation is missing"))
+            outcome.issues.append(
+                InputIssue(rel, "frame referenced by a face operation is missing")
+            )
             missing.add(rel)
             continue
         images.append((path, rel))
@@ -177,8 +200,9 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
     if not images and not probe_images:
         return outcome
 
-    analyser = FaceAnalyser(options.face_upsample, workers, options.store_url, options.use_cache,
-                            progress)
+    analyser = FaceAnalyser(
+        options.face_upsample, workers, options.store_url, options.use_cache, progress
+    )
     results = analyser.run(images + probe_images)
 
     frames: dict[str, Faces] = {}
@@ -198,16 +222,22 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
             if isinstance(res, str):
                 outcome.issues.append(InputIssue(rel, f"probe photo: {res}"))
                 continue
-            outcome.inputs.append(InputFile(rel, "probe", res.sha256, len(res.boxes),
-                                            0 if len(res.boxes) == 1 else 1))
+            outcome.inputs.append(
+                InputFile(rel, "probe", res.sha256, len(res.boxes), 0 if len(res.boxes) == 1 else 1)
+            )
             if len(res.boxes) != 1:
-                outcome.issues.append(InputIssue(
-                    rel, f"probe photo must show exactly one face, found {len(res.boxes)}"))
+                outcome.issues.append(
+                    InputIssue(
+                        rel, f"probe photo must show exactly one face, found {len(res.boxes)}"
+                    )
+                )
                 continue
             probes.setdefault(name, []).append(res.descriptors[0])
 
     # distinct people across the frames of all findings
-    finding_frames = sorted({p for f in findings for e in f.events for p in e.frames if p in frames})
+    finding_frames = sorted(
+        {p for f in findings for e in f.events for p in e.frames if p in frames}
+    )
     keys: list[tuple[str, int]] = []
     vectors: list[np.ndarray] = []
     for rel in finding_frames:
@@ -232,15 +262,27 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
                 if rel in frames:
                     fr = frames[rel]
                     persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))}))
-                    evidence.append(FrameEvidence(rel, fr.sha256, len(fr.boxes), persons,
-                                                  boxes=tuple(fr.boxes)))
+                    evidence.append(
+                        FrameEvidence(rel, fr.sha256, len(fr.boxes), persons, boxes=tuple(fr.boxes))
+                    )
                     for name, vecs in probes.items():
                         d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
-                        if d is not None and d <= options.probe_tolerance and d < hits.get(name, 9.0):
+                        if (
+                            d is not None
+                            and d <= options.probe_tolerance
+                            and d < hits.get(name, 9.0)
+                        ):
                             hits[name] = d
                 else:
-                    evidence.append(FrameEvidence(rel, None, None, (), "missing or unreadable"
-                                                  if rel in missing else "not analysed"))
+                    evidence.append(
+                        FrameEvidence(
+                            rel,
+                            None,
+                            None,
+                            (),
+                            "missing or unreadable" if rel in missing else "not analysed",
+                        )
+                    )
         probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
         for name in hits:
             probe_hits[name].append(f.events[0].event_id or f.id)
@@ -255,15 +297,22 @@ def attach_frame_evidence(bundle: Bundle, findings: list[Any], events: list[Even
         "probe_tolerance": options.probe_tolerance,
     }
     outcome.engine = analyser.engine_info()
-    outcome.run = {"frames_from_cache": sum(1 for rel in frames if rel in analyser.cached),
-                   "frames_computed": sum(1 for rel in frames if rel not in analyser.cached)}
+    outcome.run = {
+        "frames_from_cache": sum(1 for rel in frames if rel in analyser.cached),
+        "frames_computed": sum(1 for rel in frames if rel not in analyser.cached),
+    }
     outcome.probes = [{"name": n, "event_ids": sorted(set(ids))} for n, ids in probe_hits.items()]
     return outcome
 
 
-def scan_images(paths: list[Path], upsample: int, workers: int, store_url: str | None,
-                use_cache: bool, progress: Callable[[str, int, int], None] | None = None,
-                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def scan_images(
+    paths: list[Path],
+    upsample: int,
+    workers: int,
+    store_url: str | None,
+    use_cache: bool,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """`auditor faces`: faces, boxes and timings per image (no descriptors), plus engine info."""
     analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress)
     images = [(p, str(p)) for p in paths]
@@ -275,12 +324,19 @@ def scan_images(paths: list[Path], upsample: int, workers: int, store_url: str |
         if isinstance(res, str):
             rows.append({"path": display, "error": res, "faces": None, "boxes": []})
             continue
-        rows.append({
-            "path": display, "sha256": res.sha256, "width": width, "height": height,
-            "faces": len(res.boxes), "boxes": [list(b) for b in res.boxes],
-            "cached": display in analyser.cached,
-            "timings": {k: round(v, 6) for k, v in timings.items()}, "error": None,
-        })
+        rows.append(
+            {
+                "path": display,
+                "sha256": res.sha256,
+                "width": width,
+                "height": height,
+                "faces": len(res.boxes),
+                "boxes": [list(b) for b in res.boxes],
+                "cached": display in analyser.cached,
+                "timings": {k: round(v, 6) for k, v in timings.items()},
+                "error": None,
+            }
+        )
     return rows, analyser.engine_info()
 
 
@@ -290,8 +346,9 @@ def image_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
     missing: list[str] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in IMAGE_EXT))
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXT)
+            )
         elif path.exists():
             found.append(path)
         else:

@@ -30,8 +30,12 @@ REAL_COUNTS = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--update-goldens`: rewrite fixtures/golden/ from the current reporters (review the diff)."""
-    parser.addoption("--update-goldens", action="store_true", default=False,
-                     help="rewrite the golden report files in fixtures/golden/")
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite the golden report files in fixtures/golden/",
+    )
 
 
 @pytest.fixture
@@ -60,7 +64,9 @@ def cli() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def audit_json(cli: Callable[..., Any], tmp_path: Path, db_url: str) -> Callable[..., tuple[int, dict[str, Any]]]:
+def audit_json(
+    cli: Callable[..., Any], tmp_path: Path, db_url: str
+) -> Callable[..., tuple[int, dict[str, Any]]]:
     """Audit a bundle through the CLI and return (exit code, JSON report)."""
 
     def run(bundle: Path, *extra: str) -> tuple[int, dict[str, Any]]:
@@ -74,8 +80,12 @@ def audit_json(cli: Callable[..., Any], tmp_path: Path, db_url: str) -> Callable
     return run
 
 
-def make_bundle(root: Path, logs: dict[str, bytes | str], principals: str | None = None,
-                audit_toml: str | None = None) -> Path:
+def make_bundle(
+    root: Path,
+    logs: dict[str, bytes | str],
+    principals: str | None = None,
+    audit_toml: str | None = None,
+) -> Path:
     """Write a small bundle: {relative log path: content}."""
     for rel, content in logs.items():
         path = root / rel

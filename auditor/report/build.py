@@ -28,11 +28,21 @@ def _ts(when: datetime) -> str:
 def event_dict(e: Event) -> dict[str, Any]:
     """The `findings[].events[]` entry."""
     return {
-        "source": e.source, "file": e.file, "record": e.record, "line": e.line,
-        "event_id": e.event_id, "time": _ts(e.time), "principal": e.principal.id,
-        "organisation": e.principal.organisation, "category": e.principal.category,
-        "service": e.service, "operation": e.operation, "kind": e.kind.value,
-        "outcome": e.outcome, "error_code": e.error_code, "frames": list(e.frames),
+        "source": e.source,
+        "file": e.file,
+        "record": e.record,
+        "line": e.line,
+        "event_id": e.event_id,
+        "time": _ts(e.time),
+        "principal": e.principal.id,
+        "organisation": e.principal.organisation,
+        "category": e.principal.category,
+        "service": e.service,
+        "operation": e.operation,
+        "kind": e.kind.value,
+        "outcome": e.outcome,
+        "error_code": e.error_code,
+        "frames": list(e.frames),
         "attributes": dict(e.attributes),
     }
 
@@ -40,13 +50,28 @@ def event_dict(e: Event) -> dict[str, Any]:
 def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
     """The `findings[]` entry (frames and probes carry no descriptors, by design)."""
     return {
-        "id": f.id, "pack": f.pack, "pack_version": f.pack_version, "rule": f.rule,
-        "severity": f.severity.label, "confidence": f.confidence, "attempt": f.attempt,
-        "baselined": baselined, "title": f.title, "message": f.message,
+        "id": f.id,
+        "pack": f.pack,
+        "pack_version": f.pack_version,
+        "rule": f.rule,
+        "severity": f.severity.label,
+        "confidence": f.confidence,
+        "attempt": f.attempt,
+        "baselined": baselined,
+        "title": f.title,
+        "message": f.message,
         "events": [event_dict(e) for e in f.events],
-        "frames": [{"path": fr.path, "sha256": fr.sha256, "faces": fr.faces,
-                    "persons": list(fr.persons), "error": fr.error,
-                    "boxes": [list(b) for b in fr.boxes]} for fr in f.frames],
+        "frames": [
+            {
+                "path": fr.path,
+                "sha256": fr.sha256,
+                "faces": fr.faces,
+                "persons": list(fr.persons),
+                "error": fr.error,
+                "boxes": [list(b) for b in fr.boxes],
+            }
+            for fr in f.frames
+        ],
         "probes": [{"name": p.name, "distance": round(p.distance, 4)} for p in f.probes],
     }
 
@@ -54,36 +79,77 @@ def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
 def pack_dict(p: Pack) -> dict[str, Any]:
     """The `packs[]` entry: identity and hash, plus what SARIF/JUnit/HTML say about each rule."""
     return {
-        "id": p.id, "version": p.version, "sha256": p.sha256, "path": p.path,
-        "status": p.status, "title": p.title, "citation": dict(p.instrument).get("citation", ""),
-        "sources": [{"id": s.id, "title": s.title, "url": s.url, "confidence": s.confidence}
-                    for s in p.sources],
-        "rules": [{"id": r.id, "title": r.title, "severity": r.severity.label,
-                   "confidence": r.confidence, "kind": r.kind, "cite": list(r.cite)}
-                  for r in p.rules],
+        "id": p.id,
+        "version": p.version,
+        "sha256": p.sha256,
+        "path": p.path,
+        "status": p.status,
+        "title": p.title,
+        "citation": dict(p.instrument).get("citation", ""),
+        "sources": [
+            {"id": s.id, "title": s.title, "url": s.url, "confidence": s.confidence}
+            for s in p.sources
+        ],
+        "rules": [
+            {
+                "id": r.id,
+                "title": r.title,
+                "severity": r.severity.label,
+                "confidence": r.confidence,
+                "kind": r.kind,
+                "cite": list(r.cite),
+            }
+            for r in p.rules
+        ],
     }
 
 
 def undecided_dict(u: Undecided) -> dict[str, Any]:
     """The `undecided[]` entry: a rule that may apply but the event lacks fields to decide."""
     e = u.event
-    return {"pack": u.pack, "rule": u.rule, "missing": list(u.missing), "reason": u.reason,
-            "event": {"file": e.file, "record": e.record, "line": e.line, "event_id": e.event_id,
-                      "time": _ts(e.time), "principal": e.principal.id,
-                      "organisation": e.principal.organisation,
-                      "category": e.principal.category, "service": e.service,
-                      "operation": e.operation, "kind": e.kind.value}}
+    return {
+        "pack": u.pack,
+        "rule": u.rule,
+        "missing": list(u.missing),
+        "reason": u.reason,
+        "event": {
+            "file": e.file,
+            "record": e.record,
+            "line": e.line,
+            "event_id": e.event_id,
+            "time": _ts(e.time),
+            "principal": e.principal.id,
+            "organisation": e.principal.organisation,
+            "category": e.principal.category,
+            "service": e.service,
+            "operation": e.operation,
+            "kind": e.kind.value,
+        },
+    }
 
 
-def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: Bundle,
-                 packs: list[Pack], inputs: list[InputFile], records: int, events: list[Event],
-                 findings: list[Finding], excused: int, issues: list[InputIssue],
-                 notices: list[Notice], frame_summary: dict[str, Any],
-                 probes: list[dict[str, Any]], settings: dict[str, Any],
-                 run_facts: dict[str, Any] | None = None,
-                 face_engine: dict[str, Any] | None = None,
-                 baselined: frozenset[str] = frozenset(),
-                 undecided: Sequence[Undecided] = ()) -> dict[str, Any]:
+def build_report(
+    *,
+    run_id: str,
+    started: datetime,
+    finished: datetime,
+    bundle: Bundle,
+    packs: list[Pack],
+    inputs: list[InputFile],
+    records: int,
+    events: list[Event],
+    findings: list[Finding],
+    excused: int,
+    issues: list[InputIssue],
+    notices: list[Notice],
+    frame_summary: dict[str, Any],
+    probes: list[dict[str, Any]],
+    settings: dict[str, Any],
+    run_facts: dict[str, Any] | None = None,
+    face_engine: dict[str, Any] | None = None,
+    baselined: frozenset[str] = frozenset(),
+    undecided: Sequence[Undecided] = (),
+) -> dict[str, Any]:
     """Assemble the report dict; see docs/report.md for every key."""
     by_severity = Counter(f.severity.label for f in findings)
     unknown = {e.principal.id for e in events if not e.principal.matched}
@@ -98,7 +164,9 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
         "excused": excused,
         "cannot_decide": len(undecided),
         "unknown_principals": len(unknown),
-        "suspected_face_matching": sum(1 for e in events if e.kind.value == "suspected_face_matching"),
+        "suspected_face_matching": sum(
+            1 for e in events if e.kind.value == "suspected_face_matching"
+        ),
         "frames_analysed": 0,
         "faces_detected": 0,
         "persons": 0,
@@ -108,13 +176,24 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
     return {
         "schema": SCHEMA,
         "tool": {"name": "auditor", "version": __version__},
-        "run": {"id": run_id, "started": _ts(started), "finished": _ts(finished),
-                "status": "incomplete" if issues else "complete", **(run_facts or {})},
+        "run": {
+            "id": run_id,
+            "started": _ts(started),
+            "finished": _ts(finished),
+            "status": "incomplete" if issues else "complete",
+            **(run_facts or {}),
+        },
         "bundle": {"name": bundle.name},
         "settings": settings,
         "inputs": [
-            {"path": i.path, "kind": i.kind, "sha256": i.sha256, "records": i.records,
-             "errors": i.errors, "source": i.source}
+            {
+                "path": i.path,
+                "kind": i.kind,
+                "sha256": i.sha256,
+                "records": i.records,
+                "errors": i.errors,
+                "source": i.source,
+            }
             for i in sorted(inputs, key=lambda i: (i.kind, i.path))
         ],
         "packs": [pack_dict(p) for p in sorted(packs, key=lambda p: p.id)],
@@ -122,12 +201,19 @@ def build_report(*, run_id: str, started: datetime, finished: datetime, bundle: 
         "findings": [finding_dict(f, f.id in baselined) for f in findings],
         "undecided": [undecided_dict(u) for u in undecided],
         "notices": [
-            {"file": n.file, "line": n.line, "record": n.record, "event_id": n.event_id,
-             "message": n.message}
+            {
+                "file": n.file,
+                "line": n.line,
+                "record": n.record,
+                "event_id": n.event_id,
+                "message": n.message,
+            }
             for n in sorted(notices, key=lambda n: (n.file, n.line or 0, n.record or 0))
         ],
         "probes": probes,
         "face_engine": face_engine or None,
-        "errors": [i.as_dict() for i in sorted(
-            issues, key=lambda i: (i.file, i.line or 0, i.record or 0, i.message))],
+        "errors": [
+            i.as_dict()
+            for i in sorted(issues, key=lambda i: (i.file, i.line or 0, i.record or 0, i.message))
+        ],
     }
