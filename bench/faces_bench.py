@@ -13,7 +13,7 @@ bench/out/truth.json, so people counting can be scored.
 Each variant runs in its own interpreter (or is an external command), so start-up, imports and
 model loading are paid as a user pays them, and peak memory is measured per variant: the largest
 process's ru_maxrss (wait4, includes waited-for children) and the peak PSS summed over the
-process tree (sampled from /proc every 0.1 s). Add a variant by adding an entry to VARIANTS:
+process tree (sampled from /proc every 0.25 s). Add a variant by adding an entry to VARIANTS:
 either an in-process function (run in a child interpreter) or a command line.
 """
 
@@ -462,6 +462,7 @@ def measure(argv: list[str], stdout_path: Path) -> dict[str, Any]:
     how many cores other processes kept busy meanwhile (a shared machine skews timings)."""
     tick = os.sysconf("SC_CLK_TCK")
     cpu: dict[int, int] = {}
+    own = os.times()  # this sampler's own CPU is not "other load"
     with stdout_path.open("w") as sink:
         busy = _busy_ticks()
         start = time.perf_counter()
@@ -475,15 +476,16 @@ def measure(argv: list[str], stdout_path: Path) -> dict[str, Any]:
                 proc.returncode = os.waitstatus_to_exitcode(status)
                 break
             peak_pss = max(peak_pss, _sample_tree(proc.pid, cpu))
-            time.sleep(0.1)
+            time.sleep(0.25)
     ours = max(sum(cpu.values()) / tick, usage.ru_utime + usage.ru_stime)
+    sampler = os.times().user + os.times().system - own.user - own.system
     return {
         "wall": wall,
         "returncode": proc.returncode,
         "maxrss_mb": usage.ru_maxrss / 1024,
         "peak_pss_mb": peak_pss / 1024,
         "cpu_seconds": ours,
-        "other_load_cores": max(0.0, (busy / tick - ours) / wall),
+        "other_load_cores": max(0.0, (busy / tick - ours - sampler) / wall),
     }
 
 

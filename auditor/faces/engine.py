@@ -154,7 +154,12 @@ def _init_worker() -> None:
     """
     for name in _THREAD_ENV:
         os.environ.setdefault(name, "1")
-    _models().detector()
+    try:
+        _models().detector()
+    except Exception:
+        # A raising initializer makes multiprocessing respawn the worker forever. Stay up:
+        # the first task calls _models() again and its error reaches the caller through imap.
+        pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,10 +260,19 @@ def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageRes
 # Scheduling.
 
 
-def _chunk_size(n_jobs: int, params: FaceParams) -> int:
-    """At most `params.chunk`, small enough for >= 4 chunks per worker (even finish times)."""
-    per_worker = -(-n_jobs // (params.workers * 4))
-    return max(1, min(params.chunk, per_worker))
+def _pool_chunks(jobs: list[ImageJob], params: FaceParams) -> list[list[ImageJob]]:
+    """Guided chunking: `params.chunk` jobs per chunk (fewer if that leaves < 4 chunks per
+    worker), and never more than 1/(2 x workers) of what is left, so the last chunks shrink to
+    single images and the workers finish together."""
+    workers = params.workers
+    size = max(1, min(params.chunk, -(-len(jobs) // (4 * workers))))
+    chunks: list[list[ImageJob]] = []
+    begin = 0
+    while begin < len(jobs):
+        step = max(1, min(size, (len(jobs) - begin) // (2 * workers)))
+        chunks.append(jobs[begin : begin + step])
+        begin += step
+    return chunks
 
 
 def analyse(
@@ -283,8 +297,8 @@ def analyse(
             yield from done
         return
 
-    size = _chunk_size(len(jobs), params)
-    chunks = [jobs[begin : begin + size] for begin in range(0, len(jobs), size)]
+    model_paths()  # missing model files: raise here, not once per worker
+    chunks = _pool_chunks(jobs, params)
     context = multiprocessing.get_context("fork")
     work = functools.partial(analyse_chunk, params=params)
     with context.Pool(min(params.workers, len(chunks)), initializer=_init_worker) as pool:

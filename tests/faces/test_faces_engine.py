@@ -127,3 +127,14 @@ def test_worker_function_and_results_pickle() -> None:
 def test_params_are_validated(kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         FaceParams(**kwargs)
+
+
+@pytest.mark.parametrize("count", [16, 17, 59, 300])
+def test_pool_chunks_cover_every_job_in_order_and_shrink_at_the_end(count: int) -> None:
+    from auditor.faces.engine import _pool_chunks
+
+    jobs = [ImageJob(str(i), str(i)) for i in range(count)]
+    chunks = _pool_chunks(jobs, FaceParams(workers=2, chunk=8))
+    assert [job for chunk in chunks for job in chunk] == jobs
+    assert max(len(chunk) for chunk in chunks) <= 8
+    assert len(chunks[-1]) == 1 and len(chunks) >= 8
