@@ -52,7 +52,7 @@ class FaceParams:
     """How to analyse frames. Only upsample, jitters, padding and max_pixels change results.
 
     upsample 1 is face_recognition's default; upsample 0 is 4x faster but misses faces under
-    ~80 px (26 % of the faces in our benchmark frames, and all of them in some group photos).
+    ~80 px (26 % of the faces in the research frames, all 6 of fixtures/faces/2008_002470.jpg).
     """
 
     upsample: int = 1
