@@ -16,7 +16,16 @@ See docs/faces.md for the measurements behind every default.
 
 from __future__ import annotations
 
-from auditor.faces.engine import (
+import os
+
+# One process per core does the parallel work; a BLAS build of dlib must not also start a thread
+# pool per process (oversubscription, and fork after threads). The limit has to be in place
+# before dlib is first imported in this process, which is why it is set here and not in the
+# worker initialiser. A user's own setting wins.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+from auditor.faces.engine import (  # noqa: E402 - after the thread limit above
     Face,
     FaceParams,
     ImageJob,
@@ -24,9 +33,9 @@ from auditor.faces.engine import (
     analyse,
     analyse_chunk,
 )
-from auditor.faces.modelfiles import build_info, fingerprint, model_paths
-from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster, count_people
-from auditor.faces.probes import DEFAULT_PROBE_TOLERANCE, best_match, is_match
+from auditor.faces.modelfiles import build_info, fingerprint, model_paths  # noqa: E402
+from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster, count_people  # noqa: E402
+from auditor.faces.probes import DEFAULT_PROBE_TOLERANCE, best_match, is_match  # noqa: E402
 
 __all__ = [
     "DEFAULT_PERSON_THRESHOLD",
