@@ -25,6 +25,11 @@ def _ts(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: What an `undecided[]` entry says about its event (no frames or attributes).
+_UNDECIDED_EVENT_KEYS = ("file", "record", "line", "event_id", "time", "principal",
+                         "organisation", "category", "service", "operation", "kind")
+
+
 def event_dict(e: Event) -> dict[str, Any]:
     """The `findings[].events[]` entry."""
     return {
@@ -106,25 +111,13 @@ def pack_dict(p: Pack) -> dict[str, Any]:
 
 def undecided_dict(u: Undecided) -> dict[str, Any]:
     """The `undecided[]` entry: a rule that may apply but the event lacks fields to decide."""
-    e = u.event
+    full = event_dict(u.event)
     return {
         "pack": u.pack,
         "rule": u.rule,
         "missing": list(u.missing),
         "reason": u.reason,
-        "event": {
-            "file": e.file,
-            "record": e.record,
-            "line": e.line,
-            "event_id": e.event_id,
-            "time": _ts(e.time),
-            "principal": e.principal.id,
-            "organisation": e.principal.organisation,
-            "category": e.principal.category,
-            "service": e.service,
-            "operation": e.operation,
-            "kind": e.kind.value,
-        },
+        "event": {key: full[key] for key in _UNDECIDED_EVENT_KEYS},
     }
 
 
