@@ -23,7 +23,7 @@ from auditor.models import MATCHING_KINDS, Event, FrameEvidence, InputFile, Prob
 
 if TYPE_CHECKING:
     from auditor.audit import AuditOptions
-    from auditor.faces.engine import ImageResult
+    from auditor.faces.engine import ImageJob, ImageResult
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 
@@ -83,17 +83,20 @@ class FaceAnalyser:
 
     def run(self, images: list[tuple[Path, str]]) -> dict[str, Faces | str]:
         """display path -> Faces, or an error message for images that could not be read."""
-        from auditor.faces.engine import ImageJob, analyse
-        from auditor.store import new_cache_row
+        from auditor.faces.engine import ImageJob
 
         out: dict[str, Faces | str] = {}
+        if self.store is None:
+            # no cache to consult: the engine reads and hashes each file once, itself
+            todo = [ImageJob(path=str(path), display=display) for path, display in images]
+            return self._analyse(todo, out)
         hashes: dict[str, str] = {}
         for path, display in images:
             try:
                 hashes[display] = _sha256(path)
             except OSError as exc:
                 out[display] = f"cannot read frame: {exc.strerror or exc}"
-        cached = self.store.cached_faces(hashes.values(), self.fingerprint) if self.store else {}
+        cached = self.store.cached_faces(hashes.values(), self.fingerprint)
         todo = []
         for path, display in images:
             sha = hashes.get(display)
@@ -108,6 +111,13 @@ class FaceAnalyser:
                 self.meta[display] = (row.width, row.height, {})
             else:
                 todo.append(ImageJob(path=str(path), display=display))
+        return self._analyse(todo, out)
+
+    def _analyse(self, todo: list[ImageJob], out: dict[str, Faces | str]) -> dict[str, Faces | str]:
+        """Run the engine on the cache misses and keep what it found (when there is a store)."""
+        from auditor.faces.engine import analyse
+        from auditor.store import new_cache_row
+
         done = 0
 
         def step(n: int) -> None:
