@@ -1,0 +1,207 @@
+"""dlib's face descriptor network on ONNX Runtime, built from the weights `dlibnet` parsed.
+
+Why: the default dlib wheel has no BLAS, so its ResNet costs ~75 ms per face per core; ONNX
+Runtime's CPU kernels run the same arithmetic several times faster (bench/RESULTS.md). The graph
+reproduces dlib's forward pass exactly, including its two quirks:
+
+* output sizes follow dlib's formula `1 + (in + 2*pad - k) / stride` with C division, so a 3x3
+  stride-2 convolution without padding on a 2x2 map yields one value whose window reaches past
+  the bottom/right edge (zeros there); we express that as an asymmetric end padding;
+* `add_prev` adds tensors of different shapes (64 channels 4x4 + 128 channels 3x3): dlib treats
+  every missing element as zero, so both operands are zero-padded at the end to the larger shape.
+
+Every convolution is followed by a per-channel affine layer (dlib's deploy form of batch norm);
+we fold it into the convolution's weights and bias in float64, a change in float32 rounding only
+(parity with dlib is tested on real faces). The input layer's per-channel means and 1/256 scale
+are the first nodes of the graph, so the graph takes the 150x150 RGB chips as uint8.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from auditor.faces.dlibnet import DlibNet, DlibNetError, load
+
+#: Name recorded in the report's face_engine block and in the cache fingerprint.
+KERNEL_NAME = "onnx"
+
+
+def _out_size(size: int, kernel: int, stride: int, pad: int) -> int:
+    span = size + 2 * pad - kernel
+    return 1 + int(span / stride)  # C division truncates toward zero, as dlib computes it
+
+
+def _end_pad(size: int, kernel: int, stride: int, pad: int) -> tuple[int, int]:
+    """(output size, padding at the end) that make ONNX's floor formula produce dlib's size."""
+    out = _out_size(size, kernel, stride, pad)
+    end = max(pad, (out - 1) * stride + kernel - size - pad)
+    if (size + pad + end - kernel) // stride + 1 != out:
+        raise DlibNetError(f"cannot express a {kernel}x{kernel}/{stride} window on {size} pixels")
+    return out, end
+
+
+class _Graph:
+    """Accumulates ONNX nodes and initializers while walking the layers bottom-up."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
+        self.inits: list[Any] = []
+        self.count = 0
+
+    def name(self, stem: str) -> str:
+        self.count += 1
+        return f"{stem}{self.count}"
+
+    def const(self, stem: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        name = self.name(stem)
+        self.inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
+        from onnx import helper
+
+        out = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+
+Shape = tuple[int, int, int]  # channels, rows, cols
+
+
+def _pad_to(g: _Graph, x: str, shape: Shape, target: Shape) -> str:
+    if shape == target:
+        return x
+    extra = [0, target[0] - shape[0], target[1] - shape[1], target[2] - shape[2]]
+    pads = g.const("pads", np.array([0, 0, 0, 0, *extra], np.int64))
+    return g.op("Pad", [x, pads])
+
+
+def build_model(net: DlibNet) -> Any:
+    """The network as an onnx.ModelProto: uint8 chips (N, size, size, 3) in, (N, 128) out."""
+    from onnx import TensorProto, helper
+
+    g = _Graph()
+    size = net.size
+    x = g.op("Cast", ["chips"], to=TensorProto.FLOAT)
+    x = g.op("Sub", [x, g.const("means", np.array(net.means, np.float32))])
+    x = g.op("Mul", [x, g.const("scale", np.array(1.0 / 256.0, np.float32))])
+    x = g.op("Transpose", [x], perm=[0, 3, 1, 2])
+    shape: Shape = (3, size, size)
+    tags: dict[int, tuple[str, Shape]] = {}
+    layers = net.layers
+    index = 0
+    while index < len(layers):
+        layer = layers[index]
+        kind, attrs = layer.kind, layer.attrs
+        if kind == "con":
+            affine = layers[index + 1] if index + 1 < len(layers) else None
+            if affine is None or affine.kind != "affine":
+                raise DlibNetError("a convolution is not followed by its affine layer")
+            gamma = affine.arrays["gamma"].astype(np.float64)
+            beta = affine.arrays["beta"].astype(np.float64)
+            weights = layer.arrays["weights"].astype(np.float64) * gamma[:, None, None, None]
+            bias = layer.arrays["bias"].astype(np.float64) * gamma + beta
+            k, s, p = attrs["kernel"], attrs["stride"], attrs["pad"]
+            rows, end = _end_pad(shape[1], k, s, p)
+            x = g.op(
+                "Conv",
+                [
+                    x,
+                    g.const("w", weights.astype(np.float32)),
+                    g.const("b", bias.astype(np.float32)),
+                ],
+                kernel_shape=[k, k],
+                strides=[s, s],
+                pads=[p, p, end, end],
+            )
+            shape = (attrs["filters"], rows, rows)
+            index += 2
+            continue
+        if kind == "relu":
+            x = g.op("Relu", [x])
+        elif kind in ("max_pool", "avg_pool") and attrs["size"] == 0:
+            x = g.op("GlobalAveragePool", [x])
+            shape = (shape[0], 1, 1)
+        elif kind in ("max_pool", "avg_pool"):
+            k, s = attrs["size"], attrs["stride"]
+            rows, end = _end_pad(shape[1], k, s, 0)
+            if end:
+                raise DlibNetError(f"{kind} window reaches past the edge of a {shape[1]} map")
+            op = "MaxPool" if kind == "max_pool" else "AveragePool"
+            x = g.op(op, [x], kernel_shape=[k, k], strides=[s, s])
+            shape = (shape[0], rows, rows)
+        elif kind == "tag":
+            tags[attrs["tag"]] = (x, shape)
+        elif kind == "skip":
+            x, shape = tags[attrs["tag"]]
+        elif kind == "add_prev":
+            other, other_shape = tags[attrs["tag"]]
+            target: Shape = (
+                max(shape[0], other_shape[0]),
+                max(shape[1], other_shape[1]),
+                max(shape[2], other_shape[2]),
+            )
+            x = g.op("Add", [_pad_to(g, x, shape, target), _pad_to(g, other, other_shape, target)])
+            shape = target
+        elif kind == "fc":
+            x = g.op("Flatten", [x], axis=1)
+            weights = layer.arrays["weights"]
+            if weights.shape[0] != shape[0] * shape[1] * shape[2]:
+                raise DlibNetError("the fc layer does not match the size of its input")
+            x = g.op("MatMul", [x, g.const("fc", weights.astype(np.float32))])
+        else:
+            raise DlibNetError(f"unexpected {kind} layer")
+        index += 1
+
+    graph = helper.make_graph(
+        g.nodes,
+        "dlib_face_recognition_resnet_model_v1",
+        [helper.make_tensor_value_info("chips", TensorProto.UINT8, ["n", size, size, 3])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["n", 128])],
+        g.inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def providers() -> list[str]:
+    """CUDA first when onnxruntime-gpu sees a device, then the CPU (always present)."""
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    chosen = [name for name in ("CUDAExecutionProvider",) if name in available]
+    return [*chosen, "CPUExecutionProvider"]
+
+
+class OnnxKernel:
+    """One ONNX Runtime session per process: single intra-op thread (one process per core)."""
+
+    name = KERNEL_NAME
+
+    def __init__(self, model_file: Path, threads: int = 1) -> None:
+        import onnxruntime
+
+        net = load(model_file)
+        self.size = net.size
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            build_model(net).SerializeToString(), options, providers=providers()
+        )
+
+    def __call__(self, chips: np.ndarray) -> np.ndarray:
+        """(N, size, size, 3) uint8 RGB chips -> (N, 128) float32 descriptors."""
+        if len(chips) == 0:
+            return np.zeros((0, 128), np.float32)
+        out = self.session.run(None, {"chips": np.ascontiguousarray(chips, np.uint8)})[0]
+        return np.asarray(out, np.float32)
