@@ -65,11 +65,15 @@ class FaceAnalyser:
         store_url: str | None,
         use_cache: bool,
         progress: Callable[[str, int, int], None] | None = None,
+        kernel: str | None = None,
     ) -> None:
         from auditor.faces.engine import FaceParams
+        from auditor.faces.kernels import DEFAULT_KERNEL
         from auditor.faces.modelfiles import fingerprint
 
-        self.params = FaceParams(upsample=upsample, workers=workers)
+        self.params = FaceParams(
+            upsample=upsample, workers=workers, kernel=kernel or DEFAULT_KERNEL
+        )
         self.fingerprint = fingerprint(self.params)
         self.store = None
         if use_cache and store_url is not None:
@@ -153,7 +157,7 @@ class FaceAnalyser:
 
         return {
             "fingerprint": self.fingerprint,
-            "build": build_info(),
+            "build": build_info(self.params.kernel),
             "params": result_params(self.params),
         }
 
@@ -211,7 +215,12 @@ def attach_frame_evidence(
         return outcome
 
     analyser = FaceAnalyser(
-        options.face_upsample, workers, options.store_url, options.use_cache, progress
+        options.face_upsample,
+        workers,
+        options.store_url,
+        options.use_cache,
+        progress,
+        options.face_kernel,
     )
     results = analyser.run(images + probe_images)
 
@@ -322,9 +331,10 @@ def scan_images(
     store_url: str | None,
     use_cache: bool,
     progress: Callable[[str, int, int], None] | None = None,
+    kernel: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """`auditor faces`: faces, boxes and timings per image (no descriptors), plus engine info."""
-    analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress)
+    analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress, kernel)
     images = [(p, str(p)) for p in paths]
     results = analyser.run(images)
     rows: list[dict[str, Any]] = []

@@ -28,6 +28,16 @@ REAL_COUNTS = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def weight_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The parsed descriptor-network cache goes to a temporary folder, not the user's cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("auditor-cache")
+    os.environ["AUDITOR_CACHE_DIR"] = str(folder)
+    return folder
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--update-goldens`: rewrite fixtures/golden/ from the current reporters (review the diff)."""
     parser.addoption(

@@ -124,3 +124,27 @@ def test_stricter_probe_tolerance_drops_a_distant_match(
     )
     probes = {p["name"]: p["event_ids"] for p in report["probes"]}
     assert probes["rose-leslie"] == [] and probes["alex-lacamoire"] == ["east-0001", "gw-0001"]
+
+
+def test_kernels_agree_on_the_demo_and_never_share_cache_rows(
+    demo_bundle: Path, audit_json: AuditJson, cli: Callable[..., Any], db_url: str
+) -> None:
+    """`--kernel dlib` and the default onnx kernel: same people counts and probe hits on the
+    demo, the kernel named in face_engine, and a fingerprint (so cache rows) of its own."""
+    code_onnx, onnx = audit_json(demo_bundle)
+    code_dlib, dlib = audit_json(demo_bundle, "--kernel", "dlib")
+    assert code_onnx == code_dlib
+    assert onnx["face_engine"]["params"]["kernel"] == "onnx"
+    assert onnx["face_engine"]["build"]["onnxruntime"]
+    assert dlib["face_engine"]["params"]["kernel"] == "dlib"
+    assert "onnxruntime" not in dlib["face_engine"]["build"]
+    assert dlib["run"]["frames_computed"] == onnx["run"]["frames_computed"] > 0
+    for report in (onnx, dlib):
+        report.pop("run")
+        report.pop("face_engine")
+    assert onnx == dlib  # findings, people counts, probe hits: everything but the engine
+    con = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    assert con.execute("select count(distinct fingerprint) from face_cache").fetchone()[0] == 2
+    con.close()
+    bad = cli("faces", DEMO / "frames", "--kernel", "numpy", "--no-cache")
+    assert bad.exit_code == 2 and "--kernel must be one of onnx, dlib" in bad.stderr

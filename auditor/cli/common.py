@@ -47,6 +47,13 @@ Db = Annotated[
 ]
 Workers = Annotated[int, typer.Option(help="Worker processes (0 = one per core).")]
 Upsample = Annotated[int, typer.Option(help="HOG detector upsampling (faces down to ~40 px at 1).")]
+Kernel = Annotated[
+    str,
+    typer.Option(
+        "--kernel",
+        help="Descriptor kernel: onnx (dlib's network on ONNX Runtime, default) or dlib.",
+    ),
+]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")]
 ShowFaces = Annotated[
     bool, typer.Option("--show-faces", help="Unblurred face thumbnails in human reports.")
@@ -62,6 +69,14 @@ def _db_url(db: str | None) -> str:
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"auditor: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _check_kernel_name(kernel: str) -> None:
+    """`--kernel` must name a known descriptor kernel (exit 2 otherwise)."""
+    from auditor.faces.kernels import KERNELS
+
+    if kernel not in KERNELS:
+        _fail(f"--kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:

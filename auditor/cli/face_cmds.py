@@ -10,9 +10,11 @@ import typer
 
 from auditor.cli.common import (
     Db,
+    Kernel,
     NoCache,
     Upsample,
     Workers,
+    _check_kernel_name,
     _db_url,
     _fail,
     _progress_bar,
@@ -31,6 +33,7 @@ def faces(
     no_cache: NoCache = False,
     workers: Workers = 0,
     upsample: Upsample = 1,
+    kernel: Kernel = "onnx",
     db: Db = None,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split."""
@@ -39,6 +42,7 @@ def faces(
 
     if upsample < 0 or upsample > 3:
         _fail("--upsample must be between 0 and 3")
+    _check_kernel_name(kernel)
     files, missing = image_files(paths)
     for name in missing:
         typer.echo(f"auditor: error: {name}: not found", err=True)
@@ -51,6 +55,7 @@ def faces(
             None if no_cache else _db_url(db),
             not no_cache,
             update,
+            kernel,
         )
     except AuditorError as exc:
         close()
@@ -63,7 +68,8 @@ def faces(
         typer.echo(
             f"dlib {build.get('dlib')} (BLAS {build.get('DLIB_USE_BLAS')}, "
             f"AVX {build.get('USE_AVX_INSTRUCTIONS')}), "
-            f"upsample {engine['params']['upsample']}, fingerprint {engine['fingerprint'][:12]}"
+            f"upsample {engine['params']['upsample']}, kernel {engine['params']['kernel']}, "
+            f"fingerprint {engine['fingerprint'][:12]}"
         )
         total: dict[str, float] = {}
         for row in rows:

@@ -13,12 +13,14 @@ from auditor.cli.common import (
     FAIL_ON,
     Db,
     Formats,
+    Kernel,
     NoCache,
     OutputDir,
     Outputs,
     ShowFaces,
     Upsample,
     Workers,
+    _check_kernel_name,
     _db_url,
     _fail,
     _plan_outputs,
@@ -66,6 +68,7 @@ def audit(
         bool, typer.Option("--no-frames", help="Skip all frame analysis.")
     ] = False,
     upsample: Upsample = 1,
+    kernel: Kernel = "onnx",
     probe_tolerance: Annotated[
         float, typer.Option(help="Max descriptor distance for a probe match.")
     ] = 0.6,
@@ -82,12 +85,14 @@ def audit(
         _fail("--all-frames and --no-frames exclude each other")
     if upsample < 0 or upsample > 3:
         _fail("--upsample must be between 0 and 3")
+    _check_kernel_name(kernel)
     options = AuditOptions(
         policies=tuple(policy or ()),
         workers=workers,
         frames="none" if no_frames else "all" if all_frames else "referenced",
         fail_on=fail_on,
         face_upsample=upsample,
+        face_kernel=kernel,
         probe_tolerance=probe_tolerance,
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),

@@ -121,7 +121,7 @@ class _Reader:
     def fail(self, what: str) -> DlibNetError:
         return DlibNetError(f"byte {self.pos}: {what}")
 
-    def int(self) -> int:
+    def read_int(self) -> int:
         if self.pos >= len(self.data):
             raise self.fail("unexpected end of file")
         head = self.data[self.pos]
@@ -137,23 +137,23 @@ class _Reader:
 
     def expect_int(self, expected: int, what: str) -> None:
         start = self.pos
-        value = self.int()
+        value = self.read_int()
         if value != expected:
             self.pos = start
             raise self.fail(f"{what}: expected {expected}, found {value}")
 
-    def str(self) -> str:
-        size = self.int()
+    def read_str(self) -> str:
+        size = self.read_int()
         raw = self.data[self.pos : self.pos + size]
         self.pos += size
         return raw.decode("latin-1")
 
-    def float(self) -> float:
-        mantissa = self.int()
-        exponent = self.int()
+    def read_float(self) -> float:
+        mantissa = self.read_int()
+        exponent = self.read_int()
         return float(mantissa) * 2.0**exponent
 
-    def bool(self) -> bool:
+    def read_bool(self) -> bool:
         char = self.data[self.pos : self.pos + 1]
         if char not in (b"0", b"1"):
             raise self.fail(f"not a dlib bool: {char!r}")
@@ -162,7 +162,7 @@ class _Reader:
 
     def tensor(self) -> np.ndarray:
         self.expect_int(2, "tensor version")
-        shape = tuple(self.int() for _ in range(4))
+        shape = tuple(self.read_int() for _ in range(4))
         count = int(np.prod(shape))
         end = self.pos + 4 * count
         if end > len(self.data):
@@ -173,12 +173,12 @@ class _Reader:
 
     def alias(self) -> tuple[int, int, int, int]:
         self.expect_int(1, "alias_tensor version")
-        n, k, nr, nc = (self.int() for _ in range(4))
+        n, k, nr, nc = (self.read_int() for _ in range(4))
         return n, k, nr, nc
 
     def name(self, expected: str) -> None:
         start = self.pos
-        found = self.str()
+        found = self.read_str()
         if found != expected:
             self.pos = start
             raise self.fail(f"expected layer {expected!r}, found {found[:40]!r}")
@@ -187,7 +187,7 @@ class _Reader:
 def _con(r: _Reader, filters: int, stride: int, kernel: int) -> Layer:
     r.name("con_4")
     params = r.tensor().reshape(-1)
-    num, nr, nc, sy, sx, py, px = (r.int() for _ in range(7))
+    num, nr, nc, sy, sx, py, px = (r.read_int() for _ in range(7))
     if (num, nr, nc, sy, sx) != (filters, kernel, kernel, stride, stride):
         raise r.fail(f"con_4 {num} filters {nr}x{nc} stride {sy}x{sx} is not the expected layer")
     fn, fk, fr, fc = r.alias()
@@ -195,7 +195,7 @@ def _con(r: _Reader, filters: int, stride: int, kernel: int) -> Layer:
     if (fn, fr, fc, bk) != (num, nr, nc, num) or bn != 1:
         raise r.fail("con_4 aliases do not match its filters")
     for _ in range(4):  # learning-rate and weight-decay multipliers (training only)
-        r.float()
+        r.read_float()
     weight_count = fn * fk * fr * fc
     if params.size != weight_count + num:
         raise r.fail(f"con_4 has {params.size} parameters, expected {weight_count + num}")
@@ -211,7 +211,7 @@ def _affine(r: _Reader) -> Layer:
     params = r.tensor().reshape(-1)
     gamma = r.alias()
     beta = r.alias()
-    mode = r.int()
+    mode = r.read_int()
     channels = gamma[1]
     if mode != 0 or gamma != beta or params.size != 2 * channels:
         raise r.fail(f"affine_ mode {mode} with {params.size} parameters is not a conv affine")
@@ -224,7 +224,7 @@ def _affine(r: _Reader) -> Layer:
 
 def _pool(r: _Reader, kind: str, size: int, stride: int) -> Layer:
     r.name(f"{kind}_2")
-    nr, nc, sy, sx, py, px = (r.int() for _ in range(6))
+    nr, nc, sy, sx, py, px = (r.read_int() for _ in range(6))
     if (nr, nc, sy, sx, py, px) != (size, size, stride, stride, 0, 0):
         raise r.fail(f"{kind} {nr}x{nc} stride {sy}x{sx} pad {py}x{px} is not the expected pool")
     return Layer(kind, {"size": size, "stride": stride})
@@ -232,13 +232,13 @@ def _pool(r: _Reader, kind: str, size: int, stride: int) -> Layer:
 
 def _fc(r: _Reader, outputs: int) -> Layer:
     r.name("fc_2")
-    num_outputs, num_inputs = r.int(), r.int()
+    num_outputs, num_inputs = r.read_int(), r.read_int()
     params = r.tensor()
     weights = r.alias()
     biases = r.alias()
-    bias_mode = r.int()
+    bias_mode = r.read_int()
     for _ in range(4):
-        r.float()
+        r.read_float()
     if num_outputs != outputs or bias_mode != 1 or weights[:2] != (num_inputs, num_outputs):
         raise r.fail("fc_2 is not the expected 128-output layer without bias")
     if biases != (0, 0, 0, 0) or params.size != num_inputs * num_outputs:
@@ -266,7 +266,7 @@ def _details(r: _Reader, spec: Spec) -> Layer:
 def _layer_tail(r: _Reader) -> None:
     """Three bools and three tensors that every add_layer writes (empty in a deploy net)."""
     for _ in range(3):
-        r.bool()
+        r.read_bool()
     for _ in range(3):
         if r.tensor().size:
             raise r.fail("a deploy network should hold no gradients or cached outputs")
@@ -277,20 +277,20 @@ def parse_bytes(data: bytes, sha256: str = "") -> DlibNet:
     r = _Reader(data)
     r.expect_int(1, "add_loss_layer version")
     r.name("loss_metric_2")
-    r.float(), r.float()  # margin and distance threshold: training only
+    r.read_float(), r.read_float()  # margin and distance threshold: training only
     spec = architecture()
     for kind, *_ in spec[:-1]:  # the bottom layer shares the input add_layer (version 3)
         r.expect_int(1 if kind in ("tag", "skip") else 2, f"version of a {kind} layer")
     r.expect_int(3, "version of the input add_layer")
     r.name("input_rgb_image_sized")
-    means = (r.float(), r.float(), r.float())
-    rows, cols = r.int(), r.int()
+    means = (r.read_float(), r.read_float(), r.read_float())
+    rows, cols = r.read_int(), r.read_int()
     if rows != cols:
         raise r.fail(f"input {rows}x{cols} is not square")
     bottom = list(reversed(spec))
     layers = [_details(r, bottom[0])]  # the input add_layer's own layer
     _layer_tail(r)
-    r.int()  # the input layer's sample expansion factor
+    r.read_int()  # the input layer's sample expansion factor
     for item in bottom[1:]:
         kind, a = item[:2]
         if kind in ("tag", "skip"):

@@ -33,6 +33,7 @@ from time import perf_counter
 from typing import Any
 
 from auditor.faces.decode import Decoded, decode_file
+from auditor.faces.kernels import DEFAULT_KERNEL, KERNELS, Kernel, check_kernel, load_kernel
 from auditor.faces.modelfiles import model_paths
 
 Box = tuple[int, int, int, int]
@@ -49,7 +50,8 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class FaceParams:
-    """How to analyse frames. Only upsample, jitters, padding and max_pixels change results.
+    """How to analyse frames. Only upsample, jitters, padding, max_pixels and the descriptor
+    kernel change results (the kernels agree within 1e-6, but cached results never mix).
 
     upsample 1 is face_recognition's default; upsample 0 is 4x faster but misses faces under
     ~80 px (26 % of the faces in the research frames, all 6 of fixtures/faces/2008_002470.jpg).
@@ -61,8 +63,11 @@ class FaceParams:
     max_pixels: int = 40_000_000
     chunk: int = 8
     workers: int = field(default_factory=default_workers)
+    kernel: str = DEFAULT_KERNEL
 
     def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, not {self.kernel!r}")
         if not 0 <= self.upsample <= 4:
             raise ValueError(f"upsample must be between 0 and 4, not {self.upsample}")
         if self.jitters not in (0, 1):
@@ -121,8 +126,17 @@ class _Models:
 
         paths = model_paths()
         self.predictor = dlib.shape_predictor(str(paths["shape_predictor_5"]))
-        self.encoder = dlib.face_recognition_model_v1(str(paths["resnet"]))
+        self._kernels: dict[tuple[str, int], Kernel] = {}
         self._local = threading.local()
+
+    def kernel(self, name: str, jitters: int) -> Kernel:
+        """The descriptor kernel, loaded on first use (only the one asked for is loaded)."""
+        key = (name, jitters)
+        if key not in self._kernels:
+            with _MODELS_LOCK:
+                if key not in self._kernels:
+                    self._kernels[key] = load_kernel(name, jitters)
+        return self._kernels[key]
 
     def detector(self) -> Any:
         found = getattr(self._local, "detector", None)
@@ -134,7 +148,7 @@ class _Models:
 
 
 _MODELS: _Models | None = None
-_MODELS_LOCK = threading.Lock()
+_MODELS_LOCK = threading.RLock()
 
 
 def _models() -> _Models:
@@ -146,7 +160,7 @@ def _models() -> _Models:
     return _MODELS
 
 
-def _init_worker() -> None:
+def _init_worker(kernel: str, jitters: int) -> None:
     """Pool initializer: one BLAS thread per process (we have one process per core), load models.
 
     The thread limit only binds if dlib was not already imported before the fork (OpenBLAS reads
@@ -156,6 +170,7 @@ def _init_worker() -> None:
         os.environ.setdefault(name, "1")
     try:
         _models().detector()
+        _models().kernel(kernel, jitters)
     except Exception:
         # A raising initializer makes multiprocessing respawn the worker forever. Stay up:
         # the first task calls _models() again and its error reaches the caller through imap.
@@ -223,15 +238,14 @@ def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageRes
             slots.append(_detect(job, decoded, models, params.upsample))
 
     frames = [slot for slot in slots if isinstance(slot, _Frame)]
+    kernel = models.kernel(params.kernel, params.jitters)
     start = perf_counter()
-    vectors: Any = []
-    if frames:  # one call for the whole chunk; face-less frames are empty entries
-        vectors = models.encoder.compute_face_descriptor(
-            [frame.decoded.pixels for frame in frames],
-            [frame.shapes for frame in frames],
-            params.jitters,
-            params.padding,
-        )
+    # one call for the whole chunk; face-less frames are empty entries
+    vectors = kernel(
+        [frame.decoded.pixels for frame in frames],
+        [frame.shapes for frame in frames],
+        params.padding,
+    )
     spent = perf_counter() - start
     total_faces = sum(len(frame.boxes) for frame in frames)
     by_frame = {id(frame): per_image for frame, per_image in zip(frames, vectors, strict=True)}
@@ -298,10 +312,14 @@ def analyse(
         return
 
     model_paths()  # missing model files: raise here, not once per worker
+    check_kernel(params.kernel)  # likewise, and it fills the weight cache once for all workers
     chunks = _pool_chunks(jobs, params)
     context = multiprocessing.get_context("fork")
     work = functools.partial(analyse_chunk, params=params)
-    with context.Pool(min(params.workers, len(chunks)), initializer=_init_worker) as pool:
+    init = (params.kernel, params.jitters)
+    with context.Pool(
+        min(params.workers, len(chunks)), initializer=_init_worker, initargs=init
+    ) as pool:
         for done in pool.imap(work, chunks):
             if progress is not None:
                 progress(len(done))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from auditor.faces.engine import FaceParams
 
 #: Bump when the engine changes what it computes (decoding, trimming, landmark or descriptor calls).
+#: The descriptor kernel is keyed separately (`result_params`, `build_info`).
 PIPELINE_VERSION = 1
 
 _MODEL_FILES = {
@@ -97,12 +98,15 @@ def _build_info() -> tuple[tuple[str, object], ...]:
     return tuple(info.items())
 
 
-def build_info() -> dict[str, object]:
-    """dlib version and build flags (BLAS, CUDA, AVX...), Pillow version and model file hashes.
+def build_info(kernel: str = "dlib") -> dict[str, object]:
+    """dlib version and build flags (BLAS, CUDA, AVX...), Pillow version and model file hashes,
+    plus what the descriptor kernel runs on (the onnxruntime version and provider).
 
     Pillow is included because it decodes the frames: a different libjpeg can change pixels.
     """
-    return dict(_build_info())
+    from auditor.faces.kernels import kernel_build
+
+    return {**dict(_build_info()), **kernel_build(kernel)}
 
 
 def result_params(params: FaceParams) -> dict[str, object]:
@@ -115,6 +119,8 @@ def result_params(params: FaceParams) -> dict[str, object]:
         "jitters": params.jitters if params.jitters > 1 else 0,
         "padding": params.padding,
         "max_pixels": params.max_pixels,
+        # dlib or onnx: they agree within 1e-6 (tested), but cached results never mix.
+        "kernel": params.kernel,
     }
 
 
@@ -122,7 +128,7 @@ def fingerprint(params: FaceParams) -> str:
     """sha256 over pipeline version, build info, model hashes and result-changing parameters."""
     payload = {
         "pipeline": PIPELINE_VERSION,
-        "build": build_info(),
+        "build": build_info(params.kernel),
         "params": result_params(params),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
