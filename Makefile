@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench-logs bench-faces dlib-fast bench-faces-both clean chromium goldens
+.PHONY: install demo test lint bench-logs bench-faces bench-kernel dlib-fast bench-faces-both clean chromium goldens
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ bench-logs: $(STAMP)
 
 bench-faces: $(STAMP)
 	$(PY) bench/faces_bench.py
+
+# The descriptor kernels side by side (dlib's against the onnx kernel), with the baselines and
+# both floors, on the default install; waits for an idle machine before each variant.
+bench-kernel: $(STAMP)
+	$(PY) bench/faces_bench.py --wait-idle 300 --retries 2 \
+		--only a_naive --only b_cli --only c_engine_dlib --only c_faces_cli_dlib \
+		--only c_engine --only c_faces_cli --only floor --only floor_onnx \
+		--only d_audit_cold --only d_audit_warm
 
 # Opt-in: dlib compiled from source with OpenBLAS and -march=native in .venv-fast (~12-20 min).
 dlib-fast:

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/faces_bench.py                 # build frames if missing, run all
     .venv/bin/python bench/faces_bench.py --rebuild       # regenerate bench/out/frames first
-    .venv/bin/python bench/faces_bench.py --only c_engine --only floor
+    .venv/bin/python bench/faces_bench.py --only c_engine --only floor_onnx
+    make bench-kernel      # the descriptor-kernel comparison of bench/RESULTS.md, one command
     .venv/bin/python bench/faces_bench.py --wait-idle 900 --retries 3   # on a shared machine
 
 Frames: ~300 JPEGs of 640x480 built from ../shared/faces (fixed seed): face crops harvested with
@@ -303,18 +304,18 @@ def run_naive(ctx: Context) -> dict[str, Any]:
     return {"frames": len(rows), "faces": sum(len(r[1]) for r in rows), "seconds": seconds}
 
 
-def run_engine(ctx: Context) -> dict[str, Any]:
+def run_engine(ctx: Context, kernel: str = "onnx") -> dict[str, Any]:
     from auditor.faces.engine import FaceParams, ImageJob, analyse
 
     start = time.perf_counter()
     jobs = [ImageJob(str(path), path.name) for path in ctx.frames]
-    results = list(analyse(jobs, FaceParams(workers=ctx.cores)))
+    results = list(analyse(jobs, FaceParams(workers=ctx.cores, kernel=kernel)))
     seconds = time.perf_counter() - start
     rows = [
         (r.path, [list(f.box) for f in r.faces], [list(f.descriptor) for f in r.faces])
         for r in results
     ]
-    _save_faces(ctx, "c_engine", rows)
+    _save_faces(ctx, ENGINE_RUNS[kernel], rows)
     stages = {k: sum(r.timings[k] for r in results) for k in results[0].timings}
     errors = [r.error for r in results if r.error]
     return {
@@ -326,7 +327,11 @@ def run_engine(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _floor_part(paths: list[str]) -> tuple[float, float, int]:
+#: The saved faces of the engine run with each kernel (for parity, people and probe scoring).
+ENGINE_RUNS = {"onnx": "c_engine", "dlib": "c_engine_dlib"}
+
+
+def _floor_part(paths: list[str], kernel: str = "dlib") -> tuple[float, float, int]:
     """Detector and descriptor CPU seconds (summed) on pre-decoded frames; one worker's share.
 
     CPU time, not wall time: the calls are single-threaded, so the two agree on an idle machine,
@@ -340,7 +345,20 @@ def _floor_part(paths: list[str]) -> tuple[float, float, int]:
     models = model_paths()
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(models["shape_predictor_5"]))
-    encoder = dlib.face_recognition_model_v1(str(models["resnet"]))
+    if kernel == "dlib":
+        encoder = dlib.face_recognition_model_v1(str(models["resnet"]))
+        describe_frame = encoder.compute_face_descriptor
+    else:  # dlib's chips, one ONNX Runtime pass per frame (the engine batches per chunk)
+        from auditor.faces.onnx_kernel import OnnxKernel
+
+        net = OnnxKernel(models["resnet"])
+        net(np.zeros((1, 150, 150, 3), np.uint8))  # first run allocates: not kernel time
+
+        def describe_frame(img: np.ndarray, shapes: Any) -> Any:
+            if not len(shapes):
+                return None
+            return net(np.stack(dlib.get_face_chips(img, shapes, size=150, padding=0.25)))
+
     images = [np.array(Image.open(p).convert("RGB")) for p in paths]
     detect = describe = 0.0
     faces = 0
@@ -352,13 +370,13 @@ def _floor_part(paths: list[str]) -> tuple[float, float, int]:
         for rect in rects:
             shapes.append(predictor(img, rect))
         start = time.process_time()
-        encoder.compute_face_descriptor(img, shapes)
+        describe_frame(img, shapes)
         describe += time.process_time() - start
         faces += len(rects)
     return detect, describe, faces
 
 
-def run_floor(ctx: Context) -> dict[str, Any]:
+def run_floor(ctx: Context, kernel: str = "dlib") -> dict[str, Any]:
     """Kernel time only, measured under the same parallel load as the engine (one process per
     core, frames interleaved), then divided by the cores: the best any pipeline could do."""
     import multiprocessing
@@ -366,10 +384,12 @@ def run_floor(ctx: Context) -> dict[str, Any]:
     paths = [str(p) for p in ctx.frames]
     shares = [paths[i :: ctx.cores] for i in range(ctx.cores)]
     with multiprocessing.get_context("fork").Pool(ctx.cores) as pool:
-        parts = pool.map(_floor_part, shares)
+        parts = pool.map(functools.partial(_floor_part, kernel=kernel), shares)
     detect = sum(p[0] for p in parts)
     describe = sum(p[1] for p in parts)
+    faces = sum(p[2] for p in parts)
     return {
+        "descriptor_ms_per_face": 1000 * describe / faces if faces else None,
         "frames": len(paths),
         "faces": sum(p[2] for p in parts),
         "seconds": (detect + describe) / ctx.cores,
@@ -398,10 +418,10 @@ def _auditor(ctx: Context) -> str:
     return str(Path(sys.executable).with_name("auditor"))
 
 
-def faces_cli_command(ctx: Context) -> list[str]:
+def faces_cli_command(ctx: Context, kernel: str = "onnx") -> list[str]:
     """(c) as a user runs it: `auditor faces` over the frame folder, cold (no cache)."""
     return [_auditor(ctx), "faces", str(ctx.frames[0].parent), "--no-cache", "--json",
-            "--workers", str(ctx.cores)]  # fmt: skip
+            "--workers", str(ctx.cores), "--kernel", kernel]  # fmt: skip
 
 
 def faces_cli_parse(stdout: str, ctx: Context) -> dict[str, Any]:
@@ -468,10 +488,28 @@ VARIANTS: dict[str, Variant] = {
         command=cli_command,
         parse=cli_parse,
     ),
-    "c_engine": Variant("(c) auditor.faces.engine.analyse, workers = cores", run=run_engine),
-    "floor": Variant("floor: dlib detector + descriptor calls only, summed / cores", run=run_floor),
+    "c_engine_dlib": Variant(
+        "(c) auditor.faces.engine.analyse, workers = cores, dlib kernel",
+        run=functools.partial(run_engine, kernel="dlib"),
+    ),
+    "c_engine": Variant(
+        "(c) auditor.faces.engine.analyse, workers = cores, onnx kernel (default)",
+        run=run_engine,
+    ),
+    "floor": Variant(
+        "floor: dlib detector + dlib descriptor calls only, summed / cores", run=run_floor
+    ),
+    "floor_onnx": Variant(
+        "floor: dlib detector + onnx kernel (chips + forward) only, summed / cores",
+        run=functools.partial(run_floor, kernel="onnx"),
+    ),
+    "c_faces_cli_dlib": Variant(
+        "(c) `auditor faces FRAMES --no-cache --kernel dlib`, workers = cores",
+        command=functools.partial(faces_cli_command, kernel="dlib"),
+        parse=faces_cli_parse,
+    ),
     "c_faces_cli": Variant(
-        "(c) `auditor faces FRAMES --no-cache`, workers = cores",
+        "(c) `auditor faces FRAMES --no-cache` (onnx kernel), workers = cores",
         command=faces_cli_command,
         parse=faces_cli_parse,
     ),
@@ -622,10 +660,10 @@ def _chinese_whispers(descriptors: list[list[float]], threshold: float) -> list[
     return list(dlib.chinese_whispers_clustering(vectors, threshold))
 
 
-def score_people(out: Path, truth: dict[str, Any]) -> list[dict[str, Any]]:
+def score_people(out: Path, truth: dict[str, Any], run: str = "c_engine") -> list[dict[str, Any]]:
     from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster
 
-    found = json.loads((out / "faces_c_engine.json").read_text())
+    found = json.loads((out / f"faces_{run}.json").read_text())
     labels, _, matched = label_faces(found, truth)
     descriptors = [d for faces in found.values() for d in faces["descriptors"]]
     pasted = {f["identity"] for faces in truth.values() for f in faces}
@@ -658,14 +696,18 @@ def score_people(out: Path, truth: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def score_probe(out: Path, truth: dict[str, Any], probe: Path) -> dict[str, int]:
-    """Faces of (c) within DEFAULT_PROBE_TOLERANCE of the probe photo, and how many are right."""
+def score_probe(
+    out: Path, truth: dict[str, Any], probe: Path, kernel: str = "onnx"
+) -> dict[str, int]:
+    """Faces of (c) within DEFAULT_PROBE_TOLERANCE of the probe photo, and how many are right
+    (the probe enrolled with the same kernel as the frames)."""
     from auditor.faces.engine import FaceParams, ImageJob, analyse
     from auditor.faces.probes import best_match, is_match
 
-    [enrolled] = analyse([ImageJob(str(probe), probe.name)], FaceParams(workers=1))
+    params = FaceParams(workers=1, kernel=kernel)
+    [enrolled] = analyse([ImageJob(str(probe), probe.name)], params)
     probe_descriptors = [face.descriptor for face in enrolled.faces]
-    found = json.loads((out / "faces_c_engine.json").read_text())
+    found = json.loads((out / f"faces_{ENGINE_RUNS[kernel]}.json").read_text())
     labels, _, _ = label_faces(found, truth)
     descriptors = [d for faces in found.values() for d in faces["descriptors"]]
     hits = [
@@ -692,7 +734,15 @@ def compare(out: Path, left: str, right: str) -> dict[str, Any] | None:
         ),
         default=0.0,
     )
-    return {"same_boxes": same_boxes, "max_descriptor_diff": diff}
+    result: dict[str, Any] = {"same_boxes": same_boxes, "max_descriptor_diff": diff}
+    if same_boxes:  # every pairwise distance, one kernel's against the other's
+        left_d = np.array([d for k in sorted(a) for d in a[k]["descriptors"]]).reshape(-1, 128)
+        right_d = np.array([d for k in sorted(a) for d in b[k]["descriptors"]]).reshape(-1, 128)
+        dist_l = np.linalg.norm(left_d[:, None] - left_d[None], axis=2)
+        dist_r = np.linalg.norm(right_d[:, None] - right_d[None], axis=2)
+        result["faces"] = len(left_d)
+        result["max_distance_diff"] = float(np.abs(dist_l - dist_r).max(initial=0.0))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -710,7 +760,7 @@ def machine() -> dict[str, Any]:
         )
     except (OSError, StopIteration):
         pass
-    info = {k: v for k, v in build_info().items() if not k.startswith("sha256:")}
+    info = {k: v for k, v in build_info("onnx").items() if not k.startswith("sha256:")}
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -748,7 +798,7 @@ def ratios(results: dict[str, dict[str, Any]],
         return None if row is None else float(row.get("time_for_ratio", row["wall"]))
 
     lines = []
-    for engine_name in ("c_engine", "c_faces_cli"):
+    for engine_name in ("c_engine_dlib", "c_faces_cli_dlib", "c_engine", "c_faces_cli"):
         engine = time_of(engine_name)
         if not engine:
             continue
@@ -771,12 +821,18 @@ def ratios(results: dict[str, dict[str, Any]],
                 verdict = "met" if speed >= target else "NOT met"
                 lines.append(f"- {engine_name} vs {other} on {where}: {speed:.2f}x faster "
                              f"(target >= {target}x: {verdict})")
-        floor = time_of("floor")
+        floor = time_of("floor" if engine_name.endswith("_dlib") else "floor_onnx")
         if floor:
             slow = engine / floor
             verdict = "met" if slow <= 1.25 else "NOT met"
             lines.append(f"- {engine_name} vs floor: {slow:.2f}x the floor time "
                          f"(target <= 1.25x: {verdict})")
+    for floor_name in ("floor", "floor_onnx"):
+        per_face = results.get(floor_name, {}).get("descriptor_ms_per_face")
+        if per_face:
+            verdict = "met" if per_face <= 15 else "NOT met"
+            lines.append(f"- {floor_name}: descriptor cost {per_face:.1f} ms per face per core "
+                         f"(target <= 15 ms for the new kernel: {verdict})")
     cold, warm = time_of("d_audit_cold"), time_of("d_audit_warm")
     if cold and warm:
         verdict = "met" if cold / warm >= 20 else "NOT met"
@@ -817,8 +873,17 @@ def section(report: dict[str, Any], truth: dict[str, Any]) -> list[str]:
     same = report.get("engine_vs_naive")
     if same:
         lines.append(
-            f"- (c) against (a): same boxes on every frame: {same['same_boxes']}; "
+            f"- (c) dlib kernel against (a): same boxes on every frame: {same['same_boxes']}; "
             f"max |descriptor difference| = {same['max_descriptor_diff']:g}"
+        )
+    parity = report.get("onnx_vs_dlib")
+    if parity:
+        lines.append(
+            f"- (c) onnx kernel against the dlib kernel: same boxes on every frame: "
+            f"{parity['same_boxes']}; max |descriptor difference| = "
+            f"{parity['max_descriptor_diff']:.2g} (bound 1e-4); max |pairwise distance "
+            f"difference| over {parity.get('faces')} faces = "
+            f"{parity.get('max_distance_diff', float('nan')):.2g} (bound 1e-4)"
         )
     engine = results.get("c_engine", {})
     if "stage_seconds" in engine:
@@ -830,11 +895,14 @@ def section(report: dict[str, Any], truth: dict[str, Any]) -> list[str]:
             f"{results['b_cli'].get('probe_matches')} matches at 0.6; "
             f"{report['probe_faces_pasted']} of that person's faces were pasted"
         )
-    if report.get("probe"):
+    for kernel, probe in report.get("probes", {}).items():
         lines.append(
-            f"- (c) + `best_match` with the same probe: {report['probe']['matches']} faces "
-            f"within 0.6, {report['probe']['correct']} of them {PROBE_NAME}"
+            f"- (c) {kernel} kernel + `best_match` with the same probe: {probe['matches']} "
+            f"faces within 0.6, {probe['correct']} of them {PROBE_NAME}"
         )
+    for kernel, people in report.get("people_by_kernel", {}).items():
+        clusters = ", ".join(f"{row['method']}: {row['clusters']}" for row in people)
+        lines.append(f"- people counted with the {kernel} kernel: {clusters}")
     if report["people"]:
         first = report["people"][0]
         lines += [
@@ -947,9 +1015,19 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "default_install": (json.loads(args.default_results.read_text())
                             if args.default_results else None),
-        "engine_vs_naive": compare(args.out, "a_naive", "c_engine"),
+        "engine_vs_naive": compare(args.out, "a_naive", "c_engine_dlib"),
+        "onnx_vs_dlib": compare(args.out, "c_engine_dlib", "c_engine"),
         "people": score_people(args.out, truth) if "c_engine" in results else [],
-        "probe": score_probe(args.out, truth, args.photos / PROBE) if "c_engine" in results else {},
+        "people_by_kernel": {
+            kernel: score_people(args.out, truth, run)
+            for kernel, run in ENGINE_RUNS.items()
+            if run in results
+        },
+        "probes": {
+            kernel: score_probe(args.out, truth, args.photos / PROBE, kernel)
+            for kernel, run in ENGINE_RUNS.items()
+            if run in results
+        },
     }
     (args.out / "faces_results.json").write_text(json.dumps(report, indent=1))
     text = "\n".join(section(report, truth))
