@@ -103,8 +103,8 @@ def load_kernel(name: str, jitters: int = 0) -> Kernel:
 def check_kernel(name: str) -> None:
     """Raise KernelUnavailable now if `name` could not load (the pool checks before forking).
 
-    For the onnx kernel this imports onnx and onnxruntime and parses (or reads the cached parse
-    of) the model file, without starting a session.
+    For the onnx kernel this imports onnx and onnxruntime and parses the model file and builds
+    the graph (both cached on disk), without starting a session.
     """
     if name not in KERNELS:
         raise KernelUnavailable(f"unknown kernel {name!r} (choose from {', '.join(KERNELS)})")
@@ -114,14 +114,15 @@ def check_kernel(name: str) -> None:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
 
-        from auditor.faces.dlibnet import DlibNetError, load
+        from auditor.faces.dlibnet import DlibNetError
+        from auditor.faces.onnx_kernel import prepare
     except ImportError as exc:
         raise KernelUnavailable(
             f"the onnx kernel needs the onnx and onnxruntime packages ({exc}); "
             "install them or use --kernel dlib"
         ) from None
     try:
-        load(model_paths()["resnet"])
+        prepare(model_paths()["resnet"])
     except (DlibNetError, OSError) as exc:
         raise KernelUnavailable(f"the onnx kernel cannot read the model: {exc}") from None
 
