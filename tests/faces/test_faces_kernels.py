@@ -85,6 +85,22 @@ def test_weights_are_cached_by_sha256(tmp_path: Path, monkeypatch: pytest.Monkey
     assert cached.stat().st_size > 1000
 
 
+def test_built_graph_is_cached_and_rebuilt_when_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.faces.onnx_kernel import OnnxKernel
+
+    monkeypatch.setenv("AUDITOR_CACHE_DIR", str(tmp_path))
+    chips = np.stack([np.full((150, 150, 3), value, np.uint8) for value in (40, 200)])
+    check_kernel("onnx")  # what the pool does before forking: parse, build, keep
+    [graph] = (tmp_path / "dlibnet").glob("*.onnx")
+    first = OnnxKernel(model_paths()["resnet"])(chips)
+    graph.write_bytes(b"damaged")
+    again = OnnxKernel(model_paths()["resnet"])(chips)
+    assert np.array_equal(first, again) and first.shape == (2, 128)
+    assert graph.stat().st_size > 1_000_000  # replaced by a good graph
+
+
 def test_onnx_graph_checks_and_takes_uint8_chips() -> None:
     import onnx
 
