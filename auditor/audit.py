@@ -69,9 +69,8 @@ def worker_count(requested: int) -> int:
     return requested if requested > 0 else (os.cpu_count() or 1)
 
 
-def map_jobs(
-    fn: Callable[[T], R], jobs: list[T], workers: int, progress: Callable[[int], None] | None = None
-) -> Iterator[R]:
+def map_jobs(fn: Callable[[T], R], jobs: list[T], workers: int,
+             progress: Callable[[int], None] | None = None) -> Iterator[R]:
     """Apply a top-level function to jobs in order, in-process or across worker processes."""
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -104,12 +103,8 @@ def map_jobs(
 _AHEAD = 4
 
 
-def compute_exit_code(
-    findings: Iterable[Finding],
-    incomplete: bool,
-    fail_on: str,
-    suppressed: frozenset[str] = frozenset(),
-) -> int:
+def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
+                      suppressed: frozenset[str] = frozenset()) -> int:
     """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1).
 
     Findings whose id is in `suppressed` (a live baseline entry) never fail the gate.
@@ -119,26 +114,21 @@ def compute_exit_code(
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity.parse(fail_on)
-    return (
-        EXIT_FINDINGS
-        if any(f.severity >= threshold and f.id not in suppressed for f in findings)
-        else EXIT_OK
-    )
+    return EXIT_FINDINGS if any(f.severity >= threshold and f.id not in suppressed
+                                for f in findings) else EXIT_OK
 
 
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
     """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
     bundle = open_bundle(bundle_path)
     path = bundle.root / PRINCIPALS_TOML
-    directory = (
-        principals_mod.load(path, PRINCIPALS_TOML) if path.is_file() else principals_mod.Directory()
-    )
+    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path.is_file()
+                 else principals_mod.Directory())
     return bundle, directory
 
 
-def run_audit(
-    bundle_path: Path, options: AuditOptions, progress: Progress | None = None
-) -> AuditResult:
+def run_audit(bundle_path: Path, options: AuditOptions,
+              progress: Progress | None = None) -> AuditResult:
     """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log."""
     started = datetime.now(UTC)
     packs = resolve(list(options.policies))
@@ -172,9 +162,8 @@ def run_audit(
         issues.extend(res.issues)
         notices.extend(res.notices)
         events.extend(directory.attribute(e) for e in res.events)
-        inputs.append(
-            InputFile(res.path, "log", res.sha256, res.records, len(res.issues), res.source)
-        )
+        inputs.append(InputFile(res.path, "log", res.sha256, res.records, len(res.issues),
+                                res.source))
     inputs.extend(_config_inputs(bundle, packs))
 
     evaluation = evaluate(events, packs)
@@ -209,30 +198,16 @@ def run_audit(
     exit_code = compute_exit_code(findings, incomplete, options.fail_on, suppressed)
     run_id = uuid.uuid4().hex
     report = build_report(
-        run_id=run_id,
-        started=started,
-        finished=datetime.now(UTC),
-        bundle=bundle,
-        packs=packs,
-        inputs=inputs,
-        records=records,
-        events=events,
-        findings=findings,
-        excused=len(evaluation.excused),
-        issues=issues,
-        notices=notices,
-        frame_summary=frame_summary,
-        probes=probes_report,
-        run_facts=run_facts,
+        run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
+        packs=packs, inputs=inputs, records=records, events=events, findings=findings,
+        excused=len(evaluation.excused), issues=issues, notices=notices,
+        frame_summary=frame_summary, probes=probes_report, run_facts=run_facts,
         face_engine=face_engine,
         baselined=suppressed,
         undecided=evaluation.undecided,
-        settings={
-            "fail_on": options.fail_on,
-            "frames": options.frames,
-            "probe_tolerance": options.probe_tolerance,
-            "baseline": Path(options.baseline).name if options.baseline else None,
-        },
+        settings={"fail_on": options.fail_on, "frames": options.frames,
+                  "probe_tolerance": options.probe_tolerance,
+                  "baseline": Path(options.baseline).name if options.baseline else None},
     )
     if options.store_url is not None:
         from auditor.store import Store

@@ -15,19 +15,8 @@ from auditor.policy.engine import Evaluation, Undecided, evaluate
 from auditor.policy.loader import PackCheck, check_pack, load_pack
 from auditor.policy.pack import Pack, Rule
 
-__all__ = [
-    "Evaluation",
-    "Pack",
-    "PackCheck",
-    "Rule",
-    "Undecided",
-    "check_pack",
-    "evaluate",
-    "load_pack",
-    "resolve",
-    "seeds_dir",
-    "seed_files",
-]
+__all__ = ["Evaluation", "Pack", "PackCheck", "Rule", "Undecided", "check_pack", "evaluate",
+           "load_pack", "resolve", "seeds_dir", "seed_files"]
 
 
 def seeds_dir() -> Path:

@@ -64,11 +64,9 @@ def _duty(d: Duty) -> str:
 
 
 def _rule(r: Rule) -> list[str]:
-    out = [
-        f"  {r.id} {r.kind} {r.severity.label}{mark(r.confidence)}: {r.title}",
-        f"    principals: {', '.join(r.principals)}; services: {', '.join(r.services)};"
-        f" operations: {', '.join(o.value for o in r.operations)}",
-    ]
+    out = [f"  {r.id} {r.kind} {r.severity.label}{mark(r.confidence)}: {r.title}",
+           f"    principals: {', '.join(r.principals)}; services: {', '.join(r.services)};"
+           f" operations: {', '.join(o.value for o in r.operations)}"]
     if r.window.start or r.window.until:
         out.append(f"    effective: {period(r.window)}")
     if "any" not in r.modality:
@@ -89,32 +87,23 @@ def _rule(r: Rule) -> list[str]:
 def describe(pack: Pack) -> list[str]:
     """The lines `auditor policy show` prints."""
     out = [f"{pack.id} {pack.version} ({pack.status})", pack.title]
-    until = (
-        pack.effective_until.date().isoformat()
-        if pack.effective_until
-        else (pack.end_condition or "open-ended")
-    )
-    out.append(
-        f"effective: {pack.effective_from.date().isoformat()} .. {until}"
-        f"{mark(pack.dates_confidence)}"
-        + (f" (precision: {pack.precision})" if pack.precision != "day" else "")
-    )
+    until = pack.effective_until.date().isoformat() if pack.effective_until else (
+        pack.end_condition or "open-ended")
+    out.append(f"effective: {pack.effective_from.date().isoformat()} .. {until}"
+               f"{mark(pack.dates_confidence)}"
+               + (f" (precision: {pack.precision})" if pack.precision != "day" else ""))
     if pack.effective_until and pack.end_condition:
         out.append(f"end condition: {pack.end_condition}")
     out += [f"{key}: {value}" for key, value in pack.instrument]
     if pack.jurisdiction:
-        out.append(
-            f"jurisdiction: {_pairs(pack.jurisdiction)}"
-            + (f" (tested against {pack.anchor})" if pack.anchor else "")
-        )
+        out.append(f"jurisdiction: {_pairs(pack.jurisdiction)}"
+                   + (f" (tested against {pack.anchor})" if pack.anchor else ""))
     for key, values in pack.lineage:
         if values:
             out.append(f"{key}: {', '.join(values)}")
     if pack.last_verified:
-        out.append(
-            f"last verified: {pack.last_verified}"
-            + (f" by {pack.verified_by}" if pack.verified_by else "")
-        )
+        out.append(f"last verified: {pack.last_verified}"
+                   + (f" by {pack.verified_by}" if pack.verified_by else ""))
     if pack.summary:
         out += ["", pack.summary]
     if pack.caveats:

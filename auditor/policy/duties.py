@@ -113,25 +113,17 @@ def _authorisation(event: Event, duty: Duty, index: EventIndex) -> Outcome:
             if parse_when(stamp) <= latest:
                 return OK
         except ValueError:
-            return Outcome(
-                False, f"unreadable authorisation_time {stamp!r}", missing=("authorisation_time",)
-            )
-    found = [
-        a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION) if a.time <= latest
-    ]
+            return Outcome(False, f"unreadable authorisation_time {stamp!r}",
+                           missing=("authorisation_time",))
+    found = [a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
+             if a.time <= latest]
     if found:
         return OK
     if event.attr("authorisation_ref") and not stamp:
-        return Outcome(
-            False,
-            "authorisation_ref without authorisation_time or a linked authorisation record",
-            missing=("authorisation_time",),
-        )
-    return Outcome(
-        False,
-        f"no authorisation or request {limit} (field authorisation_time, or "
-        f"an authorisation record linked by {_links(duty)})",
-    )
+        return Outcome(False, "authorisation_ref without authorisation_time or a linked "
+                       "authorisation record", missing=("authorisation_time",))
+    return Outcome(False, f"no authorisation or request {limit} (field authorisation_time, or "
+                   f"an authorisation record linked by {_links(duty)})")
 
 
 def _refused(e: Event) -> bool:
@@ -143,46 +135,33 @@ def _stop_on_refusal(event: Event, duty: Duty, index: EventIndex) -> Outcome:
     own = norm(event.attr("authorisation_decision") or "")
     if own in _REFUSED:
         return Outcome(False, "the use continued although its authorisation was refused")
-    refusals = [
-        a
-        for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
-        if a.time <= event.time and _refused(a)
-    ]
+    refusals = [a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
+                if a.time <= event.time and _refused(a)]
     if refusals:
-        return Outcome(
-            False,
-            f"the use continued after the authorisation was refused at "
-            f"{refusals[0].time:%Y-%m-%dT%H:%M:%SZ}",
-            tuple(refusals),
-        )
+        return Outcome(False, f"the use continued after the authorisation was refused at "
+                       f"{refusals[0].time:%Y-%m-%dT%H:%M:%SZ}", tuple(refusals))
     return OK
 
 
 def _public_post(event: Event, duty: Duty, index: EventIndex) -> Outcome:
-    posts = [
-        p for p in index.linked(event, duty.link, OperationKind.PUBLIC_POST) if p.time <= event.time
-    ]
+    posts = [p for p in index.linked(event, duty.link, OperationKind.PUBLIC_POST)
+             if p.time <= event.time]
     if posts:
         return OK
     return Outcome(False, f"no public post linked by {_links(duty)} precedes the request")
 
 
 def _human_review(event: Event, duty: Duty, index: EventIndex) -> Outcome:
-    people = {
-        norm(r) for r in (event.attr("reviewers") or "").replace(";", ",").split(",") if r.strip()
-    }
+    people = {norm(r) for r in (event.attr("reviewers") or "").replace(";", ",").split(",")
+              if r.strip()}
     latest = duty.deadline.after(event.time) if duty.deadline else None
-    reviews = [
-        r
-        for r in index.linked(event, duty.link, OperationKind.HUMAN_REVIEW)
-        if latest is None or r.time <= latest
-    ]
+    reviews = [r for r in index.linked(event, duty.link, OperationKind.HUMAN_REVIEW)
+               if latest is None or r.time <= latest]
     people |= {norm(r.attr("reviewer") or r.principal.id) for r in reviews}
     if len(people) >= duty.min_reviewers:
         return OK
-    return Outcome(
-        False, f"{len(people)} distinct reviewer(s), {duty.min_reviewers} required", tuple(reviews)
-    )
+    return Outcome(False, f"{len(people)} distinct reviewer(s), {duty.min_reviewers} required",
+                   tuple(reviews))
 
 
 def _fields(event: Event, duty: Duty, index: EventIndex) -> Outcome:

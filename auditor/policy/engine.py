@@ -50,18 +50,8 @@ _norm = norm
 
 def fingerprint(pack: str, rule: str, event: Event) -> str:
     """A finding id that stays the same across runs over the same record."""
-    key = "|".join(
-        [
-            pack,
-            rule,
-            event.file,
-            str(event.record),
-            str(event.line),
-            event.event_id or "",
-            event.time.isoformat(),
-            event.operation,
-        ]
-    )
+    key = "|".join([pack, rule, event.file, str(event.record), str(event.line),
+                    event.event_id or "", event.time.isoformat(), event.operation])
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
@@ -121,8 +111,7 @@ def exception_applies(exc: RuleException, event: Event) -> bool:
     if not exc.window.contains(event.time):
         return False
     if exc.organisations and norm(event.principal.organisation) not in {
-        norm(o) for o in exc.organisations
-    }:
+            norm(o) for o in exc.organisations}:
         return False
     if exc.principals and event.principal.category not in exc.principals:
         return False
@@ -135,28 +124,17 @@ def exception_applies(exc: RuleException, event: Event) -> bool:
 
 def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
     values = {
-        "principal": event.principal.id,
-        "organisation": event.principal.organisation,
-        "category": event.principal.category,
-        "operation": event.operation,
-        "service": event.service,
-        "kind": event.kind.value,
-        "time": event.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "outcome": event.outcome,
-        "pack": pack.id,
-        "rule": rule.id,
+        "principal": event.principal.id, "organisation": event.principal.organisation,
+        "category": event.principal.category, "operation": event.operation,
+        "service": event.service, "kind": event.kind.value,
+        "time": event.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": event.outcome,
+        "pack": pack.id, "rule": rule.id,
     }
     return template.format_map(values)
 
 
-def _finding(
-    pack: Pack,
-    rule: Rule,
-    event: Event,
-    duty: Duty | None = None,
-    reason: str = "",
-    related: tuple[Event, ...] = (),
-) -> Finding:
+def _finding(pack: Pack, rule: Rule, event: Event, duty: Duty | None = None, reason: str = "",
+             related: tuple[Event, ...] = ()) -> Finding:
     message = _render(rule.message, pack, rule, event)
     if reason:
         message += f" [{duty.type if duty else rule.kind}: {reason}]"
@@ -169,26 +147,15 @@ def _finding(
         marks.append(duty.confidence)
     key = rule.id if duty is None else f"{rule.id}/{duty.type}"
     return Finding(
-        id=fingerprint(pack.id, key, event),
-        pack=pack.id,
-        pack_version=pack.version,
-        rule=rule.id,
-        severity=rule.severity,
-        title=_render(rule.title, pack, rule, event),
-        message=message,
-        events=(event, *related),
-        attempt=event.attempted_only,
+        id=fingerprint(pack.id, key, event), pack=pack.id, pack_version=pack.version,
+        rule=rule.id, severity=rule.severity, title=_render(rule.title, pack, rule, event),
+        message=message, events=(event, *related), attempt=event.attempted_only,
         confidence=weakest(*marks),
     )
 
 
-def judge(
-    pack: Pack,
-    rule: Rule,
-    event: Event,
-    index: EventIndex,
-    out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]],
-) -> None:
+def judge(pack: Pack, rule: Rule, event: Event, index: EventIndex,
+          out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]]) -> None:
     """Apply one rule to one event, appending to (findings, excused, undecided)."""
     findings, excused, undecided = out
     if not covers(rule, event) or not in_window(pack, rule, event):
@@ -201,9 +168,8 @@ def judge(
         excused.append((pack.id, rule.id, exc.id, event))
         return
     if missing:
-        undecided.append(
-            Undecided(pack.id, rule.id, event, missing, f"the event has no {', '.join(missing)}")
-        )
+        undecided.append(Undecided(pack.id, rule.id, event, missing,
+                                   f"the event has no {', '.join(missing)}"))
         return
     if rule.kind == "prohibit" or (rule.kind == "notify" and not rule.duties):
         findings.append(_finding(pack, rule, event))
@@ -232,14 +198,6 @@ def evaluate(events: Iterable[Event], packs: Sequence[Pack]) -> Evaluation:
             judge(pack, rule, event, index, out)
     findings, excused, undecided = out
     findings.sort(key=lambda f: f.sort_key)
-    undecided.sort(
-        key=lambda u: (
-            u.event.time.isoformat(),
-            u.event.file,
-            u.event.record or -1,
-            u.event.line or -1,
-            u.pack,
-            u.rule,
-        )
-    )
+    undecided.sort(key=lambda u: (u.event.time.isoformat(), u.event.file, u.event.record or -1,
+                                  u.event.line or -1, u.pack, u.rule))
     return Evaluation(tuple(findings), tuple(excused), tuple(undecided))

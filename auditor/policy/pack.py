@@ -28,8 +28,7 @@ def weakest(*marks: str) -> str:
 
 _DURATION = re.compile(
     r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$"
-)
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$")
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,7 @@ class Window:
     def contains(self, when: datetime) -> bool:
         """Is `when` inside the period?"""
         return (self.start is None or when >= self.start) and (
-            self.until is None or when < self.until
-        )
+            self.until is None or when < self.until)
 
 
 @dataclass(frozen=True)

@@ -10,24 +10,11 @@ RULE_KINDS = ("prohibit", "require", "notify")
 STATUSES = ("in_force", "expired", "superseded", "pending", "announced", "unverified")
 CONFIDENCE = ("P", "S", "U")
 MODALITIES = ("real_time", "near_real_time", "post", "any")
-INSTRUMENT_KINDS = (
-    "statute",
-    "ordinance",
-    "regulation",
-    "court_order",
-    "vendor_terms",
-    "vendor_policy",
-    "corporate_pledge",
-    "platform_policy",
-)
+INSTRUMENT_KINDS = ("statute", "ordinance", "regulation", "court_order", "vendor_terms",
+                    "vendor_policy", "corporate_pledge", "platform_policy")
 BINDINGS = ("law", "contract", "court_order", "self_commitment", "platform_rule")
-END_CONDITIONS = (
-    "until_further_notice",
-    "until_national_law",
-    "until_legislative_authorisation",
-    "sunset",
-    "order_term",
-)
+END_CONDITIONS = ("until_further_notice", "until_national_law", "until_legislative_authorisation",
+                  "sunset", "order_term")
 PRECISIONS = ("day", "month", "year")
 SOURCE_KINDS = ("primary", "secondary")
 ANCHORS = ("capture_location", "actor_location", "subject_residence", "provider_account")
@@ -61,20 +48,8 @@ DUTY_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 #: Placeholders a rule's title and message may use.
-TEMPLATE_FIELDS = frozenset(
-    {
-        "principal",
-        "organisation",
-        "category",
-        "operation",
-        "service",
-        "kind",
-        "time",
-        "outcome",
-        "pack",
-        "rule",
-    }
-)
+TEMPLATE_FIELDS = frozenset({"principal", "organisation", "category", "operation", "service",
+                             "kind", "time", "outcome", "pack", "rule"})
 
 #: Accepted keys of each table: name -> {key: one-line meaning}. docs/packs.md mirrors this.
 KEYS: dict[str, dict[str, str]] = {
@@ -155,9 +130,8 @@ KEYS: dict[str, dict[str, str]] = {
         "duties": "array of tables: what a require or notify rule demands",
         "note": "free text",
     },
-    "rules.context": {
-        name: f"accepted values of the event field {name}" for name in CONTEXT_FIELDS
-    },
+    "rules.context": {name: f"accepted values of the event field {name}"
+                      for name in CONTEXT_FIELDS},
     "rules.exceptions": {
         "id": "stable exception id",
         "organisations": "principal organisations it applies to",

@@ -50,10 +50,8 @@ def read_principals(path: Path, display: str) -> list[Entry]:
     """principals.toml validated by the bundle loader, then read raw to keep the globs."""
     principals_mod.load(path, display)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [
-        Entry(e["organisation"], e["category"], e.get("arn"), e.get("account"), e.get("name"))
-        for e in data.get("principal", [])
-    ]
+    return [Entry(e["organisation"], e["category"], e.get("arn"), e.get("account"),
+                  e.get("name")) for e in data.get("principal", [])]
 
 
 def _q(text: str) -> str:
@@ -65,11 +63,8 @@ def _matchers(entries: list[Entry]) -> dict[str, list[str]]:
     for e in entries:
         if e.arn and "[" not in e.arn:
             prefix = e.arn[:-1]
-            suffix = (
-                "|startswith"
-                if e.arn.endswith("*") and not any(ch in prefix for ch in "*?")
-                else ""
-            )
+            suffix = "|startswith" if e.arn.endswith("*") and not any(
+                ch in prefix for ch in "*?") else ""
             value = prefix if suffix else e.arn
             out["userIdentity.arn" + suffix].append(value)
             out["userIdentity.sessionContext.sessionIssuer.arn" + suffix].append(value)
@@ -96,31 +91,20 @@ def expressible(pack: Pack, rule: Rule) -> str | None:
 
 
 def _operations(rule: Rule) -> list[str]:
-    return sorted(
-        op
-        for (svc, op), kind in CATALOGUE.items()
-        if svc == "rekognition" and kind in rule.operations
-    )
+    return sorted(op for (svc, op), kind in CATALOGUE.items()
+                  if svc == "rekognition" and kind in rule.operations)
 
 
-def _principal_blocks(
-    pack: Pack, rule: Rule, entries: list[Entry] | None
-) -> tuple[dict[str, dict[str, list[str]]], str | None]:
+def _principal_blocks(pack: Pack, rule: Rule, entries: list[Entry] | None
+                      ) -> tuple[dict[str, dict[str, list[str]]], str | None]:
     if "any" in rule.principals:
         return {}, None
     if entries is None:
         return {}, "its principals need an allowlist: pass --principals FILE"
-    excepted = {
-        o.casefold()
-        for e in rule.exceptions
-        for o in e.organisations
-        if not (e.purposes or e.required_evidence or e.principals)
-    }
-    covered = [
-        e
-        for e in entries
-        if e.category in rule.principals and e.organisation.casefold() not in excepted
-    ]
+    excepted = {o.casefold() for e in rule.exceptions for o in e.organisations
+                if not (e.purposes or e.required_evidence or e.principals)}
+    covered = [e for e in entries if e.category in rule.principals
+               and e.organisation.casefold() not in excepted]
     matchers = _matchers(covered)
     if not matchers:
         return {}, f"principals.toml names no ARN or account of {', '.join(rule.principals)}"
@@ -156,11 +140,9 @@ def _description(pack: Pack, rule: Rule) -> tuple[str, list[str]]:
     until = pack.effective_until.date().isoformat() if pack.effective_until else "open-ended"
     start = (rule.window.start or pack.effective_from).date().isoformat()
     end = rule.window.until.date().isoformat() if rule.window.until else until
-    text = (
-        f"{pack.title}. Rule {rule.id} ({rule.kind}, confidence {rule.confidence}) of pack "
-        f"{pack.id} {pack.version}, in effect {start} .. {end}: Sigma cannot test the time "
-        "window, so check eventTime. Exported by auditor policy export."
-    )
+    text = (f"{pack.title}. Rule {rule.id} ({rule.kind}, confidence {rule.confidence}) of pack "
+            f"{pack.id} {pack.version}, in effect {start} .. {end}: Sigma cannot test the time "
+            "window, so check eventTime. Exported by auditor policy export.")
     caveats = []
     for e in rule.exceptions:
         if e.purposes or e.required_evidence or e.principals:
@@ -171,29 +153,19 @@ def _description(pack: Pack, rule: Rule) -> tuple[str, list[str]]:
 
 def _yaml(pack: Pack, rule: Rule, blocks: dict[str, dict[str, list[str]]]) -> str:
     description, caveats = _description(pack, rule)
-    refs = list(
-        dict.fromkeys(s.url for s in pack.sources if s.url and (not rule.cite or s.id in rule.cite))
-    )
-    lines = [
-        f"title: {_q(f'{pack.title} ({rule.id})'[:250])}",
-        f"id: {uuid.uuid5(_NAMESPACE, f'{pack.id}/{rule.id}/{pack.version}')}",
-        "status: experimental",
-        f"description: {_q(description)}",
-    ]
+    refs = list(dict.fromkeys(s.url for s in pack.sources if s.url and (
+        not rule.cite or s.id in rule.cite)))
+    lines = [f"title: {_q(f'{pack.title} ({rule.id})'[:250])}",
+             f"id: {uuid.uuid5(_NAMESPACE, f'{pack.id}/{rule.id}/{pack.version}')}",
+             "status: experimental", f"description: {_q(description)}"]
     if refs:
         lines += ["references:"] + [f"    - {_q(r)}" for r in refs]
     lines.append("author: auditor policy export")
     if len(pack.last_verified) == 10:
         lines.append(f"date: {pack.last_verified}")
-    lines += [
-        "logsource:",
-        "    product: aws",
-        "    service: cloudtrail",
-        "detection:",
-        "    selection:",
-        '        eventSource: "rekognition.amazonaws.com"',
-        "        eventName:",
-    ]
+    lines += ["logsource:", "    product: aws", "    service: cloudtrail", "detection:",
+              "    selection:", "        eventSource: \"rekognition.amazonaws.com\"",
+              "        eventName:"]
     lines += [f"            - {_q(op)}" for op in _operations(rule)]
     for name, matcher in blocks.items():
         lines.append(f"    {name}:")

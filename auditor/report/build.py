@@ -26,19 +26,8 @@ def _ts(when: datetime) -> str:
 
 
 #: What an `undecided[]` entry says about its event (no frames or attributes).
-_UNDECIDED_EVENT_KEYS = (
-    "file",
-    "record",
-    "line",
-    "event_id",
-    "time",
-    "principal",
-    "organisation",
-    "category",
-    "service",
-    "operation",
-    "kind",
-)
+_UNDECIDED_EVENT_KEYS = ("file", "record", "line", "event_id", "time", "principal",
+                         "organisation", "category", "service", "operation", "kind")
 
 
 def event_dict(e: Event) -> dict[str, Any]:

@@ -57,14 +57,9 @@ def rules_of(report: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any
             seen: dict[str, dict[str, Any]] = {}
             for f in report["findings"]:
                 if f["pack"] == pack["id"] and f["rule"] not in seen:
-                    seen[f["rule"]] = {
-                        "id": f["rule"],
-                        "title": f["title"],
-                        "severity": f["severity"],
-                        "confidence": f["confidence"],
-                        "kind": "prohibit",
-                        "cite": [],
-                    }
+                    seen[f["rule"]] = {"id": f["rule"], "title": f["title"],
+                                       "severity": f["severity"], "confidence": f["confidence"],
+                                       "kind": "prohibit", "cite": []}
             rules = list(seen.values())
         out.extend((pack, r) for r in rules)
     return out
@@ -75,10 +70,8 @@ def help_uri(pack: dict[str, Any], rule: dict[str, Any]) -> str | None:
     sources = pack.get("sources") or []
     cited = [s for s in sources if s["id"] in set(rule.get("cite") or [])]
     for group in (
-        [s for s in cited if s.get("confidence") == "P"],
-        cited,
-        [s for s in sources if s.get("confidence") == "P"],
-        sources,
+        [s for s in cited if s.get("confidence") == "P"], cited,
+        [s for s in sources if s.get("confidence") == "P"], sources,
     ):
         for s in group:
             url = s.get("url") or ""

@@ -51,16 +51,12 @@ def _records(path: Path, wanted: set[int]) -> dict[int, str]:
     records = doc.get("Records") if isinstance(doc, dict) else doc
     if not isinstance(records, list):
         return {}
-    return {
-        i: _cut(json.dumps(records[i], indent=2, sort_keys=True, ensure_ascii=False))
-        for i in wanted
-        if 0 <= i < len(records)
-    }
+    return {i: _cut(json.dumps(records[i], indent=2, sort_keys=True, ensure_ascii=False))
+            for i in wanted if 0 <= i < len(records)}
 
 
-def excerpts(
-    bundle_root: str, events: Iterable[dict[str, Any]]
-) -> dict[tuple[str, int | None, int | None], str]:
+def excerpts(bundle_root: str, events: Iterable[dict[str, Any]]) -> dict[tuple[str, int | None,
+                                                                                int | None], str]:
     """(file, record, line) -> excerpt text for every event that can be found again."""
     root = Path(bundle_root).resolve()
     by_file: dict[str, list[dict[str, Any]]] = {}
@@ -75,9 +71,8 @@ def excerpts(
         if not path.is_file():
             continue
         lines = {e["line"] for e in evs if e.get("line") is not None}
-        records = {
-            e["record"] for e in evs if e.get("line") is None and e.get("record") is not None
-        }
+        records = {e["record"] for e in evs
+                   if e.get("line") is None and e.get("record") is not None}
         try:
             found_lines = _lines(path, lines) if lines else {}
             found_records = _records(path, records) if records else {}

@@ -38,7 +38,7 @@ class Store:
         self.url = url
         try:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-                Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -53,53 +53,24 @@ class Store:
         run = report["run"]
         try:
             with Session(self.engine) as s:
-                s.add(
-                    RunRow(
-                        id=run["id"],
-                        started=_dt(run["started"]),
-                        finished=_dt(run["finished"]),
-                        status=run["status"],
-                        bundle=bundle,
-                        exit_code=exit_code,
-                        tool_version=report["tool"]["version"],
-                        findings=len(report["findings"]),
-                        errors=len(report["errors"]),
-                        report=json.dumps(report, sort_keys=True),
-                    )
-                )
+                s.add(RunRow(
+                    id=run["id"], started=_dt(run["started"]), finished=_dt(run["finished"]),
+                    status=run["status"], bundle=bundle, exit_code=exit_code,
+                    tool_version=report["tool"]["version"], findings=len(report["findings"]),
+                    errors=len(report["errors"]), report=json.dumps(report, sort_keys=True),
+                ))
                 s.flush()
-                s.add_all(
-                    InputRow(
-                        run_id=run["id"],
-                        path=i["path"],
-                        kind=i["kind"],
-                        sha256=i["sha256"],
-                        records=i.get("records") or 0,
-                        errors=i.get("errors") or 0,
-                    )
-                    for i in report["inputs"]
-                )
+                s.add_all(InputRow(run_id=run["id"], path=i["path"], kind=i["kind"],
+                                   sha256=i["sha256"], records=i.get("records") or 0,
+                                   errors=i.get("errors") or 0) for i in report["inputs"])
                 for f in report["findings"]:
                     ev = f["events"][0]
-                    s.add(
-                        FindingRow(
-                            run_id=run["id"],
-                            fingerprint=f["id"],
-                            pack=f["pack"],
-                            rule=f["rule"],
-                            severity=f["severity"],
-                            time=ev["time"],
-                            organisation=ev["organisation"],
-                            category=ev["category"],
-                            operation=ev["operation"],
-                            kind=ev["kind"],
-                            outcome=ev["outcome"],
-                            file=ev["file"],
-                            record=ev["record"],
-                            line=ev["line"],
-                            event_id=ev["event_id"],
-                        )
-                    )
+                    s.add(FindingRow(
+                        run_id=run["id"], fingerprint=f["id"], pack=f["pack"], rule=f["rule"],
+                        severity=f["severity"], time=ev["time"], organisation=ev["organisation"],
+                        category=ev["category"], operation=ev["operation"], kind=ev["kind"],
+                        outcome=ev["outcome"], file=ev["file"], record=ev["record"],
+                        line=ev["line"], event_id=ev["event_id"]))
                 s.commit()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot save run to {self.url}: {exc}") from None
@@ -127,10 +98,9 @@ class Store:
         out: dict[str, FaceCacheRow] = {}
         with Session(self.engine) as s:
             for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                stmt = select(FaceCacheRow).where(
-                    col(FaceCacheRow.sha256).in_(chunk), FaceCacheRow.fingerprint == fingerprint
-                )
+                chunk = wanted[start:start + 500]
+                stmt = select(FaceCacheRow).where(col(FaceCacheRow.sha256).in_(chunk),
+                                                  FaceCacheRow.fingerprint == fingerprint)
                 out.update((row.sha256, row) for row in s.exec(stmt))
         return out
 
@@ -155,24 +125,12 @@ class Store:
         return count
 
 
-def new_cache_row(
-    sha256: str,
-    fingerprint: str,
-    width: int,
-    height: int,
-    boxes: list[list[int]],
-    descriptors: bytes,
-) -> FaceCacheRow:
+def new_cache_row(sha256: str, fingerprint: str, width: int, height: int,
+                  boxes: list[list[int]], descriptors: bytes) -> FaceCacheRow:
     """Build a cache row (keeps sqlmodel out of the callers)."""
-    return FaceCacheRow(
-        sha256=sha256,
-        fingerprint=fingerprint,
-        width=width,
-        height=height,
-        boxes=json.dumps(boxes),
-        descriptors=descriptors,
-        created=datetime.now(UTC),
-    )
+    return FaceCacheRow(sha256=sha256, fingerprint=fingerprint, width=width, height=height,
+                        boxes=json.dumps(boxes), descriptors=descriptors,
+                        created=datetime.now(UTC))
 
 
 def _dt(text: str) -> datetime:
