@@ -37,6 +37,14 @@ SERVICE_ALIASES: dict[str, str] = {
     "authority": "authority",
     "court": "authority",
     "review": "review",
+    # a pipeline's own face analyser (emotion recognition, biometric categorisation)
+    "analyzer": "analyzer",
+    "face_analyzer": "analyzer",
+    "analyser": "analyzer",
+    # Clearview AI's search service as its customers' logs name it
+    "clearview": "clearview",
+    "clearview_ai": "clearview",
+    "clearview ai": "clearview",
 }
 
 #: (service, operation) -> kind. Operation names are compared case-insensitively with `_`, `-`,
@@ -123,6 +131,18 @@ CATALOGUE: dict[tuple[str, str], K] = {
     # a pipeline's own face tracker, following people across cameras or time (RCW 43.386)
     ("tracker", "FaceTrack"): K.PERSISTENT_TRACKING,
     ("tracker", "TrackPerson"): K.PERSISTENT_TRACKING,
+    # a pipeline's own analyser inferring emotions (EU AI Act 5(1)(f)) or sorting people into
+    # categories such as ethnicity or religion from their faces (5(1)(g))
+    ("analyzer", "EmotionRecognition"): K.EMOTION_RECOGNITION,
+    ("analyzer", "InferEmotion"): K.EMOTION_RECOGNITION,
+    ("analyzer", "DetectEmotion"): K.EMOTION_RECOGNITION,
+    ("analyzer", "BiometricCategorisation"): K.BIOMETRIC_CATEGORISATION,
+    ("analyzer", "BiometricCategorization"): K.BIOMETRIC_CATEGORISATION,
+    ("analyzer", "CategorisePerson"): K.BIOMETRIC_CATEGORISATION,
+    # Clearview AI: a probe photo searched against its scraped gallery (1:N)
+    ("clearview", "Search"): K.IDENTIFICATION_1TON,
+    ("clearview", "FaceSearch"): K.IDENTIFICATION_1TON,
+    ("clearview", "SearchByImage"): K.IDENTIFICATION_1TON,
 }
 
 _SQUASH = re.compile(r"[\s_.\-]+")

@@ -24,6 +24,7 @@ CATEGORIES = (
     "state_local_agency",
     "city_department",
     "city_contractor",
+    "school",
     "public_safety_agency",
     "private_entity",
     "private_entity_in_public_accommodation",

@@ -217,11 +217,15 @@ def _prior_consent(event: Event, duty: Duty, index: EventIndex) -> Outcome:
 
 
 def _retention(event: Event, duty: Duty, index: EventIndex) -> Outcome:
-    times, bad = _times(event, duty.field)
+    names = (duty.field, duty.from_field) if duty.from_field else (duty.field,)
+    times, bad = _times(event, *names)
     if bad or duty.max is None:
         return bad or OK
-    if times[0] > duty.max.after(event.time):
-        return Outcome(False, f"kept until {times[0]:%Y-%m-%d}, longer than {duty.max.text}")
+    start = times[1] if duty.from_field else event.time
+    if times[0] > duty.max.after(start):
+        after = f"after {duty.from_field}" if duty.from_field else "after the capture"
+        return Outcome(False, f"kept until {times[0]:%Y-%m-%d}, longer than {duty.max.text} "
+                       f"{after}")
     return OK
 
 

@@ -68,7 +68,21 @@ def covers(rule: Rule, event: Event) -> bool:
         return False
     if "any" not in rule.services and event.service not in rule.services:
         return False
+    if rule.organisations and not organisation_matches(rule.organisations,
+                                                       event.principal.organisation):
+        return False
     return rule.include_attempts or not event.attempted_only
+
+
+def organisation_matches(patterns: tuple[str, ...], organisation: str) -> bool:
+    """Is the organisation one of `patterns` (loosely compared; a trailing `*` is a prefix)?
+
+    An order against one company (FTC v. Rite Aid) or an ordinance binding one county's
+    departments names organisations, not a category.
+    """
+    org = norm(organisation)
+    return any(org.startswith(norm(p[:-1])) if p.endswith("*") else org == norm(p)
+               for p in patterns)
 
 
 def context_value(event: Event, name: str) -> str | None:

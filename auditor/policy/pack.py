@@ -109,6 +109,8 @@ class Duty:
     field: str = ""
     other: str = ""
     time_field: str = ""
+    #: retention: the event field the period runs from (a purpose's end); empty = the use itself.
+    from_field: str = ""
     recipient: str = ""
     confidence: str = "P"
     cite: tuple[str, ...] = ()
@@ -138,6 +140,8 @@ class Rule:
     needs: tuple[str, ...] = ()
     duties: tuple[Duty, ...] = ()
     note: str = ""
+    #: principal organisations the rule binds (an order against one company); empty = any.
+    organisations: tuple[str, ...] = ()
 
     @property
     def effective_from(self) -> datetime | None:

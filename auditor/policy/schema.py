@@ -20,7 +20,8 @@ SOURCE_KINDS = ("primary", "secondary")
 ANCHORS = ("capture_location", "actor_location", "subject_residence", "provider_account")
 
 #: Event fields the territorial and context filters test (`[rules.context]`, `[pack.jurisdiction]`).
-CONTEXT_FIELDS = ("country", "region", "locality", "space", "camera", "gallery_source")
+CONTEXT_FIELDS = ("country", "region", "locality", "space", "camera", "gallery_source", "setting",
+                  "account_type", "inferred_attribute")
 
 #: Duty types and the parameters each accepts (beyond type, note, cite, confidence).
 DUTY_PARAMS: dict[str, frozenset[str]] = {
@@ -32,7 +33,7 @@ DUTY_PARAMS: dict[str, frozenset[str]] = {
     "max_window": frozenset({"start_field", "end_field", "max"}),
     "field_equals": frozenset({"field", "other"}),
     "prior_consent": frozenset({"field", "time_field"}),
-    "retention": frozenset({"field", "max"}),
+    "retention": frozenset({"field", "max", "from_field"}),
 }
 DUTY_TYPES = tuple(DUTY_PARAMS)
 
@@ -117,6 +118,7 @@ KEYS: dict[str, dict[str, str]] = {
         "message": "finding message template",
         "principals": "principal categories covered, or any",
         "services": "canonical services covered, or any",
+        "organisations": "principal organisations covered (a trailing * matches a prefix)",
         "operations": "operation kinds covered",
         "modality": "one of MODALITIES, or a list of them (event field modality)",
         "include_attempts": "whether failed calls count (default true)",
@@ -155,6 +157,7 @@ KEYS: dict[str, dict[str, str]] = {
         "field": "the event field the duty reads",
         "other": "the field it must equal (field_equals); organisation = the principal's",
         "time_field": "event field with the time consent was given (prior_consent)",
+        "from_field": "event field the retention period runs from (retention; default: the use)",
         "recipient": "who the duty is owed to (notify)",
         "confidence": "P, S or U",
         "cite": "source ids",
