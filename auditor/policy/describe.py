@@ -58,6 +58,8 @@ def _duty(d: Duty) -> str:
         params.append(f"{d.field} = {d.other}")
     if d.type in ("prior_consent", "retention"):
         params.append(f"field {d.field}")
+    if d.from_field:
+        params.append(f"from {d.from_field}")
     if d.recipient:
         params.append(f"to {d.recipient}")
     return f"duty {d.type}{mark(d.confidence)}: {'; '.join(params)}".rstrip(": ")
@@ -67,6 +69,8 @@ def _rule(r: Rule) -> list[str]:
     out = [f"  {r.id} {r.kind} {r.severity.label}{mark(r.confidence)}: {r.title}",
            f"    principals: {', '.join(r.principals)}; services: {', '.join(r.services)};"
            f" operations: {', '.join(o.value for o in r.operations)}"]
+    if r.organisations:
+        out.append(f"    organisations: {', '.join(r.organisations)}")
     if r.window.start or r.window.until:
         out.append(f"    effective: {period(r.window)}")
     if "any" not in r.modality:

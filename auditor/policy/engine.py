@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from auditor.models import Event, Finding, OperationKind
 from auditor.policy.duties import EventIndex, check, norm, value_of
-from auditor.policy.pack import Duty, Pack, Rule, RuleException, weakest
+from auditor.policy.pack import Duty, Pack, Rule, RuleException, organisation_matches, weakest
 
 
 @dataclass(frozen=True)
@@ -72,17 +72,6 @@ def covers(rule: Rule, event: Event) -> bool:
                                                        event.principal.organisation):
         return False
     return rule.include_attempts or not event.attempted_only
-
-
-def organisation_matches(patterns: tuple[str, ...], organisation: str) -> bool:
-    """Is the organisation one of `patterns` (loosely compared; a trailing `*` is a prefix)?
-
-    An order against one company (FTC v. Rite Aid) or an ordinance binding one county's
-    departments names organisations, not a category.
-    """
-    org = norm(organisation)
-    return any(org.startswith(norm(p[:-1])) if p.endswith("*") else org == norm(p)
-               for p in patterns)
 
 
 def context_value(event: Event, name: str) -> str | None:

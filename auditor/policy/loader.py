@@ -370,7 +370,8 @@ def _duty(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Duty:
         or str(d.get("end_field", "")), max=c.duration(raw, "max", p),
         field=c.text(raw, "field", p) or str(d.get("field", "")),
         other=c.text(raw, "other", p), time_field=c.text(raw, "time_field", p)
-        or str(d.get("time_field", "")), from_field=c.text(raw, "from_field", p), recipient=c.text(raw, "recipient", p),
+        or str(d.get("time_field", "")), from_field=c.text(raw, "from_field", p),
+        recipient=c.text(raw, "recipient", p),
         confidence=c.choice(raw, "confidence", S.CONFIDENCE, p, "P"),
         cite=c.cites(raw, p, sources), note=c.text(raw, "note", p),
     )

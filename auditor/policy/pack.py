@@ -26,6 +26,20 @@ def weakest(*marks: str) -> str:
     return min(marks, key=lambda m: _RANK.get(m, 0)) if marks else "P"
 
 
+def organisation_matches(patterns: tuple[str, ...], organisation: str) -> bool:
+    """Is the organisation one of `patterns` (loosely compared; a trailing `*` is a prefix)?
+
+    An order against one company (FTC v. Rite Aid) or an ordinance binding one county's
+    departments names organisations, not a category (rule key `organisations`).
+    """
+    def loose(text: str) -> str:
+        return "_".join(text.replace("-", " ").split()).casefold()
+
+    org = loose(organisation)
+    return any(org.startswith(loose(p[:-1])) if p.endswith("*") else org == loose(p)
+               for p in patterns)
+
+
 _DURATION = re.compile(
     r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from auditor import principals as principals_mod
 from auditor.catalogue import CATALOGUE
-from auditor.policy.pack import Pack, Rule
+from auditor.policy.pack import Pack, Rule, organisation_matches
 
 LEVELS = {"low": "low", "medium": "medium", "high": "high", "critical": "critical"}
 _NAMESPACE = uuid.UUID("6f1c2a0e-7d4b-5f3e-9a8c-2b1d0e4f6a71")
@@ -97,17 +97,20 @@ def _operations(rule: Rule) -> list[str]:
 
 def _principal_blocks(pack: Pack, rule: Rule, entries: list[Entry] | None
                       ) -> tuple[dict[str, dict[str, list[str]]], str | None]:
-    if "any" in rule.principals:
+    if "any" in rule.principals and not rule.organisations:
         return {}, None
     if entries is None:
         return {}, "its principals need an allowlist: pass --principals FILE"
     excepted = {o.casefold() for e in rule.exceptions for o in e.organisations
                 if not (e.purposes or e.required_evidence or e.principals)}
-    covered = [e for e in entries if e.category in rule.principals
-               and e.organisation.casefold() not in excepted]
+    covered = [e for e in entries if ("any" in rule.principals or e.category in rule.principals)
+               and e.organisation.casefold() not in excepted
+               and (not rule.organisations
+                    or organisation_matches(rule.organisations, e.organisation))]
     matchers = _matchers(covered)
     if not matchers:
-        return {}, f"principals.toml names no ARN or account of {', '.join(rule.principals)}"
+        who = ", ".join((*rule.principals, *rule.organisations))
+        return {}, f"principals.toml names no ARN or account of {who}"
     last = max(i for i, e in enumerate(entries) if e in covered and _matchers([e]))
     others = _matchers([e for e in entries[:last] if e not in covered])
     blocks = {f"principal_{i}": {k: v} for i, (k, v) in enumerate(matchers.items())}
