@@ -336,14 +336,16 @@ def _exception(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Rul
         principals=c.strings(raw, "principals", p),
         window=c.window(c.table(raw, "effective", p), (*p, "effective")),
         confidence=c.choice(raw, "confidence", S.CONFIDENCE, p, "P"),
-        cite=c.cites(raw, p, sources),
+        cite=c.cites(raw, p, sources), on_behalf_of=c.strings(raw, "on_behalf_of", p),
     )
-    for who in exc.principals:
-        if who not in CATEGORIES:
-            c.add(f"unknown principal category {who!r}", (*p, "principals"))
-    if not (exc.organisations or exc.purposes or exc.required_evidence or exc.principals):
-        c.add("an exception must name organisations, principals, purposes or required_evidence",
-              p)
+    for key in ("principals", "on_behalf_of"):
+        for who in getattr(exc, key):
+            if who not in CATEGORIES:
+                c.add(f"unknown principal category {who!r}", (*p, key))
+    if not (exc.organisations or exc.purposes or exc.required_evidence or exc.principals
+            or exc.on_behalf_of):
+        c.add("an exception must name organisations, principals, on_behalf_of, purposes or "
+              "required_evidence", p)
     return exc
 
 

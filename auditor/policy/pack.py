@@ -92,6 +92,8 @@ class RuleException:
     window: Window = Window()
     confidence: str = "P"
     cite: tuple[str, ...] = ()
+    #: Categories of the organisation the principal acts for (event field on_behalf_of_category).
+    on_behalf_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,7 @@ KEYS: dict[str, dict[str, str]] = {
         "id": "stable exception id",
         "organisations": "principal organisations it applies to",
         "principals": "principal categories it applies to",
+        "on_behalf_of": "categories of the organisation the principal acts for",
         "purposes": "event purposes it applies to",
         "required_evidence": "event fields that must be present for it to apply",
         "effective": "inline table: from, until (when the exception exists)",
