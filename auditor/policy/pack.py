@@ -112,6 +112,13 @@ class Duty:
     other: str = ""
     time_field: str = ""
     recipient: str = ""
+    #: Shortest window (max_window).
+    min: Duration | None = None
+    #: Bounds of a number_range duty (inclusive).
+    low: float | None = None
+    high: float | None = None
+    #: Event field that must be true for `deadline` to apply (otherwise: before the use).
+    deadline_if: str = ""
     confidence: str = "P"
     cite: tuple[str, ...] = ()
     note: str = ""
