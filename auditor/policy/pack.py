@@ -106,6 +106,8 @@ class RuleException:
     window: Window = Window()
     confidence: str = "P"
     cite: tuple[str, ...] = ()
+    #: Categories of the organisation the principal acts for (event field on_behalf_of_category).
+    on_behalf_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,14 @@ class Duty:
     field: str = ""
     other: str = ""
     time_field: str = ""
-    #: retention: the event field the period runs from (a purpose's end); empty = the use itself.
-    from_field: str = ""
     recipient: str = ""
+    #: Shortest window (max_window).
+    min: Duration | None = None
+    #: Bounds of a number_range duty (inclusive).
+    low: float | None = None
+    high: float | None = None
+    #: Event field that must be true for `deadline` to apply (otherwise: before the use).
+    deadline_if: str = ""
     confidence: str = "P"
     cite: tuple[str, ...] = ()
     note: str = ""

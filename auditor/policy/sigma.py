@@ -36,6 +36,8 @@ class Entry:
     arn: str | None = None
     account: str | None = None
     name: str | None = None
+    #: Category of the organisation this principal acts for (principals.toml on_behalf_of).
+    acting_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,11 @@ class SigmaRule:
 
 def read_principals(path: Path, display: str) -> list[Entry]:
     """principals.toml validated by the bundle loader, then read raw to keep the globs."""
-    principals_mod.load(path, display)
+    resolved = principals_mod.load(path, display).rules
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return [Entry(e["organisation"], e["category"], e.get("arn"), e.get("account"),
-                  e.get("name")) for e in data.get("principal", [])]
+                  e.get("name"), r.on_behalf_of_category)
+            for e, r in zip(data.get("principal", []), resolved, strict=True)]
 
 
 def _q(text: str) -> str:
@@ -102,8 +105,10 @@ def _principal_blocks(pack: Pack, rule: Rule, entries: list[Entry] | None
     if entries is None:
         return {}, "its principals need an allowlist: pass --principals FILE"
     excepted = {o.casefold() for e in rule.exceptions for o in e.organisations
-                if not (e.purposes or e.required_evidence or e.principals)}
-    covered = [e for e in entries if ("any" in rule.principals or e.category in rule.principals)
+                if not (e.purposes or e.required_evidence or e.principals or e.on_behalf_of)}
+    covered = [e for e in entries
+               if ("any" in rule.principals or e.category in rule.principals
+                   or e.acting_for in rule.principals)
                and e.organisation.casefold() not in excepted
                and (not rule.organisations
                     or organisation_matches(rule.organisations, e.organisation))]
@@ -148,8 +153,9 @@ def _description(pack: Pack, rule: Rule) -> tuple[str, list[str]]:
             "window, so check eventTime. Exported by auditor policy export.")
     caveats = []
     for e in rule.exceptions:
-        if e.purposes or e.required_evidence or e.principals:
-            what = ", ".join([*e.purposes, *e.required_evidence, *e.principals])
+        if e.purposes or e.required_evidence or e.principals or e.on_behalf_of:
+            what = ", ".join([*e.purposes, *e.required_evidence, *e.principals,
+                              *(f"acting for {c}" for c in e.on_behalf_of)])
             caveats.append(f"Exception {e.id} ({what}) is not visible in CloudTrail")
     return text, caveats
 

@@ -95,19 +95,22 @@ def test_retention_runs_from_the_purpose_end(until: str, expected: list[str]) ->
     assert _tx(purpose_expires="2026-06-01", retention_until=until) == expected
 
 
-def test_retention_without_its_start_field_is_undecided() -> None:
-    assert _tx(retention_until="2026-12-01") == ["undecided:purpose_expires"]
-    assert _tx(retention_until="2026-12-01", purpose_expires="soon") == [
-        "undecided:retention_until,purpose_expires"]
+def test_retention_without_the_purpose_end() -> None:
+    # within a year of the capture: met whenever the purpose expired (never before the capture)
+    assert _tx(retention_until="2027-02-01") == []
+    assert _tx(retention_until="2027-12-01") == ["undecided:purpose_expires"]
+    assert _tx(retention_until="2027-12-01", purpose_expires="soon") == [
+        "undecided:purpose_expires"]
 
 
-def test_from_field_belongs_to_retention_only(tmp_path: Path) -> None:
-    text = PACK.format(orgs='["x"]').replace('id = "R1"', 'id = "R1"\nkind = "require"') + (
-        '[[rules.duties]]\ntype = "fields"\nfields = ["a"]\nfrom_field = "b"\n')
-    path = tmp_path / "org-test.toml"
-    path.write_text(text)
-    errors = [str(e) for e in check_pack(path).errors]
-    assert any("'from_field' does not apply to a fields duty" in e for e in errors), errors
+def test_organisation_rules_bind_those_acting_for_the_organisation(tmp_path: Path) -> None:
+    pack = load_pack(_pack(tmp_path, '["King County*"]'))
+    vendor = Principal("v", "Vendor Inc", "private_entity", matched=True)
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    search = ("rekognition", "SearchFacesByImage", OperationKind.IDENTIFICATION_1TON)
+    for_county = event(when, vendor, *search, on_behalf_of="King County Sheriff's Office")
+    for_city = event(when, vendor, *search, on_behalf_of="Seattle Police Department")
+    assert len(evaluate([for_county, for_city], [pack]).findings) == 1
 
 
 def test_catalogue_knows_the_new_kinds() -> None:
