@@ -128,7 +128,7 @@ def test_post_remote_identification_authorisation_within_48h(delay: timedelta,
     when = datetime(2028, 1, 10, 10, tzinfo=UTC)
     lea = Principal("le", "Landespolizei", "law_enforcement_authority", matched=True)
     e = event(when, lea, operation="SearchFacesByImage", kind=OperationKind.IDENTIFICATION_1TON,
-              country="DE", modality="post", case_ref="K-1",
+              country="DE", modality="post", remote="true", case_ref="K-1",
               authorisation_time=(when + delay).strftime("%Y-%m-%dT%H:%M:%SZ"))
     rules = {f.rule for f in evaluate([e], resolve(["eu-ai-act-deployers"])).findings}
     assert ("EU-AIA-26-10-001" in rules) is found
