@@ -196,3 +196,30 @@ def test_sigma_inlines_only_the_named_organisations(tmp_path: Path) -> None:
     check = subprocess.run([str(SIGMA), "check", "--fail-on-issues", str(out)],
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(("pack_id", "rule_id"), [
+    ("us-tx-cubi-503-001", "TX-CUBI-003"),
+    ("us-il-aclu-v-clearview-2022", "CV-002"),
+    ("us-me-ld-1585-2021", "ME-001"),
+    ("us-wa-king-county-19296", "KC-19296-001"),
+    ("us-ftc-rite-aid-2023", "RA-001"),
+])
+def test_added_pack_through_the_cli(tmp_path: Path, pack_id: str, rule_id: str) -> None:
+    """The violating fixture fails the gate with the rule's finding; the compliant one does not
+    give that rule a finding (other rules of the pack may still speak about its events)."""
+    results = {}
+    for kind in ("violating", "compliant"):
+        root = tmp_path / kind / "b"
+        (root / "logs").mkdir(parents=True)
+        shutil.copy(PACKS / pack_id / "principals.toml", root / "principals.toml")
+        shutil.copy(PACKS / pack_id / rule_id / f"{kind}.jsonl", root / "logs" / "x.jsonl")
+        out = root.parent / "r.json"
+        result = CliRunner().invoke(app, ["audit", str(root), "--no-frames", "--no-store",
+                                          "--policy", pack_id, "--format", "json",
+                                          "--output", str(out)], catch_exceptions=False)
+        report = json.loads(out.read_text())
+        results[kind] = (result.exit_code, [f["rule"] for f in report["findings"]])
+        assert [p["id"] for p in report["packs"]] == [pack_id]
+    assert results["violating"][0] == 1 and rule_id in results["violating"][1]
+    assert rule_id not in results["compliant"][1]
