@@ -139,3 +139,32 @@ def test_exception_for_those_acting_for_a_category(tmp_path: Path) -> None:
     path.write_text(PACK.replace('["state_local_agency", "police"]', '["polise"]'))
     with pytest.raises(ConfigError, match="unknown principal category 'polise'"):
         load_pack(path)
+
+
+def test_sigma_export_inlines_those_acting_for_police(tmp_path: Path) -> None:
+    from auditor.policy.sigma import export_sigma, read_principals
+
+    path = tmp_path / "principals.toml"
+    path.write_text("""
+[[principal]]
+arn = "arn:aws:iam::111122223333:role/metro-pd-*"
+organisation = "Metro Police"
+category = "police"
+
+[[principal]]
+arn = "arn:aws:iam::555566667777:role/acme-*"
+organisation = "Acme Analytics"
+category = "private_entity"
+on_behalf_of = "Metro Police"
+
+[[principal]]
+arn = "arn:aws:iam::888899990000:role/shop-*"
+organisation = "ShopCo"
+category = "private_entity"
+""")
+    entries = read_principals(path, "principals.toml")
+    assert [e.acting_for for e in entries] == [None, "police", None]
+    (rule,), notes = export_sigma(resolve(["amazon-rekognition-police-2020"])[0], entries)
+    assert not notes
+    assert "role/acme-" in rule.text and "role/metro-pd-" in rule.text
+    assert "role/shop-" not in rule.text
