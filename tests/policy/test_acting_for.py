@@ -70,6 +70,15 @@ def test_the_log_record_wins_over_the_directory(tmp_path: Path) -> None:
     e = d.attribute(search("acme", on_behalf_of="ShopCo", on_behalf_of_category="private_entity"))
     assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == (
         "ShopCo", "private_entity")
+    # a record naming only the organisation: the category of that organisation's own entry,
+    # never the one the principal's entry declares for another organisation
+    e = d.attribute(search("acme", on_behalf_of="shopco"))
+    assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == ("shopco",
+                                                                         "private_entity")
+    e = d.attribute(search("acme", on_behalf_of="Unlisted Org"))
+    assert e.attr("on_behalf_of_category") is None
+    e = d.attribute(search("shop", on_behalf_of="Metro Police"))
+    assert e.attr("on_behalf_of_category") == "police"
 
 
 @pytest.mark.parametrize(("entry", "line", "needle"), [
