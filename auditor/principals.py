@@ -75,20 +75,31 @@ class Directory:
                 )
         return p
 
+    def category_of(self, organisation: str) -> str | None:
+        """The category of the first entry for `organisation` (case does not matter)."""
+        wanted = organisation.casefold()
+        return next((r.category for r in self.rules if r.organisation.casefold() == wanted), None)
+
     def attribute(self, event: Event) -> Event:
         """The event with its principal resolved.
 
         An entry's `on_behalf_of` and `on_behalf_of_category` become event fields of the same
-        names, unless the log already carries them: the record is the more specific witness
-        (a contractor may work for the police on one job and for a shop on the next).
+        names, unless the log already carries either: the record is the more specific witness
+        (a contractor may work for the police on one job and for a shop on the next). A record
+        naming only the organisation gets its category from that organisation's own entry.
         """
         principal = self.resolve(event.principal)
-        rule = next((r for r in self.rules if r.matches(event.principal)), None)
-        extra = {}
-        if rule is not None and rule.on_behalf_of:
-            extra = {"on_behalf_of": rule.on_behalf_of,
-                     "on_behalf_of_category": rule.on_behalf_of_category or ""}
-            extra = {k: v for k, v in extra.items() if v and event.attr(k) in (None, "")}
+        extra: dict[str, str] = {}
+        named, category = event.attr("on_behalf_of"), event.attr("on_behalf_of_category")
+        if named and not category:
+            # the log names the organisation only: its category is that of its own entry
+            found = self.category_of(named)
+            extra = {"on_behalf_of_category": found} if found else {}
+        elif not named and not category:
+            rule = next((r for r in self.rules if r.matches(event.principal)), None)
+            if rule is not None and rule.on_behalf_of and rule.on_behalf_of_category:
+                extra = {"on_behalf_of": rule.on_behalf_of,
+                         "on_behalf_of_category": rule.on_behalf_of_category}
         if not extra:
             return replace(event, principal=principal)
         attrs = tuple(sorted({**dict(event.attributes), **extra}.items()))

@@ -70,6 +70,15 @@ def test_the_log_record_wins_over_the_directory(tmp_path: Path) -> None:
     e = d.attribute(search("acme", on_behalf_of="ShopCo", on_behalf_of_category="private_entity"))
     assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == (
         "ShopCo", "private_entity")
+    # a record naming only the organisation: the category of that organisation's own entry,
+    # never the one the principal's entry declares for another organisation
+    e = d.attribute(search("acme", on_behalf_of="shopco"))
+    assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == ("shopco",
+                                                                         "private_entity")
+    e = d.attribute(search("acme", on_behalf_of="Unlisted Org"))
+    assert e.attr("on_behalf_of_category") is None
+    e = d.attribute(search("shop", on_behalf_of="Metro Police"))
+    assert e.attr("on_behalf_of_category") == "police"
 
 
 @pytest.mark.parametrize(("entry", "line", "needle"), [
@@ -139,3 +148,32 @@ def test_exception_for_those_acting_for_a_category(tmp_path: Path) -> None:
     path.write_text(PACK.replace('["state_local_agency", "police"]', '["polise"]'))
     with pytest.raises(ConfigError, match="unknown principal category 'polise'"):
         load_pack(path)
+
+
+def test_sigma_export_inlines_those_acting_for_police(tmp_path: Path) -> None:
+    from auditor.policy.sigma import export_sigma, read_principals
+
+    path = tmp_path / "principals.toml"
+    path.write_text("""
+[[principal]]
+arn = "arn:aws:iam::111122223333:role/metro-pd-*"
+organisation = "Metro Police"
+category = "police"
+
+[[principal]]
+arn = "arn:aws:iam::555566667777:role/acme-*"
+organisation = "Acme Analytics"
+category = "private_entity"
+on_behalf_of = "Metro Police"
+
+[[principal]]
+arn = "arn:aws:iam::888899990000:role/shop-*"
+organisation = "ShopCo"
+category = "private_entity"
+""")
+    entries = read_principals(path, "principals.toml")
+    assert [e.acting_for for e in entries] == [None, "police", None]
+    (rule,), notes = export_sigma(resolve(["amazon-rekognition-police-2020"])[0], entries)
+    assert not notes
+    assert "role/acme-" in rule.text and "role/metro-pd-" in rule.text
+    assert "role/shop-" not in rule.text
