@@ -45,10 +45,12 @@ def test_make_demo_result(tmp_path: Path) -> None:
     assert contractor["message"].endswith("(acting for Metro City Police Department, police)")
     s = report["summary"]
     assert s["findings"] == {"critical": 1, "high": 10, "medium": 2, "low": 0}
-    assert (s["excused"], s["cannot_decide"]) == (6, 42)
+    assert (s["excused"], s["cannot_decide"]) == (6, 45)
     # the located pipeline logs are decided; what stays undecided is CloudTrail (no location)
     # and the gateway's gw-0001 (no significant_effect for Washington's human-review rule)
     files = Counter(u["event"]["file"].split("/")[-1] for u in report["undecided"])
-    assert files == {"111122223333_CloudTrail_us-east-1_rekognition.json": 41, "gateway.log": 1}
+    assert files == {"111122223333_CloudTrail_us-east-1_rekognition.json": 44, "gateway.log": 1}
     assert s["cannot_decide_by_pack"]["us-wa-rcw-43-386"] == 5
     assert s["cannot_decide_by_pack"]["eu-ai-act-art5"] == 0
+    # Maine (from 2021-10-01) cannot place the three later police CloudTrail searches
+    assert s["cannot_decide_by_pack"]["us-me-ld-1585-2021"] == 3
