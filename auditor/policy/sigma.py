@@ -38,6 +38,8 @@ class Entry:
     name: str | None = None
     #: Category of the organisation this principal acts for (principals.toml on_behalf_of).
     acting_for: str | None = None
+    #: Name of that organisation (rules naming `organisations` bind those acting for them).
+    acting_for_org: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def read_principals(path: Path, display: str) -> list[Entry]:
     resolved = principals_mod.load(path, display).rules
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return [Entry(e["organisation"], e["category"], e.get("arn"), e.get("account"),
-                  e.get("name"), r.on_behalf_of_category)
+                  e.get("name"), r.on_behalf_of_category, r.on_behalf_of)
             for e, r in zip(data.get("principal", []), resolved, strict=True)]
 
 
@@ -111,7 +113,8 @@ def _principal_blocks(pack: Pack, rule: Rule, entries: list[Entry] | None
                    or e.acting_for in rule.principals)
                and e.organisation.casefold() not in excepted
                and (not rule.organisations
-                    or organisation_matches(rule.organisations, e.organisation))]
+                    or any(organisation_matches(rule.organisations, org)
+                           for org in (e.organisation, e.acting_for_org) if org))]
     matchers = _matchers(covered)
     if not matchers:
         who = ", ".join((*rule.principals, *rule.organisations))

@@ -183,13 +183,16 @@ def test_sigma_inlines_only_the_named_organisations(tmp_path: Path) -> None:
     principals.write_text(
         '[[principal]]\narn = "arn:aws:iam::111122223333:role/kcso-*"\n'
         'organisation = "King County Sheriff\'s Office"\ncategory = "police"\n\n'
+        '[[principal]]\narn = "arn:aws:iam::111122223333:role/vendor-kc-*"\n'
+        'organisation = "Vendor Inc"\ncategory = "private_entity"\n'
+        'on_behalf_of = "King County Sheriff\'s Office"\n\n'
         '[[principal]]\narn = "arn:aws:iam::111122223333:role/spd-*"\n'
         'organisation = "Seattle Police Department"\ncategory = "police"\n')
     rules, notes = export_sigma(load_pack(pack_file),
                                 read_principals(principals, "principals.toml"))
     assert not notes and len(rules) == 1
     text = rules[0].text
-    assert "role/kcso-" in text and "role/spd-" not in text
+    assert "role/kcso-" in text and "role/vendor-kc-" in text and "role/spd-" not in text
     out = tmp_path / "sigma"
     out.mkdir()
     (out / rules[0].filename).write_text(text)
