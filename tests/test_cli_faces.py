@@ -148,3 +148,26 @@ def test_kernels_agree_on_the_demo_and_never_share_cache_rows(
     con.close()
     bad = cli("faces", DEMO / "frames", "--kernel", "numpy", "--no-cache")
     assert bad.exit_code == 2 and "--kernel must be one of onnx, dlib" in bad.stderr
+
+
+def test_verify_reruns_with_the_reports_kernel(
+    demo_bundle: Path, audit_json: AuditJson, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A report made with `--kernel dlib` is re-run with dlib's kernel (the face engine then
+    matches exactly); a report from before kernels existed was made with dlib's."""
+    from auditor.evidence_pack.verify import rerun_options
+
+    _, report = audit_json(demo_bundle, "--kernel", "dlib")
+    saved = tmp_path / "dlib-report.json"
+    saved.write_text(json.dumps(report))
+    res = cli("verify", saved, demo_bundle, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["reproduced"] is True
+    assert "face engine" not in {p["topic"] for p in doc["points"]}
+    engine = report["face_engine"]
+    assert rerun_options(report, 1, None).face_kernel == "dlib"
+    del engine["params"]["kernel"]
+    assert rerun_options(report, 1, None).face_kernel == "dlib"
+    engine["params"]["kernel"] = "onnx"
+    assert rerun_options(report, 1, None).face_kernel == "onnx"

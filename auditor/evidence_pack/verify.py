@@ -3,8 +3,9 @@
 Two modes:
 - **full**: a report and the bundle folder. Every input's SHA-256 is checked again, the packs'
   versions and hashes are compared with the packs available here, the audit is run again with
-  the report's settings (same packs, frame mode, probe tolerance, upsample), and the new report
-  is compared with the old one point by point, outside the `run` block.
+  the report's settings (same packs, frame mode, probe tolerance, upsample, descriptor
+  kernel), and the new report is compared with the old one point by point, outside the `run`
+  block.
 - **log-only**: a report and an evidence archive (`auditor export`). The archive's manifest is
   checked, its packs and config must hash as the report says, the published records are put
   back at their places in a sparse bundle (records.py) and audited again without frames; every
