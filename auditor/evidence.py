@@ -4,13 +4,19 @@ Steps: pick the frames (referenced by face-matching events, or all with --all-fr
 up in the face cache by SHA-256 + model fingerprint, run the batched dlib pass on the rest, keep
 the new results in the cache, then count distinct people across the findings' frames and match
 the consenting people's probe photos. Descriptors never leave this module except into the cache.
+
+Findings are not held here: the audit passes the set of referenced frames and a re-iterable
+stream of findings (its spill files), this module reads the findings once to learn which
+analysed frames they show, and returns `FrameOutcome.decorate`, which the report applies to each
+finding as it is written. Memory grows with the distinct frames (their faces and probe
+distances, kept once per frame however many findings reference it), never with the findings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +25,7 @@ import numpy as np
 
 from auditor.bundle import Bundle, PathEscape, safe_relpath
 from auditor.errors import InputIssue
-from auditor.models import MATCHING_KINDS, Event, FrameEvidence, InputFile, ProbeHit
+from auditor.models import Finding, FrameEvidence, InputFile, ProbeHit
 
 if TYPE_CHECKING:
     from auditor.audit import AuditOptions
@@ -39,9 +45,8 @@ class Faces:
 
 @dataclass
 class FrameOutcome:
-    """What the frame step adds to an audit."""
+    """What the frame step adds to an audit; `decorate` adds frame evidence to one finding."""
 
-    findings: list[Any]
     inputs: list[InputFile] = field(default_factory=list)
     issues: list[InputIssue] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
@@ -49,6 +54,33 @@ class FrameOutcome:
     engine: dict[str, Any] = field(default_factory=dict)
     #: Run-specific facts (cache use): kept out of the deterministic part of the report.
     run: dict[str, Any] = field(default_factory=dict)
+    #: analysed frame -> (sha256, boxes, person labels, probe name -> distance within tolerance)
+    frames: dict[str, tuple[str, tuple[Any, ...], tuple[str, ...], dict[str, float]]] = field(
+        default_factory=dict)
+    #: frames that were referenced but are missing, refused or unreadable
+    missing: set[str] = field(default_factory=set)
+    analysed: bool = False
+
+    def decorate(self, finding: Finding) -> Finding:
+        """The finding with its frame evidence and probe hits (unchanged without a frame pass)."""
+        if not self.analysed:
+            return finding
+        evidence = []
+        hits: dict[str, float] = {}
+        for e in finding.events:
+            for rel in e.frames:
+                known = self.frames.get(rel)
+                if known is None:
+                    note = "missing or unreadable" if rel in self.missing else "not analysed"
+                    evidence.append(FrameEvidence(rel, None, None, (), note))
+                    continue
+                sha, boxes, persons, probes = known
+                evidence.append(FrameEvidence(rel, sha, len(boxes), persons, boxes=boxes))
+                for name, d in probes.items():
+                    if d < hits.get(name, 9.0):
+                        hits[name] = d
+        probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
+        return replace(finding, frames=tuple(evidence), probes=probe_list)
 
 
 def _sha256(path: Path) -> str:
@@ -174,22 +206,26 @@ def _probe_folders(bundle: Bundle) -> dict[str, list[str]]:
 
 def attach_frame_evidence(
     bundle: Bundle,
-    findings: list[Any],
-    events: list[Event],
+    refs: set[str],
+    findings: Iterable[Finding],
     options: AuditOptions,
     workers: int,
     progress: Callable[[str, int, int], None] | None,
 ) -> FrameOutcome:
-    """Analyse the frames and probes, and return the findings with their frame evidence."""
+    """Analyse the frames (`refs`: those referenced by face operations) and the probes.
+
+    `findings` is read once (to know which frames the findings show); add the evidence to each
+    finding with the returned outcome's `decorate`.
+    """
     from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster
     from auditor.faces.probes import best_match
 
-    outcome = FrameOutcome(findings)
-    refs = {f for e in events if e.kind in MATCHING_KINDS for f in e.frames}
+    outcome = FrameOutcome()
+    refs = set(refs)
     if options.frames == "all":
         refs |= {r for r in bundle.files("frames") if Path(r).suffix.lower() in IMAGE_EXT}
     images: list[tuple[Path, str]] = []
-    missing: set[str] = set()
+    missing = outcome.missing
     for rel in sorted(refs):
         try:
             safe = safe_relpath(bundle.root, rel)
@@ -209,6 +245,7 @@ def attach_frame_evidence(
     probe_images = [(bundle.root / rel, rel) for files in probe_sets.values() for rel in files]
     if not images and not probe_images:
         return outcome
+    outcome.analysed = True
 
     analyser = FaceAnalyser(
         options.face_upsample, workers, options.store_url, options.use_cache, progress
@@ -244,7 +281,7 @@ def attach_frame_evidence(
                 continue
             probes.setdefault(name, []).append(res.descriptors[0])
 
-    # distinct people across the frames of all findings
+    # distinct people across the frames of all findings (one pass over the findings)
     finding_frames = sorted(
         {p for f in findings for e in f.events for p in e.frames if p in frames}
     )
@@ -263,42 +300,21 @@ def attach_frame_evidence(
         face_person[key] = person_ids[label]
 
     probe_hits: dict[str, list[str]] = {name: [] for name in sorted(probe_sets)}
-    new_findings = []
+    for rel, fr in frames.items():
+        persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))
+                                if (rel, i) in face_person}))
+        near: dict[str, float] = {}
+        for name, vecs in probes.items():
+            d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
+            if d is not None and d <= options.probe_tolerance:
+                near[name] = d
+        outcome.frames[rel] = (fr.sha256, tuple(fr.boxes), persons, near)
     for f in findings:
-        evidence = []
-        hits: dict[str, float] = {}
-        for e in f.events:
-            for rel in e.frames:
-                if rel in frames:
-                    fr = frames[rel]
-                    persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))}))
-                    evidence.append(
-                        FrameEvidence(rel, fr.sha256, len(fr.boxes), persons, boxes=tuple(fr.boxes))
-                    )
-                    for name, vecs in probes.items():
-                        d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
-                        if (
-                            d is not None
-                            and d <= options.probe_tolerance
-                            and d < hits.get(name, 9.0)
-                        ):
-                            hits[name] = d
-                else:
-                    evidence.append(
-                        FrameEvidence(
-                            rel,
-                            None,
-                            None,
-                            (),
-                            "missing or unreadable" if rel in missing else "not analysed",
-                        )
-                    )
-        probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
-        for name in hits:
+        found = {name for e in f.events for rel in e.frames
+                 for name in (outcome.frames[rel][3] if rel in outcome.frames else ())}
+        for name in found:
             probe_hits[name].append(f.events[0].event_id or f.id)
-        new_findings.append(replace(f, frames=tuple(evidence), probes=probe_list))
 
-    outcome.findings = new_findings
     outcome.summary = {
         "frames_analysed": len(frames),
         "faces_detected": sum(len(fr.boxes) for fr in frames.values()),

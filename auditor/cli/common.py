@@ -96,6 +96,22 @@ def _write(text: str, output: str | None) -> str:
     return str(path)
 
 
+def _stream(reporter: Any, report: dict[str, Any], options: Any, output: str | None) -> str:
+    """Write a streaming format straight to its file (or stdout) instead of one big string."""
+    if output is None or output == "-":
+        reporter.write(report, options, sys.stdout)
+        sys.stdout.flush()
+        return "-"
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            reporter.write(report, options, fh)
+    except OSError as exc:
+        _fail(f"{output}: cannot write report: {exc.strerror or exc}")
+    return str(path)
+
+
 def _plan_outputs(
     formats: list[str], outputs: list[str], output_dir: Path | None
 ) -> list[tuple[str, str | None]]:
@@ -133,11 +149,14 @@ def _render_all(
     for fmt, output in _plan_outputs(formats, outputs, output_dir):
         color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
         options = RenderOptions(color=color, show_faces=show_faces, bundle_root=bundle_root)
+        reporter = REPORTERS[fmt]
         try:
-            text = REPORTERS[fmt].render(report, options)
+            if hasattr(reporter, "write"):  # streaming formats: findings go out one by one
+                where = _stream(reporter, report, options, output)
+            else:
+                where = _write(reporter.render(report, options), output)
         except (KeyError, TypeError, ValueError) as exc:
             _fail(f"cannot render the {fmt} report: {type(exc).__name__}: {exc}")
-        where = _write(text, output)
         if where != "-":
             written.append(f"{fmt}: {where}")
     for line in written:

@@ -102,9 +102,13 @@ def audit(
     close()
     for warning in result.warnings:
         typer.echo(f"auditor: warning: {warning}", err=True)
-    _render_all(
-        result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
-    )
+    try:
+        _render_all(
+            result.report, list(fmt or []), list(output or []), show_faces, output_dir,
+            str(bundle)
+        )
+    finally:
+        result.close()
     if result.issues:
         typer.echo(
             f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",

@@ -70,11 +70,31 @@ def parse_when(text: str) -> datetime:
 
 
 class EventIndex:
-    """The audit's events by kind and by linking field value, built once per evaluation."""
+    """Events that duties link to, keyed by the linking field values the packs name.
 
-    def __init__(self, events: Iterable[Event]) -> None:
+    Built from a list (`EventIndex(events)`, every field available) or fed one event at a time
+    (`EventIndex(fields=...)` then `add`), in which case only the named fields are indexed and
+    no list of events is kept: memory is one entry per (indexed event, field value).
+    """
+
+    def __init__(self, events: Iterable[Event] = (),
+                 fields: Iterable[str] | None = None) -> None:
         self.events = list(events)
         self._by_field: dict[str, dict[str, list[Event]]] = {}
+        self._fixed = fields is not None
+        for name in fields or ():
+            self._by_field[name] = defaultdict(list)
+
+    def add(self, event: Event) -> None:
+        """Index one event under every field named at construction (streaming form)."""
+        for name, table in self._by_field.items():
+            value = value_of(event, name)
+            if value is not None:
+                table[value].append(event)
+
+    def __len__(self) -> int:
+        """Indexed entries (an event counts once per field value it is indexed under)."""
+        return sum(len(v) for table in self._by_field.values() for v in table.values())
 
     def _field(self, name: str) -> dict[str, list[Event]]:
         if name not in self._by_field:
@@ -235,6 +255,16 @@ CHECKS: dict[str, Callable[[Event, Duty, EventIndex], Outcome]] = {
     "field_equals": _field_equals,
     "prior_consent": _prior_consent,
     "retention": _retention,
+}
+
+
+#: The kind of event each linking duty looks up. A duty type missing here (a new one) makes the
+#: streaming evaluator index events of every kind, so it stays correct, only less frugal.
+LINKED_KINDS: dict[str, OperationKind] = {
+    "authorisation": OperationKind.AUTHORISATION,
+    "stop_on_refusal": OperationKind.AUTHORISATION,
+    "public_post": OperationKind.PUBLIC_POST,
+    "human_review": OperationKind.HUMAN_REVIEW,
 }
 
 

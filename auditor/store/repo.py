@@ -7,10 +7,10 @@ SQLAlchemy URL (PostgreSQL) works unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -18,7 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, delete, select
 
 from auditor.errors import StoreError
-from auditor.store.tables import FaceCacheRow, FindingRow, InputRow, RunRow
+from auditor.store.tables import FaceCacheRow, RunRow
+
+if TYPE_CHECKING:
+    from auditor.store.runwriter import RunWriter
 
 DEFAULT_URL = "sqlite:///.auditor/audit.db"
 
@@ -49,31 +52,30 @@ class Store:
     # -- runs -------------------------------------------------------------------------------
 
     def save_run(self, report: dict[str, Any], bundle: str, exit_code: int) -> None:
-        """Record a finished run with its inputs and findings."""
-        run = report["run"]
-        try:
-            with Session(self.engine) as s:
-                s.add(RunRow(
-                    id=run["id"], started=_dt(run["started"]), finished=_dt(run["finished"]),
-                    status=run["status"], bundle=bundle, exit_code=exit_code,
-                    tool_version=report["tool"]["version"], findings=len(report["findings"]),
-                    errors=len(report["errors"]), report=json.dumps(report, sort_keys=True),
-                ))
-                s.flush()
-                s.add_all(InputRow(run_id=run["id"], path=i["path"], kind=i["kind"],
-                                   sha256=i["sha256"], records=i.get("records") or 0,
-                                   errors=i.get("errors") or 0) for i in report["inputs"])
-                for f in report["findings"]:
-                    ev = f["events"][0]
-                    s.add(FindingRow(
-                        run_id=run["id"], fingerprint=f["id"], pack=f["pack"], rule=f["rule"],
-                        severity=f["severity"], time=ev["time"], organisation=ev["organisation"],
-                        category=ev["category"], operation=ev["operation"], kind=ev["kind"],
-                        outcome=ev["outcome"], file=ev["file"], record=ev["record"],
-                        line=ev["line"], event_id=ev["event_id"]))
-                s.commit()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot save run to {self.url}: {exc}") from None
+        """Record a finished run with its inputs and findings (streamed: see `open_run`)."""
+        from auditor.store.runwriter import save_report
+
+        save_report(self, report, bundle, exit_code)
+
+    def open_run(self, run_id: str, bundle: str, started: datetime,
+                 tool_version: str) -> RunWriter:
+        """A writer that records one run piece by piece (`auditor.store.runwriter`)."""
+        from auditor.store.runwriter import RunWriter
+
+        return RunWriter(self, run_id, bundle, started, tool_version)
+
+    def iter_findings(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """The findings of a run (full id) in report order, read page by page."""
+        from auditor.store.runwriter import iter_findings
+
+        return iter_findings(self, run_id)
+
+    def load_report(self, run_id: str) -> dict[str, Any] | None:
+        """The stored JSON report of a run (a unique prefix of the id is enough); its
+        `findings` are read lazily from the store."""
+        from auditor.store.runwriter import load_report
+
+        return load_report(self, run_id)
 
     def runs(self, limit: int = 50) -> list[RunRow]:
         """The most recent runs first."""
@@ -82,13 +84,8 @@ class Store:
             return list(s.exec(stmt))
 
     def report(self, run_id: str) -> dict[str, Any] | None:
-        """The stored JSON report of a run (a unique prefix of the id is enough)."""
-        with Session(self.engine) as s:
-            rows = list(s.exec(select(RunRow).where(col(RunRow.id).startswith(run_id)).limit(2)))
-            if len(rows) != 1:
-                return None
-            data: dict[str, Any] = json.loads(rows[0].report)
-            return data
+        """Same as `load_report`."""
+        return self.load_report(run_id)
 
     # -- face cache -------------------------------------------------------------------------
 
@@ -132,6 +129,3 @@ def new_cache_row(sha256: str, fingerprint: str, width: int, height: int,
                         boxes=json.dumps(boxes), descriptors=descriptors,
                         created=datetime.now(UTC))
 
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

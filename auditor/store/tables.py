@@ -80,3 +80,19 @@ class FaceCacheRow(SQLModel, table=True):
     boxes: str  # JSON list of [top, right, bottom, left]
     descriptors: bytes  # float64, 128 per face, in box order
     created: datetime
+
+
+class FindingDocRow(SQLModel, table=True):
+    """One finding of a run as its full `findings[]` JSON, in report order (`seq` from 0).
+
+    Runs recorded by the streaming writer keep their findings here and only the rest of the
+    report (the head) in `runs.report`, so neither writing nor re-rendering a run holds all its
+    findings at once.
+    """
+
+    __tablename__ = "finding_docs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="runs.id")
+    seq: int = Field(index=True)
+    data: str
