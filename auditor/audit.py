@@ -226,7 +226,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         inputs.extend(_config_inputs(bundle, packs))
         return _finish(bundle, packs, options, workers, progress, started, accepted,
                        _Collected(inputs, issues, notices, records, tally, found, counts,
-                                  excused, undecided, refs), scratch)
+                                  excused, undecided, refs, waiting.files), scratch)
     except BaseException:
         scratch.close()
         raise
@@ -246,6 +246,7 @@ class _Collected:
     excused: int
     undecided: UndecidedGroups
     refs: set[str]
+    waiting_files: list[Path]
 
 
 def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: int,
@@ -254,7 +255,8 @@ def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: i
     """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
     inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
     frame_summary: dict[str, Any] = {}
-    run_facts: dict[str, Any] = {"workers": workers}
+    run_facts: dict[str, Any] = {"workers": workers, "spilled": {
+        "findings_runs": len(found.runs), "waiting_files": len(got.waiting_files)}}
     face_engine: dict[str, Any] = {}
     probes_report: list[dict[str, Any]] = []
     decorate: Callable[[Finding], Finding] = lambda f: f  # noqa: E731
