@@ -6,8 +6,9 @@ batch in memory and write full batches to temporary files (pickle, in the audit'
 folder, deleted when the audit's result is closed).
 
 - `Spill`: first in, first out (events waiting for the whole index of linked events).
-- `SortedSpool`: an external merge sort. Each full batch is sorted and written as one run;
-  iteration merges the runs with `heapq.merge`, which takes ties from the earlier run first, so
+- `SortedSpool`: an external merge sort. Each full batch is sorted and written as one run
+  (`MAX_RUNS` runs are merged into one as they accumulate); iteration merges the runs with
+  `heapq.merge`, which takes ties from the earlier run first, so
   the order is exactly that of one stable in-memory sort of everything added. Spilling therefore
   never changes a report: a test compares a report made with a batch of 3 to one made without
   spilling, byte for byte.
@@ -24,15 +25,19 @@ import pickle
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
 T = TypeVar("T")
 
-#: Items kept in memory per spool before a batch goes to disk. A finding with its events is
-#: a few KB in memory, so 20,000 of them stay well below the 256 MB the audit is held to.
-DEFAULT_BATCH = 20_000
+#: Items kept in memory per spool before a batch goes to disk. A finding of a CloudTrail record
+#: (its event carries the record's fields) is about 1.4 KB pickled and several KB as objects:
+#: 2,000 of them are a few tens of MB, well inside the 256 MB the audit is held to.
+DEFAULT_BATCH = 2_000
+#: Sorted runs merged at once: past this many, the runs are first merged into one (a cascade),
+#: so a merge never holds more open files or read buffers than this.
+MAX_RUNS = 64
 BATCH_ENV = "AUDITOR_SPILL_BATCH"
 
 
@@ -63,20 +68,23 @@ class Scratch:
         self._finalizer()
 
 
+def _dump_all(fh: BinaryIO, items: Iterable[Any]) -> None:
+    # One pickle per item: a shared Unpickler would keep every object it ever loaded in its
+    # memo (a Pickler's clear_memo does not reach the reader), so memory would grow with the run.
+    for item in items:
+        pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _write(path: Path, items: list[Any]) -> None:
     with path.open("wb") as fh:
-        pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        for item in items:
-            pickler.dump(item)
-            pickler.clear_memo()
+        _dump_all(fh, items)
 
 
 def _read(path: Path) -> Iterator[Any]:
     with path.open("rb") as fh:
-        unpickler = pickle.Unpickler(fh)
         while True:
             try:
-                yield unpickler.load()
+                yield pickle.load(fh)
             except EOFError:
                 return
 
@@ -123,6 +131,7 @@ class SortedSpool(Generic[T]):
         self.runs: list[Path] = []
         self.buffer: list[T] = []
         self.count = 0
+        self.merged = 0  # cascades done
 
     def add(self, item: T) -> None:
         """Add one item; a full batch is sorted and written as one run."""
@@ -134,6 +143,19 @@ class SortedSpool(Generic[T]):
             _write(path, self.buffer)
             self.runs.append(path)
             self.buffer = []
+            if len(self.runs) >= MAX_RUNS:
+                self._cascade()
+
+    def _cascade(self) -> None:
+        """Merge every run into one (stable: earlier runs win ties, as in the final merge)."""
+        path = self.scratch.new_file(self.stem)
+        merged = heapq.merge(*(_read(p) for p in self.runs), key=self.key)
+        with path.open("wb") as fh:
+            _dump_all(fh, merged)
+        for old in self.runs:
+            old.unlink()
+        self.runs = [path]
+        self.merged += 1
 
     def __len__(self) -> int:
         return self.count

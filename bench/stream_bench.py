@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {result['machine']}\nsaved: {saved.relative_to(ROOT)}", file=sys.stderr)
     shutil.rmtree(scratch)
     if not args.keep:
-        shutil.rmtree(ops_bundle)
+        for _, bundle, _ in inputs:
+            shutil.rmtree(bundle)
     return 0
 
 

@@ -174,3 +174,27 @@ def test_store_receives_every_finding(tmp_path: Path, monkeypatch: pytest.Monkey
                                       str(again)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert again.read_text() == files[".json"].read_text()
+
+
+def test_sorted_spool_equals_one_stable_sort_with_cascades(tmp_path: Path) -> None:
+    """Batches of 2 (250 runs, so the 64-run cascade happens): same order as `sorted`."""
+    from auditor import spool
+
+    rng = random.Random(5)
+    items = [(rng.randrange(40), i) for i in range(500)]  # many equal keys: stability counts
+    scratch = spool.Scratch()
+    try:
+        sorter: spool.SortedSpool[tuple[int, int]] = spool.SortedSpool(
+            scratch, "t", key=lambda item: item[0], batch=2)
+        for item in items:
+            sorter.add(item)
+        assert sorter.merged >= 3 and len(sorter.runs) < spool.MAX_RUNS
+        assert list(sorter) == sorted(items, key=lambda item: item[0])
+        assert list(sorter) == list(sorter)  # re-iterable: every reporter takes a pass
+        fifo: spool.Spill[int] = spool.Spill(scratch, "f", batch=7)
+        for i in range(100):
+            fifo.add(i)
+        assert list(fifo) == list(range(100)) and len(fifo.files) == 14
+    finally:
+        scratch.close()
+    assert not scratch.path.exists()
