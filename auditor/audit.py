@@ -64,6 +64,7 @@ class AuditOptions:
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
+    fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
 
 
 @dataclass
@@ -136,13 +137,18 @@ _AHEAD = 4
 
 
 def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
-                      suppressed: frozenset[str] = frozenset()) -> int:
+                      suppressed: frozenset[str] = frozenset(), undecided: int = 0,
+                      fail_on_undecided: bool = False) -> int:
     """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1).
 
-    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate.
+    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate. With
+    `fail_on_undecided`, any "cannot decide" entry fails it too (whatever `fail_on` says): a
+    gate that must not pass what it could not judge.
     """
     if incomplete:
         return EXIT_INCOMPLETE
+    if fail_on_undecided and undecided:
+        return EXIT_FINDINGS
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity.parse(fail_on)
@@ -160,10 +166,15 @@ def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
 
 
 def run_audit(bundle_path: Path, options: AuditOptions,
-              progress: Progress | None = None) -> AuditResult:
-    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log."""
+              progress: Progress | None = None, packs: list[Pack] | None = None) -> AuditResult:
+    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log.
+
+    `packs` (already loaded) replaces `options.policies`: `verify` re-runs with the exact packs
+    a report used.
+    """
     started = datetime.now(UTC)
-    packs = resolve(list(options.policies))
+    if packs is None:
+        packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
     accepted = None
     if options.baseline is not None:
@@ -256,7 +267,7 @@ def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: i
     inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
     frame_summary: dict[str, Any] = {}
     run_facts: dict[str, Any] = {"workers": workers, "spilled": {
-        "findings_runs": len(found.runs), "waiting_files": len(got.waiting_files)}}
+        "findings_runs": found.written, "waiting_files": len(got.waiting_files)}}
     face_engine: dict[str, Any] = {}
     probes_report: list[dict[str, Any]] = []
     decorate: Callable[[Finding], Finding] = lambda f: f  # noqa: E731
@@ -285,7 +296,8 @@ def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: i
         notices.extend(Notice(accepted.path, w) for w in warnings)
         got.counts.baselined = sum(1 for f in found if f.id in suppressed)
     incomplete = bool(issues)
-    exit_code = compute_exit_code(found, incomplete, options.fail_on, suppressed)
+    exit_code = compute_exit_code(found, incomplete, options.fail_on, suppressed,
+                                  got.undecided.total, options.fail_on_undecided)
     run_id = uuid.uuid4().hex
     findings = Lazy(lambda: (finding_dict(decorate(f), f.id in suppressed) for f in found),
                     len(found))
@@ -295,7 +307,8 @@ def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: i
         counts=got.counts, excused=got.excused, issues=issues, notices=notices,
         frame_summary=frame_summary, probes=probes_report, run_facts=run_facts,
         face_engine=face_engine, undecided=got.undecided,
-        settings={"fail_on": options.fail_on, "frames": options.frames,
+        settings={"fail_on": options.fail_on, "fail_on_undecided": options.fail_on_undecided,
+                  "frames": options.frames,
                   "probe_tolerance": options.probe_tolerance,
                   "baseline": Path(options.baseline).name if options.baseline else None},
     )

@@ -132,6 +132,7 @@ class SortedSpool(Generic[T]):
         self.buffer: list[T] = []
         self.count = 0
         self.merged = 0  # cascades done
+        self.written = 0  # sorted runs written (before any cascade)
 
     def add(self, item: T) -> None:
         """Add one item; a full batch is sorted and written as one run."""
@@ -142,6 +143,7 @@ class SortedSpool(Generic[T]):
             path = self.scratch.new_file(self.stem)
             _write(path, self.buffer)
             self.runs.append(path)
+            self.written += 1
             self.buffer = []
             if len(self.runs) >= MAX_RUNS:
                 self._cascade()

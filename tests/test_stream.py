@@ -46,8 +46,9 @@ def make_bundle(root: Path, uses: int = 60, undecided: int = 30, prohibited: int
         searches.append({"time": _ts(when), "principal": "le-officer", "service": "rekognition",
                          "operation": "SearchFacesByImage", "event_id": f"s{i:04d}",
                          "purpose": "missing_person", "case_ref": f"K-{i}", "country": "DE",
+                         "urgency": "true", "national_law_ref": "enabling-act-1",
                          "modality": "real_time", "space": "publicly_accessible"})
-        if i % 2 == 0:  # authorised 3 h after the use, logged in a later file
+        if i % 2 == 0:  # authorised 3 h after the use (urgency), logged in a later file
             auths.append({"time": _ts(when + timedelta(hours=3)), "principal": "court",
                           "service": "authority", "operation": "AuthorisationGranted",
                           "event_id": f"a{i:04d}", "case_ref": f"K-{i}", "country": "DE"})

@@ -144,6 +144,7 @@ class UndecidedGroups:
         self.cap = cap
         self.groups: dict[tuple[str, str, str], _Group] = {}
         self.total = 0
+        self.by_pack: Counter[str] = Counter()
 
     def add(self, u: Undecided) -> None:
         """Count one undecided entry (the sample keeps the earliest events, whatever the order
@@ -152,6 +153,7 @@ class UndecidedGroups:
         group.count += 1
         group.missing.update(u.missing)
         self.total += 1
+        self.by_pack[u.pack] += 1
         group.sample.append((undecided_key(u), undecided_event(u)))
         if len(group.sample) >= 2 * self.cap:
             group.sample.sort(key=lambda item: item[0])
@@ -246,6 +248,8 @@ def build_report(
         "baselined": counts.baselined,
         "excused": excused,
         "cannot_decide": groups.total,
+        "cannot_decide_by_pack": {p.id: groups.by_pack.get(p.id, 0)
+                                  for p in sorted(packs, key=lambda p: p.id)},
         "unknown_principals": len(tally.unknown),
         "suspected_face_matching": tally.kinds.get("suspected_face_matching", 0),
         "frames_analysed": 0,
