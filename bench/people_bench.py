@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the table for docs/faces.md and bench/RESULTS.md."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--blocks", default=f"{MAX_BLOCK},300,150,75")
+    ap.add_argument("--blocks", default=f"{MAX_BLOCK},300,150,75,40,20")
     args = ap.parse_args(argv)
     found = json.loads((args.out / "faces_c_engine.json").read_text())
     truth = json.loads((args.out / "truth.json").read_text())
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         pure, inverse = purity(got, labels)
         kind = " (exact)" if block >= len(descriptors) else ""
         print(f"| {block}{kind} | {len(set(got))} | {len(set(got)) - people:+d} | {pure:.3f} "
-              f"| {inverse:.3f} | {pair_agreement(got, exact):.4f} | {seconds:.2f} |")
+              f"| {inverse:.3f} | {pair_agreement(got, exact):.5f} | {seconds:.2f} |")
     return 0
 
 
