@@ -16,16 +16,11 @@ SQLite queues them on its write lock instead.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -36,47 +31,51 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision that describes the tables release 0.1.0 created without Alembic.
 LEGACY_REVISION = "0001"
 _LEGACY_TABLES = {"runs", "inputs", "findings", "face_cache"}
+#: The newest revision in versions/ (a test checks it): a store already there is opened without
+#: loading Alembic at all, which keeps every command's start-up fast.
+HEAD = "0002"
 _ATTEMPTS = 8
-_upgraded: set[str] = set()  # engine URLs already at head in this process
+#: Alembic keeps the running migration in module-level state (`alembic.context`): one at a time
+#: per process. Other processes are kept apart by the database (see the module docstring).
+_LOCK = threading.Lock()
 
 
-def head_revision() -> str:
-    """The newest revision this version knows."""
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    assert head is not None
-    return head
-
-
-def current_revision(engine: Engine) -> str | None:
+def current_revision(conn: Connection) -> str | None:
     """The revision stamped in the database (None: not under Alembic)."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine) -> None:
     """Upgrade the database to head; raises StoreError when that cannot be done."""
-    key = engine.url.render_as_string(hide_password=False)
-    if key in _upgraded:
-        return
-    head = head_revision()
+    with engine.connect() as conn:
+        if current_revision(conn) == HEAD:
+            return
     for attempt in range(_ATTEMPTS):
         try:
-            with writing(engine) as conn:
-                _upgrade(conn, head)
-            break
+            with _LOCK, writing(engine) as conn:
+                _upgrade(conn)
+            return
         except DBAPIError:
             # another process is creating or upgrading the same store: look again
             if attempt == _ATTEMPTS - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
-    _upgraded.add(key)
 
 
-def _upgrade(conn: Connection, head: str) -> None:
-    current = MigrationContext.configure(conn).get_current_revision()
-    if current == head:
+def _upgrade(conn: Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
+    current = current_revision(conn)
+    if current == HEAD:
         return
     script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
     if current is not None:
         try:
             script.get_revision(current)
@@ -94,7 +93,7 @@ def _upgrade(conn: Connection, head: str) -> None:
             command.stamp(config, LEGACY_REVISION)
         elif tables & _LEGACY_TABLES:
             raise StoreError(
-                f"the database has some of the store's tables ({', '.join(sorted(tables))}) "
+                f"the database has some of the store's tables ({', '.join(sorted(tables & _LEGACY_TABLES))}) "
                 "but not all, and no schema revision: not an auditor store"
             )
     command.upgrade(config, "head")

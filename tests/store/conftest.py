@@ -3,6 +3,7 @@ test on SQLite and on PostgreSQL (`store_url`), so every store test runs on both
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +14,17 @@ from pgcluster import Cluster
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """A real PostgreSQL server on a free loopback port; always stopped and removed."""
+    def terminate(_signum: int, _frame: object) -> None:
+        raise SystemExit("terminated")  # so a killed test run still stops its server
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     cluster = Cluster()
     try:
         cluster.start()
         yield cluster
     finally:
         cluster.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture
