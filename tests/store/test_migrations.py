@@ -20,8 +20,7 @@ from sqlmodel import SQLModel
 
 from auditor.audit import AuditOptions, run_audit
 from auditor.errors import StoreError
-from auditor.store import Store, new_cache_row
-from auditor.store import migrate
+from auditor.store import Store, migrate, new_cache_row
 from auditor.store.engine import normalise_url
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
@@ -137,10 +136,10 @@ def test_an_empty_legacy_store_upgrades(store_url: str) -> None:
 
 
 def test_many_auditors_opening_a_new_store_at_once_all_succeed(store_url: str) -> None:
-    """Eight stores race to create the schema of one empty database; each one opens."""
+    """Six stores race to create the schema of one empty database; each one opens."""
     import threading
 
-    start = threading.Barrier(8)
+    start = threading.Barrier(6)
     errors: list[BaseException] = []
 
     def open_store() -> None:
