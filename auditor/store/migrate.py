@@ -92,8 +92,9 @@ def _upgrade(conn: Connection) -> None:
         if _LEGACY_TABLES <= tables:
             command.stamp(config, LEGACY_REVISION)
         elif tables & _LEGACY_TABLES:
+            some = ", ".join(sorted(tables & _LEGACY_TABLES))
             raise StoreError(
-                f"the database has some of the store's tables ({', '.join(sorted(tables & _LEGACY_TABLES))}) "
-                "but not all, and no schema revision: not an auditor store"
+                f"the database has some of the store's tables ({some}) but not all, "
+                "and no schema revision: not an auditor store"
             )
     command.upgrade(config, "head")
