@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench-logs bench-faces dlib-fast bench-faces-both clean chromium goldens
+.PHONY: install demo test lint bench-logs bench-faces dlib-fast bench-faces-both clean chromium postgresql goldens
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ demo: $(STAMP)
 chromium:
 	sh scripts/install-chromium.sh
 
-test: $(STAMP) chromium
+# The store tests start a throw-away PostgreSQL server (Debian's package; needs root or sudo).
+postgresql:
+	sh scripts/install-postgresql.sh
+
+test: $(STAMP) chromium postgresql
 	$(PY) -m pytest -q $(TESTS)
 
 # Rewrite fixtures/golden/ from the current reporters; review the diff before committing.

@@ -54,7 +54,8 @@ def open_engine(url: str) -> Engine:
             f"unsupported database {safe_url(url)}: use sqlite:///PATH or postgresql://..."
         )
     try:
-        engine = create_engine(parsed)
+        # hide_parameters: no face descriptor or report text ever lands in an error message
+        engine = create_engine(parsed, hide_parameters=True)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"PostgreSQL needs the `postgres` extra (pip install 'auditor[postgres]'): {exc}"
@@ -63,6 +64,13 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def describe(exc: BaseException) -> str:
+    """The database's own words for an error (no SQL text, no parameters, no links)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from auditor.errors import StoreError
 from auditor.store import migrate
-from auditor.store.engine import autocommit, open_engine, safe_url, writing
+from auditor.store.engine import autocommit, describe, open_engine, safe_url, writing
 from auditor.store.tables import FaceCacheRow, RunRow
 from auditor.store.writer import (
     BATCH,
@@ -43,13 +43,13 @@ class Store:
             try:
                 Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"cannot open database {self.url}: {exc}") from None
+                raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
         self.engine = open_engine(url)
         try:
             migrate.upgrade(self.engine)
         except SQLAlchemyError as exc:
             self.engine.dispose()
-            raise StoreError(f"cannot open database {self.url}: {exc}") from None
+            raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
         except StoreError:
             self.engine.dispose()
             raise
@@ -82,7 +82,8 @@ class Store:
             with writing(self.engine) as conn:
                 conn.execute(insert(table("runs")), row)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot start run {run_id} in {self.url}: {exc}") from None
+            raise StoreError(
+                f"cannot start run {run_id} in {self.url}: {describe(exc)}") from None
         writer = RunWriter(self.engine, run_id)
         try:
             yield writer
@@ -178,7 +179,8 @@ class Store:
                 with writing(self.engine) as conn:
                     conn.execute(stmt, chunk)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write the face cache to {self.url}: {exc}") from None
+            raise StoreError(
+                f"cannot write the face cache to {self.url}: {describe(exc)}") from None
 
     def purge_faces(self) -> int:
         """Delete every cached face; returns how many frames were dropped."""

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from auditor.errors import StoreError
-from auditor.store.engine import safe_url, writing
+from auditor.store.engine import describe, safe_url, writing
 
 #: Rows per insert batch (and the most the writer holds in memory at once).
 BATCH = 1000
@@ -130,7 +130,7 @@ class RunWriter:
                     raise StoreError(f"run {self.run_id} is no longer running in the store")
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot finish run {self.run_id} in "
-                             f"{safe_url(str(self._engine.url))}: {exc}") from None
+                             f"{safe_url(str(self._engine.url))}: {describe(exc)}") from None
         self.finished = True
 
     def fail(self) -> None:
@@ -156,4 +156,4 @@ class RunWriter:
                 conn.execute(insert(table(name)), rows)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write {name} of run {self.run_id} to "
-                             f"{safe_url(str(self._engine.url))}: {exc}") from None
+                             f"{safe_url(str(self._engine.url))}: {describe(exc)}") from None
