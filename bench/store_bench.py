@@ -12,9 +12,9 @@ finding as a list) and `iter` (`Store.iter_findings`, one finding at a time).
 
 Each case runs in its own process; it reports the wall and CPU time of the timed part and its
 peak RSS (VmHWM) above the RSS it had before that part (imports done, store opened, finding
-template loaded). The parent records how much CPU the rest of the machine used meanwhile. PostgreSQL is a throw-away server
-(tests/store/pgcluster.py) with fsync off, as in the tests: the figures compare code paths, not
-durable-commit latency.
+template loaded). The parent records how much CPU the rest of the machine used meanwhile.
+PostgreSQL is a throw-away server (tests/store/pgcluster.py) with fsync off, as in the tests:
+the figures compare code paths, not durable-commit latency.
 
     .venv/bin/python bench/store_bench.py [--findings 20000,100000] [--backends sqlite,postgresql]
 """
@@ -81,6 +81,7 @@ def case(name: str, url: str, n: int, run_id: str) -> dict[str, Any]:
     head["run"] = {**head["run"], "id": run_id}
     if name == "v010":
         import legacy_v010 as legacy
+
         from auditor.store.engine import normalise_url
 
         url = normalise_url(url)
@@ -158,10 +159,9 @@ def make_template() -> None:
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| backend | findings | case | wall s | findings/s | CPU s | other CPU s "
              "| peak RSS growth MB |", "|---|---:|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['backend']} | {r['findings']:,} | {r['case']} | {r['wall_s']:.2f} "
-                     f"| {r['findings'] / r['wall_s']:,.0f} | {r['cpu_s']:.2f} "
-                     f"| {r['other_cpu_s']:.2f} | {r['peak_growth_mb']:.1f} |")
+    lines.extend(f"| {r['backend']} | {r['findings']:,} | {r['case']} | {r['wall_s']:.2f} "
+                 f"| {r['findings'] / r['wall_s']:,.0f} | {r['cpu_s']:.2f} "
+                 f"| {r['other_cpu_s']:.2f} | {r['peak_growth_mb']:.1f} |" for r in rows)
     return "\n".join(lines)
 
 
