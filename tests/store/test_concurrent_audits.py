@@ -57,6 +57,7 @@ def test_concurrent_audits_share_one_postgresql_store(
         cached = {r[0] for r in conn.execute(text("SELECT sha256 FROM face_cache"))}
         versions = conn.execute(text("SELECT count(*) FROM alembic_version")).scalar()
     engine.dispose()
-    assert findings == sum(len(r["findings"]) for r in reports) == PROCESSES * 7
+    assert all(r["findings"] for r in reports)
+    assert findings == sum(len(r["findings"]) for r in reports)
     assert frames and frames <= cached
     assert versions == 1
