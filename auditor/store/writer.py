@@ -108,10 +108,13 @@ class RunWriter:
         self._insert("findings", pending)
 
     def finish(self, report_head: dict[str, Any], exit_code: int) -> None:
-        """Store the report without its findings and mark the run finished (one commit)."""
+        """Store the report without its findings and mark the run finished (one commit).
+
+        The findings are the ones given to `add_findings`: a `findings` key in `report_head`,
+        if there is one, is not read (a whole report may be passed; nothing is stored twice).
+        """
         self._check_open()
-        if "findings" in report_head:
-            raise StoreError("finish() takes the report without its 'findings' list")
+        report_head = {k: v for k, v in report_head.items() if k != "findings"}
         run = report_head["run"]
         if run["id"] != self.run_id:
             raise StoreError(f"finish(): the report is run {run['id']}, not {self.run_id}")

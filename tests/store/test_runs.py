@@ -15,7 +15,7 @@ import pytest
 
 from auditor.audit import AuditOptions, run_audit
 from auditor.errors import StoreError
-from auditor.store import BATCH, Store
+from auditor.store import BATCH, Store, save_report
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 FORMATS = ("json", "sarif", "junit", "csv", "html", "table")
@@ -125,13 +125,24 @@ def test_leaving_without_finish_marks_failed(store_url: str) -> None:
 def test_finish_checks_what_it_is_given(store_url: str, demo_report: dict[str, Any]) -> None:
     with Store(store_url) as store, \
             store.open_run("chk-1", "/b", datetime.now(UTC), "0") as w:
-        with pytest.raises(StoreError, match="without its 'findings'"):
-            w.finish(new_run(demo_report, "chk-1"), 0)
         with pytest.raises(StoreError, match="is run"):
             w.finish(head_of(demo_report), 0)
-        w.finish(head_of(new_run(demo_report, "chk-1")), 0)
+        w.add_findings(demo_report["findings"][:2])
+        w.finish(new_run(demo_report, "chk-1"), 0)  # a whole report: its findings are not read
         with pytest.raises(StoreError, match="already finished"):
             w.add_findings([])
+    with Store(store_url) as store:
+        assert store.load_report("chk-1")["findings"] == demo_report["findings"][:2]
+        row = store.find_run("chk-1")
+        assert row is not None and "findings" not in json.loads(row.report)
+
+
+def test_save_report_takes_any_iterable_of_findings(
+    store_url: str, demo_report: dict[str, Any]
+) -> None:
+    with Store(store_url) as store:
+        save_report(store, {**demo_report, "findings": iter(demo_report["findings"])}, "/b", 1)
+        assert store.load_report(demo_report["run"]["id"]) == demo_report
 
 
 def test_duplicate_run_id_is_a_store_error(store_url: str, demo_report: dict[str, Any]) -> None:
