@@ -30,6 +30,14 @@ class Lazy:
     def __bool__(self) -> bool:
         return self._length > 0
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list (or another Lazy) with the same items in the same order."""
+        if isinstance(other, Lazy | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 def _contains_lazy(value: Any) -> bool:
     if isinstance(value, Lazy):
