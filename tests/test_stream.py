@@ -199,3 +199,23 @@ def test_sorted_spool_equals_one_stable_sort_with_cascades(tmp_path: Path) -> No
     finally:
         scratch.close()
     assert not scratch.path.exists()
+
+
+def test_html_and_table_cap_the_detail_and_say_so(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With small caps, both human formats list the first findings and count the rest."""
+    from auditor.report import html, table
+
+    monkeypatch.setattr(html, "MAX_DETAILED", 10)
+    monkeypatch.setattr(table, "MAX_ROWS", 4)
+    bundle = make_bundle(tmp_path / "bundle")
+    code, files = audit(bundle, tmp_path / "out", tmp_path / "db.sqlite", monkeypatch, 3)
+    assert code == 1
+    total = len(json.loads(files[".json"].read_text())["findings"])
+    page = files[".html"].read_text()
+    assert f"{total - 10} more findings, see the JSON report" in page
+    assert page.count('<article class="finding"') == 10
+    result = CliRunner().invoke(app, ["audit", str(bundle), "--no-frames", "--no-store",
+                                      "--policy", "us-va-frt-2021"], catch_exceptions=False)
+    assert "VA-2026-001" in result.stdout
+    assert "... 21 more finding(s), see the JSON report" in result.stdout  # 25 - 4
