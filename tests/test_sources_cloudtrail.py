@@ -158,7 +158,7 @@ def test_malformed_line_missing_fields_and_non_object_are_located(tmp_path: Path
         (2, "malformed JSON"),
         (3, "missing field eventSource"),
         (4, "record is not a JSON object"),
-        (5, "missing or bad eventTime"),
+        (5, "bad eventTime"),
     ]
 
 

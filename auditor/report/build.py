@@ -15,14 +15,22 @@ from typing import Any
 from auditor import __version__
 from auditor.bundle import Bundle
 from auditor.errors import InputIssue
-from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
+from auditor.models import (
+    MATCHING_KINDS,
+    Event,
+    Finding,
+    InputFile,
+    Notice,
+    Severity,
+    utc_text,
+)
 from auditor.policy import Pack, Undecided
 
 SCHEMA = "auditor.report/v1"
 
 
 def _ts(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(when)
 
 
 #: What an `undecided[]` entry says about its event (no frames or attributes).

@@ -164,7 +164,10 @@ def parse_time(value: object, tz: str = "UTC", fmt: str | None = None) -> dateti
         parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC if tz == "UTC" else ZoneInfo(tz))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59, 0001-01-01T00:00:00+01:00
+        raise ValueError(f"time {value!r} is out of range in UTC") from None
 
 
 def frame_ref(job: ReadJob, ref: str) -> str:

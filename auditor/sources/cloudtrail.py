@@ -172,10 +172,10 @@ class CloudTrailSource:
             raw_time = wrapper.get("EventTime")
         try:
             when = parse_time(raw_time)
-        except ValueError:
+        except ValueError as exc:
             result.records -= 1
-            result.issues.append(InputIssue(result.path, f"missing or bad eventTime: {raw_time!r}",
-                                            line=line, record=index))
+            why = "missing eventTime" if raw_time is None else f"bad eventTime: {exc}"
+            result.issues.append(InputIssue(result.path, why, line=line, record=index))
             return
         params = rec.get("requestParameters")
         refs: list[str] = []
