@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor import principals as principals_mod
-from auditor.bundle import PRINCIPALS_TOML, Bundle, PathEscape, open_bundle, safe_relpath
+from auditor.bundle import PRINCIPALS_TOML, Bundle, open_bundle
 from auditor.errors import InputIssue
 from auditor.models import Event, Finding, InputFile, Notice, Severity
 from auditor.policy import Pack, evaluate, resolve
@@ -47,6 +47,7 @@ class AuditOptions:
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
+    require_frames: bool = False  # a referenced frame absent from the bundle is an input error
 
 
 @dataclass
@@ -120,8 +121,8 @@ def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: st
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
     """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
     bundle = open_bundle(bundle_path)
-    path = bundle.root / PRINCIPALS_TOML
-    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path.is_file()
+    path = bundle.config_path(PRINCIPALS_TOML)
+    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path is not None
                  else principals_mod.Directory())
     return bundle, directory
 
@@ -179,6 +180,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         findings = outcome.findings
         inputs.extend(outcome.inputs)
         issues.extend(outcome.issues)
+        notices.extend(outcome.notices)
         frame_summary = outcome.summary
         probes_report = outcome.probes
         run_facts.update(outcome.run)
@@ -216,15 +218,13 @@ def run_audit(bundle_path: Path, options: AuditOptions,
 
 
 def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
-    """Every file under logs/, each checked to stay inside the bundle."""
-    paths, issues = [], []
-    for rel in bundle.files("logs"):
-        try:
-            paths.append(safe_relpath(bundle.root, rel))
-        except PathEscape as exc:
-            issues.append(InputIssue(rel, f"refused: {exc}"))
+    """Every file under logs/, each checked to stay inside the bundle and to be a regular file
+    (a FIFO would block the reader); an empty or absent logs/ is nothing to audit."""
+    paths, issues = bundle.entries("logs")
     if not (bundle.root / "logs").is_dir():
         issues.append(InputIssue("logs/", "the bundle has no logs/ folder: nothing to audit"))
+    elif not paths and not issues:
+        issues.append(InputIssue("logs/", "the logs/ folder is empty: nothing to audit"))
     return paths, issues
 
 

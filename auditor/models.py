@@ -132,6 +132,8 @@ class FrameEvidence:
     error: str | None = None
     #: Face boxes in face_recognition's (top, right, bottom, left) pixel order (for thumbnails).
     boxes: tuple[tuple[int, int, int, int], ...] = ()
+    #: analysed | missing (not in the bundle: frames are samples) | unreadable | not_analysed
+    status: str = "analysed"
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,14 @@ def audit(
     no_frames: Annotated[
         bool, typer.Option("--no-frames", help="Skip all frame analysis.")
     ] = False,
+    require_frames: Annotated[
+        bool,
+        typer.Option(
+            "--require-frames",
+            help="A frame referenced by a face operation but absent from the bundle is an input "
+            "error (exit 3); by default it is a notice, since frames are samples.",
+        ),
+    ] = False,
     upsample: Upsample = 1,
     probe_tolerance: Annotated[
         float, typer.Option(help="Max descriptor distance for a probe match.")
@@ -92,6 +100,7 @@ def audit(
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),
         baseline=None if baseline is None else str(baseline),
+        require_frames=require_frames,
     )
     update, close = _progress_bar()
     try:

@@ -80,6 +80,7 @@ def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
                 "sha256": fr.sha256,
                 "faces": fr.faces,
                 "persons": list(fr.persons),
+                "status": fr.status,
                 "error": fr.error,
                 "boxes": [list(b) for b in fr.boxes],
             }
@@ -169,6 +170,7 @@ def build_report(
             1 for e in events if e.kind.value == "suspected_face_matching"
         ),
         "frames_analysed": 0,
+        "frames_missing": 0,
         "faces_detected": 0,
         "persons": 0,
         "errors": len(issues),

@@ -11,9 +11,12 @@ line where it broke, keeping everything read before it.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import io
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,7 +108,13 @@ class HashingStream:
     """The decompressed byte stream of a log file, hashed as the raw file is read."""
 
     def __init__(self, path: Path) -> None:
-        self._raw = _HashingRaw(path.open("rb", buffering=0))
+        # O_NONBLOCK: a FIFO put in place after the bundle was listed must not block the read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fh = os.fdopen(fd, "rb", buffering=0)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            fh.close()
+            raise OSError(errno.EINVAL, "not a regular file")
+        self._raw = _HashingRaw(fh)
         buffered = io.BufferedReader(self._raw, _BUFFER)
         self.compressed = path.name.endswith(".gz")
         self.stream: io.BufferedReader[Any] = (
