@@ -13,6 +13,7 @@ import orjson
 from auditor.errors import InputIssue
 from auditor.sources import cloudtrail, jsonl, text
 from auditor.sources.base import FileResult, HashingStream, ReadJob, Source
+from auditor.sources.cap import cap_result
 
 SOURCES: dict[str, Source] = {
     cloudtrail.NAME: cloudtrail.SOURCE,
@@ -85,4 +86,5 @@ def read_file(job: ReadJob) -> FileResult:
             InputIssue(job.path, f"could not be read: {type(exc).__name__}: {exc}"))
     finally:
         result.sha256 = stream.finish()
+    cap_result(result)
     return result

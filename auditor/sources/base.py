@@ -30,6 +30,10 @@ from auditor.errors import InputIssue
 from auditor.models import Event, Notice
 
 _BUFFER = 1 << 20
+#: A line longer than this is an error for that line and is skipped without being held in
+#: memory (a 1 GB line of a gzip bomb costs one buffer). A one-line CloudTrail `Records`
+#: document longer than this is not skipped: it is split into records as it streams.
+MAX_LINE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -124,13 +128,37 @@ class HashingStream:
         self._buffered = buffered
 
     def lines(self, result: FileResult) -> Iterator[tuple[int, bytes]]:
-        """(line number, line bytes) pairs; a broken compressed stream becomes one issue."""
+        """(line number, line bytes) pairs; a broken compressed stream becomes one issue, and
+        a line over MAX_LINE_BYTES an issue for that line (skipped in bounded memory)."""
         n = 0
         try:
-            for n, line in enumerate(self.stream, 1):  # noqa: B007
+            while True:
+                line = self.stream.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    return
+                n += 1
+                if len(line) > MAX_LINE_BYTES:
+                    self.skip_line()
+                    result.issues.append(InputIssue(result.path, long_line_message(), line=n))
+                    continue
                 yield n, line
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             result.issues.append(InputIssue(result.path, broken_stream_message(exc), line=n + 1))
+
+    def skip_line(self) -> None:
+        """Read on to the end of the current line, one buffer at a time."""
+        while True:
+            part = self.stream.readline(_BUFFER)
+            if not part or part.endswith(b"\n"):
+                return
+
+    def chunks(self) -> Iterator[bytes]:
+        """The rest of the decompressed stream in buffer-sized pieces (may raise as read_all)."""
+        while True:
+            part = self.stream.read1(_BUFFER)
+            if not part:
+                return
+            yield part
 
     def read_all(self, result: FileResult) -> bytes | None:
         """The whole decompressed content (one CloudTrail file), or None with an issue."""
@@ -149,6 +177,11 @@ class HashingStream:
             pass
         self._raw.close()
         return self._raw.digest.hexdigest()
+
+
+def long_line_message() -> str:
+    """The issue for a line over MAX_LINE_BYTES."""
+    return f"line longer than the limit of {MAX_LINE_BYTES:,} bytes: skipped"
 
 
 def broken_stream_message(exc: BaseException) -> str:
@@ -194,11 +227,20 @@ def frame_ref(job: ReadJob, ref: str) -> str:
     return safe_relpath(root, ref)
 
 
+#: Longer frame references are refused (no file system has such paths).
+MAX_FRAME_REF_CHARS = 4096
+
+
 def frame_refs(job: ReadJob, refs: list[str], result: FileResult,
                line: int | None, record: int | None) -> tuple[str, ...]:
     """Map several references, turning each one that escapes into an issue (never a read)."""
     out = []
     for ref in refs:
+        if len(ref) > MAX_FRAME_REF_CHARS:
+            result.issues.append(InputIssue(
+                result.path, f"frame reference of {len(ref):,} characters refused (limit "
+                f"{MAX_FRAME_REF_CHARS:,})", line=line, record=record))
+            continue
         try:
             out.append(frame_ref(job, ref))
         except PathEscape as exc:

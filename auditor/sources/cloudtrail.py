@@ -1,7 +1,8 @@
 """AWS CloudTrail in the shapes found in real archives.
 
-* `{"Records": [...]}` files as delivered to S3, plain or `.json.gz` (read whole: one file in
-  memory at a time, which CloudTrail's own 5-minute delivery files keep small);
+* `{"Records": [...]}` files as delivered to S3, plain or `.json.gz`: one line is split into
+  records with `bytes.find`; a pretty-printed document, or a line over the line limit, is split
+  as it streams (`ctstream`), so memory stays bounded whatever the file's size;
 * one record per line (Logstash/Firehose copies, where `eventTime` may be `@timestamp`);
 * Event-history exports (`aws cloudtrail lookup-events`), whose record is a JSON *string* in
   `CloudTrailEvent`.
@@ -12,7 +13,10 @@ only face operations become `Event`s.
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -20,7 +24,17 @@ import orjson
 from auditor.catalogue import canonical_service, classify
 from auditor.errors import InputIssue
 from auditor.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
+from auditor.sources.base import (
+    MAX_LINE_BYTES,
+    FileResult,
+    HashingStream,
+    ReadJob,
+    broken_stream_message,
+    frame_refs,
+    long_line_message,
+    parse_time,
+)
+from auditor.sources.ctstream import START, stream_records
 
 NAME = "cloudtrail"
 
@@ -44,14 +58,25 @@ class CloudTrailSource:
                 orjson.loads(head[:newline])
             except orjson.JSONDecodeError:
                 whole = True
-        if whole:
-            self._read_whole(job, stream, result)
-        else:
-            self._read_lines(job, stream, result)
+        try:
+            if not whole:
+                self._read_lines(job, stream, result)
+            elif START.match(head) and not _looks_like_lines(head):
+                line = 1 if head.count(b"\n", 0, 4096) <= 1 else None
+                self._records(job, stream_records(stream.chunks(), result), result, line)
+            else:
+                self._read_whole(job, stream, result)
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+            result.issues.append(InputIssue(result.path, broken_stream_message(exc)))
 
     def _read_whole(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        data = stream.read_all(result)
-        if data is None:
+        """A document that is not a Records array (one pretty-printed record): read whole,
+        up to the line limit."""
+        data = stream.stream.read(MAX_LINE_BYTES + 1)
+        if len(data) > MAX_LINE_BYTES:
+            result.issues.append(InputIssue(
+                result.path, f"JSON document larger than {MAX_LINE_BYTES:,} bytes that does not "
+                "start with a Records array: not read"))
             return
         try:
             doc = orjson.loads(data)
@@ -78,8 +103,28 @@ class CloudTrailSource:
         self._records(job, records, result, line)
 
     def _read_lines(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        for lineno, raw in stream.lines(result):
-            self._line(job, raw, result, lineno)
+        lineno = 0
+        try:
+            while True:
+                raw = stream.stream.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    return
+                lineno += 1
+                if len(raw) <= MAX_LINE_BYTES:
+                    self._line(job, raw, result, lineno)
+                elif START.match(raw, 0, 1 << 16):
+                    # a one-line Records document over the line limit: split it as it streams
+                    # (the document is the rest of the file)
+                    records = stream_records(chain([raw], stream.chunks()), result, lineno)
+                    self._records(job, records, result, lineno)
+                    return
+                else:
+                    stream.skip_line()
+                    result.issues.append(InputIssue(result.path, long_line_message(),
+                                                    line=lineno))
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+            result.issues.append(InputIssue(result.path, broken_stream_message(exc),
+                                            line=lineno + 1))
 
     def _line(self, job: ReadJob, raw: bytes, result: FileResult, lineno: int) -> None:
         if not raw or raw.isspace():  # same test as `not raw.strip()`, without copying the line
