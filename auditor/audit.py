@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor import principals as principals_mod
-from auditor.bundle import PRINCIPALS_TOML, Bundle, open_bundle
+from auditor.bundle import PRINCIPALS_TOML, Bundle, display_name, open_bundle
 from auditor.errors import InputIssue
 from auditor.models import Event, Finding, InputFile, Notice, Severity
 from auditor.policy import Pack, evaluate, resolve
@@ -213,7 +213,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
     if options.store_url is not None:
         from auditor.store import Store
 
-        Store(options.store_url).save_run(report, str(bundle.root), exit_code)
+        Store(options.store_url).save_run(report, display_name(str(bundle.root)), exit_code)
     return AuditResult(report, findings, issues, exit_code, run_id, notices, warnings)
 
 

@@ -168,9 +168,9 @@ def open_bundle(path: Path) -> Bundle:
     if not path.is_dir():
         raise BundleError("bundle must be a folder", Location(str(path)))
     root = path.resolve()
-    bundle = Bundle(root=root, name=root.name, settings=SourceSettings())
+    bundle = Bundle(root=root, name=display_name(root.name), settings=SourceSettings())
     config = bundle.config_path(AUDIT_TOML)
     if config is None:
         return bundle
     name, settings = settings_mod.parse(tomlfile.load(config, AUDIT_TOML))
-    return Bundle(root=root, name=name or root.name, settings=settings, config_file=AUDIT_TOML)
+    return Bundle(root=root, name=name or bundle.name, settings=settings, config_file=AUDIT_TOML)

@@ -25,6 +25,7 @@ from auditor.cli.common import (
     _progress_bar,
     _render_all,
     app,
+    echo,
 )
 from auditor.errors import AuditorError
 
@@ -110,12 +111,12 @@ def audit(
         _fail(str(exc))
     close()
     for warning in result.warnings:
-        typer.echo(f"auditor: warning: {warning}", err=True)
+        echo(f"auditor: warning: {warning}", err=True)
     _render_all(
         result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
     )
     if result.issues:
-        typer.echo(
+        echo(
             f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",
             err=True,
         )
@@ -137,7 +138,7 @@ def runs(
         _fail(str(exc))
     for r in rows:
         if as_json:
-            typer.echo(
+            echo(
                 json.dumps(
                     {
                         "id": r.id,
@@ -151,12 +152,12 @@ def runs(
                 )
             )
         else:
-            typer.echo(
+            echo(
                 f"{r.id[:12]}  {r.started:%Y-%m-%d %H:%M:%S}  {r.status:<10}  exit {r.exit_code}"
                 f"  {r.findings} finding(s)  {r.errors} error(s)  {r.bundle}"
             )
     if not rows and not as_json:
-        typer.echo("no runs recorded")
+        echo("no runs recorded")
 
 
 @app.command()
@@ -204,6 +205,6 @@ def version() -> None:
     """Print the version of auditor and of the dlib build and models it uses."""
     from auditor.faces.modelfiles import build_info
 
-    typer.echo(f"auditor {__version__}")
+    echo(f"auditor {__version__}")
     for key, value in build_info().items():
-        typer.echo(f"{key}: {value}")
+        echo(f"{key}: {value}")
