@@ -138,7 +138,8 @@ class HashingStream:
                     return
                 n += 1
                 if len(line) > MAX_LINE_BYTES:
-                    self.skip_line()
+                    if not line.endswith(b"\n"):
+                        self.skip_line()
                     result.issues.append(InputIssue(result.path, long_line_message(), line=n))
                     continue
                 yield n, line

@@ -37,6 +37,9 @@ from auditor.sources.base import (
 from auditor.sources.ctstream import START, stream_records
 
 NAME = "cloudtrail"
+#: A one-line `{"Records":[...]}` delivery file up to this size is held whole and cut with
+#: `bytes.find` (the fast path, about 3x less CPU); a longer one is split as it streams.
+MAX_DELIVERY_LINE_BYTES = 32 << 20
 
 _IMAGE_KEYS = ("image", "sourceImage", "targetImage")
 
@@ -106,22 +109,30 @@ class CloudTrailSource:
         lineno = 0
         try:
             while True:
-                raw = stream.stream.readline(MAX_LINE_BYTES + 1)
+                raw = stream.stream.readline(MAX_DELIVERY_LINE_BYTES + 1)
                 if not raw:
                     return
                 lineno += 1
                 if len(raw) <= MAX_LINE_BYTES:
                     self._line(job, raw, result, lineno)
-                elif START.match(raw, 0, 1 << 16):
-                    # a one-line Records document over the line limit: split it as it streams
+                elif not START.match(raw, 0, 1 << 16):
+                    if not raw.endswith(b"\n"):
+                        stream.skip_line()
+                    result.issues.append(InputIssue(result.path, long_line_message(),
+                                                    line=lineno))
+                elif len(raw) <= MAX_DELIVERY_LINE_BYTES:
+                    # a big delivery file: the fast split, else split as it streams (never
+                    # parsed whole, which would cost several times the line in objects)
+                    if not (raw.startswith(_RECORDS_HEAD)
+                            and self._delivery_line(job, raw, result, lineno)):
+                        self._records(job, stream_records([raw], result, lineno), result,
+                                      lineno)
+                else:
+                    # a one-line Records document over the limit: split it as it streams
                     # (the document is the rest of the file)
                     records = stream_records(chain([raw], stream.chunks()), result, lineno)
                     self._records(job, records, result, lineno)
                     return
-                else:
-                    stream.skip_line()
-                    result.issues.append(InputIssue(result.path, long_line_message(),
-                                                    line=lineno))
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             result.issues.append(InputIssue(result.path, broken_stream_message(exc),
                                             line=lineno + 1))

@@ -28,6 +28,10 @@ MAX_RECORD_BYTES = 4 << 20
 #: `{"Records": [` or `[` at the start of a document (after whitespace).
 START = re.compile(rb'\s*(?:\{\s*"Records"\s*:\s*)?\[')
 _END = re.compile(rb"\}\s*(?:,\s*\{|\])")
+#: CloudTrail writes `eventVersion` first in every record: when the first record starts so, only
+#: `}, {"eventVersion"` can end a record, which skips the nested `},{` of `resources` arrays.
+_END_CT = re.compile(rb'\}\s*(?:,\s*\{\s*"eventVersion"|\])')
+_CT_FIRST = re.compile(rb'\{\s*"eventVersion"')
 _SPACE = re.compile(rb"\s*")
 _COMPACT_AT = 1 << 20
 _TOO_LONG = (f"record longer than the limit of {MAX_RECORD_BYTES:,} bytes (or not valid JSON): "
@@ -63,6 +67,9 @@ def stream_records(chunks: Iterable[bytes], result: FileResult,
     pos = m.end()
     line = first_line + buf.count(b"\n", 0, pos)
     index = 0
+    while len(buf) - pos < 64 and not eof:
+        more()
+    ends = _END_CT if _CT_FIRST.match(buf, _SPACE.match(buf, pos).end()) else _END  # type: ignore[union-attr]
     while True:
         if pos > _COMPACT_AT:  # drop what has been read (one memmove per megabyte)
             del buf[:pos]
@@ -80,7 +87,7 @@ def stream_records(chunks: Iterable[bytes], result: FileResult,
             return
         start = search = pos
         while True:
-            m = _END.search(buf, search)
+            m = ends.search(buf, search)
             if m is None:
                 if len(buf) - start > MAX_RECORD_BYTES:
                     issue(_TOO_LONG, line, index)
@@ -105,7 +112,8 @@ def stream_records(chunks: Iterable[bytes], result: FileResult,
                 continue
             yield record
             index += 1
-            next_pos = m.end() - 1  # the next record's `{`, or the closing `]`
+            next_pos = buf.rindex(b"{", m.start(), m.end()) if buf[m.end() - 1] != ord("]") \
+                else m.end() - 1  # the next record's `{`, or the closing `]`
             line += buf.count(b"\n", start, next_pos)
             pos = next_pos
             break

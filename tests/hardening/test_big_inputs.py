@@ -17,6 +17,7 @@ import pytest
 
 from auditor.sources.base import MAX_LINE_BYTES
 from auditor.sources.cap import MAX_VALUE_CHARS
+from auditor.sources.cloudtrail import MAX_DELIVERY_LINE_BYTES
 from auditor.sources.ctstream import MAX_RECORD_BYTES
 from tests.hardening.helpers import (
     AMAZON,
@@ -93,16 +94,17 @@ def test_malformed_record_in_a_pretty_document_keeps_the_records_before_it(
     assert len(report["findings"]) == 1
 
 
+@pytest.mark.parametrize("limit", [MAX_LINE_BYTES, MAX_DELIVERY_LINE_BYTES])
 def test_one_line_records_document_over_the_line_limit_is_split_as_it_streams(
-    tmp_path: Path, audit_json: AuditJson
+    tmp_path: Path, audit_json: AuditJson, limit: int
 ) -> None:
     pad = "x" * 2000
     background = {**ct_record(), "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
                   "requestParameters": {"pad": pad}}
-    count = MAX_LINE_BYTES // len(json.dumps(background)) + 100
+    count = limit // len(json.dumps(background, separators=(",", ":"))) + 100
     records = [background] * count + [ct_record("2023-05-05T00:00:00Z")]
     text = json.dumps({"Records": records}, separators=(",", ":"))
-    assert len(text) > MAX_LINE_BYTES and "\n" not in text
+    assert len(text) > limit and "\n" not in text
     bundle = write(tmp_path / "b", {"logs/ct.json": text, "principals.toml": PRINCIPALS})
     code, report = audit_json(bundle, "--policy", AMAZON, "--no-frames")
     assert code == 1 and report["errors"] == []
