@@ -116,10 +116,6 @@ class Bundle:
     config_file: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
-    def files(self, folder: str) -> list[str]:
-        """Bundle-relative paths of the usable regular files under `folder`, sorted."""
-        return self.entries(folder)[0]
-
     def entries(
         self, folder: str, max_bytes: int | None = None
     ) -> tuple[list[str], list[InputIssue]]:
