@@ -228,12 +228,13 @@ def png_6300(root: Path) -> dict[str, Any]:
             "stored": (bundle / "frames" / "big.png").stat().st_size}
 
 
-def png_4096(root: Path) -> dict[str, Any]:
+def png_frame(root: Path, width: int, height: int) -> dict[str, Any]:
+    """A black frame that is accepted (under the pixel limit), decoded and analysed."""
     bundle = _bundle(root)
     (bundle / "frames").mkdir()
-    _png(bundle / "frames" / "limit.png", 4096, 4096)
-    (bundle / "logs" / "p.jsonl").write_text(police_line(frame="frames/limit.png"))
-    return {"exit": 1, "findings": 1, "stored": (bundle / "frames" / "limit.png").stat().st_size}
+    _png(bundle / "frames" / "f.png", width, height)
+    (bundle / "logs" / "p.jsonl").write_text(police_line(frame="frames/f.png"))
+    return {"exit": 1, "findings": 1, "stored": (bundle / "frames" / "f.png").stat().st_size}
 
 
 def long_values(root: Path) -> dict[str, Any]:
@@ -272,8 +273,12 @@ def cases(records: int) -> list[Case]:
              line_records),
         Case("6300x6300 PNG frame", "referenced by a police operation", png_6300,
              ("--no-cache",)),
+        Case("1920x1080 PNG frame", "accepted: decoded and analysed (dlib, upsample 1)",
+             lambda r: png_frame(r, 1920, 1080), ("--no-cache",)),
+        Case("3840x2160 PNG frame", "accepted: decoded and analysed (dlib, upsample 1)",
+             lambda r: png_frame(r, 3840, 2160), ("--no-cache",)),
         Case("4096x4096 PNG frame", "at the pixel limit: decoded and analysed (dlib, upsample 1)",
-             png_4096, ("--no-cache",)),
+             lambda r: png_frame(r, 4096, 4096), ("--no-cache",)),
         Case("long values", "10 MiB event_id + 5 MiB attribute in one JSON line", long_values),
         Case("regex budget", "`(a|a)+$` pattern, 1,000 lines of 41 chars", regex_budget),
     ]
