@@ -61,10 +61,10 @@ def regular_file(root: Path, rel: str, max_bytes: int | None = None) -> Path:
     path = root / safe
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         if path.is_symlink():
             raise PathEscape(f"{rel!r} is a broken symbolic link") from None
-        raise
+        raise FileNotFoundError(rel) from None
     except OSError as exc:
         raise PathEscape(f"cannot stat {rel!r}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(info.st_mode):
