@@ -25,6 +25,8 @@ SERVICE_ALIASES: dict[str, str] = {
     "face": "azure_face",
     "cognitiveservices.azure.com": "azure_face",
     "microsoft.cognitiveservices": "azure_face",
+    "vision.googleapis.com": "google_vision",
+    "google_vision": "google_vision",
     "face_recognition": "face_recognition",
     "deepface": "deepface",
     "opencv": "opencv",
@@ -91,6 +93,12 @@ CATALOGUE: dict[tuple[str, str], K] = {
     ("azure_face", "LargeFaceListAddFace"): K.ENROLMENT,
     ("azure_face", "PersonGroupTrain"): K.ENROLMENT,
     ("azure_face", "Detect"): K.FACE_DETECTION,
+    # Google Cloud Vision (audit-log method names): face detection only, and only when the
+    # request asks for FACE_DETECTION (auditor/sources/gcp_audit.py checks the features)
+    ("google_vision", "ImageAnnotator.BatchAnnotateImages"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.AsyncBatchAnnotateImages"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.BatchAnnotateFiles"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.AsyncBatchAnnotateFiles"): K.FACE_DETECTION,
     # local libraries
     ("face_recognition", "compare_faces"): K.VERIFICATION_1TO1,
     ("face_recognition", "face_distance"): K.VERIFICATION_1TO1,

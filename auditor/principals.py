@@ -8,8 +8,10 @@ order, so a specific entry placed before a broad glob overrides it.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from auditor import tomlfile
@@ -35,6 +37,23 @@ CATEGORIES = (
 )
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=4096)
+def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A log's client address as an IP address (IPv4-mapped IPv6 unwrapped), or None."""
+    if not text:
+        return None
+    try:
+        ip = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 @dataclass(frozen=True)
 class PrincipalRule:
     """One `[[principal]]` table: exactly one matcher plus what it makes the principal."""
@@ -44,9 +63,13 @@ class PrincipalRule:
     arn: re.Pattern[str] | None = None
     account: str | None = None
     name: str | None = None
+    address: IPNetwork | None = None
 
     def matches(self, p: Principal) -> bool:
         """True when this entry describes principal `p`."""
+        if self.address is not None:
+            ip = _ip(p.address)
+            return ip is not None and ip.version == self.address.version and ip in self.address
         if self.arn is not None:
             return any(self.arn.match(a) for a in p.arns)
         if self.account is not None:
@@ -94,10 +117,10 @@ def load(path: Path, display: str) -> Directory:
     rules = []
     for i, entry in enumerate(entries):
         where = f"principal[{i}]"
-        matchers = [k for k in ("arn", "account", "name") if k in entry]
+        matchers = [k for k in ("arn", "account", "name", "address") if k in entry]
         if len(matchers) != 1:
             raise doc.error(
-                "needs exactly one of arn, account or name", "principal", i, field=where
+                "needs exactly one of arn, account, name or address", "principal", i, field=where
             )
         key = matchers[0]
         value = entry[key]
@@ -116,7 +139,16 @@ def load(path: Path, display: str) -> Directory:
                 key="category",
                 field=f"{where}.category",
             )
-        extra = set(entry) - {"arn", "account", "name", "organisation", "category", "note"}
+        network = None
+        if key == "address":
+            try:
+                network = ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise doc.error(f"address {value!r} is not an IP address or CIDR range "
+                                "(e.g. 10.0.0.0/8, 2001:db8::/32)", "principal", i, key=key,
+                                field=f"{where}.{key}") from None
+        extra = set(entry) - {"arn", "account", "name", "address", "organisation", "category",
+                              "note"}
         if extra:
             bad = sorted(extra)[0]
             raise doc.error(f"unknown key {bad!r}", "principal", i, key=bad, field=f"{where}.{bad}")
@@ -127,6 +159,7 @@ def load(path: Path, display: str) -> Directory:
                 arn=glob_regex(value) if key == "arn" else None,
                 account=value if key == "account" else None,
                 name=value if key == "name" else None,
+                address=network,
             )
         )
     return Directory(tuple(rules))
