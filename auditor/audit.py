@@ -127,10 +127,15 @@ def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
 
 
 def run_audit(bundle_path: Path, options: AuditOptions,
-              progress: Progress | None = None) -> AuditResult:
-    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log."""
+              progress: Progress | None = None, packs: list[Pack] | None = None) -> AuditResult:
+    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log.
+
+    `packs` (already loaded) replaces `options.policies`: `verify` re-runs with the exact packs
+    a report used.
+    """
     started = datetime.now(UTC)
-    packs = resolve(list(options.policies))
+    if packs is None:
+        packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
     accepted = None
     if options.baseline is not None:
