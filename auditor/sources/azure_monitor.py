@@ -23,7 +23,7 @@ from auditor.errors import InputIssue
 from auditor.models import Event, Notice, OperationKind, Principal
 from auditor.routes import match_route, request_path
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import documents
+from auditor.sources.jsondoc import documents, is_filler, records_of
 
 NAME = "azure_monitor"
 _SPLIT = re.compile(r"[_./]")
@@ -40,11 +40,15 @@ class AzureMonitorSource:
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
         for doc, line in documents(stream, result):
-            if isinstance(doc, dict) and isinstance(doc.get("records"), list):
-                for index, rec in enumerate(doc["records"]):
-                    self._record(job, rec, result, line, index)
-            else:
+            records = records_of(doc)
+            if records is None:
                 self._record(job, doc, result, line, None)
+                continue
+            for index, rec in enumerate(records):
+                if is_filler(rec):
+                    result.records += 1
+                else:
+                    self._record(job, rec, result, line, index)
 
     def _record(self, job: ReadJob, rec: Any, result: FileResult, line: int | None,
                 index: int | None) -> None:

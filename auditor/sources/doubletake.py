@@ -20,7 +20,7 @@ from typing import Any
 from auditor.errors import InputIssue
 from auditor.models import Event, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import documents
+from auditor.sources.jsondoc import documents, is_filler, records_of
 
 NAME = "doubletake"
 PRINCIPAL = "double-take"
@@ -35,10 +35,15 @@ class DoubleTakeSource:
         """See `Source.read`."""
         seen: set[str] = set()
         for doc, line in documents(stream, result):
-            items = doc if isinstance(doc, list) else [doc]
+            items = records_of(doc)
+            if items is None:
+                self._payload(job, doc, result, line, None, seen)
+                continue
             for index, item in enumerate(items):
-                self._payload(job, item, result, line, index if isinstance(doc, list) else None,
-                              seen)
+                if is_filler(item):
+                    result.records += 1
+                else:
+                    self._payload(job, item, result, line, index, seen)
 
     def _payload(self, job: ReadJob, obj: Any, result: FileResult, line: int | None,
                  index: int | None, seen: set[str]) -> None:

@@ -47,6 +47,30 @@ def _whole(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, int
         result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=at))
 
 
+#: The filler record of an evidence archive's sparse bundle (auditor/evidence_pack/records.py):
+#: it stands at the indices of records that were not published, so it is counted and skipped.
+FILLER_SOURCE = "filler.auditor.invalid"
+_ARRAY_KEYS = ("records", "Records", "entries")
+
+
+def records_of(doc: Any) -> list[Any] | None:
+    """The records of a whole document: a JSON array, or the array under `records` (Azure
+    exports), `entries` (Cloud Logging API) or `Records` (the sparse bundle `verify` rebuilds);
+    None when `doc` is a single record."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        for key in _ARRAY_KEYS:
+            if isinstance(doc.get(key), list):
+                return list(doc[key])
+    return None
+
+
+def is_filler(rec: Any) -> bool:
+    """True for the sparse bundle's filler record."""
+    return isinstance(rec, dict) and rec.get("eventSource") == FILLER_SOURCE
+
+
 def dig(obj: Any, *keys: str) -> Any:
     """obj[k1][k2]... or None when a step is missing or not an object."""
     for key in keys:
