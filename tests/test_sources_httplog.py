@@ -124,3 +124,14 @@ def test_bad_time_and_missing_request_are_located(tmp_path: Path) -> None:
     assert result.records == 1 and len(result.events) == 1
     assert [(line, msg.split(" ")[0]) for line, _, msg in issues(result)] == [
         (2, "bad"), (3, "access-log")]
+
+
+def test_lines_without_a_request_are_records_not_errors(tmp_path: Path) -> None:
+    (tmp_path / "x.log").write_bytes(
+        b'203.0.113.5 - - [14/Mar/2026:09:12:01 +0000] "-" 400 0 "-" "-"\n'
+        b'203.0.113.5 - - [14/Mar/2026:09:12:02 +0000] "\\x16\\x03\\x01\\x02\\x00" 400 157'
+        b' "-" "-"\n'
+        b'203.0.113.5 - - [14/Mar/2026:09:12:03 +0000] "POST /facepp/v3/compare" 200 9 "-" "-"\n')
+    result = read_sample("x.log", root=tmp_path)
+    assert result.source == "httplog" and result.records == 3 and result.issues == []
+    assert [(e.line, e.operation) for e in result.events] == [(3, "compare")]  # HTTP/0.9 form

@@ -83,6 +83,10 @@ class HttpLogSource:
              for k, v in m.groupdict().items()}
         method, _, rest = (g["request"] or "").partition(" ")
         target = rest.rsplit(" ", 1)[0] if " " in rest else rest
+        if not target:
+            # `"-" 400` (a connection closed before a request) or a TLS handshake sent to a
+            # plain-HTTP port: a real line of a real log that carries no request to classify
+            return {"no_request": True}
         return {"time": g["time"], "method": method, "target": target, "status": g["status"],
                 "client": g["host"], "user": g["user"], "agent": g["agent"]}
 
@@ -115,6 +119,9 @@ class HttpLogSource:
                 "user": _first(obj, _J_USER)}
 
     def _record(self, job: ReadJob, f: dict[str, Any], result: FileResult, lineno: int) -> None:
+        if f.get("no_request"):
+            result.records += 1
+            return
         method, target = f.get("method"), f.get("target")
         if not isinstance(method, str) or not isinstance(target, str) or not target:
             result.issues.append(InputIssue(result.path, "access-log record without a request "
