@@ -88,3 +88,11 @@ def test_cloud_logs_are_sniffed_by_content(name: str, obj: dict[str, object],
                                            source: str) -> None:
     assert sniff(name, json.dumps(obj).encode() + b"\n") == source
     assert sniff(name, json.dumps(obj, indent=2).encode() + b"\n") == source
+
+
+def test_one_line_gcp_array_is_not_cloudtrail(tmp_path: Path) -> None:
+    entries = json.loads((SAMPLES / "gcp-audit/vision-annotate.json").read_text())
+    (tmp_path / "gcp.json").write_text(json.dumps(entries) + "\n")
+    result = read_sample("gcp.json", root=tmp_path)
+    assert result.source == "gcp_audit" and [e.record for e in result.events] == [0, 2]
+    assert sniff("ct.json", b'[{"eventSource": "s3.amazonaws.com"}]') == "cloudtrail"

@@ -57,6 +57,8 @@ def refine(ext: str, head: bytes, json_ext: frozenset[str], text_ext: frozenset[
                 and _KINESIS_EVENT.search(window):
             return KINESIS
     obj = _loads(first)
+    if isinstance(obj, list) and obj and isinstance(obj[0], dict):
+        obj = obj[0]  # a one-line array (`jq -c`): its first record decides
     if isinstance(obj, dict):
         return json_kind(obj)
     if obj is None:  # pretty-printed (or a first line longer than the peek window)

@@ -108,6 +108,8 @@ class HttpLogSource:
             m, _, rest = req.partition(" ")
             method, target = method or m, target or (rest.rsplit(" ", 1)[0] if " " in rest
                                                      else rest)
+        if not target and isinstance(req, str):
+            return {"no_request": True}  # `"request": "-"`: no request line to classify
         agent = _first(obj, _J_AGENT)
         headers = nested.get("headers")
         if agent is None and isinstance(headers, dict):
