@@ -192,3 +192,10 @@ def match_route(method: str, target: str) -> Route | None:
         if regex.fullmatch(path) and (not route.methods or verb in route.methods):
             return route
     return None
+
+
+def may_be_face_request(request: bytes) -> bool:
+    """Cheap pre-test on a raw request line: False means neither a catalogue route nor a path
+    that looks like face matching can be in it (every pattern holds `face` or `/api/v1/`)."""
+    low = request.lower()
+    return b"face" in low or b"/api/v1/" in low

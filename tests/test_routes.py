@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.models import OperationKind as K
-from auditor.routes import ROUTES, Route, match_route, request_path
+from auditor.routes import ROUTES, Route, match_route, may_be_face_request, request_path
 
 
 def _method(route: Route) -> str:
@@ -15,6 +15,7 @@ def _method(route: Route) -> str:
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.service}:{r.pattern}:{r.operation}")
 def test_every_route_matches_its_example_and_is_not_shadowed(route: Route) -> None:
     assert route.example, "every route needs a concrete example path"
+    assert may_be_face_request(f"{_method(route)} {route.example.upper()} HTTP/1.1".encode())
     found = match_route(_method(route), route.example)
     assert found is route, f"{route.example} went to {found}"
     assert found.kind is route.kind

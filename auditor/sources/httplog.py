@@ -21,7 +21,7 @@ import orjson
 from auditor.catalogue import looks_like_face_matching
 from auditor.errors import InputIssue
 from auditor.models import Event, Notice, OperationKind, Principal
-from auditor.routes import match_route, request_path
+from auditor.routes import match_route, may_be_face_request, request_path
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 
 NAME = "httplog"
@@ -79,6 +79,8 @@ class HttpLogSource:
                 result.path, "not an access-log line (expected the common or combined format)",
                 line=lineno))
             return None
+        if not may_be_face_request(m.group("request")):
+            return {"no_request": True}  # counted; nothing in it can be a face operation
         g = {k: (v.decode("utf-8", "replace") if v is not None else None)
              for k, v in m.groupdict().items()}
         method, _, rest = (g["request"] or "").partition(" ")
