@@ -113,6 +113,9 @@ def test_explicit_text_pattern_or_jsonl_mapping_keeps_the_generic_source(tmp_pat
     assert read_sample("logs/a.log", settings, root=tmp_path).source == "text"
     assert read_sample("logs/b.jsonl", settings, root=tmp_path).source == "jsonl"
     assert read_sample("logs/a.log", root=tmp_path).source == "httplog"
+    # a JSON-lines mapping never turns a text access log into JSON lines
+    broad = SourceSettings(jsonl_mappings=(JsonlMapping("logs/*", (("operation", "uri"),)),))
+    assert read_sample("logs/a.log", broad, root=tmp_path).source == "httplog"
 
 
 def test_bad_time_and_missing_request_are_located(tmp_path: Path) -> None:

@@ -112,9 +112,11 @@ def configured(name: str, path: str, settings: SourceSettings) -> str:
     if name == HTTPLOG and any(p.glob != "*" and fnmatch.fnmatchcase(path, p.glob)
                                for p in settings.text_patterns):
         return "text"
-    mapping = settings.mapping_for(path)
-    if mapping is not None and mapping.glob != "*":
-        return "jsonl"
+    name_part = path[:-3] if path.endswith(".gz") else path
+    if name_part.rsplit(".", 1)[-1].lower() in ("json", "jsonl", "ndjson"):
+        mapping = settings.mapping_for(path)
+        if mapping is not None and mapping.glob != "*":
+            return "jsonl"
     return name
 
 
