@@ -1,4 +1,4 @@
-"""Double Take's MQTT result payloads (matches and cameras topics)."""
+"""Double Take's MQTT result payloads and Frigate's face-recognition MQTT updates."""
 
 from __future__ import annotations
 
@@ -38,3 +38,30 @@ def test_topic_wrappers(tmp_path: Path) -> None:
     assert result.source == "doubletake" and result.records == 2
     assert len(result.events) == 1
     assert issues(result) == [(3, None, "not a Double Take result (no match or matches)")]
+
+
+def test_frigate_face_recognition_updates() -> None:
+    result = read_sample("frigate/tracked_object_update.jsonl")
+    assert result.source == "frigate" and result.records == 3  # the lpr update counts
+    assert rows(result) == [
+        (1, None, "frigate", "face_recognition", "identification_1toN", "frigate", "succeeded"),
+        (2, None, "frigate", "face_recognition", "identification_1toN", "frigate", "succeeded"),
+    ]
+    named, unnamed = result.events
+    assert dict(named.attributes) == {"best_score": "0.950", "camera": "front_door_cam",
+                                      "match_count": "1",
+                                      "tracked_object_id": "1773738000.475377-mxklsc"}
+    assert unnamed.attr("match_count") == "0"
+    assert named.time.isoformat() == "2026-03-17T09:00:03.748393+00:00"
+    assert issues(result) == [(4, None, "missing or bad timestamp: 'later'")]
+
+
+def test_frigate_topic_wrapper(tmp_path: Path) -> None:
+    msg = {"type": "face", "id": "x", "name": "A", "score": 0.9, "camera": "c",
+           "timestamp": 1773738003.5}
+    (tmp_path / "f.jsonl").write_text(
+        json.dumps({"topic": "frigate/tracked_object_update", "payload": msg}) + "\n"
+        + json.dumps({"topic": "frigate/tracked_object_update", "payload": [1]}) + "\n")
+    result = read_sample("f.jsonl", root=tmp_path)
+    assert result.source == "frigate" and len(result.events) == 1
+    assert issues(result) == [(2, None, "not a Frigate tracked-object update (no type)")]

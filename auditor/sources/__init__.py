@@ -16,6 +16,7 @@ from auditor.sources import (
     cloudtrail,
     detect,
     doubletake,
+    frigate,
     gcp_audit,
     httplog,
     jsonl,
@@ -33,6 +34,7 @@ SOURCES: dict[str, Source] = {
     gcp_audit.NAME: gcp_audit.SOURCE,
     kinesis_rekognition.NAME: kinesis_rekognition.SOURCE,
     doubletake.NAME: doubletake.SOURCE,
+    frigate.NAME: frigate.SOURCE,
 }
 
 _JSON_EXT = frozenset({"json", "jsonl", "ndjson"})

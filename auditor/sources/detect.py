@@ -26,6 +26,7 @@ AZURE_MONITOR = "azure_monitor"
 GCP_AUDIT = "gcp_audit"
 KINESIS = "kinesis_rekognition"
 DOUBLETAKE = "doubletake"
+FRIGATE = "frigate"
 
 _CLOUDTRAIL_KEYS = ("eventSource", "CloudTrailEvent", "eventVersion")
 _KINESIS_EVENT = re.compile(rb'"eventSource"\s*:\s*"aws:kinesis"|"kinesis"\s*:\s*\{'
@@ -96,6 +97,11 @@ def json_kind(obj: dict[str, Any]) -> str | None:
     topic = obj.get("topic")
     if isinstance(topic, str) and topic.startswith("double-take/"):
         return DOUBLETAKE
+    if isinstance(topic, str) and topic.endswith("/tracked_object_update"):
+        return FRIGATE
+    if isinstance(obj.get("type"), str) and "camera" in obj and "id" in obj \
+            and ("name" in obj or "timestamp" in obj) and "request" not in obj:
+        return FRIGATE
     if "camera" in obj and "attempts" in obj and any(k in obj for k in ("match", "matches")):
         return DOUBLETAKE
     if looks_like_json_access(obj):
