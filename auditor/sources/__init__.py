@@ -45,7 +45,10 @@ __all__ = ["SOURCES", "FileResult", "ReadJob", "read_file", "sniff"]
 
 
 def sniff(path: str, head: bytes) -> str | None:
-    """The source for a file, from its name and first bytes; None for an unknown type."""
+    """The source for a file, from its name and first bytes; None for an unknown type.
+
+    Content first (`detect.refine`: access logs, cloud exports, MQTT captures), then the
+    extension rules (CloudTrail, JSON lines, text)."""
     name = path[:-3] if path.endswith(".gz") else path
     ext = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
     found = detect.refine(ext, head, _JSON_EXT, _TEXT_EXT)
