@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +36,24 @@ def test_every_sample_is_described_in_sources_md() -> None:
     text = (SAMPLES / "SOURCES.md").read_text()
     missing = [rel for rel in SAMPLE_FILES if f"`{rel}`" not in text]
     assert missing == []
+
+
+def test_all_samples_through_the_cli(tmp_path: Path, cli: Any, db_url: str) -> None:
+    """Every sample in one bundle: each file gets its source, its broken records are errors
+    with their locations, and the audit says it is incomplete (exit 3)."""
+    import json
+    import shutil
+
+    bundle = tmp_path / "b"
+    shutil.copytree(SAMPLES, bundle / "logs", ignore=shutil.ignore_patterns("SOURCES.md"))
+    out = tmp_path / "r.json"
+    res = cli("audit", bundle, "--no-frames", "--no-store", "--format", "json", "--output", out)
+    assert res.exit_code == 3, res.output
+    report = json.loads(out.read_text())
+    sources = {i["path"]: i["source"] for i in report["inputs"] if i["kind"] == "log"}
+    assert sources == {f"logs/{rel}": read_sample(rel).source for rel in SAMPLE_FILES}
+    assert set(sources.values()) == set(SOURCES) - ELSEWHERE
+    expected = sorted((f"logs/{rel}", i.line, i.record) for rel in SAMPLE_FILES
+                      for i in read_sample(rel).issues)
+    assert sorted((e["file"], e["line"], e["record"]) for e in report["errors"]) == expected
+    assert len(expected) == 8  # one broken record in each of 8 samples (SOURCES.md)
