@@ -60,6 +60,14 @@ ROUTES: tuple[Route, ...] = (
     Route("azure_face", f"{_AZ}/detectLivenessWithVerify-sessions{{rest}}",
           "CreateLivenessWithVerifySession", K.VERIFICATION_1TO1, _POST,
           "/face/v1.2/detectLivenessWithVerify-sessions"),
+    # reading or deleting a session (and its audit entries) compares nothing
+    Route("azure_face", f"{_AZ}/detectLivenessWithVerify/singleModal/sessions{{rest}}",
+          "LivenessWithVerifySession.Manage", K.OTHER, _ANY,
+          "/face/v1.1-preview.1/detectLivenessWithVerify/singleModal/sessions/b12e033e-bda7-4b83-"
+          "a211-e721c661f30e"),
+    Route("azure_face", f"{_AZ}/detectLivenessWithVerify-sessions{{rest}}",
+          "LivenessWithVerifySession.Manage", K.OTHER, _ANY,
+          "/face/v1.2/detectLivenessWithVerify-sessions/b12e033e-bda7-4b83-a211-e721c661f30e"),
     Route("azure_face", f"{_AZ}/detectLiveness/singleModal/sessions{{rest}}",
           "CreateLivenessSession", K.FACE_ANALYSIS, _POST,
           "/face/v1.1-preview.1/detectLiveness/singleModal/sessions"),
