@@ -47,6 +47,7 @@ class AuditOptions:
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
+    fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
 
 
 @dataclass
@@ -103,13 +104,18 @@ _AHEAD = 4
 
 
 def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
-                      suppressed: frozenset[str] = frozenset()) -> int:
+                      suppressed: frozenset[str] = frozenset(), undecided: int = 0,
+                      fail_on_undecided: bool = False) -> int:
     """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1).
 
-    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate.
+    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate. With
+    `fail_on_undecided`, any "cannot decide" entry fails it too (whatever `fail_on` says): a
+    gate that must not pass what it could not judge.
     """
     if incomplete:
         return EXIT_INCOMPLETE
+    if fail_on_undecided and undecided:
+        return EXIT_FINDINGS
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity.parse(fail_on)
@@ -199,7 +205,8 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         warnings = applied.warnings()
         notices.extend(Notice(accepted.path, w) for w in warnings)
     incomplete = bool(issues)
-    exit_code = compute_exit_code(findings, incomplete, options.fail_on, suppressed)
+    exit_code = compute_exit_code(findings, incomplete, options.fail_on, suppressed,
+                                  len(evaluation.undecided), options.fail_on_undecided)
     run_id = uuid.uuid4().hex
     report = build_report(
         run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
@@ -209,7 +216,8 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         face_engine=face_engine,
         baselined=suppressed,
         undecided=evaluation.undecided,
-        settings={"fail_on": options.fail_on, "frames": options.frames,
+        settings={"fail_on": options.fail_on, "fail_on_undecided": options.fail_on_undecided,
+                  "frames": options.frames,
                   "probe_tolerance": options.probe_tolerance,
                   "baseline": Path(options.baseline).name if options.baseline else None},
     )

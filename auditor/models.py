@@ -43,6 +43,10 @@ class OperationKind(enum.StrEnum):
     VERIFICATION_1TO1 = "verification_1to1"
     IDENTIFICATION_1TON = "identification_1toN"
     PERSISTENT_TRACKING = "persistent_tracking"
+    #: Inferring emotions or intentions from a face (EU AI Act Art. 3(39), 5(1)(f)).
+    EMOTION_RECOGNITION = "emotion_recognition"
+    #: Assigning people to categories from biometric data (EU AI Act Art. 3(40), 5(1)(g)).
+    BIOMETRIC_CATEGORISATION = "biometric_categorisation"
     FOOTAGE_REQUEST = "footage_request"
     PUBLIC_POST = "public_post"
     #: A request for, grant or refusal of an authorisation (warrant, court order, 5(3) AI Act).

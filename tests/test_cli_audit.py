@@ -86,7 +86,7 @@ def test_demo_exact_findings_without_frames(demo_bundle: Path, audit_json: Audit
         "identification_1toN",
     )
     s = report["summary"]
-    assert s["events"] == 10 + 156 + 103 + 6 + 6 + 2
+    assert s["events"] == 10 + 156 + 103 + 6 + 6 + 2 + 10
     assert s["findings"] == {"critical": 0, "high": 7, "medium": 0, "low": 0}
     assert (s["attempts"], s["excused"], s["unknown_principals"], s["suspected_face_matching"]) == (
         1,
@@ -339,7 +339,7 @@ def test_runs_are_stored_and_listed(
 
     con = sqlite3.connect(db_url.removeprefix("sqlite:///"))
     assert con.execute("select count(*) from findings").fetchone()[0] == 7
-    assert con.execute("select count(*) from inputs where kind='log'").fetchone()[0] == 6
+    assert con.execute("select count(*) from inputs where kind='log'").fetchone()[0] == 7
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
 
 

@@ -1,6 +1,7 @@
 """The command line (typer): the only package that prints or exits.
 
-Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage, config or
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it (or, with
+--fail-on-undecided, any "cannot decide" entry); 2 usage, config or
 pack error (nothing audited); 3 audit incomplete (some input unreadable; reports still written).
 Commands live in one module per group (run_cmds, policy_cmds, baseline_cmds, face_cmds).
 """

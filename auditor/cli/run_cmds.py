@@ -56,6 +56,13 @@ def audit(
             "--exit-zero", help="Exit 0 even when findings reach --fail-on (2 and 3 still apply)."
         ),
     ] = False,
+    fail_on_undecided: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-undecided",
+            help="Exit 1 when a rule cannot decide an event for lack of fields (3 still first).",
+        ),
+    ] = False,
     db: Db = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run.")] = False,
     workers: Workers = 0,
@@ -92,6 +99,7 @@ def audit(
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),
         baseline=None if baseline is None else str(baseline),
+        fail_on_undecided=fail_on_undecided,
     )
     update, close = _progress_bar()
     try:

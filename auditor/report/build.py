@@ -156,6 +156,8 @@ def build_report(
         "baselined": sum(1 for f in findings if f.id in baselined),
         "excused": excused,
         "cannot_decide": len(undecided),
+        "cannot_decide_by_pack": {p.id: sum(1 for u in undecided if u.pack == p.id)
+                                  for p in sorted(packs, key=lambda p: p.id)},
         "unknown_principals": len(unknown),
         "suspected_face_matching": sum(
             1 for e in events if e.kind.value == "suspected_face_matching"

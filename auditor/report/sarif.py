@@ -26,6 +26,7 @@ from auditor.report.common import (
     help_uri,
     rules_of,
     template_text,
+    undecided_fails,
 )
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -179,7 +180,8 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
         "executionSuccessful": run.get("status") == "complete",
         "exitCode": exit_code,
         "exitCodeDescription": {0: "no finding at or above --fail-on",
-                                1: "findings at or above --fail-on",
+                                1: "cannot-decide entries with --fail-on-undecided"
+                                if undecided_fails(report) else "findings at or above --fail-on",
                                 3: "audit incomplete: some input unreadable"}[exit_code],
         "startTimeUtc": run["started"],
         "endTimeUtc": run["finished"],
