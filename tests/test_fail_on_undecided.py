@@ -81,3 +81,13 @@ def test_incomplete_audit_still_exits_3(tmp_path: Path) -> None:
     code, report, _ = audit(bundle(tmp_path, UNDECIDED, broken=True), "--fail-on-undecided")
     assert code == 3
     assert report["summary"]["cannot_decide"] == 1
+
+
+def test_verify_reproduces_a_report_made_with_the_flag(tmp_path: Path) -> None:
+    root = bundle(tmp_path, UNDECIDED)
+    code, _, _ = audit(root, "--fail-on-undecided")
+    assert code == 1
+    res = CliRunner().invoke(app, ["verify", str(root.parent / "report.json"), str(root),
+                                   "--json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["reproduced"] is True
