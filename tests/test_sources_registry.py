@@ -57,3 +57,40 @@ def test_all_samples_through_the_cli(tmp_path: Path, cli: Any, db_url: str) -> N
                       for i in read_sample(rel).issues)
     assert sorted((e["file"], e["line"], e["record"]) for e in report["errors"]) == expected
     assert len(expected) == 8  # one broken record in each of 8 samples (SOURCES.md)
+
+
+_ODD: list[Any] = [None, 1, 1.5, True, "x", [], {}, [1], {"a": 1}, "10.0.0.1", -1e308]
+
+
+def _mutate(obj: Any, rng: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: (rng.choice(_ODD) if rng.random() < 0.3 else _mutate(v, rng))
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_mutate(v, rng) for v in obj]
+    return obj
+
+
+@pytest.mark.parametrize("rel", [r for r in SAMPLE_FILES if ".json" in r])
+def test_wrong_types_anywhere_are_located_issues_never_crashes(tmp_path: Path, rel: str) -> None:
+    """Every field of every sample record replaced by values of other JSON types, 60 times:
+    the source reports what it cannot use; nothing reaches read_file's catch-all."""
+    import json
+    import random
+
+    from auditor.bundle import SourceSettings
+
+    rng = random.Random(rel)
+    source = read_sample(rel).source
+    text = (SAMPLES / rel).read_text()
+    try:
+        docs = [json.loads(text)]
+    except json.JSONDecodeError:
+        docs = [json.loads(line) for line in text.splitlines()
+                if line.startswith("{") and line.rstrip().endswith("}")]
+    settings = SourceSettings(overrides=(("*", str(source)),))
+    for _ in range(60):
+        (tmp_path / "m.json").write_text(
+            "\n".join(json.dumps(_mutate(d, rng)) for d in docs) + "\n")
+        result = read_sample("m.json", settings, root=tmp_path)
+        assert not [i for i in result.issues if "could not be read" in i.message], rel

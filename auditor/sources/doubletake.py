@@ -62,7 +62,8 @@ class DoubleTakeSource:
             results = [obj["match"]] if isinstance(obj["match"], dict) else []
         elif "matches" in obj:
             results = [r for key in ("matches", "misses", "unknowns")
-                       for r in obj.get(key) or [] if isinstance(r, dict)]
+                       if isinstance(obj.get(key), list) for r in obj[key]
+                       if isinstance(r, dict)]
         else:
             result.issues.append(InputIssue(result.path, "not a Double Take result (no match "
                                             "or matches)", line=line, record=index))
@@ -91,7 +92,8 @@ class DoubleTakeSource:
         detectors = sorted({str(r["detector"]) for r in results if r.get("detector")})
         attrs = {
             "camera": camera,
-            "zones": ",".join(map(str, obj.get("zones") or [])),
+            "zones": ",".join(map(str, zones)) if isinstance(zones := obj.get("zones"), list)
+            else None,
             "attempts": obj.get("attempts"),
             "detector": ",".join(detectors),
             "match_count": len(matched) if "matches" in obj or "match" in obj else None,

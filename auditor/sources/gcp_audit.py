@@ -108,7 +108,7 @@ def _asks_for_faces(request: Any) -> bool:
     if not isinstance(items, list):
         return True
     kinds = [dig(f, "type") for item in items if isinstance(item, dict)
-             for f in item.get("features") or []]
+             and isinstance(item.get("features"), list) for f in item["features"]]
     return not kinds or "FACE_DETECTION" in kinds
 
 

@@ -112,10 +112,12 @@ class KinesisRekognitionSource:
                 result.issues.append(InputIssue(result.path, f"FaceSearchResponse[{i}] is not "
                                                 "an object", line=line, record=index))
                 continue
-            matches = [m for m in search.get("MatchedFaces") or [] if isinstance(m, dict)]
+            listed = search.get("MatchedFaces")
+            matches = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) \
+                else []
             sims = [float(m["Similarity"]) for m in matches
                     if isinstance(m.get("Similarity"), int | float)]
-            faces = [_dig(m, "Face") or {} for m in matches]
+            faces = [f for f in (m.get("Face") for m in matches) if isinstance(f, dict)]
             attrs = {
                 "match_count": str(len(matches)),
                 "best_similarity": f"{max(sims):.2f}" if sims else None,
