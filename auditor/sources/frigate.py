@@ -65,7 +65,7 @@ class FrigateSource:
             if isinstance(raw_time, bool) or not isinstance(raw_time, int | float):
                 raise TypeError(raw_time)
             when = datetime.fromtimestamp(float(raw_time), UTC)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, OSError):  # OSError: platform time range
             result.records -= 1
             result.issues.append(InputIssue(result.path, f"missing or bad timestamp: "
                                             f"{raw_time!r}", line=line, record=index))

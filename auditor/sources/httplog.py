@@ -143,7 +143,7 @@ class HttpLogSource:
             service, operation, kind = route.service, route.operation, route.kind
         try:
             when = _time(f.get("time"), job.settings.timezone)
-        except (ValueError, TypeError, OverflowError):
+        except (ValueError, TypeError, OverflowError, OSError):  # OSError: platform time range
             result.records -= 1
             result.issues.append(InputIssue(result.path, f"bad time {f.get('time')!r}",
                                             line=lineno))

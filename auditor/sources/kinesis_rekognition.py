@@ -100,7 +100,7 @@ class KinesisRekognitionSource:
                                                           wrapper.get("arrival")))
         try:
             when = _epoch(raw_time)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, OSError):  # OSError: platform time range
             result.issues.append(InputIssue(result.path, f"missing or bad ServerTimestamp: "
                                             f"{raw_time!r}", line=line, record=index))
             return
