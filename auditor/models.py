@@ -86,6 +86,8 @@ class Principal:
     #: ARNs the log gives for this identity (user/role ARN and the session issuer's ARN).
     arns: tuple[str, ...] = ()
     account: str | None = None
+    #: The client IP address an access log gives (matched by `address` CIDR entries).
+    address: str | None = None
 
 
 @dataclass(frozen=True)

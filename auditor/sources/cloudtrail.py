@@ -223,6 +223,8 @@ class CloudTrailSource:
         kind = classify(source, name)
         if kind is None:
             return
+        if name == "CreateStreamProcessor":
+            kind = _stream_processor_kind(rec.get("requestParameters"), kind)
         raw_time = rec.get("eventTime") or rec.get("@timestamp")
         if raw_time is None and wrapper is not None:
             raw_time = wrapper.get("EventTime")
@@ -349,6 +351,17 @@ def _principal(identity: Any) -> Principal:
         or (f"account:{account}" if account else None) \
         or str(identity.get("principalId", "unknown"))
     return Principal(id=ident, arns=tuple(arns), account=account)
+
+
+def _stream_processor_kind(params: Any, default: OperationKind) -> OperationKind:
+    """A stream processor searches faces (`settings.faceSearch`) or, with `connectedHome`
+    settings, only detects people, packages and pets: detection, not identification."""
+    settings = params.get("settings") if isinstance(params, dict) else None
+    if isinstance(settings, dict):
+        keys = {k.lower() for k in settings}
+        if "connectedhome" in keys and "facesearch" not in keys:
+            return OperationKind.FACE_DETECTION
+    return default
 
 
 SOURCE = CloudTrailSource()
