@@ -160,8 +160,9 @@ def runs(
                 )
             )
         else:
+            code = r.exit_code if r.exit_code >= 0 else "-"  # running or failed: no exit code
             echo(
-                f"{r.id[:12]}  {r.started:%Y-%m-%d %H:%M:%S}  {r.status:<10}  exit {r.exit_code}"
+                f"{r.id[:12]}  {r.started:%Y-%m-%d %H:%M:%S}  {r.status:<10}  exit {code}"
                 f"  {r.findings} finding(s)  {r.errors} error(s)  {r.bundle}"
             )
     if not rows and not as_json:
@@ -187,25 +188,16 @@ def report(
     from auditor.store import Store
 
     try:
-        data = Store(_db_url(db)).report(run_id)
+        with Store(_db_url(db)) as store:
+            row = store.find_run(run_id)
+            if row is None:
+                _fail(f"no single run matches {run_id!r}")
+            data = store.load_report(row.id)
     except AuditorError as exc:
         _fail(str(exc))
-    if data is None:
-        _fail(f"no single run matches {run_id!r}")
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
-    root = str(bundle_dir) if bundle_dir is not None else _stored_bundle(run_id, db)
+    root = str(bundle_dir) if bundle_dir is not None else row.bundle
     _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
-
-
-def _stored_bundle(run_id: str, db: str | None) -> str | None:
-    """The bundle folder a stored run read (for HTML thumbnails), when it is unambiguous."""
-    from auditor.store import Store
-
-    try:
-        rows = [r for r in Store(_db_url(db)).runs(1_000_000) if r.id.startswith(run_id)]
-    except AuditorError:
-        return None
-    return rows[0].bundle if len(rows) == 1 else None
 
 
 @app.command()
