@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor import principals as principals_mod
-from auditor.bundle import PRINCIPALS_TOML, Bundle, PathEscape, open_bundle, safe_relpath
+from auditor.bundle import PRINCIPALS_TOML, Bundle, display_name, open_bundle
 from auditor.errors import InputIssue
 from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
 from auditor.policy import Evaluator, Pack, resolve
@@ -64,6 +64,7 @@ class AuditOptions:
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
+    require_frames: bool = False  # a referenced frame absent from the bundle is an input error
     fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
 
 
@@ -159,8 +160,8 @@ def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: st
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
     """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
     bundle = open_bundle(bundle_path)
-    path = bundle.root / PRINCIPALS_TOML
-    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path.is_file()
+    path = bundle.config_path(PRINCIPALS_TOML)
+    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path is not None
                  else principals_mod.Directory())
     return bundle, directory
 
@@ -278,6 +279,7 @@ def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: i
         decorate = outcome.decorate
         inputs.extend(outcome.inputs)
         issues.extend(outcome.issues)
+        notices.extend(outcome.notices)
         frame_summary = outcome.summary
         probes_report = outcome.probes
         run_facts.update(outcome.run)
@@ -315,20 +317,18 @@ def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: i
     if options.store_url is not None:
         from auditor.store import Store, save_report
 
-        save_report(Store(options.store_url), report, str(bundle.root), exit_code)
+        save_report(Store(options.store_url), report, display_name(str(bundle.root)), exit_code)
     return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
 
 
 def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
-    """Every file under logs/, each checked to stay inside the bundle."""
-    paths, issues = [], []
-    for rel in bundle.files("logs"):
-        try:
-            paths.append(safe_relpath(bundle.root, rel))
-        except PathEscape as exc:
-            issues.append(InputIssue(rel, f"refused: {exc}"))
+    """Every file under logs/, each checked to stay inside the bundle and to be a regular file
+    (a FIFO would block the reader); an empty or absent logs/ is nothing to audit."""
+    paths, issues = bundle.entries("logs")
     if not (bundle.root / "logs").is_dir():
         issues.append(InputIssue("logs/", "the bundle has no logs/ folder: nothing to audit"))
+    elif not paths and not issues:
+        issues.append(InputIssue("logs/", "the logs/ folder is empty: nothing to audit"))
     return paths, issues
 
 

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.bundle import Bundle, PathEscape, safe_relpath
+from auditor.bundle import MAX_IMAGE_BYTES, Bundle, PathEscape, regular_file
 from auditor.errors import InputIssue
-from auditor.models import Finding, FrameEvidence, InputFile, ProbeHit
+from auditor.models import Finding, FrameEvidence, InputFile, Notice, ProbeHit
 
 if TYPE_CHECKING:
     from auditor.audit import AuditOptions
@@ -52,13 +52,16 @@ class FrameOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
     probes: list[dict[str, Any]] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
     #: Run-specific facts (cache use): kept out of the deterministic part of the report.
     run: dict[str, Any] = field(default_factory=dict)
     #: analysed frame -> (sha256, boxes, person labels, probe name -> distance within tolerance)
     frames: dict[str, tuple[str, tuple[Any, ...], tuple[str, ...], dict[str, float]]] = field(
         default_factory=dict)
-    #: frames that were referenced but are missing, refused or unreadable
+    #: frames that were referenced but refused or unreadable (input errors)
     missing: set[str] = field(default_factory=set)
+    #: frames referenced but not in the bundle (frames are samples: a notice, not an error)
+    absent: set[str] = field(default_factory=set)
     analysed: bool = False
 
     def decorate(self, finding: Finding) -> Finding:
@@ -71,8 +74,10 @@ class FrameOutcome:
             for rel in e.frames:
                 known = self.frames.get(rel)
                 if known is None:
-                    note = "missing or unreadable" if rel in self.missing else "not analysed"
-                    evidence.append(FrameEvidence(rel, None, None, (), note))
+                    status = ("missing" if rel in self.absent else "unreadable"
+                              if rel in self.missing else "not_analysed")
+                    evidence.append(FrameEvidence(rel, None, None, (), _WHY[status],
+                                                  status=status))
                     continue
                 sha, boxes, persons, probes = known
                 evidence.append(FrameEvidence(rel, sha, len(boxes), persons, boxes=boxes))
@@ -195,9 +200,11 @@ class FaceAnalyser:
         return Faces(res.sha256, tuple(f.box for f in res.faces), desc)
 
 
-def _probe_folders(bundle: Bundle) -> dict[str, list[str]]:
+def _probe_folders(bundle: Bundle, issues: list[InputIssue]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for rel in bundle.files("probes"):
+    files, refused = bundle.entries("probes", MAX_IMAGE_BYTES)
+    issues.extend(refused)
+    for rel in files:
         parts = rel.split("/")
         if len(parts) >= 3 and Path(rel).suffix.lower() in IMAGE_EXT:
             out.setdefault(parts[1], []).append(rel)
@@ -223,27 +230,34 @@ def attach_frame_evidence(
     outcome = FrameOutcome()
     refs = set(refs)
     if options.frames == "all":
-        refs |= {r for r in bundle.files("frames") if Path(r).suffix.lower() in IMAGE_EXT}
+        listed, refused = bundle.entries("frames", MAX_IMAGE_BYTES)
+        outcome.issues.extend(refused)
+        refs |= {r for r in listed if Path(r).suffix.lower() in IMAGE_EXT}
     images: list[tuple[Path, str]] = []
     missing = outcome.missing
+    absent = outcome.absent  # frames are samples: one not in the bundle is a notice
     for rel in sorted(refs):
         try:
-            safe = safe_relpath(bundle.root, rel)
+            path = regular_file(bundle.root, rel, MAX_IMAGE_BYTES)
+        except FileNotFoundError:
+            absent.add(rel)
+            if options.require_frames:
+                outcome.issues.append(InputIssue(
+                    rel, "frame referenced by a face operation is missing (--require-frames)"))
+            else:
+                outcome.notices.append(Notice(
+                    rel, "frame referenced by a face operation is not in the bundle "
+                    "(frames are samples: the finding stands without it)"))
+            continue
         except PathEscape as exc:
             outcome.issues.append(InputIssue(rel, f"frame refused: {exc}"))
             missing.add(rel)
             continue
-        path = bundle.root / safe
-        if not path.is_file():
-            outcome.issues.append(
-                InputIssue(rel, "frame referenced by a face operation is missing")
-            )
-            missing.add(rel)
-            continue
         images.append((path, rel))
-    probe_sets = _probe_folders(bundle)
+    outcome.summary["frames_missing"] = len(absent)
+    probe_sets = _probe_folders(bundle, outcome.issues)
     probe_images = [(bundle.root / rel, rel) for files in probe_sets.values() for rel in files]
-    if not images and not probe_images:
+    if not images and not probe_images and not (missing or absent):
         return outcome
     outcome.analysed = True
 
@@ -316,6 +330,7 @@ def attach_frame_evidence(
             probe_hits[name].append(f.events[0].event_id or f.id)
 
     outcome.summary = {
+        "frames_missing": len(absent),
         "frames_analysed": len(frames),
         "faces_detected": sum(len(fr.boxes) for fr in frames.values()),
         "persons": len(person_ids),
@@ -329,6 +344,13 @@ def attach_frame_evidence(
     }
     outcome.probes = [{"name": n, "event_ids": sorted(set(ids))} for n, ids in probe_hits.items()]
     return outcome
+
+
+_WHY = {
+    "missing": "not in the bundle",
+    "unreadable": "unreadable or refused (see errors)",
+    "not_analysed": "not analysed",
+}
 
 
 def scan_images(

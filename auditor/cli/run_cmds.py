@@ -25,6 +25,7 @@ from auditor.cli.common import (
     _progress_bar,
     _render_all,
     app,
+    echo,
 )
 from auditor.errors import AuditorError
 
@@ -72,6 +73,14 @@ def audit(
     no_frames: Annotated[
         bool, typer.Option("--no-frames", help="Skip all frame analysis.")
     ] = False,
+    require_frames: Annotated[
+        bool,
+        typer.Option(
+            "--require-frames",
+            help="A frame referenced by a face operation but absent from the bundle is an input "
+            "error (exit 3); by default it is a notice, since frames are samples.",
+        ),
+    ] = False,
     upsample: Upsample = 1,
     probe_tolerance: Annotated[
         float, typer.Option(help="Max descriptor distance for a probe match.")
@@ -99,6 +108,7 @@ def audit(
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),
         baseline=None if baseline is None else str(baseline),
+        require_frames=require_frames,
         fail_on_undecided=fail_on_undecided,
     )
     update, close = _progress_bar()
@@ -109,7 +119,7 @@ def audit(
         _fail(str(exc))
     close()
     for warning in result.warnings:
-        typer.echo(f"auditor: warning: {warning}", err=True)
+        echo(f"auditor: warning: {warning}", err=True)
     try:
         _render_all(
             result.report, list(fmt or []), list(output or []), show_faces, output_dir,
@@ -118,7 +128,7 @@ def audit(
     finally:
         result.close()
     if result.issues:
-        typer.echo(
+        echo(
             f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",
             err=True,
         )
@@ -140,7 +150,7 @@ def runs(
         _fail(str(exc))
     for r in rows:
         if as_json:
-            typer.echo(
+            echo(
                 json.dumps(
                     {
                         "id": r.id,
@@ -155,12 +165,12 @@ def runs(
             )
         else:
             code = r.exit_code if r.exit_code >= 0 else "-"  # running or failed: no exit code
-            typer.echo(
+            echo(
                 f"{r.id[:12]}  {r.started:%Y-%m-%d %H:%M:%S}  {r.status:<10}  exit {code}"
                 f"  {r.findings} finding(s)  {r.errors} error(s)  {r.bundle}"
             )
     if not rows and not as_json:
-        typer.echo("no runs recorded")
+        echo("no runs recorded")
 
 
 @app.command()
@@ -199,6 +209,6 @@ def version() -> None:
     """Print the version of auditor and of the dlib build and models it uses."""
     from auditor.faces.modelfiles import build_info
 
-    typer.echo(f"auditor {__version__}")
+    echo(f"auditor {__version__}")
     for key, value in build_info().items():
-        typer.echo(f"{key}: {value}")
+        echo(f"{key}: {value}")

@@ -66,7 +66,10 @@ def parse_when(text: str) -> datetime:
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     when = datetime.fromisoformat(value)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 has no UTC time
+        raise ValueError(f"time {text!r} is out of range in UTC") from None
 
 
 class EventIndex:

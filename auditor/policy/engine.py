@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from auditor.models import Event, Finding, OperationKind
+from auditor.models import Event, Finding, OperationKind, utc_text
 from auditor.policy.duties import LINKED_KINDS, EventIndex, check, norm, value_of
 from auditor.policy.pack import Duty, Pack, Rule, RuleException, organisation_matches, weakest
 
@@ -144,7 +144,7 @@ def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
         "principal": event.principal.id, "organisation": event.principal.organisation,
         "category": event.principal.category, "operation": event.operation,
         "service": event.service, "kind": event.kind.value,
-        "time": event.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": event.outcome,
+        "time": utc_text(event.time), "outcome": event.outcome,
         "pack": pack.id, "rule": rule.id,
     }
     return template.format_map(values)

@@ -20,14 +20,22 @@ from typing import Any
 from auditor import __version__
 from auditor.bundle import Bundle
 from auditor.errors import InputIssue
-from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
+from auditor.models import (
+    MATCHING_KINDS,
+    Event,
+    Finding,
+    InputFile,
+    Notice,
+    Severity,
+    utc_text,
+)
 from auditor.policy import Pack, Undecided, undecided_key
 
 SCHEMA = "auditor.report/v1"
 
 
 def _ts(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(when)
 
 
 #: What an `undecided[]` entry says about its event (no frames or attributes).
@@ -77,6 +85,7 @@ def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
                 "sha256": fr.sha256,
                 "faces": fr.faces,
                 "persons": list(fr.persons),
+                "status": fr.status,
                 "error": fr.error,
                 "boxes": [list(b) for b in fr.boxes],
             }
@@ -253,6 +262,7 @@ def build_report(
         "unknown_principals": len(tally.unknown),
         "suspected_face_matching": tally.kinds.get("suspected_face_matching", 0),
         "frames_analysed": 0,
+        "frames_missing": 0,
         "faces_detected": 0,
         "persons": 0,
         "errors": len(issues),

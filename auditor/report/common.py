@@ -114,9 +114,34 @@ def help_uri(pack: dict[str, Any], rule: dict[str, Any]) -> str | None:
     ):
         for s in group:
             url = s.get("url") or ""
-            if url.startswith(("https://", "http://")):
+            if web_url(url):
                 return str(url)
     return None
+
+
+def web_url(url: object) -> bool:
+    """True for an absolute http(s) URL with a host and no spaces, quotes or control
+    characters: the only links a report may carry (never `javascript:` or `data:`)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return False
+    if any(ch.isspace() or not ch.isprintable() or ch in "\"'<>`" for ch in url):
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+
+
+def markdown_text(text: object) -> str:
+    """Pack text as literal Markdown: every character Markdown or HTML would act on is
+    backslash-escaped, so a pack cannot put raw HTML or a link into a SARIF viewer."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def location_text(event: dict[str, Any]) -> str:
