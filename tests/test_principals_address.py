@@ -95,8 +95,8 @@ def test_access_log_attributed_by_address_through_the_cli(
     assert result.exit_code == 3, result.output  # line 8 is not an access-log line
     report = json.loads(out.read_text())
     assert [(e["file"], e["line"]) for e in report["errors"]] == [("logs/proxy/access.log", 8)]
-    seen = {(u["event"]["line"], u["event"]["principal"], u["event"]["organisation"])
-            for u in report["undecided"]}
+    seen = {(e["line"], e["principal"], e["organisation"])
+            for u in report["undecided"] for e in u["sample"]}
     seen |= {(e["line"], e["principal"], e["organisation"])
              for f in report["findings"] for e in f["events"]}
     assert {(2, "10.20.0.15", "Metro City Police Department"),
