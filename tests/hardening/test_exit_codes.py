@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from auditor.sources import SOURCES
 from tests.hardening.helpers import AMAZON, JSONL_PRINCIPALS, jsonl_line, write
 
 Cli = Callable[..., Any]
@@ -127,7 +128,7 @@ def test_audit_toml_reports_every_problem_with_its_line(tmp_path: Path, cli: Cli
     assert lines[0].startswith("auditor: error: audit.toml:1: name: must be a string")
     for expected in [
         "audit.toml:6: sources[0].source: unknown source 'unknown' "
-        "(known: cloudtrail, jsonl, text)",
+        f"(known: {', '.join(SOURCES)})",
         "audit.toml:11: text[0].colour: unknown key 'colour'",
         "audit.toml:14: jsonl[0].glob: must be a string, not int",
         "audit.toml:16: jsonl[0].extra: unknown key 'extra'",
