@@ -10,6 +10,8 @@ timeout instead of failing when a read turns into a write.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -96,8 +98,19 @@ def autocommit(engine: Engine) -> Iterator[Connection]:
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN (see `_sqlite_begin`)
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: switching a new database to WAL takes a lock that several auditors
+    # opening the same new file at once contend for, and without a timeout the loser fails at
+    # once with "database is locked". Some SQLite builds answer BUSY to the switch without
+    # calling the busy handler, so it is retried for a while too.
     cur.execute("PRAGMA busy_timeout=30000")
+    for attempt in range(300):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 299:
+                raise
+            time.sleep(0.1)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
