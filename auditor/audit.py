@@ -3,6 +3,15 @@
 This module orchestrates and never prints: progress goes through a callback, and the result is
 plain data that the command line renders. Parsing runs through `map_jobs`, which does not care
 whether a job runs in this process or in a pool of worker processes.
+
+Memory stays flat whatever the size of the audit: parsed files stream in job order into the
+policy engine (`Evaluator`), which judges most events at once and keeps only a keyed index of
+the events linking duties look up. Events those duties judge wait in a `Spill` (on disk beyond
+one batch) until every file was read, because an authorisation may be logged after the use it
+covers; re-reading these waiting events is cheaper than parsing the corpus twice, and a spill is
+plain files where an on-disk index would need a database for what is only a queue. Findings go
+to a `SortedSpool` (external merge sort), undecided entries into per-rule counts, and the report
+and store stream the sorted findings from the spool (see `auditor.spool`).
 """
 
 from __future__ import annotations
@@ -20,12 +29,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor import principals as principals_mod
-from auditor.bundle import PRINCIPALS_TOML, Bundle, PathEscape, open_bundle, safe_relpath
+from auditor.bundle import PRINCIPALS_TOML, Bundle, display_name, open_bundle
 from auditor.errors import InputIssue
-from auditor.models import Event, Finding, InputFile, Notice, Severity
-from auditor.policy import Pack, evaluate, resolve
-from auditor.report.build import build_report
-from auditor.sources import FileResult, ReadJob, read_file
+from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
+from auditor.policy import Evaluator, Pack, resolve
+from auditor.report.build import (
+    EventTally,
+    FindingCounts,
+    UndecidedGroups,
+    build_report,
+    finding_dict,
+)
+from auditor.report.stream import Lazy
+from auditor.sources import ReadJob, read_file
+from auditor.spool import Scratch, SortedSpool, Spill
 
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -48,21 +65,38 @@ class AuditOptions:
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
+    require_frames: bool = False  # a referenced frame absent from the bundle is an input error
     fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
 
 
 @dataclass
 class AuditResult:
-    """Everything an audit produced, ready for reporters and the store."""
+    """Everything an audit produced, ready for reporters and the store.
+
+    `report["findings"]` and `findings` are read from spill files: render the report before
+    `close`, which deletes them.
+    """
 
     report: dict[str, Any]
-    findings: list[Finding]
+    findings: SortedSpool[Finding]
     issues: list[InputIssue]
     exit_code: int
     run_id: str
     notices: list[Notice] = field(default_factory=list)
     #: Things the command line shows on stderr (expired baseline entries).
     warnings: list[str] = field(default_factory=list)
+    scratch: Scratch | None = None
+
+    def close(self) -> None:
+        """Delete the audit's spill files."""
+        if self.scratch is not None:
+            self.scratch.close()
+
+
+def finding_order(f: Finding) -> tuple[Any, ...]:
+    """The report order of findings (time, file, record, line, pack, rule), then the id so that
+    two findings of one event and rule (different duties) never depend on arrival order."""
+    return (*f.sort_key, f.id)
 
 
 def worker_count(requested: int) -> int:
@@ -127,8 +161,8 @@ def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: st
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
     """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
     bundle = open_bundle(bundle_path)
-    path = bundle.root / PRINCIPALS_TOML
-    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path.is_file()
+    path = bundle.config_path(PRINCIPALS_TOML)
+    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path is not None
                  else principals_mod.Directory())
     return bundle, directory
 
@@ -153,7 +187,6 @@ def run_audit(bundle_path: Path, options: AuditOptions,
 
     log_paths, issues = _log_files(bundle)
     jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
-    results: list[FileResult] = []
     done = 0
 
     def step(n: int) -> None:
@@ -162,35 +195,92 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         if progress:
             progress("logs", done, len(jobs))
 
-    results.extend(map_jobs(read_file, jobs, workers, step))
+    scratch = Scratch()
+    try:
+        evaluator = Evaluator(packs)
+        waiting: Spill[Event] = Spill(scratch, "waiting")
+        found: SortedSpool[Finding] = SortedSpool(scratch, "findings", finding_order)
+        counts, tally, undecided = FindingCounts(), EventTally(), UndecidedGroups()
+        excused = 0
+        refs: set[str] = set()  # frames referenced by face operations (one entry per frame)
 
-    events: list[Event] = []
-    inputs: list[InputFile] = []
-    notices: list[Notice] = []
-    records = 0
-    for res in results:
-        records += res.records
-        issues.extend(res.issues)
-        notices.extend(res.notices)
-        events.extend(directory.attribute(e) for e in res.events)
-        inputs.append(InputFile(res.path, "log", res.sha256, res.records, len(res.issues),
-                                res.source))
-    inputs.extend(_config_inputs(bundle, packs))
+        def judge(event: Event) -> None:
+            nonlocal excused
+            findings, exc, und = evaluator.judge(event)
+            for f in findings:
+                found.add(f)
+                counts.add(f)
+            excused += len(exc)
+            for u in und:
+                undecided.add(u)
 
-    evaluation = evaluate(events, packs)
-    findings = list(evaluation.findings)
+        inputs: list[InputFile] = []
+        notices: list[Notice] = []
+        records = 0
+        for res in map_jobs(read_file, jobs, workers, step):
+            records += res.records
+            issues.extend(res.issues)
+            notices.extend(res.notices)
+            inputs.append(InputFile(res.path, "log", res.sha256, res.records, len(res.issues),
+                                    res.source))
+            for raw in res.events:
+                event = directory.attribute(raw)
+                tally.add(event)
+                if event.kind in MATCHING_KINDS:
+                    refs.update(event.frames)
+                evaluator.remember(event)
+                if evaluator.must_wait(event):
+                    waiting.add(event)
+                else:
+                    judge(event)
+            del res
+        for event in waiting:  # every linked event is known now
+            judge(event)
+        inputs.extend(_config_inputs(bundle, packs))
+        return _finish(bundle, packs, options, workers, progress, started, accepted,
+                       _Collected(inputs, issues, notices, records, tally, found, counts,
+                                  excused, undecided, refs, waiting.files), scratch)
+    except BaseException:
+        scratch.close()
+        raise
 
+
+@dataclass
+class _Collected:
+    """What the log pass gathered, handed to the frame pass and the report."""
+
+    inputs: list[InputFile]
+    issues: list[InputIssue]
+    notices: list[Notice]
+    records: int
+    tally: EventTally
+    found: SortedSpool[Finding]
+    counts: FindingCounts
+    excused: int
+    undecided: UndecidedGroups
+    refs: set[str]
+    waiting_files: list[Path]
+
+
+def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: int,
+            progress: Progress | None, started: datetime, accepted: Any, got: _Collected,
+            scratch: Scratch) -> AuditResult:
+    """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
+    inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
     frame_summary: dict[str, Any] = {}
-    run_facts: dict[str, Any] = {"workers": workers}
+    run_facts: dict[str, Any] = {"workers": workers, "spilled": {
+        "findings_runs": found.written, "waiting_files": len(got.waiting_files)}}
     face_engine: dict[str, Any] = {}
     probes_report: list[dict[str, Any]] = []
+    decorate: Callable[[Finding], Finding] = lambda f: f  # noqa: E731
     if options.frames != "none":
         from auditor.evidence import attach_frame_evidence
 
-        outcome = attach_frame_evidence(bundle, findings, events, options, workers, progress)
-        findings = outcome.findings
+        outcome = attach_frame_evidence(bundle, got.refs, found, options, workers, progress)
+        decorate = outcome.decorate
         inputs.extend(outcome.inputs)
         issues.extend(outcome.issues)
+        notices.extend(outcome.notices)
         frame_summary = outcome.summary
         probes_report = outcome.probes
         run_facts.update(outcome.run)
@@ -201,44 +291,45 @@ def run_audit(bundle_path: Path, options: AuditOptions,
     if accepted is not None:
         from auditor import baseline as baseline_mod
 
-        applied = baseline_mod.apply(accepted, (f.id for f in findings), started.date())
+        known = {e.fingerprint for e in accepted.entries}
+        applied = baseline_mod.apply(accepted, (f.id for f in found if f.id in known),
+                                     started.date())
         suppressed = applied.suppressed
         warnings = applied.warnings()
         notices.extend(Notice(accepted.path, w) for w in warnings)
+        got.counts.baselined = sum(1 for f in found if f.id in suppressed)
     incomplete = bool(issues)
-    exit_code = compute_exit_code(findings, incomplete, options.fail_on, suppressed,
-                                  len(evaluation.undecided), options.fail_on_undecided)
+    exit_code = compute_exit_code(found, incomplete, options.fail_on, suppressed,
+                                  got.undecided.total, options.fail_on_undecided)
     run_id = uuid.uuid4().hex
+    findings = Lazy(lambda: (finding_dict(decorate(f), f.id in suppressed) for f in found),
+                    len(found))
     report = build_report(
         run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
-        packs=packs, inputs=inputs, records=records, events=events, findings=findings,
-        excused=len(evaluation.excused), issues=issues, notices=notices,
+        packs=packs, inputs=inputs, records=got.records, tally=got.tally, findings=findings,
+        counts=got.counts, excused=got.excused, issues=issues, notices=notices,
         frame_summary=frame_summary, probes=probes_report, run_facts=run_facts,
-        face_engine=face_engine,
-        baselined=suppressed,
-        undecided=evaluation.undecided,
+        face_engine=face_engine, undecided=got.undecided,
         settings={"fail_on": options.fail_on, "fail_on_undecided": options.fail_on_undecided,
                   "frames": options.frames,
                   "probe_tolerance": options.probe_tolerance,
                   "baseline": Path(options.baseline).name if options.baseline else None},
     )
     if options.store_url is not None:
-        from auditor.store import Store
+        from auditor.store import Store, save_report
 
-        Store(options.store_url).save_run(report, str(bundle.root), exit_code)
-    return AuditResult(report, findings, issues, exit_code, run_id, notices, warnings)
+        save_report(Store(options.store_url), report, display_name(str(bundle.root)), exit_code)
+    return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
 
 
 def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
-    """Every file under logs/, each checked to stay inside the bundle."""
-    paths, issues = [], []
-    for rel in bundle.files("logs"):
-        try:
-            paths.append(safe_relpath(bundle.root, rel))
-        except PathEscape as exc:
-            issues.append(InputIssue(rel, f"refused: {exc}"))
+    """Every file under logs/, each checked to stay inside the bundle and to be a regular file
+    (a FIFO would block the reader); an empty or absent logs/ is nothing to audit."""
+    paths, issues = bundle.entries("logs")
     if not (bundle.root / "logs").is_dir():
         issues.append(InputIssue("logs/", "the bundle has no logs/ folder: nothing to audit"))
+    elif not paths and not issues:
+        issues.append(InputIssue("logs/", "the logs/ folder is empty: nothing to audit"))
     return paths, issues
 
 

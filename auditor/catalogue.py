@@ -25,6 +25,8 @@ SERVICE_ALIASES: dict[str, str] = {
     "face": "azure_face",
     "cognitiveservices.azure.com": "azure_face",
     "microsoft.cognitiveservices": "azure_face",
+    "vision.googleapis.com": "google_vision",
+    "google_vision": "google_vision",
     "video_indexer": "video_indexer",
     "videoindexer": "video_indexer",
     "video indexer": "video_indexer",
@@ -109,6 +111,12 @@ CATALOGUE: dict[tuple[str, str], K] = {
     ("azure_face", "LargeFaceListAddFace"): K.ENROLMENT,
     ("azure_face", "PersonGroupTrain"): K.ENROLMENT,
     ("azure_face", "Detect"): K.FACE_DETECTION,
+    # Google Cloud Vision (audit-log method names): face detection only, and only when the
+    # request asks for FACE_DETECTION (auditor/sources/gcp_audit.py checks the features)
+    ("google_vision", "ImageAnnotator.BatchAnnotateImages"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.AsyncBatchAnnotateImages"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.BatchAnnotateFiles"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.AsyncBatchAnnotateFiles"): K.FACE_DETECTION,
     # Azure AI Video Indexer: indexing a video runs face identification (celebrity recognition
     # and the account's Person models); naming a face trains the Person model on it
     ("video_indexer", "UploadVideo"): K.IDENTIFICATION_1TON,

@@ -4,22 +4,28 @@ Steps: pick the frames (referenced by face-matching events, or all with --all-fr
 up in the face cache by SHA-256 + model fingerprint, run the batched dlib pass on the rest, keep
 the new results in the cache, then count distinct people across the findings' frames and match
 the consenting people's probe photos. Descriptors never leave this module except into the cache.
+
+Findings are not held here: the audit passes the set of referenced frames and a re-iterable
+stream of findings (its spill files), this module reads the findings once to learn which
+analysed frames they show, and returns `FrameOutcome.decorate`, which the report applies to each
+finding as it is written. Memory grows with the distinct frames (their faces and probe
+distances, kept once per frame however many findings reference it), never with the findings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.bundle import Bundle, PathEscape, safe_relpath
+from auditor.bundle import MAX_IMAGE_BYTES, Bundle, PathEscape, regular_file
 from auditor.errors import InputIssue
-from auditor.models import MATCHING_KINDS, Event, FrameEvidence, InputFile, ProbeHit
+from auditor.models import Finding, FrameEvidence, InputFile, Notice, ProbeHit
 
 if TYPE_CHECKING:
     from auditor.audit import AuditOptions
@@ -39,16 +45,47 @@ class Faces:
 
 @dataclass
 class FrameOutcome:
-    """What the frame step adds to an audit."""
+    """What the frame step adds to an audit; `decorate` adds frame evidence to one finding."""
 
-    findings: list[Any]
     inputs: list[InputFile] = field(default_factory=list)
     issues: list[InputIssue] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     probes: list[dict[str, Any]] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
     #: Run-specific facts (cache use): kept out of the deterministic part of the report.
     run: dict[str, Any] = field(default_factory=dict)
+    #: analysed frame -> (sha256, boxes, person labels, probe name -> distance within tolerance)
+    frames: dict[str, tuple[str, tuple[Any, ...], tuple[str, ...], dict[str, float]]] = field(
+        default_factory=dict)
+    #: frames that were referenced but refused or unreadable (input errors)
+    missing: set[str] = field(default_factory=set)
+    #: frames referenced but not in the bundle (frames are samples: a notice, not an error)
+    absent: set[str] = field(default_factory=set)
+    analysed: bool = False
+
+    def decorate(self, finding: Finding) -> Finding:
+        """The finding with its frame evidence and probe hits (unchanged without a frame pass)."""
+        if not self.analysed:
+            return finding
+        evidence = []
+        hits: dict[str, float] = {}
+        for e in finding.events:
+            for rel in e.frames:
+                known = self.frames.get(rel)
+                if known is None:
+                    status = ("missing" if rel in self.absent else "unreadable"
+                              if rel in self.missing else "not_analysed")
+                    evidence.append(FrameEvidence(rel, None, None, (), _WHY[status],
+                                                  status=status))
+                    continue
+                sha, boxes, persons, probes = known
+                evidence.append(FrameEvidence(rel, sha, len(boxes), persons, boxes=boxes))
+                for name, d in probes.items():
+                    if d < hits.get(name, 9.0):
+                        hits[name] = d
+        probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
+        return replace(finding, frames=tuple(evidence), probes=probe_list)
 
 
 def _sha256(path: Path) -> str:
@@ -167,9 +204,11 @@ class FaceAnalyser:
         return Faces(res.sha256, tuple(f.box for f in res.faces), desc)
 
 
-def _probe_folders(bundle: Bundle) -> dict[str, list[str]]:
+def _probe_folders(bundle: Bundle, issues: list[InputIssue]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for rel in bundle.files("probes"):
+    files, refused = bundle.entries("probes", MAX_IMAGE_BYTES)
+    issues.extend(refused)
+    for rel in files:
         parts = rel.split("/")
         if len(parts) >= 3 and Path(rel).suffix.lower() in IMAGE_EXT:
             out.setdefault(parts[1], []).append(rel)
@@ -178,41 +217,53 @@ def _probe_folders(bundle: Bundle) -> dict[str, list[str]]:
 
 def attach_frame_evidence(
     bundle: Bundle,
-    findings: list[Any],
-    events: list[Event],
+    refs: set[str],
+    findings: Iterable[Finding],
     options: AuditOptions,
     workers: int,
     progress: Callable[[str, int, int], None] | None,
 ) -> FrameOutcome:
-    """Analyse the frames and probes, and return the findings with their frame evidence."""
+    """Analyse the frames (`refs`: those referenced by face operations) and the probes.
+
+    `findings` is read once (to know which frames the findings show); add the evidence to each
+    finding with the returned outcome's `decorate`.
+    """
     from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster
     from auditor.faces.probes import best_match
 
-    outcome = FrameOutcome(findings)
-    refs = {f for e in events if e.kind in MATCHING_KINDS for f in e.frames}
+    outcome = FrameOutcome()
+    refs = set(refs)
     if options.frames == "all":
-        refs |= {r for r in bundle.files("frames") if Path(r).suffix.lower() in IMAGE_EXT}
+        listed, refused = bundle.entries("frames", MAX_IMAGE_BYTES)
+        outcome.issues.extend(refused)
+        refs |= {r for r in listed if Path(r).suffix.lower() in IMAGE_EXT}
     images: list[tuple[Path, str]] = []
-    missing: set[str] = set()
+    missing = outcome.missing
+    absent = outcome.absent  # frames are samples: one not in the bundle is a notice
     for rel in sorted(refs):
         try:
-            safe = safe_relpath(bundle.root, rel)
+            path = regular_file(bundle.root, rel, MAX_IMAGE_BYTES)
+        except FileNotFoundError:
+            absent.add(rel)
+            if options.require_frames:
+                outcome.issues.append(InputIssue(
+                    rel, "frame referenced by a face operation is missing (--require-frames)"))
+            else:
+                outcome.notices.append(Notice(
+                    rel, "frame referenced by a face operation is not in the bundle "
+                    "(frames are samples: the finding stands without it)"))
+            continue
         except PathEscape as exc:
             outcome.issues.append(InputIssue(rel, f"frame refused: {exc}"))
             missing.add(rel)
             continue
-        path = bundle.root / safe
-        if not path.is_file():
-            outcome.issues.append(
-                InputIssue(rel, "frame referenced by a face operation is missing")
-            )
-            missing.add(rel)
-            continue
         images.append((path, rel))
-    probe_sets = _probe_folders(bundle)
+    outcome.summary["frames_missing"] = len(absent)
+    probe_sets = _probe_folders(bundle, outcome.issues)
     probe_images = [(bundle.root / rel, rel) for files in probe_sets.values() for rel in files]
-    if not images and not probe_images:
+    if not images and not probe_images and not (missing or absent):
         return outcome
+    outcome.analysed = True
 
     analyser = FaceAnalyser(
         options.face_upsample,
@@ -253,7 +304,7 @@ def attach_frame_evidence(
                 continue
             probes.setdefault(name, []).append(res.descriptors[0])
 
-    # distinct people across the frames of all findings
+    # distinct people across the frames of all findings (one pass over the findings)
     finding_frames = sorted(
         {p for f in findings for e in f.events for p in e.frames if p in frames}
     )
@@ -272,43 +323,23 @@ def attach_frame_evidence(
         face_person[key] = person_ids[label]
 
     probe_hits: dict[str, list[str]] = {name: [] for name in sorted(probe_sets)}
-    new_findings = []
+    for rel, fr in frames.items():
+        persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))
+                                if (rel, i) in face_person}))
+        near: dict[str, float] = {}
+        for name, vecs in probes.items():
+            d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
+            if d is not None and d <= options.probe_tolerance:
+                near[name] = d
+        outcome.frames[rel] = (fr.sha256, tuple(fr.boxes), persons, near)
     for f in findings:
-        evidence = []
-        hits: dict[str, float] = {}
-        for e in f.events:
-            for rel in e.frames:
-                if rel in frames:
-                    fr = frames[rel]
-                    persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))}))
-                    evidence.append(
-                        FrameEvidence(rel, fr.sha256, len(fr.boxes), persons, boxes=tuple(fr.boxes))
-                    )
-                    for name, vecs in probes.items():
-                        d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
-                        if (
-                            d is not None
-                            and d <= options.probe_tolerance
-                            and d < hits.get(name, 9.0)
-                        ):
-                            hits[name] = d
-                else:
-                    evidence.append(
-                        FrameEvidence(
-                            rel,
-                            None,
-                            None,
-                            (),
-                            "missing or unreadable" if rel in missing else "not analysed",
-                        )
-                    )
-        probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
-        for name in hits:
+        found = {name for e in f.events for rel in e.frames
+                 for name in (outcome.frames[rel][3] if rel in outcome.frames else ())}
+        for name in found:
             probe_hits[name].append(f.events[0].event_id or f.id)
-        new_findings.append(replace(f, frames=tuple(evidence), probes=probe_list))
 
-    outcome.findings = new_findings
     outcome.summary = {
+        "frames_missing": len(absent),
         "frames_analysed": len(frames),
         "faces_detected": sum(len(fr.boxes) for fr in frames.values()),
         "persons": len(person_ids),
@@ -322,6 +353,13 @@ def attach_frame_evidence(
     }
     outcome.probes = [{"name": n, "event_ids": sorted(set(ids))} for n, ids in probe_hits.items()]
     return outcome
+
+
+_WHY = {
+    "missing": "not in the bundle",
+    "unreadable": "unreadable or refused (see errors)",
+    "not_analysed": "not analysed",
+}
 
 
 def scan_images(

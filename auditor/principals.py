@@ -8,8 +8,10 @@ order, so a specific entry placed before a broad glob overrides it.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from auditor import tomlfile
@@ -37,6 +39,23 @@ CATEGORIES = (
 )
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=4096)
+def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A log's client address as an IP address (IPv4-mapped IPv6 unwrapped), or None."""
+    if not text:
+        return None
+    try:
+        ip = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 @dataclass(frozen=True)
 class PrincipalRule:
     """One `[[principal]]` table: exactly one matcher plus what it makes the principal."""
@@ -46,6 +65,7 @@ class PrincipalRule:
     arn: re.Pattern[str] | None = None
     account: str | None = None
     name: str | None = None
+    address: IPNetwork | None = None
     #: The organisation this principal acts for (contractor, agent), and that organisation's
     #: category: rules that bind the category bind those acting for it (docs/bundle.md).
     on_behalf_of: str | None = None
@@ -53,6 +73,9 @@ class PrincipalRule:
 
     def matches(self, p: Principal) -> bool:
         """True when this entry describes principal `p`."""
+        if self.address is not None:
+            ip = _ip(p.address)
+            return ip is not None and ip.version == self.address.version and ip in self.address
         if self.arn is not None:
             return any(self.arn.match(a) for a in p.arns)
         if self.account is not None:
@@ -126,10 +149,10 @@ def load(path: Path, display: str) -> Directory:
     rules = []
     for i, entry in enumerate(entries):
         where = f"principal[{i}]"
-        matchers = [k for k in ("arn", "account", "name") if k in entry]
+        matchers = [k for k in ("arn", "account", "name", "address") if k in entry]
         if len(matchers) != 1:
             raise doc.error(
-                "needs exactly one of arn, account or name", "principal", i, field=where
+                "needs exactly one of arn, account, name or address", "principal", i, field=where
             )
         key = matchers[0]
         value = entry[key]
@@ -148,8 +171,16 @@ def load(path: Path, display: str) -> Directory:
                 key="category",
                 field=f"{where}.category",
             )
-        extra = set(entry) - {"arn", "account", "name", "organisation", "category", "note",
-                              *ACTING_FOR_KEYS}
+        network = None
+        if key == "address":
+            try:
+                network = ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise doc.error(f"address {value!r} is not an IP address or CIDR range "
+                                "(e.g. 10.0.0.0/8, 2001:db8::/32)", "principal", i, key=key,
+                                field=f"{where}.{key}") from None
+        extra = set(entry) - {"arn", "account", "name", "address", "organisation", "category",
+                              "note", *ACTING_FOR_KEYS}
         if extra:
             bad = sorted(extra)[0]
             raise doc.error(f"unknown key {bad!r}", "principal", i, key=bad, field=f"{where}.{bad}")
@@ -160,6 +191,7 @@ def load(path: Path, display: str) -> Directory:
                 arn=glob_regex(value) if key == "arn" else None,
                 account=value if key == "account" else None,
                 name=value if key == "name" else None,
+                address=network,
                 on_behalf_of=entry.get("on_behalf_of"),
                 on_behalf_of_category=entry.get("on_behalf_of_category"),
             )

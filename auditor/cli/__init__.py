@@ -11,12 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-import typer
-
 # Import order is --help order: audit first.
 from auditor.cli import run_cmds  # noqa: F401 - registers commands
 from auditor.cli import policy_cmds, baseline_cmds, face_cmds, verify_cmds  # noqa: F401
-from auditor.cli.common import app
+from auditor.cli.common import app, echo
 from auditor.errors import AuditorError
 
 __all__ = ["app", "main"]
@@ -27,15 +25,15 @@ def main() -> None:
     try:
         app()
     except AuditorError as exc:
-        typer.echo(f"auditor: error: {exc}", err=True)
+        echo(f"auditor: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.echo("auditor: interrupted", err=True)
+        echo("auditor: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug must still not look like a clean run
         if os.environ.get("AUDITOR_DEBUG"):
             raise
-        typer.echo(
+        echo(
             f"auditor: internal error: {type(exc).__name__}: {exc} "
             "(set AUDITOR_DEBUG=1 for a traceback)",
             err=True,

@@ -60,6 +60,28 @@ ShowFaces = Annotated[
 ]
 
 
+def clean(text: object) -> str:
+    """`text` safe for a terminal: control and format characters (ESC, BEL, CR, bidi
+    overrides, ...) become visible escapes such as `\\x1b`; newlines and tabs stay.
+
+    Pack fields, file names, bundle names and error messages all come from input; printed raw,
+    an escape sequence in them could rewrite what the terminal shows.
+    """
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(
+        ch if ch.isprintable() or ch in "\n\t" else ch.encode("unicode_escape", "backslashreplace")
+        .decode("ascii")
+        for ch in value
+    )
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """Print one line through `clean` (the only way the command line prints input text)."""
+    typer.echo(clean(text), err=err)
+
+
 def _db_url(db: str | None) -> str:
     from auditor.store import DEFAULT_URL
 
@@ -67,7 +89,7 @@ def _db_url(db: str | None) -> str:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"auditor: error: {message}", err=True)
+    echo(f"auditor: error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -111,6 +133,22 @@ def _write(text: str, output: str | None) -> str:
     return str(path)
 
 
+def _stream(reporter: Any, report: dict[str, Any], options: Any, output: str | None) -> str:
+    """Write a streaming format straight to its file (or stdout) instead of one big string."""
+    if output is None or output == "-":
+        reporter.write(report, options, sys.stdout)
+        sys.stdout.flush()
+        return "-"
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            reporter.write(report, options, fh)
+    except OSError as exc:
+        _fail(f"{output}: cannot write report: {exc.strerror or exc}")
+    return str(path)
+
+
 def _plan_outputs(
     formats: list[str], outputs: list[str], output_dir: Path | None
 ) -> list[tuple[str, str | None]]:
@@ -148,12 +186,15 @@ def _render_all(
     for fmt, output in _plan_outputs(formats, outputs, output_dir):
         color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
         options = RenderOptions(color=color, show_faces=show_faces, bundle_root=bundle_root)
+        reporter = REPORTERS[fmt]
         try:
-            text = REPORTERS[fmt].render(report, options)
+            if hasattr(reporter, "write"):  # streaming formats: findings go out one by one
+                where = _stream(reporter, report, options, output)
+            else:
+                where = _write(reporter.render(report, options), output)
         except (KeyError, TypeError, ValueError) as exc:
             _fail(f"cannot render the {fmt} report: {type(exc).__name__}: {exc}")
-        where = _write(text, output)
         if where != "-":
             written.append(f"{fmt}: {where}")
     for line in written:
-        typer.echo(f"report written: {line}", err=True)
+        echo(f"report written: {line}", err=True)

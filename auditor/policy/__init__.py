@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 
 from auditor.errors import ConfigError, Location
-from auditor.policy.engine import Evaluation, Undecided, evaluate
+from auditor.policy.engine import Evaluation, Evaluator, Undecided, evaluate, undecided_key
 from auditor.policy.loader import PackCheck, check_pack, load_pack
 from auditor.policy.pack import Pack, Rule
 
-__all__ = ["Evaluation", "Pack", "PackCheck", "Rule", "Undecided", "check_pack", "evaluate",
-           "load_pack", "resolve", "seeds_dir", "seed_files"]
+__all__ = ["Evaluation", "Evaluator", "Pack", "PackCheck", "Rule", "Undecided", "check_pack",
+           "evaluate", "load_pack", "resolve", "seeds_dir", "seed_files", "undecided_key"]
 
 
 def seeds_dir() -> Path:

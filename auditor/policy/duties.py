@@ -66,15 +66,38 @@ def parse_when(text: str) -> datetime:
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     when = datetime.fromisoformat(value)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 has no UTC time
+        raise ValueError(f"time {text!r} is out of range in UTC") from None
 
 
 class EventIndex:
-    """The audit's events by kind and by linking field value, built once per evaluation."""
+    """Events that duties link to, keyed by the linking field values the packs name.
 
-    def __init__(self, events: Iterable[Event]) -> None:
+    Built from a list (`EventIndex(events)`, every field available) or fed one event at a time
+    (`EventIndex(fields=...)` then `add`), in which case only the named fields are indexed and
+    no list of events is kept: memory is one entry per (indexed event, field value).
+    """
+
+    def __init__(self, events: Iterable[Event] = (),
+                 fields: Iterable[str] | None = None) -> None:
         self.events = list(events)
         self._by_field: dict[str, dict[str, list[Event]]] = {}
+        self._fixed = fields is not None
+        for name in fields or ():
+            self._by_field[name] = defaultdict(list)
+
+    def add(self, event: Event) -> None:
+        """Index one event under every field named at construction (streaming form)."""
+        for name, table in self._by_field.items():
+            value = value_of(event, name)
+            if value is not None:
+                table[value].append(event)
+
+    def __len__(self) -> int:
+        """Indexed entries (an event counts once per field value it is indexed under)."""
+        return sum(len(v) for table in self._by_field.values() for v in table.values())
 
     def _field(self, name: str) -> dict[str, list[Event]]:
         if name not in self._by_field:
@@ -89,13 +112,15 @@ class EventIndex:
     def linked(self, event: Event, link: tuple[str, ...], kind: OperationKind) -> list[Event]:
         """Events of `kind` sharing a linking field value with `event` (no duplicates)."""
         out: list[Event] = []
+        seen = {id(event)}  # identity, as before, but in O(1) per candidate rather than O(len(out))
         for spec in link:
             theirs, _, ours = spec.partition(":")
             value = value_of(event, ours or theirs)
             if value is None:
                 continue
             for other in self._field(theirs).get(value, []):
-                if other.kind is kind and other is not event and all(o is not other for o in out):
+                if other.kind is kind and id(other) not in seen:
+                    seen.add(id(other))
                     out.append(other)
         return out
 
@@ -294,6 +319,16 @@ CHECKS: dict[str, Callable[[Event, Duty, EventIndex], Outcome]] = {
     "prior_consent": _prior_consent,
     "retention": _retention,
     "number_range": _number_range,
+}
+
+
+#: The kind of event each linking duty looks up. A duty type missing here (a new one) makes the
+#: streaming evaluator index events of every kind, so it stays correct, only less frugal.
+LINKED_KINDS: dict[str, OperationKind] = {
+    "authorisation": OperationKind.AUTHORISATION,
+    "stop_on_refusal": OperationKind.AUTHORISATION,
+    "public_post": OperationKind.PUBLIC_POST,
+    "human_review": OperationKind.HUMAN_REVIEW,
 }
 
 

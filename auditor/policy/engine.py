@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from auditor.models import Event, Finding, OperationKind
-from auditor.policy.duties import EventIndex, check, norm, value_of
+from auditor.models import Event, Finding, OperationKind, utc_text
+from auditor.policy.duties import LINKED_KINDS, EventIndex, check, norm, value_of
 from auditor.policy.pack import Duty, Pack, Rule, RuleException, organisation_matches, weakest
 
 
@@ -144,7 +144,7 @@ def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
         "principal": event.principal.id, "organisation": event.principal.organisation,
         "category": event.principal.category, "operation": event.operation,
         "service": event.service, "kind": event.kind.value,
-        "time": event.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": event.outcome,
+        "time": utc_text(event.time), "outcome": event.outcome,
         "pack": pack.id, "rule": rule.id,
     }
     return template.format_map(values)
@@ -204,20 +204,80 @@ def judge(pack: Pack, rule: Rule, event: Event, index: EventIndex,
             findings.append(_finding(pack, rule, event, duty, outcome.reason, outcome.related))
 
 
+class Evaluator:
+    """The engine fed one event at a time, for audits too large to hold every event.
+
+    Most rules judge an event alone, so an event is judged as soon as it is read (`judge`).
+    Rules with a linking duty (authorisation within PT24H, a public post before a footage
+    request, reviews by two people) look at other events, including ones logged later than the
+    judged event. For those the caller first feeds every event to `remember`, which keeps only
+    events of the kinds such duties look up (authorisation, public post, human review), keyed by
+    the linking fields the packs name; events for which `must_wait` is true are judged once all
+    events were remembered. The bound is therefore one index entry per linked-kind event and
+    linking field value, never one per face operation. Where the waiting events are kept (memory
+    or a spill file) is the caller's business: the engine stays pure.
+    """
+
+    def __init__(self, packs: Sequence[Pack]) -> None:
+        self.by_kind: dict[OperationKind, list[tuple[Pack, Rule]]] = defaultdict(list)
+        fields: set[str] = set()
+        self.linked_kinds: set[OperationKind] | None = set()  # None: every kind
+        self.waiting_kinds: set[OperationKind] = set()
+        for pack in packs:
+            for rule in pack.rules:
+                for kind in dict.fromkeys(rule.operations):
+                    self.by_kind[kind].append((pack, rule))
+                for duty in rule.duties:
+                    if not duty.link:
+                        continue
+                    fields.update(spec.partition(":")[0] for spec in duty.link)
+                    self.waiting_kinds.update(rule.operations)
+                    target = LINKED_KINDS.get(duty.type)
+                    if target is None or self.linked_kinds is None:
+                        self.linked_kinds = None
+                    else:
+                        self.linked_kinds.add(target)
+        self.index = EventIndex(fields=sorted(fields))
+
+    def remember(self, event: Event) -> None:
+        """Keep what linking duties may look up about this event (nothing for most events)."""
+        if self.linked_kinds is None or event.kind in self.linked_kinds:
+            self.index.add(event)
+
+    def must_wait(self, event: Event) -> bool:
+        """True when a rule that may cover the event links it to other events."""
+        return event.kind in self.waiting_kinds
+
+    def judge(self, event: Event) -> tuple[list[Finding], list[tuple[str, str, str, Event]],
+                                            list[Undecided]]:
+        """Every rule against one event: (findings, excused, undecided), unsorted."""
+        out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]] = (
+            [], [], [])
+        for pack, rule in self.by_kind.get(event.kind, ()):
+            judge(pack, rule, event, self.index, out)
+        return out
+
+
+def undecided_key(u: Undecided) -> tuple[str, str, int, int, str, str]:
+    """Deterministic order of undecided entries: the event's place, then pack and rule."""
+    return (u.event.time.isoformat(), u.event.file, u.event.record or -1, u.event.line or -1,
+            u.pack, u.rule)
+
+
 def evaluate(events: Iterable[Event], packs: Sequence[Pack]) -> Evaluation:
     """Judge every event against every rule of every pack; results sorted deterministically."""
-    index = EventIndex(events)
-    out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]] = ([], [], [])
-    by_kind: dict[OperationKind, list[tuple[Pack, Rule]]] = defaultdict(list)
-    for pack in packs:
-        for rule in pack.rules:
-            for kind in dict.fromkeys(rule.operations):
-                by_kind[kind].append((pack, rule))
-    for event in index.events:
-        for pack, rule in by_kind.get(event.kind, ()):
-            judge(pack, rule, event, index, out)
-    findings, excused, undecided = out
+    evaluator = Evaluator(packs)
+    kept = list(events)
+    for event in kept:
+        evaluator.remember(event)
+    findings: list[Finding] = []
+    excused: list[tuple[str, str, str, Event]] = []
+    undecided: list[Undecided] = []
+    for event in kept:
+        found, exc, und = evaluator.judge(event)
+        findings += found
+        excused += exc
+        undecided += und
     findings.sort(key=lambda f: f.sort_key)
-    undecided.sort(key=lambda u: (u.event.time.isoformat(), u.event.file, u.event.record or -1,
-                                  u.event.line or -1, u.pack, u.rule))
+    undecided.sort(key=undecided_key)
     return Evaluation(tuple(findings), tuple(excused), tuple(undecided))

@@ -1,9 +1,14 @@
-"""The reporter interface: one module per output format renders the report dict."""
+"""The reporter interface: one module per output format renders the report dict.
+
+`report["findings"]` is any sized, re-iterable sequence of finding dicts (a list, or a
+`auditor.report.stream.Lazy` read back from spill files or the store): reporters iterate it and
+never index or slice it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 
 @dataclass(frozen=True)
@@ -24,3 +29,11 @@ class Reporter(Protocol):
 
     def render(self, report: dict[str, Any], options: RenderOptions) -> str:
         """The whole document as text."""
+
+
+class StreamingReporter(Reporter, Protocol):
+    """A format that can write itself piece by piece (JSON, SARIF, CSV): the command line
+    prefers `write`, so a report with millions of findings never becomes one string."""
+
+    def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
+        """Write the same text `render` returns to `out`."""

@@ -3,26 +3,39 @@
 Every output format renders from this dict (and the store keeps it), so `auditor report RUN`
 can re-render a past run without re-auditing. Everything outside the `run` block is a function
 of the inputs alone: sorted, bundle-relative, no clock, no machine paths.
+
+Nothing here holds all events or all findings: the audit feeds events to an `EventTally` and
+undecided entries to `UndecidedGroups` as they pass, and hands the findings over as a sized,
+re-iterable sequence (`auditor.report.stream.Lazy`) that reporters and the store stream.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from auditor import __version__
 from auditor.bundle import Bundle
 from auditor.errors import InputIssue
-from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
-from auditor.policy import Pack, Undecided
+from auditor.models import (
+    MATCHING_KINDS,
+    Event,
+    Finding,
+    InputFile,
+    Notice,
+    Severity,
+    utc_text,
+)
+from auditor.policy import Pack, Undecided, undecided_key
 
 SCHEMA = "auditor.report/v1"
 
 
 def _ts(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(when)
 
 
 #: What an `undecided[]` entry says about its event (no frames or attributes).
@@ -72,6 +85,7 @@ def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
                 "sha256": fr.sha256,
                 "faces": fr.faces,
                 "persons": list(fr.persons),
+                "status": fr.status,
                 "error": fr.error,
                 "boxes": [list(b) for b in fr.boxes],
             }
@@ -109,16 +123,100 @@ def pack_dict(p: Pack) -> dict[str, Any]:
     }
 
 
-def undecided_dict(u: Undecided) -> dict[str, Any]:
-    """The `undecided[]` entry: a rule that may apply but the event lacks fields to decide."""
+#: Events shown per `undecided[]` group; the group's `count` says how many there were in all.
+UNDECIDED_SAMPLE = 5
+
+
+def undecided_event(u: Undecided) -> dict[str, Any]:
+    """What an `undecided[].sample[]` entry says about its event (no frames or attributes)."""
     full = event_dict(u.event)
-    return {
-        "pack": u.pack,
-        "rule": u.rule,
-        "missing": list(u.missing),
-        "reason": u.reason,
-        "event": {key: full[key] for key in _UNDECIDED_EVENT_KEYS},
-    }
+    return {key: full[key] for key in _UNDECIDED_EVENT_KEYS}
+
+
+@dataclass
+class _Group:
+    count: int = 0
+    missing: set[str] = field(default_factory=set)
+    sample: list[tuple[tuple[str, str, int, int, str, str], dict[str, Any]]] = field(
+        default_factory=list)
+
+
+class UndecidedGroups:
+    """Undecided entries aggregated per (pack, rule, reason): a count, the fields that were
+    missing, and the first `UNDECIDED_SAMPLE` events in report order (time, file, record).
+
+    Memory is one group per distinct (pack, rule, reason), each with at most twice the sample
+    cap, however many events could not be decided.
+    """
+
+    def __init__(self, cap: int = UNDECIDED_SAMPLE) -> None:
+        self.cap = cap
+        self.groups: dict[tuple[str, str, str], _Group] = {}
+        self.total = 0
+        self.by_pack: Counter[str] = Counter()
+
+    def add(self, u: Undecided) -> None:
+        """Count one undecided entry (the sample keeps the earliest events, whatever the order
+        they arrive in, so the report does not depend on file order or spilling)."""
+        group = self.groups.setdefault((u.pack, u.rule, u.reason), _Group())
+        group.count += 1
+        group.missing.update(u.missing)
+        self.total += 1
+        self.by_pack[u.pack] += 1
+        group.sample.append((undecided_key(u), undecided_event(u)))
+        if len(group.sample) >= 2 * self.cap:
+            group.sample.sort(key=lambda item: item[0])
+            del group.sample[self.cap:]
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The `undecided[]` list, sorted by pack, rule and reason."""
+        out = []
+        for (pack, rule, reason), group in sorted(self.groups.items(), key=lambda kv: kv[0]):
+            sample = sorted(group.sample, key=lambda item: item[0])[: self.cap]
+            out.append({"pack": pack, "rule": rule, "reason": reason,
+                        "missing": sorted(group.missing), "count": group.count,
+                        "sample": [event for _, event in sample]})
+        return out
+
+
+class EventTally:
+    """The summary's event counts, fed one event at a time (distinct unknown principals are
+    the only set kept: one entry per principal, not per event)."""
+
+    def __init__(self) -> None:
+        self.kinds: Counter[str] = Counter()
+        self.face_operations = 0
+        self.unknown: set[str] = set()
+
+    def add(self, e: Event) -> None:
+        """Count one event."""
+        self.kinds[e.kind.value] += 1
+        if e.kind in MATCHING_KINDS:
+            self.face_operations += 1
+        if not e.principal.matched:
+            self.unknown.add(e.principal.id)
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> EventTally:
+        """A tally of a list of events."""
+        tally = cls()
+        for e in events:
+            tally.add(e)
+        return tally
+
+
+@dataclass
+class FindingCounts:
+    """The summary's finding counts, taken as findings pass."""
+
+    by_severity: Counter[str] = field(default_factory=Counter)
+    attempts: int = 0
+    baselined: int = 0
+
+    def add(self, f: Finding) -> None:
+        """Count one finding (baselined ones are counted by the audit once it knows them)."""
+        self.by_severity[f.severity.label] += 1
+        self.attempts += int(f.attempt)
 
 
 def build_report(
@@ -130,8 +228,9 @@ def build_report(
     packs: list[Pack],
     inputs: list[InputFile],
     records: int,
-    events: list[Event],
-    findings: list[Finding],
+    tally: EventTally,
+    findings: Any,
+    counts: FindingCounts,
     excused: int,
     issues: list[InputIssue],
     notices: list[Notice],
@@ -140,29 +239,30 @@ def build_report(
     settings: dict[str, Any],
     run_facts: dict[str, Any] | None = None,
     face_engine: dict[str, Any] | None = None,
-    baselined: frozenset[str] = frozenset(),
-    undecided: Sequence[Undecided] = (),
+    undecided: UndecidedGroups | None = None,
 ) -> dict[str, Any]:
-    """Assemble the report dict; see docs/report.md for every key."""
-    by_severity = Counter(f.severity.label for f in findings)
-    unknown = {e.principal.id for e in events if not e.principal.matched}
-    kinds = Counter(e.kind.value for e in events)
+    """Assemble the report dict; see docs/report.md for every key.
+
+    `findings` is a sized, re-iterable sequence of `findings[]` dicts (see `finding_dict`),
+    already sorted: a list or a `Lazy` over the audit's spill files.
+    """
+    groups = undecided or UndecidedGroups()
     summary: dict[str, Any] = {
         "events": records,
-        "face_operations": sum(1 for e in events if e.kind in MATCHING_KINDS),
-        "kinds": dict(sorted(kinds.items())),
-        "findings": {s.label: by_severity.get(s.label, 0) for s in sorted(Severity, reverse=True)},
-        "attempts": sum(1 for f in findings if f.attempt),
-        "baselined": sum(1 for f in findings if f.id in baselined),
+        "face_operations": tally.face_operations,
+        "kinds": dict(sorted(tally.kinds.items())),
+        "findings": {s.label: counts.by_severity.get(s.label, 0)
+                     for s in sorted(Severity, reverse=True)},
+        "attempts": counts.attempts,
+        "baselined": counts.baselined,
         "excused": excused,
-        "cannot_decide": len(undecided),
-        "cannot_decide_by_pack": {p.id: sum(1 for u in undecided if u.pack == p.id)
+        "cannot_decide": groups.total,
+        "cannot_decide_by_pack": {p.id: groups.by_pack.get(p.id, 0)
                                   for p in sorted(packs, key=lambda p: p.id)},
-        "unknown_principals": len(unknown),
-        "suspected_face_matching": sum(
-            1 for e in events if e.kind.value == "suspected_face_matching"
-        ),
+        "unknown_principals": len(tally.unknown),
+        "suspected_face_matching": tally.kinds.get("suspected_face_matching", 0),
         "frames_analysed": 0,
+        "frames_missing": 0,
         "faces_detected": 0,
         "persons": 0,
         "errors": len(issues),
@@ -193,8 +293,8 @@ def build_report(
         ],
         "packs": [pack_dict(p) for p in sorted(packs, key=lambda p: p.id)],
         "summary": summary,
-        "findings": [finding_dict(f, f.id in baselined) for f in findings],
-        "undecided": [undecided_dict(u) for u in undecided],
+        "findings": findings,
+        "undecided": groups.entries(),
         "notices": [
             {
                 "file": n.file,

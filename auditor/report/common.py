@@ -49,11 +49,17 @@ def gate_text(report: dict[str, Any]) -> str:
     if code == 3:
         return "audit incomplete (exit 3)"
     if code == 1 and undecided_fails(report):
-        return (f"{len(report['undecided'])} cannot-decide entr(ies) with --fail-on-undecided "
+        return (f"{undecided_count(report)} cannot-decide entr(ies) with --fail-on-undecided "
                 "(exit 1)")
     if code == 1:
         return f"findings at or above --fail-on {fail_on} (exit 1)"
     return f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
+
+
+def undecided_count(report: dict[str, Any]) -> int:
+    """How many event/rule pairs could not be decided (`undecided[]` entries are groups with a
+    `count`; stored runs from before list one entry per event)."""
+    return sum(int(u.get("count", 1)) for u in report.get("undecided") or [])
 
 
 def undecided_by_pack(report: dict[str, Any]) -> dict[str, int]:
@@ -63,7 +69,7 @@ def undecided_by_pack(report: dict[str, Any]) -> dict[str, int]:
     if counts is None:
         counts = {}
         for u in report.get("undecided", []):
-            counts[u["pack"]] = counts.get(u["pack"], 0) + 1
+            counts[u["pack"]] = counts.get(u["pack"], 0) + int(u.get("count", 1))
     return dict(sorted(counts.items()))
 
 
@@ -108,9 +114,34 @@ def help_uri(pack: dict[str, Any], rule: dict[str, Any]) -> str | None:
     ):
         for s in group:
             url = s.get("url") or ""
-            if url.startswith(("https://", "http://")):
+            if web_url(url):
                 return str(url)
     return None
+
+
+def web_url(url: object) -> bool:
+    """True for an absolute http(s) URL with a host and no spaces, quotes or control
+    characters: the only links a report may carry (never `javascript:` or `data:`)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return False
+    if any(ch.isspace() or not ch.isprintable() or ch in "\"'<>`" for ch in url):
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+
+
+def markdown_text(text: object) -> str:
+    """Pack text as literal Markdown: every character Markdown or HTML would act on is
+    backslash-escaped, so a pack cannot put raw HTML or a link into a SARIF viewer."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def location_text(event: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Any, TextIO
 
 from auditor.report.base import RenderOptions
 from auditor.report.common import finding_faces, finding_persons
@@ -60,12 +60,16 @@ class CsvReporter:
     name = "csv"
     extension = "csv"
 
-    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
-        """See `Reporter.render`."""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
+        """See `StreamingReporter.write`: one row per finding, as they come."""
+        writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(COLUMNS)
         for f in report["findings"]:
             values = row(f)
             writer.writerow([neutralise(values[c]) for c in COLUMNS])
+
+    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+        """See `Reporter.render`."""
+        buf = io.StringIO()
+        self.write(report, options, buf)
         return buf.getvalue()

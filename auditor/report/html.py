@@ -15,7 +15,9 @@ import base64
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from auditor.report.common import (
     location_text,
     rules_of,
     severity_rank,
+    undecided_count,
     undecided_fails,
 )
 from auditor.report.excerpt import excerpts
@@ -37,6 +40,11 @@ from auditor.report.thumbs import Thumbnail, thumbnail
 TEMPLATES = Path(__file__).parent / "templates"
 #: Distinct frames shown as thumbnails in one page (each is a few kB of inline JPEG).
 MAX_THUMBNAILS = 400
+#: Findings rendered in detail (tables by pack and the evidence section), in report order. The
+#: page is one document and cannot be written piece by piece, so beyond this it says how many
+#: more there are and points to the JSON report; the timeline and per-organisation counts still
+#: cover every finding.
+MAX_DETAILED = 2000
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +71,7 @@ def _verdict(report: dict[str, Any]) -> dict[str, str]:
         return {"css": "incomplete", "text": "Audit incomplete: some inputs could not be read "
                                              "(see Input errors). Exit code 3."}
     if code == 1 and undecided_fails(report):
-        return {"css": "fail", "text": f"{len(report['undecided'])} cannot-decide entr(ies) "
+        return {"css": "fail", "text": f"{undecided_count(report)} cannot-decide entr(ies) "
                                        "with --fail-on-undecided. Exit code 1."}
     if code == 1:
         return {"css": "fail", "text": f"Findings at or above --fail-on {fail_on}. Exit code 1."}
@@ -71,7 +79,7 @@ def _verdict(report: dict[str, Any]) -> dict[str, str]:
                                    "(baselined findings excluded). Exit code 0."}
 
 
-def _timeline(findings: list[dict[str, Any]]) -> dict[str, Any]:
+def _timeline(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
     counts: Counter[tuple[str, str]] = Counter()
     for f in findings:
         counts[(f["events"][0]["time"][:7], f["severity"])] += 1
@@ -110,7 +118,7 @@ def _timeline(findings: list[dict[str, Any]]) -> dict[str, Any]:
             "max": peak}
 
 
-def _orgs(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _orgs(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for f in findings:
         ev = f["events"][0]
@@ -142,8 +150,7 @@ def _anchor(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "pack"
 
 
-def _evidence(report: dict[str, Any], options: RenderOptions) -> list[dict[str, Any]]:
-    findings = report["findings"]
+def _evidence(findings: list[dict[str, Any]], options: RenderOptions) -> list[dict[str, Any]]:
     made: dict[tuple[str, str], Thumbnail] = {}  # a frame shared by findings is encoded once
     texts: dict[tuple[str, int | None, int | None], str] = {}
     if options.bundle_root:
@@ -177,19 +184,31 @@ def _evidence(report: dict[str, Any], options: RenderOptions) -> list[dict[str, 
 
 
 def _undecided(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rules that could not be judged, grouped by pack, rule and reason, with where it happened."""
-    groups: dict[tuple[str, str, str], list[str]] = {}
+    """Rules that could not be judged, grouped by pack, rule and reason, with where it happened.
+
+    Reports aggregate `undecided[]` per (pack, rule, reason) with a count and a sample of
+    events; stored runs from before that list one entry per event, grouped here the same way.
+    """
+    groups: dict[tuple[str, str, str], tuple[int, list[str]]] = {}
     for u in report.get("undecided") or []:
         key = (str(u.get("pack", "")), str(u.get("rule", "")), str(u.get("reason", "")))
-        groups.setdefault(key, []).append(location_text(u.get("event") or {"file": ""}))
-    return [{"pack": k[0], "rule": k[1], "reason": k[2], "count": len(v),
-             "where": sorted(set(v))[:5], "more": max(0, len(set(v)) - 5)}
-            for k, v in sorted(groups.items())]
+        count, where = groups.get(key, (0, []))
+        events = u.get("sample") if "sample" in u else [u.get("event") or {"file": ""}]
+        where += [location_text(e) for e in events or []]
+        groups[key] = (count + int(u.get("count", 1)), where)
+    out = []
+    for k, (count, where) in sorted(groups.items()):
+        shown = sorted(set(where))[:5]
+        out.append({"pack": k[0], "rule": k[1], "reason": k[2], "count": count,
+                    "where": shown, "more": max(0, count - len(shown))})
+    return out
 
 
 def context(report: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
     """Everything the template shows, computed from the report dict (and the bundle folder)."""
-    findings = report["findings"]
+    everything = report["findings"]
+    findings = list(islice(everything, MAX_DETAILED))
+    more = max(0, len(everything) - len(findings))
     css, css_hash = _css()
     packs = []
     rule_counts = Counter(p["id"] for p, _ in rules_of(report))
@@ -206,8 +225,9 @@ def context(report: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
         "css": css, "css_hash": css_hash, "schema": report.get("schema", ""),
         "tool": report["tool"], "run": report["run"], "bundle_name": report["bundle"]["name"],
         "summary": report["summary"], "severities": SEVERITIES, "verdict": _verdict(report),
-        "probes": report.get("probes", []), "timeline": _timeline(findings), "packs": packs,
-        "orgs": _orgs(findings), "evidence": _evidence(report, options),
+        "probes": report.get("probes", []), "timeline": _timeline(everything), "packs": packs,
+        "orgs": _orgs(everything), "evidence": _evidence(findings, options),
+        "more_findings": more, "detailed": len(findings),
         "errors": [{**e, "where": _where(e)} for e in report["errors"]],
         "notices": [{**n, "where": _where(n)} for n in report["notices"]],
         "inputs": report["inputs"], "show_faces": options.show_faces,

@@ -1,11 +1,16 @@
-"""`--format json`: the `auditor.report/v1` document itself, keys sorted, two-space indent."""
+"""`--format json`: the `auditor.report/v1` document itself, keys sorted, two-space indent.
+
+Written streaming (`write`): findings go out one by one from the audit's spill files, so the
+report of a million findings never sits in memory; `render` gives the same bytes as a string.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import io
+from typing import Any, TextIO
 
 from auditor.report.base import RenderOptions
+from auditor.report.stream import write_json
 
 
 class JsonReporter:
@@ -14,6 +19,12 @@ class JsonReporter:
     name = "json"
     extension = "json"
 
+    def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
+        """See `Reporter.write`."""
+        write_json(report, out)
+
     def render(self, report: dict[str, Any], options: RenderOptions) -> str:
         """See `Reporter.render`."""
-        return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        buf = io.StringIO()
+        self.write(report, options, buf)
+        return buf.getvalue()

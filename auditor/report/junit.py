@@ -41,9 +41,11 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
     run = report["run"]
     root = ET.Element("testsuites", {"name": _x(f"auditor: {report['bundle']['name']}")})
     totals = {"tests": 0, "failures": 0, "errors": 0}
+    # one line of text per finding, not the finding itself: the findings may be streamed
     by_rule: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for f in report["findings"]:
-        by_rule.setdefault((f["pack"], f["rule"]), []).append(f)
+        by_rule.setdefault((f["pack"], f["rule"]), []).append(
+            {"severity": f["severity"], "baselined": f.get("baselined"), "line": _line(f)})
     packs: dict[str, list[dict[str, Any]]] = {}
     for pack, rule in rules_of(report):
         packs.setdefault(pack["id"], []).append(rule)
@@ -73,11 +75,11 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
                 fail = _el(case, "failure", type=worst,
                            message=f"{len(failing)} finding(s) fail the gate "
                                    f"(--fail-on {report['settings'].get('fail_on', 'low')})")
-                fail.text = _x("\n".join(_line(f) for f in failing))
+                fail.text = _x("\n".join(f["line"] for f in failing))
             if passing:
                 out = _el(case, "system-out")
                 out.text = _x("Findings that do not fail the gate (baselined or below "
-                              "--fail-on):\n" + "\n".join(_line(f) for f in passing))
+                              "--fail-on):\n" + "\n".join(f["line"] for f in passing))
         totals["tests"] += len(rules)
         totals["failures"] += failures
     if report["errors"]:

@@ -12,10 +12,10 @@ documented in docs/reports.md; tests validate the output against the official sc
 
 from __future__ import annotations
 
-import json
+import io
 import uuid
 from collections import Counter
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from auditor.report.base import RenderOptions
@@ -24,10 +24,13 @@ from auditor.report.common import (
     finding_persons,
     gate_exit_code,
     help_uri,
+    markdown_text,
     rules_of,
     template_text,
     undecided_fails,
+    web_url,
 )
+from auditor.report.stream import Lazy, write_json
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 BASE_ID = "BUNDLEROOT"
@@ -56,18 +59,21 @@ def _rule(pack: dict[str, Any], rule: dict[str, Any], rule_id: str) -> dict[str,
     lines = [f"{title}.", "",
              f"Pack {pack['id']} {pack['version']} ({pack.get('status', '')}): "
              f"{pack.get('title', pack['id'])}."]
-    md = [f"**{title}**", "",
-          f"Pack `{pack['id']}` {pack['version']} ({pack.get('status', '')}): "
-          f"{pack.get('title', pack['id'])}."]
+    md = [f"**{markdown_text(title)}**", "",
+          f"Pack {markdown_text(pack['id'])} {markdown_text(pack['version'])} "
+          f"({markdown_text(pack.get('status', ''))}): "
+          f"{markdown_text(pack.get('title', pack['id']))}."]
     if citation:
         lines += ["", f"Citation: {citation}"]
-        md += ["", f"Citation: {citation}"]
+        md += ["", f"Citation: {markdown_text(citation)}"]
     if cited:
-        lines += ["", "Sources:"] + [f"- [{s['confidence']}] {s['title']} {s.get('url', '')}"
-                                     .rstrip() for s in cited]
+        lines += ["", "Sources:"] + [
+            f"- [{s['confidence']}] {s['title']} "
+            f"{s.get('url', '') if web_url(s.get('url')) else ''}".rstrip() for s in cited]
         md += ["", "Sources:", ""] + [
-            f"- [{s['confidence']}] " + (f"[{s['title']}]({s['url']})" if s.get("url")
-                                         else s["title"]) for s in cited]
+            f"- \\[{markdown_text(s['confidence'])}\\] "
+            + (f"[{markdown_text(s['title'])}](<{s['url']}>)" if web_url(s.get("url"))
+               else markdown_text(s["title"])) for s in cited]
     out: dict[str, Any] = {
         "id": rule_id,
         "name": f"{pack['id']}/{rule['id']}",
@@ -158,22 +164,31 @@ def _run_guid(run_id: str) -> str | None:
 
 
 def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
-    """The SARIF log as a dict."""
+    """The SARIF log as a dict whose results (and rules) are `Lazy`: write it with `write_json`."""
     pairs = rules_of(report)
     index = {(p["id"], r["id"]): i for i, (p, r) in enumerate(pairs)}
     counts = Counter(r["id"] for _, r in pairs)
     # rule ids are meant to be unique across packs; if two packs share one, qualify both
     qualify = {rid for rid, n in counts.items() if n > 1}
-    results = []
-    for f in report["findings"]:
-        i = index.get((f["pack"], f["rule"]))
-        if i is None:  # a finding of a rule the pack no longer lists (stored run)
-            pairs.append(({"id": f["pack"], "version": f["pack_version"]},
-                          {"id": f["rule"], "title": f["title"], "severity": f["severity"],
-                           "confidence": f["confidence"], "kind": "prohibit", "cite": []}))
-            i = index[(f["pack"], f["rule"])] = len(pairs) - 1
-        results.append(_result(f, i, f"{f['pack']}/{f['rule']}" if f["rule"] in qualify
-                               else f["rule"]))
+
+    def results() -> Any:
+        # a generator: results are made one by one while the document is written
+        for f in report["findings"]:
+            i = index.get((f["pack"], f["rule"]))
+            if i is None:  # a finding of a rule the pack no longer lists (stored run)
+                pairs.append(({"id": f["pack"], "version": f["pack_version"]},
+                              {"id": f["rule"], "title": f["title"], "severity": f["severity"],
+                               "confidence": f["confidence"], "kind": "prohibit", "cite": []}))
+                i = index[(f["pack"], f["rule"])] = len(pairs) - 1
+            yield _result(f, i, f"{f['pack']}/{f['rule']}" if f["rule"] in qualify
+                          else f["rule"])
+
+    def rules() -> Any:
+        # keys are written sorted, so `tool` (and these rules) come after `results`: rules
+        # that only stored findings name are known by then
+        return [_rule(p, r, f"{p['id']}/{r['id']}" if r["id"] in qualify else r["id"])
+                for p, r in pairs]
+
     run = report["run"]
     exit_code = gate_exit_code(report)
     invocation: dict[str, Any] = {
@@ -194,8 +209,7 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
             "name": report["tool"]["name"],
             "version": report["tool"]["version"],
             "semanticVersion": report["tool"]["version"],
-            "rules": [_rule(p, r, f"{p['id']}/{r['id']}" if r["id"] in qualify else r["id"])
-                      for p, r in pairs],
+            "rules": Lazy(rules, len(pairs)),
             "properties": {"packs": [{"id": p["id"], "version": p["version"],
                                       "sha256": p.get("sha256"), "path": p.get("path")}
                                      for p in report["packs"]]},
@@ -207,7 +221,7 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
                        "roles": [_ROLES[i["kind"]]]}
                       for i in report["inputs"] if i["kind"] in _ROLES and i.get("sha256")],
         "invocations": [invocation],
-        "results": results,
+        "results": Lazy(results, len(report["findings"])),
         "columnKind": "unicodeCodePoints",
         "properties": {"bundle": report["bundle"]["name"], "summary": report["summary"]},
     }
@@ -223,7 +237,13 @@ class SarifReporter:
     name = "sarif"
     extension = "sarif"
 
+    def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
+        """See `StreamingReporter.write`: results are written one by one."""
+        # keys sorted: a stored run (keys sorted by the store) renders byte for byte the same
+        write_json(to_sarif(report), out)
+
     def render(self, report: dict[str, Any], options: RenderOptions) -> str:
         """See `Reporter.render`."""
-        # keys sorted: a stored run (keys sorted by the store) renders byte for byte the same
-        return json.dumps(to_sarif(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        buf = io.StringIO()
+        self.write(report, options, buf)
+        return buf.getvalue()

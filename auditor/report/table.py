@@ -17,6 +17,8 @@ from auditor.report.common import finding_faces, gate_text, location_text, undec
 _COLORS = {"critical": "\x1b[1;35m", "high": "\x1b[1;31m", "medium": "\x1b[33m", "low": "\x1b[36m"}
 _RESET = "\x1b[0m"
 _ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+#: Rows listed per pack and severity (in report order); the count above them is always complete.
+MAX_ROWS = 1000
 
 
 def _clean(value: object) -> str:
@@ -51,22 +53,29 @@ class TableReporter:
                    f"  run {run['id'][:12]}  ({run['status']})")
         out.append(f"packs: {packs}")
         out.append("")
-        findings = sorted(report["findings"],
-                          key=lambda f: (f["pack"], _ORDER.get(f["severity"], 9)))
-        for pack in sorted({f["pack"] for f in findings}):
-            group = [g for g in findings if g["pack"] == pack]
-            out.append(f"{pack}: {len(group)} finding(s)")
-            for sev in sorted({g["severity"] for g in group}, key=lambda x: _ORDER.get(x, 9)):
-                rows = [_row(g, options) for g in group if g["severity"] == sev]
+        # one pass over the (possibly streamed) findings: counts per group, rows up to a cap
+        groups: dict[str, dict[str, tuple[int, list[list[str]]]]] = {}
+        for f in report["findings"]:
+            count, rows = groups.setdefault(f["pack"], {}).get(f["severity"], (0, []))
+            if len(rows) < MAX_ROWS:
+                rows.append(_row(f, options))
+            groups[f["pack"]][f["severity"]] = (count + 1, rows)
+        for pack in sorted(groups):
+            by_sev = groups[pack]
+            out.append(f"{pack}: {sum(c for c, _ in by_sev.values())} finding(s)")
+            for sev in sorted(by_sev, key=lambda x: _ORDER.get(x, 9)):
+                count, rows = by_sev[sev]
                 label = sev.upper()
                 if options.color:
                     label = _COLORS.get(sev, "") + label + _RESET
-                out.append(f"  {label}: {len(rows)}")
+                out.append(f"  {label}: {count}")
                 out += ["  " + line for line in _table(
                     ["TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME", "FACES", "PROBES",
                      "RULE", "WHERE", "ID"], rows, 120)]
+                if count > len(rows):
+                    out.append(f"  ... {count - len(rows)} more finding(s), see the JSON report")
             out.append("")
-        if not findings:
+        if not groups:
             out.append("No findings.")
             out.append("")
         f = s["findings"]

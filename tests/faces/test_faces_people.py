@@ -71,3 +71,34 @@ def test_edge_cases_and_determinism() -> None:
     far = [[0.0] * 128, [1.0] * 128, [0.0] * 128]
     assert cluster(far, 0.5) == [0, 1, 0]  # numbered by first appearance
     assert cluster(far, 0.5) == cluster(far, 0.5)
+
+
+def test_blocked_clustering_keeps_the_johns_apart(by_name: dict[str, ImageResult]) -> None:
+    """Blocks of 8 faces force the blocked path on real descriptors: still five people."""
+    johns = sorted((name, r) for name, r in by_name.items() if name.startswith("johns/"))
+    descriptors = [r.faces[0].descriptor for _, r in johns]
+    truth = [name.split("/")[1] for name, _ in johns]
+    exact = cluster(descriptors, DEFAULT_PERSON_THRESHOLD)
+    assert cluster(descriptors, DEFAULT_PERSON_THRESHOLD, block=len(descriptors)) == exact
+    blocked = cluster(descriptors, DEFAULT_PERSON_THRESHOLD, block=8)
+    assert count_people(blocked) == JOHNS_PEOPLE
+    assert purity(blocked, truth) >= JOHNS_PURITY
+
+
+def test_blocked_clustering_is_bounded_and_deterministic() -> None:
+    """3,000 points in blocks of 200: never an n x n matrix, and the groups are found."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(60, 128))
+    centres *= 0.6 / np.linalg.norm(centres, axis=1)[:, None]
+    truth = [int(t) for t in rng.integers(0, 60, 3000)]
+    points = (centres[truth] + rng.normal(scale=0.02, size=(3000, 128))).tolist()
+    tracemalloc.start()
+    labels = cluster(points, DEFAULT_PERSON_THRESHOLD, block=200)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3000 * 3000 * 8 / 4  # the exact matrix alone would be 72 MB
+    assert count_people(labels) == len(set(truth))
+    assert purity(labels, [str(t) for t in truth]) == 1.0
+    assert cluster(points, DEFAULT_PERSON_THRESHOLD, block=200) == labels
