@@ -22,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.errors import AuditorError
+
 if TYPE_CHECKING:
     from auditor.faces.engine import FaceParams
 
@@ -35,8 +37,11 @@ _MODEL_FILES = {
 }
 
 
-class ModelFilesMissing(RuntimeError):
-    """The `face_recognition_models` package or one of its files is not installed."""
+class ModelFilesMissing(AuditorError, RuntimeError):
+    """The `face_recognition_models` package or one of its files is not installed.
+
+    An AuditorError, so the command line says so (exit 2) instead of reporting an internal error.
+    """
 
 
 @lru_cache(maxsize=1)
