@@ -1,35 +1,31 @@
 """Run one audit: bundle -> sources -> events -> policy engine -> frame evidence -> report -> store.
 
 This module orchestrates and never prints: progress goes through a callback, and the result is
-plain data that the command line renders. Parsing runs through `map_jobs`, which does not care
-whether a job runs in this process or in a pool of worker processes.
+plain data that the command line renders. Parsing and the frame pass run on an executor
+(`auditor.executor`), so this module does not care whether a job runs in this process, in a pool
+of worker processes or on a Dask cluster.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from auditor import principals as principals_mod
 from auditor.bundle import PRINCIPALS_TOML, Bundle, PathEscape, open_bundle, safe_relpath
 from auditor.errors import InputIssue
+from auditor.executor import DEFAULT_SCHEDULER_TIMEOUT, Executor, open_executor
 from auditor.models import Event, Finding, InputFile, Notice, Severity
 from auditor.policy import Pack, evaluate, resolve
 from auditor.report.build import build_report
 from auditor.sources import FileResult, ReadJob, read_file
 
 Progress = Callable[[str, int, int], None]
-T = TypeVar("T")
-R = TypeVar("R")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -47,6 +43,8 @@ class AuditOptions:
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
+    scheduler: str | None = None  # Dask scheduler address or "local"; None: local processes
+    scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
 
 
 @dataclass
@@ -66,40 +64,6 @@ class AuditResult:
 def worker_count(requested: int) -> int:
     """`--workers 0` (default) means one process per core."""
     return requested if requested > 0 else (os.cpu_count() or 1)
-
-
-def map_jobs(fn: Callable[[T], R], jobs: list[T], workers: int,
-             progress: Callable[[int], None] | None = None) -> Iterator[R]:
-    """Apply a top-level function to jobs in order, in-process or across worker processes."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield fn(job)
-            if progress:
-                progress(1)
-        return
-    # A bounded window of submitted jobs rather than `pool.map`, which submits every job at once:
-    # the parent then holds a few futures, not one per file, so its memory does not grow with
-    # the number of files in the bundle. Results still come back in job order.
-    ctx = multiprocessing.get_context("fork")
-    size = min(workers, len(jobs))
-    pending = iter(jobs)
-    with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
-        window = deque(pool.submit(fn, job) for job in islice(pending, size * _AHEAD))
-        try:
-            while window:
-                result = window.popleft().result()
-                for job in islice(pending, 1):
-                    window.append(pool.submit(fn, job))
-                yield result
-                if progress:
-                    progress(1)
-        finally:
-            for future in window:
-                future.cancel()
-
-
-#: Jobs submitted ahead per worker: enough to keep every worker busy while results are consumed.
-_AHEAD = 4
 
 
 def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
@@ -128,7 +92,18 @@ def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
 
 def run_audit(bundle_path: Path, options: AuditOptions,
               progress: Progress | None = None) -> AuditResult:
-    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log."""
+    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log,
+    and SchedulerError when --scheduler is given and the cluster cannot be used."""
+    executor = open_executor(options.scheduler, worker_count(options.workers),
+                             options.scheduler_timeout)
+    try:
+        return _run_audit(bundle_path, options, progress, executor)
+    finally:
+        executor.close()
+
+
+def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | None,
+               executor: Executor) -> AuditResult:
     started = datetime.now(UTC)
     packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
@@ -138,6 +113,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
 
         accepted = baseline_mod.load(Path(options.baseline))
     workers = worker_count(options.workers)
+    executor.share(bundle.root)
 
     log_paths, issues = _log_files(bundle)
     jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
@@ -150,7 +126,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         if progress:
             progress("logs", done, len(jobs))
 
-    results.extend(map_jobs(read_file, jobs, workers, step))
+    results.extend(executor.map(read_file, jobs, step))
 
     events: list[Event] = []
     inputs: list[InputFile] = []
@@ -169,13 +145,14 @@ def run_audit(bundle_path: Path, options: AuditOptions,
     findings = list(evaluation.findings)
 
     frame_summary: dict[str, Any] = {}
-    run_facts: dict[str, Any] = {"workers": workers}
+    run_facts: dict[str, Any] = {"workers": workers, **executor.describe()}
     face_engine: dict[str, Any] = {}
     probes_report: list[dict[str, Any]] = []
     if options.frames != "none":
         from auditor.evidence import attach_frame_evidence
 
-        outcome = attach_frame_evidence(bundle, findings, events, options, workers, progress)
+        outcome = attach_frame_evidence(bundle, findings, events, options, workers, progress,
+                                        executor)
         findings = outcome.findings
         inputs.extend(outcome.inputs)
         issues.extend(outcome.issues)
