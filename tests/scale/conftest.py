@@ -24,9 +24,9 @@ def local_report(scale_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -
     return out.read_text()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A scheduler and two workers shared by the tests of one module."""
+    """A scheduler and two workers shared by the tests that do not change it."""
     running = start_cluster(tmp_path_factory.mktemp("cluster"))
     try:
         yield running
