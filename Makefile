@@ -46,6 +46,12 @@ bench-logs: $(STAMP)
 bench-faces: $(STAMP)
 	$(PY) bench/faces_bench.py
 
+# Scale-out (issue 10): 10 GiB of logs and 2,000 frames on the local pool, a LocalCluster and a
+# scheduler + 2 workers. Needs ~14 GiB free disk; run it on a quiet machine (about half an hour).
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	$(PY) bench/scale_bench.py --size-gb 10 --frames 2000 --quiet-wait 300
+
 # Opt-in: dlib compiled from source with OpenBLAS and -march=native in .venv-fast (~12-20 min).
 dlib-fast:
 	sh scripts/build-fast-dlib.sh .venv-fast
