@@ -91,21 +91,26 @@ def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
 
 
 def run_audit(bundle_path: Path, options: AuditOptions,
-              progress: Progress | None = None) -> AuditResult:
+              progress: Progress | None = None, packs: list[Pack] | None = None) -> AuditResult:
     """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log,
-    and SchedulerError when --scheduler is given and the cluster cannot be used."""
+    and SchedulerError when --scheduler is given and the cluster cannot be used.
+
+    `packs` (already loaded) replaces `options.policies`: `verify` re-runs with the exact packs
+    a report used.
+    """
     executor = open_executor(options.scheduler, worker_count(options.workers),
                              options.scheduler_timeout)
     try:
-        return _run_audit(bundle_path, options, progress, executor)
+        return _run_audit(bundle_path, options, progress, packs, executor)
     finally:
         executor.close()
 
 
 def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | None,
-               executor: Executor) -> AuditResult:
+               packs: list[Pack] | None, executor: Executor) -> AuditResult:
     started = datetime.now(UTC)
-    packs = resolve(list(options.policies))
+    if packs is None:
+        packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
     accepted = None
     if options.baseline is not None:

@@ -14,7 +14,7 @@ import typer
 
 # Import order is --help order: audit first.
 from auditor.cli import run_cmds  # noqa: F401 - registers commands
-from auditor.cli import policy_cmds, baseline_cmds, face_cmds  # noqa: F401
+from auditor.cli import policy_cmds, baseline_cmds, face_cmds, verify_cmds  # noqa: F401
 from auditor.cli.common import app
 from auditor.errors import AuditorError
 

@@ -56,7 +56,18 @@ def _blur_boxes(img: Image.Image, boxes: list[tuple[int, int, int, int]]) -> Non
 
 def thumbnail(bundle_root: str, path: str, sha256: str | None,
               boxes: list[list[int]], show_faces: bool) -> Thumbnail:
-    """The thumbnail of one frame of a finding."""
+    """The thumbnail of one frame of a finding, as a data: URI."""
+    made = thumbnail_jpeg(bundle_root, path, sha256, boxes, show_faces)
+    if isinstance(made, Thumbnail):
+        return made
+    data, width, height = made
+    uri = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    return Thumbnail(uri, width, height)
+
+
+def thumbnail_jpeg(bundle_root: str, path: str, sha256: str | None, boxes: list[list[int]],
+                   show_faces: bool) -> tuple[bytes, int, int] | Thumbnail:
+    """(JPEG bytes, width, height) of one frame's thumbnail, or a Thumbnail saying why not."""
     root = Path(bundle_root).resolve()
     try:
         rel = safe_relpath(root, path)
@@ -90,5 +101,4 @@ def thumbnail(bundle_root: str, path: str, sha256: str | None,
                         round(bottom * scale)), outline=BOX_COLOUR, width=2)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=72, optimize=False, progressive=False)
-    uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    return Thumbnail(uri, img.width, img.height)
+    return buf.getvalue(), img.width, img.height

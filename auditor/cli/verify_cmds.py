@@ -1,0 +1,164 @@
+"""`auditor verify` (reproduce a report) and `auditor export` (the evidence an NGO publishes).
+
+verify exit codes: 0 reproduced; 1 not reproduced (each difference is named); 2 usage, a bad
+report or archive, or a bad pack; 3 the re-run could not read every input (takes precedence,
+as in `audit`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.cli.common import Db, Workers, _db_url, _fail, app
+from auditor.errors import AuditorError
+
+_MARK = {True: "ok  ", False: "FAIL"}
+
+
+def clean(text: str) -> str:
+    """Input-derived text for a terminal: control and escape characters neutralised."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+@app.command()
+def verify(
+    report: Annotated[
+        Path,
+        typer.Argument(
+            help="A JSON report (--format json), or an evidence archive from `auditor export`."
+        ),
+    ],
+    bundle: Annotated[
+        Path | None,
+        typer.Argument(help="The bundle folder, or an evidence archive for the log-only check."),
+    ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            help="The exact pack files the report used (default: the archive's "
+            "packs, else seeds/ by id). Repeatable.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline", help="The baseline file the report used, to compare `baselined` marks."
+        ),
+    ] = None,
+    workers: Workers = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The result as one JSON document.")
+    ] = False,
+) -> None:
+    """Re-check hashes and packs, re-run the audit with the report's settings, and compare."""
+    from auditor.evidence_pack import archive as archive_mod
+    from auditor.evidence_pack import verify as verify_mod
+
+    files = list(policy or [])
+    try:
+        if archive_mod.is_archive(report):
+            if bundle is not None and archive_mod.is_archive(bundle):
+                _fail("give one evidence archive, not two")
+            result = verify_mod.verify_archive(
+                None, report, policy_files=files, bundle=bundle, workers=workers, baseline=baseline
+            )
+        else:
+            data = verify_mod.load_report(report)
+            if bundle is None:
+                _fail("a JSON report needs the BUNDLE folder (or an evidence archive) to verify")
+            if archive_mod.is_archive(bundle):
+                result = verify_mod.verify_archive(
+                    data, bundle, policy_files=files, workers=workers
+                )
+            elif bundle.is_dir():
+                result = verify_mod.verify_bundle(
+                    data, bundle, policy_files=files, workers=workers, baseline=baseline
+                )
+            else:
+                _fail(f"{bundle}: neither a bundle folder nor an evidence archive")
+    except AuditorError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    else:
+        typer.echo(f"verify ({result.mode}):")
+        for p in result.points:
+            mark = "note" if p.note else _MARK[p.ok]
+            typer.echo(f"  {mark}  {clean(p.message)}")
+            for line in p.details:
+                typer.echo(f"          {clean(line)}")
+        for line in result.rerun_errors:
+            typer.echo(f"  input error in the re-run: {clean(line)}", err=True)
+        verdict = "reproduced" if result.reproduced else "NOT reproduced"
+        typer.echo(f"verify: {verdict}")
+    if result.rerun_incomplete:
+        raise typer.Exit(3)
+    raise typer.Exit(0 if result.reproduced else 1)
+
+
+@app.command()
+def export(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix) from `auditor runs`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The archive to write (.zip).")],
+    db: Db = None,
+    bundle_dir: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="The bundle folder (default: where the run read it)."),
+    ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Pack files the run used, when they are not in seeds/ any more. Repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Write what an NGO may publish: report, records behind findings, packs, blurred thumbs."""
+    from auditor.evidence_pack import archive as archive_mod
+    from auditor.store import Store
+
+    try:
+        store = Store(_db_url(db))
+        report = store.report(run_id)
+        if report is None:
+            _fail(f"no single run matches {run_id!r}")
+        rows = [r for r in store.runs(1_000_000) if r.id.startswith(run_id)]
+        root = bundle_dir if bundle_dir is not None else Path(rows[0].bundle)
+        if not root.is_dir():
+            _fail(f"{root}: the bundle folder is not there (give it with --bundle)")
+        data = archive_mod.build(report, root, _pack_bytes(report, list(policy or [])))
+    except AuditorError as exc:
+        _fail(str(exc))
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        _fail(f"{output}: cannot write: {exc.strerror or exc}")
+    findings = len(report.get("findings", []))
+    typer.echo(f"evidence written: {output} ({findings} finding(s), {len(data):,} bytes)", err=True)
+
+
+def _pack_bytes(report: dict[str, Any], files: list[Path]) -> dict[str, bytes]:
+    """Pack id -> file bytes, from --policy files and seeds/ (hashes are checked by build)."""
+    import hashlib
+
+    from auditor.policy import seed_files
+
+    wanted = {p["id"]: p["sha256"] for p in report.get("packs", [])}
+    out: dict[str, bytes] = {}
+    for path in [*files, *seed_files()]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        for pid, sha in wanted.items():
+            if sha == digest and pid not in out:
+                out[pid] = data
+    return out

@@ -1,0 +1,289 @@
+"""The exact log records behind findings: cut out of a bundle, and put back into a sparse one.
+
+An evidence archive publishes only the records that findings rest on, never whole logs. Each
+record keeps its location (file, line, record index) and its shape, so that `verify` can rebuild
+a *sparse* bundle in which every published record sits at exactly the place it had: the same
+file name, the same line number, the same index in its `Records` array. Everything else in that
+file is filler the sources skip (blank lines) or count without judging (a filler CloudTrail
+record no catalogue entry knows). The real sources then parse the sparse files, so the events,
+and with them the findings' ids, come out exactly as in the original audit.
+
+Shapes:
+- `line`: the event is located by line alone (JSON lines, text, one CloudTrail record a line):
+  the raw bytes of that line are published as they are.
+- `line-record`: a `{"Records":[...]}` document on one line (S3 delivery files): the record at
+  that index is published (re-serialised JSON: its content, not its original bytes).
+- `document-record`: a pretty-printed CloudTrail document: likewise, by index.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from auditor.bundle import PathEscape, safe_relpath
+from auditor.errors import AuditorError
+
+#: A CloudTrail record that parses and counts but that no catalogue entry knows.
+FILLER = b'{"eventSource":"filler.auditor.invalid","eventName":"Filler"}'
+#: The largest record an archive may publish (a bigger one is refused, never cut).
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+#: How far into a file export scans for a line (a finding's line beyond it is refused).
+MAX_LINE = 50_000_000
+#: The most records a sparse file may be rebuilt with (bounds what verify writes to disk).
+MAX_SPARSE_INDEX = 5_000_000
+
+
+class RecordError(AuditorError):
+    """A record could not be cut out of its file, or an archive's record is malformed."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One published log record and where it was."""
+
+    file: str
+    line: int | None
+    record: int | None
+    source: str | None
+    raw: bytes
+
+    @property
+    def shape(self) -> str:
+        if self.record is None:
+            return "line"
+        return "document-record" if self.line is None else "line-record"
+
+    def as_dict(self) -> dict[str, Any]:
+        """One line of records.jsonl: text when UTF-8, base64 otherwise; hashed either way."""
+        try:
+            text, encoding = self.raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(self.raw).decode("ascii"), "base64"
+        return {
+            "file": self.file,
+            "line": self.line,
+            "record": self.record,
+            "source": self.source,
+            "shape": self.shape,
+            "encoding": encoding,
+            "sha256": hashlib.sha256(self.raw).hexdigest(),
+            "raw": text,
+        }
+
+    @classmethod
+    def from_dict(cls, obj: Any, where: str) -> Record:
+        """Parse one records.jsonl entry; anything odd is a RecordError naming `where`."""
+        if not isinstance(obj, dict):
+            raise RecordError(f"{where}: not a JSON object")
+        file, line, record = obj.get("file"), obj.get("line"), obj.get("record")
+        source, encoding, raw, digest = (
+            obj.get("source"),
+            obj.get("encoding"),
+            obj.get("raw"),
+            obj.get("sha256"),
+        )
+        if not isinstance(file, str) or not file.startswith("logs/"):
+            raise RecordError(f"{where}: file must be a path under logs/")
+        for name, value in (("line", line), ("record", record)):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
+                raise RecordError(f"{where}: {name} must be a non-negative integer or null")
+        if line is None and record is None:
+            raise RecordError(f"{where}: a record needs a line or a record index")
+        if record is not None and record > MAX_SPARSE_INDEX:
+            raise RecordError(f"{where}: record index {record} is beyond {MAX_SPARSE_INDEX:,}")
+        if line is not None and line > MAX_LINE:
+            raise RecordError(f"{where}: line {line} is beyond {MAX_LINE:,}")
+        if source is not None and not isinstance(source, str):
+            raise RecordError(f"{where}: source must be a string")
+        if not isinstance(raw, str) or encoding not in ("utf-8", "base64"):
+            raise RecordError(f"{where}: raw must be text with encoding utf-8 or base64")
+        try:
+            data = (
+                raw.encode("utf-8") if encoding == "utf-8" else base64.b64decode(raw, validate=True)
+            )
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise RecordError(f"{where}: raw cannot be decoded: {exc}") from None
+        if len(data) > MAX_RECORD_BYTES:
+            raise RecordError(f"{where}: record larger than {MAX_RECORD_BYTES:,} bytes")
+        if digest != hashlib.sha256(data).hexdigest():
+            raise RecordError(f"{where}: the record's bytes do not match its sha256")
+        return cls(file, line, record, source, data)
+
+
+# -- cutting records out of a bundle ------------------------------------------------------------
+
+
+def _open(path: Path) -> Any:
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+
+
+def _index(doc: Any, index: int, where: str) -> bytes:
+    records = doc.get("Records") if isinstance(doc, dict) else doc
+    if isinstance(doc, dict) and records is None and index == 0:
+        records = [doc]  # a single-record document
+    if not isinstance(records, list) or not 0 <= index < len(records):
+        raise RecordError(f"{where}: no record {index} in this file")
+    return orjson.dumps(records[index], option=orjson.OPT_SORT_KEYS)
+
+
+def cut(
+    bundle_root: Path, events: Iterable[dict[str, Any]], sources: dict[str, str | None]
+) -> list[Record]:
+    """The records behind report events (dicts with file, line, record), each file read once.
+
+    Paths stay inside the bundle; a record that cannot be found again is a RecordError (an
+    archive that silently lacks evidence is worse than none).
+    """
+    root = bundle_root.resolve()
+    wanted: dict[str, set[tuple[int | None, int | None]]] = {}
+    for ev in events:
+        wanted.setdefault(ev["file"], set()).add((ev.get("line"), ev.get("record")))
+    out: list[Record] = []
+    for file in sorted(wanted):
+        try:
+            path = root / safe_relpath(root, file)
+        except PathEscape as exc:
+            raise RecordError(f"{file}: {exc}") from None
+        if not path.is_file():
+            raise RecordError(f"{file}: not in the bundle any more")
+        keys = wanted[file]
+        try:
+            found = _cut_file(path, file, keys)
+        except (OSError, EOFError, ValueError) as exc:
+            raise RecordError(f"{file}: cannot be read again: {exc}") from None
+        out.extend(
+            Record(file, line, record, sources.get(file), found[(line, record)])
+            for line, record in sorted(keys, key=_sort_key)
+        )
+    return out
+
+
+def _sort_key(key: tuple[int | None, int | None]) -> tuple[int, int]:
+    return (key[0] if key[0] is not None else -1, key[1] if key[1] is not None else -1)
+
+
+def _cut_file(
+    path: Path, file: str, keys: set[tuple[int | None, int | None]]
+) -> dict[tuple[int | None, int | None], bytes]:
+    found: dict[tuple[int | None, int | None], bytes] = {}
+    doc_keys = {k for k in keys if k[0] is None}
+    line_keys = keys - doc_keys
+    if doc_keys:
+        with _open(path) as fh:
+            data = fh.read(MAX_RECORD_BYTES * 8 + 1)
+        if len(data) > MAX_RECORD_BYTES * 8:
+            raise RecordError(f"{file}: document too large to cut records from")
+        doc = orjson.loads(data)
+        for key in doc_keys:
+            found[key] = _index(doc, int(key[1] or 0), file)
+    if line_keys:
+        lines = {k[0] for k in line_keys}
+        last = max(n for n in lines if n is not None)
+        with _open(path) as fh:
+            for n, raw in enumerate(fh, start=1):
+                if n in lines:
+                    text = raw.rstrip(b"\r\n")
+                    for key in (k for k in line_keys if k[0] == n):
+                        found[key] = (
+                            text
+                            if key[1] is None
+                            else _index(orjson.loads(text), key[1], f"{file}:{n}")
+                        )
+                if n >= last or n >= MAX_LINE:
+                    break
+    for key in keys:
+        if key not in found:
+            where = f"{file}:{key[0]}" if key[0] is not None else f"{file} record {key[1]}"
+            raise RecordError(f"{where}: record not found in the file")
+        if len(found[key]) > MAX_RECORD_BYTES:
+            raise RecordError(f"{file}: a record is larger than {MAX_RECORD_BYTES:,} bytes")
+    return found
+
+
+# -- putting them back: the sparse bundle ------------------------------------------------------
+
+
+def write_sparse(root: Path, records: Iterable[Record]) -> dict[str, str]:
+    """Write each file of `records` under `root` with every record at its place.
+
+    Returns {file: source} for the files whose source is known (for `[[sources]]` overrides).
+    """
+    by_file: dict[str, list[Record]] = {}
+    for rec in records:
+        by_file.setdefault(rec.file, []).append(rec)
+    sources: dict[str, str] = {}
+    for file, recs in sorted(by_file.items()):
+        try:
+            rel = safe_relpath(root, file)
+        except PathEscape as exc:
+            raise RecordError(f"records.jsonl: {file}: {exc}") from None
+        shapes = {r.shape for r in recs}
+        if "document-record" in shapes and shapes != {"document-record"}:
+            raise RecordError(f"records.jsonl: {file}: mixes a document with line records")
+        data = _document(recs) if "document-record" in shapes else _lines(file, recs)
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if file.endswith(".gz"):
+            data = gzip.compress(data, mtime=0)
+        target.write_bytes(data)
+        known = {r.source for r in recs if r.source}
+        if len(known) == 1:
+            sources[file] = known.pop()
+    return sources
+
+
+def _records_array(recs: list[Record]) -> list[bytes]:
+    slots: dict[int, bytes] = {}
+    for r in recs:
+        assert r.record is not None
+        if slots.get(r.record, r.raw) != r.raw:
+            raise RecordError(f"records.jsonl: {r.file}: two different records at index {r.record}")
+        slots[r.record] = r.raw
+    return [slots.get(i, FILLER) for i in range(max(slots) + 1)]
+
+
+def _document(recs: list[Record]) -> bytes:
+    # Two newlines up front: the reader takes a document whose first 4 KiB hold more than one
+    # newline as pretty-printed, so its events carry no line number, as the original's did.
+    return b'{\n"Records": [\n' + b",\n".join(_records_array(recs)) + b"\n]\n}\n"
+
+
+def _lines(file: str, recs: list[Record]) -> bytes:
+    by_line: dict[int, list[Record]] = {}
+    for r in recs:
+        assert r.line is not None
+        by_line.setdefault(r.line, []).append(r)
+    out: list[bytes] = []
+    for n in range(1, max(by_line) + 1):
+        here = by_line.get(n)
+        if not here:
+            out.append(b"")
+        elif all(r.record is None for r in here):
+            if len({r.raw for r in here}) != 1:
+                raise RecordError(f"records.jsonl: {file}:{n}: two different lines")
+            out.append(here[0].raw)
+        elif any(r.record is None for r in here):
+            raise RecordError(f"records.jsonl: {file}:{n}: a line both whole and by record")
+        else:
+            out.append(b'{"Records":[' + b",".join(_records_array(here)) + b"]}")
+    return b"\n".join(out) + b"\n"
+
+
+def overrides_toml(sources: dict[str, str]) -> str:
+    """`[[sources]]` tables that pin each sparse file to the source that read the original."""
+    parts = []
+    for file, source in sorted(sources.items()):
+        glob = "".join(f"[{c}]" if c in "*?[" else c for c in file)
+        parts.append(f"\n[[sources]]\nglob = {json.dumps(glob)}\nsource = {json.dumps(source)}\n")
+    return "".join(parts)

@@ -1,0 +1,441 @@
+"""`auditor verify`: reproduce a report from the material it was made from.
+
+Two modes:
+- **full**: a report and the bundle folder. Every input's SHA-256 is checked again, the packs'
+  versions and hashes are compared with the packs available here, the audit is run again with
+  the report's settings (same packs, frame mode, probe tolerance, upsample), and the new report
+  is compared with the old one point by point, outside the `run` block.
+- **log-only**: a report and an evidence archive (`auditor export`). The archive's manifest is
+  checked, its packs and config must hash as the report says, the published records are put
+  back at their places in a sparse bundle (records.py) and audited again without frames; every
+  published finding must come back with the same id and log evidence.
+
+This module never prints; the command line renders the `Verification` it returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.bundle import PathEscape, safe_relpath
+from auditor.errors import ConfigError
+from auditor.evidence_pack import archive as archive_mod
+from auditor.evidence_pack.compare import (
+    Point,
+    compare_block,
+    compare_findings,
+    engine_point,
+)
+from auditor.evidence_pack.records import overrides_toml, write_sparse
+from auditor.policy import Pack
+
+#: The report blocks compared in full mode besides findings (the `run` block never is).
+BLOCKS = (
+    "bundle",
+    "settings",
+    "inputs",
+    "packs",
+    "summary",
+    "undecided",
+    "notices",
+    "probes",
+    "errors",
+)
+_INPUT_KINDS = ("log", "frame", "probe", "config")
+
+
+@dataclass
+class Verification:
+    """Every checked point, and whether the re-run itself was complete."""
+
+    mode: str
+    points: list[Point] = field(default_factory=list)
+    rerun_incomplete: bool = False
+    rerun_errors: list[str] = field(default_factory=list)
+
+    @property
+    def reproduced(self) -> bool:
+        return all(p.ok for p in self.points)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "reproduced": self.reproduced,
+            "rerun_incomplete": self.rerun_incomplete,
+            "rerun_errors": self.rerun_errors,
+            "points": [p.as_dict() for p in self.points],
+        }
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A JSON report from disk; anything that is not one is a ConfigError (exit 2)."""
+    import orjson
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the report: {exc.strerror or exc}") from None
+    try:
+        report = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not a JSON report: {exc}") from None
+    check_report(report, str(path))
+    return report  # type: ignore[no-any-return]
+
+
+def check_report(report: Any, where: str) -> None:
+    """The minimum a report must have to be verified."""
+    if not isinstance(report, dict) or report.get("schema") != "auditor.report/v1":
+        raise ConfigError(f"{where}: not an auditor.report/v1 document")
+    for key in ("findings", "inputs", "packs", "settings", "run"):
+        if key not in report:
+            raise ConfigError(f"{where}: the report has no {key!r}")
+
+
+# -- full mode ---------------------------------------------------------------------------------
+
+
+def check_inputs(report: dict[str, Any], root: Path) -> Point:
+    """Every input file's SHA-256 against the bundle as it is now."""
+    bad: list[str] = []
+    checked = 0
+    for item in report.get("inputs", []):
+        if item.get("kind") not in _INPUT_KINDS:
+            continue
+        checked += 1
+        rel = item["path"]
+        try:
+            path = root / safe_relpath(root, rel)
+        except PathEscape as exc:
+            bad.append(f"{rel}: refused: {exc}")
+            continue
+        if not path.is_file():
+            bad.append(f"{rel}: not in the bundle")
+            continue
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            bad.append(f"{rel}: cannot be read: {exc.strerror or exc}")
+            continue
+        if digest.hexdigest() != item["sha256"]:
+            bad.append(
+                f"{rel}: SHA-256 differs (report {item['sha256'][:12]}…, "
+                f"bundle {digest.hexdigest()[:12]}…)"
+            )
+    if bad:
+        return Point(
+            "inputs", False, f"{len(bad)} of {checked} input(s) differ from the report", tuple(bad)
+        )
+    return Point("inputs", True, f"{checked} input(s): every SHA-256 matches")
+
+
+def pack_point(report: dict[str, Any], packs: list[Pack]) -> Point:
+    """The packs used for the re-run against those the report names (id, version, sha256)."""
+    have = {p.id: p for p in packs}
+    bad = []
+    for want in report.get("packs", []):
+        got = have.get(want["id"])
+        if got is None:
+            bad.append(f"{want['id']}: not available here")
+        elif got.sha256 != want["sha256"]:
+            bad.append(
+                f"{want['id']}: report used version {want['version']} (sha256 "
+                f"{want['sha256'][:12]}…), here version {got.version} (sha256 "
+                f"{got.sha256[:12]}…)"
+            )
+    if bad:
+        return Point(
+            "packs",
+            False,
+            f"{len(bad)} pack(s) differ from those the report used; "
+            "pass the exact files with --policy",
+            tuple(bad),
+        )
+    return Point(
+        "packs", True, f"{len(report.get('packs', []))} pack(s): same versions and SHA-256"
+    )
+
+
+def resolve_packs(report: dict[str, Any], files: list[Path]) -> list[Pack]:
+    """The report's packs: from `files` (--policy) when given, else by id from seeds/.
+
+    Each is loaded under the display path the report recorded, so `packs[].path` compares equal.
+    """
+    from auditor.policy import resolve
+    from auditor.policy.pack import load_pack
+
+    by_path = {p["id"]: p.get("path") for p in report.get("packs", [])}
+    if files:
+        loaded = [load_pack(f, str(f)) for f in files]
+        return [
+            load_pack(Path(f), by_path.get(p.id) or str(f))
+            for f, p in zip(files, loaded, strict=True)
+        ]
+    ids = [p["id"] for p in report.get("packs", [])]
+    return resolve(ids) if ids else []
+
+
+def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -> Any:
+    """AuditOptions from the report's settings (and its face engine's parameters)."""
+    from auditor.audit import AuditOptions
+
+    settings = report.get("settings") or {}
+    engine = report.get("face_engine") or {}
+    params = engine.get("params") or {}
+    return AuditOptions(
+        workers=workers,
+        frames=str(settings.get("frames", "referenced")),
+        fail_on=str(settings.get("fail_on", "low")),
+        face_upsample=int(params.get("upsample", 1)),
+        probe_tolerance=float(settings.get("probe_tolerance", 0.6)),
+        use_cache=False,
+        store_url=None,
+        baseline=str(baseline) if baseline is not None else None,
+    )
+
+
+def verify_bundle(
+    report: dict[str, Any],
+    bundle: Path,
+    *,
+    policy_files: list[Path],
+    workers: int = 0,
+    baseline: Path | None = None,
+    archive_packs: dict[str, bytes] | None = None,
+) -> Verification:
+    """Full mode: hashes, packs, and a complete re-run compared point by point."""
+    from auditor.audit import run_audit
+
+    result = Verification("full")
+    root = bundle.resolve()
+    result.points.append(check_inputs(report, root))
+    with tempfile.TemporaryDirectory(prefix="auditor-verify-") as tmp:
+        files = list(policy_files) or _write_packs(Path(tmp), archive_packs or {})
+        packs = resolve_packs(report, files)
+        result.points.append(pack_point(report, packs))
+        if report.get("settings", {}).get("baseline") and baseline is None:
+            result.points.append(
+                Point(
+                    "baseline",
+                    True,
+                    "the report used a baseline file; "
+                    "without --baseline the `baselined` marks are not "
+                    "compared",
+                    note=True,
+                )
+            )
+        options = rerun_options(report, workers, baseline)
+        new = run_audit(root, options, packs=packs).report
+    _compare_full(
+        report,
+        new,
+        result,
+        compare_baselined=baseline is not None or not report.get("settings", {}).get("baseline"),
+    )
+    result.rerun_errors = [_error_line(e) for e in new.get("errors", [])]
+    result.rerun_incomplete = bool(new.get("errors"))
+    return result
+
+
+def _write_packs(tmp: Path, packs: dict[str, bytes]) -> list[Path]:
+    out = []
+    for name, data in sorted(packs.items()):
+        target = tmp / "packs" / Path(name).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        out.append(target)
+    return out
+
+
+def _compare_full(
+    old: dict[str, Any], new: dict[str, Any], result: Verification, compare_baselined: bool
+) -> None:
+    engine = engine_point(old.get("face_engine"), new.get("face_engine"))
+    if old.get("tool") != new.get("tool"):
+        result.points.append(
+            Point(
+                "tool",
+                True,
+                f"the report was made by auditor "
+                f"{(old.get('tool') or {}).get('version')}, this is "
+                f"{(new.get('tool') or {}).get('version')}",
+                note=True,
+            )
+        )
+    old_f, new_f = old.get("findings", []), new.get("findings", [])
+    if not compare_baselined:
+        old_f = [{k: v for k, v in f.items() if k != "baselined"} for f in old_f]
+        new_f = [{k: v for k, v in f.items() if k != "baselined"} for f in new_f]
+    result.points.extend(
+        compare_findings(old_f, new_f, log_only=False, engine_differs=engine is not None)
+    )
+    for block in BLOCKS:
+        old_block, new_block = old.get(block), new.get(block)
+        if block == "summary" and not compare_baselined:
+            old_block = {k: v for k, v in (old_block or {}).items() if k != "baselined"}
+            new_block = {k: v for k, v in (new_block or {}).items() if k != "baselined"}
+        if block == "settings" and not compare_baselined:
+            old_block = {k: v for k, v in (old_block or {}).items() if k != "baseline"}
+            new_block = {k: v for k, v in (new_block or {}).items() if k != "baseline"}
+        result.points.append(compare_block(block, old_block, new_block))
+    if engine is not None:
+        result.points.append(engine)
+
+
+def _error_line(err: dict[str, Any]) -> str:
+    where = err.get("file", "")
+    if err.get("line") is not None:
+        where += f":{err['line']}"
+    elif err.get("record") is not None:
+        where += f" record {err['record']}"
+    return f"{where}: {err.get('message', '')}"
+
+
+# -- log-only mode -----------------------------------------------------------------------------
+
+
+def verify_archive(
+    report: dict[str, Any] | None,
+    archive: Path,
+    *,
+    policy_files: list[Path],
+    bundle: Path | None = None,
+    workers: int = 0,
+    baseline: Path | None = None,
+) -> Verification:
+    """Log-only mode (or full mode with the archive's exact packs when `bundle` is given)."""
+    contents = archive_mod.read(archive)
+    check_report(contents.report, f"{archive}: report.json")
+    points: list[Point] = []
+    if contents.manifest_problems:
+        points.append(
+            Point(
+                "manifest",
+                False,
+                f"{len(contents.manifest_problems)} entr(y/ies) do not match MANIFEST.sha256",
+                tuple(contents.manifest_problems),
+            )
+        )
+    else:
+        points.append(Point("manifest", True, "every archive entry matches MANIFEST.sha256"))
+    if report is not None:
+        diffs = compare_block("report", _outside_run(report), _outside_run(contents.report))
+        points.append(
+            Point(
+                "report",
+                diffs.ok,
+                "the given report is the archive's report.json"
+                if diffs.ok
+                else "the given report differs from the archive's report.json",
+                diffs.details,
+            )
+        )
+    report = contents.report
+    if bundle is not None:
+        result = verify_bundle(
+            report,
+            bundle,
+            policy_files=policy_files,
+            workers=workers,
+            baseline=baseline,
+            archive_packs=contents.packs,
+        )
+        result.points[:0] = points
+        return result
+    result = Verification("log-only", points)
+    result.points.append(_config_point(report, contents.config))
+    missing = _unpublished(report, contents.records)
+    if missing:
+        result.points.append(
+            Point(
+                "records",
+                False,
+                f"{len(missing)} event(s) of findings have no published record",
+                tuple(missing[:12]),
+            )
+        )
+    else:
+        result.points.append(
+            Point(
+                "records",
+                True,
+                f"{len(contents.records)} published record(s) cover every finding's events",
+            )
+        )
+    tmp = Path(tempfile.mkdtemp(prefix="auditor-verify-"))
+    try:
+        files = list(policy_files) or _write_packs(tmp, contents.packs)
+        packs = resolve_packs(report, files)
+        result.points.append(pack_point(report, packs))
+        root = tmp / "bundle"
+        root.mkdir()
+        sources = write_sparse(root, contents.records)
+        for name, data in contents.config.items():
+            (root / name).write_bytes(data)
+        with (root / "audit.toml").open("a", encoding="utf-8") as fh:
+            fh.write(overrides_toml(sources))
+        options = rerun_options(report, workers, None)
+        from dataclasses import replace
+
+        from auditor.audit import run_audit
+
+        new = run_audit(root, replace(options, frames="none"), packs=packs).report
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result.points.extend(
+        compare_findings(
+            report.get("findings", []), new.get("findings", []), log_only=True, engine_differs=False
+        )
+    )
+    result.points.append(
+        Point(
+            "frames",
+            True,
+            "frame evidence is not checked from an archive "
+            "(frames are not published; thumbnails are blurred)",
+            note=True,
+        )
+    )
+    result.rerun_errors = [_error_line(e) for e in new.get("errors", [])]
+    result.rerun_incomplete = bool(new.get("errors"))
+    return result
+
+
+def _outside_run(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if k != "run"}
+
+
+def _config_point(report: dict[str, Any], config: dict[str, bytes]) -> Point:
+    bad = []
+    for item in report.get("inputs", []):
+        if item.get("kind") != "config":
+            continue
+        data = config.get(item["path"])
+        if data is None:
+            bad.append(f"{item['path']}: not in the archive")
+        elif hashlib.sha256(data).hexdigest() != item["sha256"]:
+            bad.append(f"{item['path']}: SHA-256 differs from the report")
+    if bad:
+        return Point("config", False, "config files differ from the report", tuple(bad))
+    return Point("config", True, f"{len(config)} config file(s) match the report")
+
+
+def _unpublished(report: dict[str, Any], records: list[Any]) -> list[str]:
+    have = {(r.file, r.line, r.record) for r in records}
+    out = []
+    for f in report.get("findings", []):
+        for ev in f.get("events", []):
+            key = (ev.get("file"), ev.get("line"), ev.get("record"))
+            if key not in have:
+                out.append(
+                    f"{f['id']}: {ev.get('file')} line {ev.get('line')} record {ev.get('record')}"
+                )
+    return out
