@@ -62,7 +62,7 @@ class Executor(Protocol):
         """Check that every worker can read the folder `root` (raise SchedulerError if not)."""
 
     def describe(self) -> dict[str, Any]:
-        """Facts for the report's `run` block (where the tasks ran)."""
+        """Facts for the report's `run` block (where the tasks ran; empty for the default)."""
 
     def close(self) -> None:
         """Release the cluster connection or the processes this executor started."""
@@ -113,7 +113,8 @@ class LocalPool:
         """Local processes see this machine's files: nothing to check."""
 
     def describe(self) -> dict[str, Any]:
-        return {"executor": "local"}
+        """Nothing: a local run's `run` block stays as it always was."""
+        return {}
 
     def close(self) -> None:
         """Pools live only for the duration of one `map`."""

@@ -21,7 +21,7 @@ def test_local_report_is_a_real_audit(local_report: str) -> None:
     assert any(f == "frames/scale/broken.jpg" for f, _ in messages)
     assert any(f == "frames/scale/missing.jpg" for f, _ in messages)
     assert any(e["file"] == "logs/scale/part-03.jsonl" and e["line"] for e in report["errors"])
-    assert report["run"]["executor"] == "local" and report["run"]["workers"] == 2
+    assert "executor" not in report["run"] and report["run"]["workers"] == 2
 
 
 def test_local_cluster_gives_the_same_report(scale_bundle: Path, local_report: str,
