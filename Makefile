@@ -5,12 +5,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench-logs bench-faces dlib-fast bench-faces-both clean chromium goldens
+.PHONY: install demo test lint bench-logs bench-faces dlib-fast bench-faces-both clean chromium postgresql goldens
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools<81' wheel
-	$(PY) -m pip install -q -e '.[dev,dask]'
+	$(PY) -m pip install -q -e '.[dev,postgres,dask]'
 	# face_recognition 1.3.0 requires the source `dlib`; dlib-bin provides the same module.
 	$(PY) -m pip install -q --no-deps face_recognition==1.3.0
 	touch $(STAMP)
@@ -29,7 +29,11 @@ demo: $(STAMP)
 chromium:
 	sh scripts/install-chromium.sh
 
-test: $(STAMP) chromium
+# The store tests start a throw-away PostgreSQL server (Debian's package; needs root or sudo).
+postgresql:
+	sh scripts/install-postgresql.sh
+
+test: $(STAMP) chromium postgresql
 	$(PY) -m pytest -q $(TESTS)
 
 # Rewrite fixtures/golden/ from the current reporters; review the diff before committing.

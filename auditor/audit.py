@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import principals as principals_mod
-from auditor.bundle import PRINCIPALS_TOML, Bundle, PathEscape, open_bundle, safe_relpath
+from auditor.bundle import PRINCIPALS_TOML, Bundle, display_name, open_bundle
 from auditor.errors import InputIssue
 from auditor.executor import DEFAULT_SCHEDULER_TIMEOUT, Executor, open_executor
 from auditor.models import Event, Finding, InputFile, Notice, Severity
@@ -45,6 +45,8 @@ class AuditOptions:
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
     scheduler: str | None = None  # Dask scheduler address or "local"; None: local processes
     scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
+    require_frames: bool = False  # a referenced frame absent from the bundle is an input error
+    fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
 
 
 @dataclass
@@ -67,13 +69,18 @@ def worker_count(requested: int) -> int:
 
 
 def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
-                      suppressed: frozenset[str] = frozenset()) -> int:
+                      suppressed: frozenset[str] = frozenset(), undecided: int = 0,
+                      fail_on_undecided: bool = False) -> int:
     """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1).
 
-    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate.
+    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate. With
+    `fail_on_undecided`, any "cannot decide" entry fails it too (whatever `fail_on` says): a
+    gate that must not pass what it could not judge.
     """
     if incomplete:
         return EXIT_INCOMPLETE
+    if fail_on_undecided and undecided:
+        return EXIT_FINDINGS
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity.parse(fail_on)
@@ -84,8 +91,8 @@ def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: st
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
     """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
     bundle = open_bundle(bundle_path)
-    path = bundle.root / PRINCIPALS_TOML
-    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path.is_file()
+    path = bundle.config_path(PRINCIPALS_TOML)
+    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path is not None
                  else principals_mod.Directory())
     return bundle, directory
 
@@ -161,6 +168,7 @@ def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | No
         findings = outcome.findings
         inputs.extend(outcome.inputs)
         issues.extend(outcome.issues)
+        notices.extend(outcome.notices)
         frame_summary = outcome.summary
         probes_report = outcome.probes
         run_facts.update(outcome.run)
@@ -176,7 +184,8 @@ def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | No
         warnings = applied.warnings()
         notices.extend(Notice(accepted.path, w) for w in warnings)
     incomplete = bool(issues)
-    exit_code = compute_exit_code(findings, incomplete, options.fail_on, suppressed)
+    exit_code = compute_exit_code(findings, incomplete, options.fail_on, suppressed,
+                                  len(evaluation.undecided), options.fail_on_undecided)
     run_id = uuid.uuid4().hex
     report = build_report(
         run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
@@ -186,27 +195,26 @@ def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | No
         face_engine=face_engine,
         baselined=suppressed,
         undecided=evaluation.undecided,
-        settings={"fail_on": options.fail_on, "frames": options.frames,
+        settings={"fail_on": options.fail_on, "fail_on_undecided": options.fail_on_undecided,
+                  "frames": options.frames,
                   "probe_tolerance": options.probe_tolerance,
                   "baseline": Path(options.baseline).name if options.baseline else None},
     )
     if options.store_url is not None:
         from auditor.store import Store
 
-        Store(options.store_url).save_run(report, str(bundle.root), exit_code)
+        Store(options.store_url).save_run(report, display_name(str(bundle.root)), exit_code)
     return AuditResult(report, findings, issues, exit_code, run_id, notices, warnings)
 
 
 def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
-    """Every file under logs/, each checked to stay inside the bundle."""
-    paths, issues = [], []
-    for rel in bundle.files("logs"):
-        try:
-            paths.append(safe_relpath(bundle.root, rel))
-        except PathEscape as exc:
-            issues.append(InputIssue(rel, f"refused: {exc}"))
+    """Every file under logs/, each checked to stay inside the bundle and to be a regular file
+    (a FIFO would block the reader); an empty or absent logs/ is nothing to audit."""
+    paths, issues = bundle.entries("logs")
     if not (bundle.root / "logs").is_dir():
         issues.append(InputIssue("logs/", "the bundle has no logs/ folder: nothing to audit"))
+    elif not paths and not issues:
+        issues.append(InputIssue("logs/", "the logs/ folder is empty: nothing to audit"))
     return paths, issues
 
 

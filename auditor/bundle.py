@@ -7,21 +7,73 @@ that lead out are refused before anything is opened.
 
 from __future__ import annotations
 
-import fnmatch
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from auditor import settings as settings_mod
 from auditor import tomlfile
-from auditor.errors import BundleError, Location
+from auditor.errors import BundleError, ConfigError, InputIssue, Location
+from auditor.settings import JsonlMapping, SourceSettings, TextPattern
+
+__all__ = [
+    "AUDIT_TOML", "MAX_CONFIG_BYTES", "MAX_IMAGE_BYTES", "PRINCIPALS_TOML", "Bundle",
+    "JsonlMapping", "PathEscape", "SourceSettings", "TextPattern", "display_name", "open_bundle",
+    "regular_file", "safe_relpath",
+]
 
 AUDIT_TOML = "audit.toml"
 PRINCIPALS_TOML = "principals.toml"
+#: audit.toml and principals.toml larger than this are refused unread (they are a few KB).
+MAX_CONFIG_BYTES = 1 << 20
+#: Frames and probe photos larger than this are refused unread (a 4K PNG is about 25 MB).
+MAX_IMAGE_BYTES = 64 << 20
 
 
 class PathEscape(ValueError):
-    """A reference that would leave the bundle (or is not a usable relative path)."""
+    """A reference that would leave the bundle, or is not a usable relative path or file."""
+
+
+def display_name(rel: str) -> str:
+    """A file name fit for reports: bytes that are not UTF-8 shown as `\\xNN` escapes."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def regular_file(root: Path, rel: str, max_bytes: int | None = None) -> Path:
+    """The path of bundle file `rel`, checked BEFORE it is opened: inside the bundle (symlinks
+    too), a regular file (a FIFO would block the reader, /dev/zero never ends) and at most
+    `max_bytes` long. Raises FileNotFoundError when nothing is there, PathEscape otherwise."""
+    safe = safe_relpath(root, rel)
+    path = root / safe
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        if path.is_symlink():
+            raise PathEscape(f"{rel!r} is a broken symbolic link") from None
+        raise FileNotFoundError(rel) from None
+    except OSError as exc:
+        raise PathEscape(f"cannot stat {rel!r}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise PathEscape(f"{rel!r} is {_kind(info.st_mode)}, not a regular file")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise PathEscape(
+            f"{rel!r} is {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes"
+        )
+    return path
 
 
 def safe_relpath(root: Path, ref: str) -> str:
@@ -54,48 +106,6 @@ def safe_relpath(root: Path, ref: str) -> str:
     return norm
 
 
-@dataclass(frozen=True)
-class JsonlMapping:
-    """A field mapping for JSON-lines logs of another shape: our field -> their dotted path."""
-
-    glob: str
-    fields: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class TextPattern:
-    """A regular expression with named groups that turns one plain-text log line into a record."""
-
-    glob: str
-    pattern: str
-    time_format: str | None = None
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    """What the log sources need from audit.toml; plain data so it travels to worker processes."""
-
-    frame_prefixes: tuple[tuple[str, str], ...] = ()
-    jsonl_mappings: tuple[JsonlMapping, ...] = ()
-    text_patterns: tuple[TextPattern, ...] = ()
-    overrides: tuple[tuple[str, str], ...] = ()
-    timezone: str = "UTC"
-
-    def mapping_for(self, rel: str) -> JsonlMapping | None:
-        """The first JSONL mapping whose glob matches the bundle-relative path."""
-        for mapping in self.jsonl_mappings:
-            if fnmatch.fnmatchcase(rel, mapping.glob):
-                return mapping
-        return None
-
-    def source_override(self, rel: str) -> str | None:
-        """A source forced by `[[sources]]` in audit.toml for this path, if any."""
-        for glob, name in self.overrides:
-            if fnmatch.fnmatchcase(rel, glob):
-                return name
-        return None
-
-
 @dataclass
 class Bundle:
     """An audit bundle on disk, with its audit.toml read and checked."""
@@ -106,16 +116,45 @@ class Bundle:
     config_file: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
-    def files(self, folder: str) -> list[str]:
-        """Bundle-relative paths of the regular files under `folder`, sorted (deterministic)."""
+    def entries(
+        self, folder: str, max_bytes: int | None = None
+    ) -> tuple[list[str], list[InputIssue]]:
+        """(usable regular files, issues) under `folder`, both sorted (deterministic).
+
+        Nothing is skipped in silence: a name that is not UTF-8, a symlink that leads out or
+        is broken, a FIFO, socket or device, or a file over `max_bytes` is an issue (by its
+        escaped name), never a read.
+        """
         base = self.root / folder
         if not base.is_dir():
-            return []
-        return sorted(
-            path.relative_to(self.root).as_posix()
-            for path in base.rglob("*")
-            if path.is_file() or path.is_symlink()
-        )
+            return [], []
+        good: list[str] = []
+        issues: list[InputIssue] = []
+        for path in sorted(base.rglob("*")):
+            if path.is_dir() and not path.is_symlink():
+                continue
+            rel = path.relative_to(self.root).as_posix()
+            shown = display_name(rel)
+            if shown != rel:
+                issues.append(InputIssue(shown, "refused: the file name is not valid UTF-8"))
+                continue
+            try:
+                regular_file(self.root, rel, max_bytes)
+            except (PathEscape, OSError) as exc:
+                issues.append(InputIssue(rel, f"refused: {exc}"))
+                continue
+            good.append(rel)
+        return good, issues
+
+    def config_path(self, name: str) -> Path | None:
+        """audit.toml or principals.toml when present; ConfigError when it cannot be used."""
+        path = self.root / name
+        if not os.path.lexists(path):
+            return None
+        try:
+            return regular_file(self.root, name, MAX_CONFIG_BYTES)
+        except (PathEscape, OSError) as exc:
+            raise ConfigError(f"cannot be used: {exc}", Location(name)) from None
 
 
 def open_bundle(path: Path) -> Bundle:
@@ -125,123 +164,9 @@ def open_bundle(path: Path) -> Bundle:
     if not path.is_dir():
         raise BundleError("bundle must be a folder", Location(str(path)))
     root = path.resolve()
-    config = root / AUDIT_TOML
-    if not config.is_file():
-        return Bundle(root=root, name=root.name, settings=SourceSettings())
-    doc = tomlfile.load(config, AUDIT_TOML)
-    return Bundle(
-        root=root,
-        name=str(doc.data.get("name", root.name)),
-        settings=_settings(doc),
-        config_file=AUDIT_TOML,
-    )
-
-
-_KNOWN_TOP = {"name", "timezone", "frames", "jsonl", "text", "sources", "description"}
-#: Field names a `[jsonl.fields]` mapping may use: the core fields, and any snake_case
-#: attribute name (country, camera, warrant_ref, ...) that rules can then ask for.
-_MAPPABLE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def _settings(doc: tomlfile.TomlDoc) -> SourceSettings:
-    data = doc.data
-    for key in data:
-        if key not in _KNOWN_TOP:
-            raise doc.error(f"unknown setting {key!r}", key=key, field=key)
-    tz = data.get("timezone", "UTC")
-    try:
-        ZoneInfo(str(tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise doc.error(f"unknown timezone {tz!r}", key="timezone", field="timezone") from None
-
-    frames = data.get("frames", {})
-    if not isinstance(frames, dict):
-        raise doc.error("[frames] must be a table of prefix = folder", key="frames", field="frames")
-    prefixes = []
-    for prefix, folder in frames.items():
-        if not isinstance(folder, str):
-            raise doc.error(
-                "frame folder must be a string", "frames", key=prefix, field=f"frames.{prefix}"
-            )
-        prefixes.append((prefix, folder))
-    prefixes.sort(key=lambda p: -len(p[0]))  # longest prefix wins
-
-    mappings = []
-    for i, entry in enumerate(_array(doc, "jsonl")):
-        fields = entry.get("fields", {})
-        if not isinstance(fields, dict) or not fields:
-            raise doc.error(
-                "needs a non-empty `fields` table", "jsonl", i, field=f"jsonl[{i}].fields"
-            )
-        for ours, theirs in fields.items():
-            if not _MAPPABLE.match(ours):
-                raise doc.error(
-                    f"bad field name {ours!r} (snake_case: time, principal, country, ...)",
-                    "jsonl.fields",
-                    i,
-                    key=ours,
-                    field=f"jsonl[{i}].fields.{ours}",
-                )
-            if not isinstance(theirs, str) or not theirs:
-                raise doc.error(
-                    "must name a field path",
-                    "jsonl.fields",
-                    i,
-                    key=ours,
-                    field=f"jsonl[{i}].fields.{ours}",
-                )
-        mappings.append(
-            JsonlMapping(
-                str(entry.get("glob", "*")), tuple(sorted((k, str(v)) for k, v in fields.items()))
-            )
-        )
-
-    patterns = []
-    for i, entry in enumerate(_array(doc, "text")):
-        pattern = entry.get("pattern")
-        if not isinstance(pattern, str):
-            raise doc.error("needs a `pattern` string", "text", i, field=f"text[{i}].pattern")
-        try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            raise doc.error(
-                f"bad regular expression: {exc}",
-                "text",
-                i,
-                key="pattern",
-                field=f"text[{i}].pattern",
-            ) from None
-        missing = {"time", "operation"} - set(compiled.groupindex)
-        if missing:
-            raise doc.error(
-                f"pattern lacks named groups: {', '.join(sorted(missing))}",
-                "text",
-                i,
-                key="pattern",
-                field=f"text[{i}].pattern",
-            )
-        fmt = entry.get("time_format")
-        patterns.append(
-            TextPattern(str(entry.get("glob", "*")), pattern, str(fmt) if fmt is not None else None)
-        )
-
-    overrides = []
-    for i, entry in enumerate(_array(doc, "sources")):
-        glob, name = entry.get("glob"), entry.get("source")
-        if not isinstance(glob, str) or not isinstance(name, str):
-            raise doc.error(
-                "needs `glob` and `source` strings", "sources", i, field=f"sources[{i}]"
-            )
-        overrides.append((glob, name))
-    return SourceSettings(
-        tuple(prefixes), tuple(mappings), tuple(patterns), tuple(overrides), str(tz)
-    )
-
-
-def _array(doc: tomlfile.TomlDoc, key: str) -> list[dict[str, object]]:
-    value = doc.data.get(key, [])
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise doc.error(f"[[{key}]] must be an array of tables", key=key, field=key)
-    return value
+    bundle = Bundle(root=root, name=display_name(root.name), settings=SourceSettings())
+    config = bundle.config_path(AUDIT_TOML)
+    if config is None:
+        return bundle
+    name, settings = settings_mod.parse(tomlfile.load(config, AUDIT_TOML))
+    return Bundle(root=root, name=name or bundle.name, settings=settings, config_file=AUDIT_TOML)

@@ -25,6 +25,18 @@ SERVICE_ALIASES: dict[str, str] = {
     "face": "azure_face",
     "cognitiveservices.azure.com": "azure_face",
     "microsoft.cognitiveservices": "azure_face",
+    "vision.googleapis.com": "google_vision",
+    "google_vision": "google_vision",
+    "video_indexer": "video_indexer",
+    "videoindexer": "video_indexer",
+    "video indexer": "video_indexer",
+    "video-indexer": "video_indexer",
+    "api.videoindexer.ai": "video_indexer",
+    "microsoft.videoindexer": "video_indexer",
+    "azure_openai": "azure_openai",
+    "azure-openai": "azure_openai",
+    "azure openai": "azure_openai",
+    "openai.azure.com": "azure_openai",
     "face_recognition": "face_recognition",
     "deepface": "deepface",
     "opencv": "opencv",
@@ -37,6 +49,14 @@ SERVICE_ALIASES: dict[str, str] = {
     "authority": "authority",
     "court": "authority",
     "review": "review",
+    # a pipeline's own face analyser (emotion recognition, biometric categorisation)
+    "analyzer": "analyzer",
+    "face_analyzer": "analyzer",
+    "analyser": "analyzer",
+    # Clearview AI's search service as its customers' logs name it
+    "clearview": "clearview",
+    "clearview_ai": "clearview",
+    "clearview ai": "clearview",
 }
 
 #: (service, operation) -> kind. Operation names are compared case-insensitively with `_`, `-`,
@@ -91,6 +111,21 @@ CATALOGUE: dict[tuple[str, str], K] = {
     ("azure_face", "LargeFaceListAddFace"): K.ENROLMENT,
     ("azure_face", "PersonGroupTrain"): K.ENROLMENT,
     ("azure_face", "Detect"): K.FACE_DETECTION,
+    # Google Cloud Vision (audit-log method names): face detection only, and only when the
+    # request asks for FACE_DETECTION (auditor/sources/gcp_audit.py checks the features)
+    ("google_vision", "ImageAnnotator.BatchAnnotateImages"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.AsyncBatchAnnotateImages"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.BatchAnnotateFiles"): K.FACE_DETECTION,
+    ("google_vision", "ImageAnnotator.AsyncBatchAnnotateFiles"): K.FACE_DETECTION,
+    # Azure AI Video Indexer: indexing a video runs face identification (celebrity recognition
+    # and the account's Person models); naming a face trains the Person model on it
+    ("video_indexer", "UploadVideo"): K.IDENTIFICATION_1TON,
+    ("video_indexer", "ReIndexVideo"): K.IDENTIFICATION_1TON,
+    ("video_indexer", "UpdateFaceName"): K.ENROLMENT,
+    ("video_indexer", "CreatePersonModel"): K.ENROLMENT,
+    ("video_indexer", "CreatePerson"): K.ENROLMENT,
+    ("video_indexer", "AddFace"): K.ENROLMENT,
+    ("video_indexer", "GetVideoIndex"): K.OTHER,
     # local libraries
     ("face_recognition", "compare_faces"): K.VERIFICATION_1TO1,
     ("face_recognition", "face_distance"): K.VERIFICATION_1TO1,
@@ -123,6 +158,18 @@ CATALOGUE: dict[tuple[str, str], K] = {
     # a pipeline's own face tracker, following people across cameras or time (RCW 43.386)
     ("tracker", "FaceTrack"): K.PERSISTENT_TRACKING,
     ("tracker", "TrackPerson"): K.PERSISTENT_TRACKING,
+    # a pipeline's own analyser inferring emotions (EU AI Act 5(1)(f)) or sorting people into
+    # categories such as ethnicity or religion from their faces (5(1)(g))
+    ("analyzer", "EmotionRecognition"): K.EMOTION_RECOGNITION,
+    ("analyzer", "InferEmotion"): K.EMOTION_RECOGNITION,
+    ("analyzer", "DetectEmotion"): K.EMOTION_RECOGNITION,
+    ("analyzer", "BiometricCategorisation"): K.BIOMETRIC_CATEGORISATION,
+    ("analyzer", "BiometricCategorization"): K.BIOMETRIC_CATEGORISATION,
+    ("analyzer", "CategorisePerson"): K.BIOMETRIC_CATEGORISATION,
+    # Clearview AI: a probe photo searched against its scraped gallery (1:N)
+    ("clearview", "Search"): K.IDENTIFICATION_1TON,
+    ("clearview", "FaceSearch"): K.IDENTIFICATION_1TON,
+    ("clearview", "SearchByImage"): K.IDENTIFICATION_1TON,
 }
 
 _SQUASH = re.compile(r"[\s_.\-]+")

@@ -51,6 +51,17 @@ class ConfigError(AuditorError):
     """A pack, principals file, audit.toml or option is invalid: nothing can be audited."""
 
 
+class ConfigErrors(ConfigError):
+    """Several problems in one file, all reported at once (one per line)."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__(errors[0].message, errors[0].location)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
 class BundleError(ConfigError):
     """The bundle itself cannot be used (missing, not a folder)."""
 

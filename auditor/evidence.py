@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.bundle import Bundle, PathEscape, safe_relpath
+from auditor.bundle import MAX_IMAGE_BYTES, Bundle, PathEscape, regular_file
 from auditor.errors import InputIssue
-from auditor.models import MATCHING_KINDS, Event, FrameEvidence, InputFile, ProbeHit
+from auditor.models import MATCHING_KINDS, Event, FrameEvidence, InputFile, Notice, ProbeHit
 
 if TYPE_CHECKING:
     from auditor.audit import AuditOptions
@@ -48,6 +48,7 @@ class FrameOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
     probes: list[dict[str, Any]] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
     #: Run-specific facts (cache use): kept out of the deterministic part of the report.
     run: dict[str, Any] = field(default_factory=dict)
 
@@ -166,9 +167,11 @@ class FaceAnalyser:
         return Faces(res.sha256, tuple(f.box for f in res.faces), desc)
 
 
-def _probe_folders(bundle: Bundle) -> dict[str, list[str]]:
+def _probe_folders(bundle: Bundle, issues: list[InputIssue]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for rel in bundle.files("probes"):
+    files, refused = bundle.entries("probes", MAX_IMAGE_BYTES)
+    issues.extend(refused)
+    for rel in files:
         parts = rel.split("/")
         if len(parts) >= 3 and Path(rel).suffix.lower() in IMAGE_EXT:
             out.setdefault(parts[1], []).append(rel)
@@ -191,27 +194,34 @@ def attach_frame_evidence(
     outcome = FrameOutcome(findings)
     refs = {f for e in events if e.kind in MATCHING_KINDS for f in e.frames}
     if options.frames == "all":
-        refs |= {r for r in bundle.files("frames") if Path(r).suffix.lower() in IMAGE_EXT}
+        listed, refused = bundle.entries("frames", MAX_IMAGE_BYTES)
+        outcome.issues.extend(refused)
+        refs |= {r for r in listed if Path(r).suffix.lower() in IMAGE_EXT}
     images: list[tuple[Path, str]] = []
     missing: set[str] = set()
+    absent: set[str] = set()  # frames are samples: one not in the bundle is a notice
     for rel in sorted(refs):
         try:
-            safe = safe_relpath(bundle.root, rel)
+            path = regular_file(bundle.root, rel, MAX_IMAGE_BYTES)
+        except FileNotFoundError:
+            absent.add(rel)
+            if options.require_frames:
+                outcome.issues.append(InputIssue(
+                    rel, "frame referenced by a face operation is missing (--require-frames)"))
+            else:
+                outcome.notices.append(Notice(
+                    rel, "frame referenced by a face operation is not in the bundle "
+                    "(frames are samples: the finding stands without it)"))
+            continue
         except PathEscape as exc:
             outcome.issues.append(InputIssue(rel, f"frame refused: {exc}"))
             missing.add(rel)
             continue
-        path = bundle.root / safe
-        if not path.is_file():
-            outcome.issues.append(
-                InputIssue(rel, "frame referenced by a face operation is missing")
-            )
-            missing.add(rel)
-            continue
         images.append((path, rel))
-    probe_sets = _probe_folders(bundle)
+    outcome.summary["frames_missing"] = len(absent)
+    probe_sets = _probe_folders(bundle, outcome.issues)
     probe_images = [(bundle.root / rel, rel) for files in probe_sets.values() for rel in files]
-    if not images and not probe_images:
+    if not images and not probe_images and not (missing or absent):
         return outcome
 
     analyser = FaceAnalyser(
@@ -288,15 +298,9 @@ def attach_frame_evidence(
                         ):
                             hits[name] = d
                 else:
-                    evidence.append(
-                        FrameEvidence(
-                            rel,
-                            None,
-                            None,
-                            (),
-                            "missing or unreadable" if rel in missing else "not analysed",
-                        )
-                    )
+                    status = ("missing" if rel in absent else "unreadable" if rel in missing
+                              else "not_analysed")
+                    evidence.append(FrameEvidence(rel, None, None, (), _WHY[status], status=status))
         probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
         for name in hits:
             probe_hits[name].append(f.events[0].event_id or f.id)
@@ -304,6 +308,7 @@ def attach_frame_evidence(
 
     outcome.findings = new_findings
     outcome.summary = {
+        "frames_missing": len(absent),
         "frames_analysed": len(frames),
         "faces_detected": sum(len(fr.boxes) for fr in frames.values()),
         "persons": len(person_ids),
@@ -317,6 +322,13 @@ def attach_frame_evidence(
     }
     outcome.probes = [{"name": n, "event_ids": sorted(set(ids))} for n, ids in probe_hits.items()]
     return outcome
+
+
+_WHY = {
+    "missing": "not in the bundle",
+    "unreadable": "unreadable or refused (see errors)",
+    "not_analysed": "not analysed",
+}
 
 
 def scan_images(

@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+def utc_text(when: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ` with a four-digit year even before 1000 (strftime drops the zeros)."""
+    return f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}:{when.minute:02d}:" \
+        f"{when.second:02d}Z"
+
+
 class Severity(enum.IntEnum):
     """Finding severity; ordered so `--fail-on` can compare."""
 
@@ -43,6 +49,10 @@ class OperationKind(enum.StrEnum):
     VERIFICATION_1TO1 = "verification_1to1"
     IDENTIFICATION_1TON = "identification_1toN"
     PERSISTENT_TRACKING = "persistent_tracking"
+    #: Inferring emotions or intentions from a face (EU AI Act Art. 3(39), 5(1)(f)).
+    EMOTION_RECOGNITION = "emotion_recognition"
+    #: Assigning people to categories from biometric data (EU AI Act Art. 3(40), 5(1)(g)).
+    BIOMETRIC_CATEGORISATION = "biometric_categorisation"
     FOOTAGE_REQUEST = "footage_request"
     PUBLIC_POST = "public_post"
     #: A request for, grant or refusal of an authorisation (warrant, court order, 5(3) AI Act).
@@ -76,6 +86,8 @@ class Principal:
     #: ARNs the log gives for this identity (user/role ARN and the session issuer's ARN).
     arns: tuple[str, ...] = ()
     account: str | None = None
+    #: The client IP address an access log gives (matched by `address` CIDR entries).
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,8 @@ class FrameEvidence:
     error: str | None = None
     #: Face boxes in face_recognition's (top, right, bottom, left) pixel order (for thumbnails).
     boxes: tuple[tuple[int, int, int, int], ...] = ()
+    #: analysed | missing (not in the bundle: frames are samples) | unreadable | not_analysed
+    status: str = "analysed"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ order, so a specific entry placed before a broad glob overrides it.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from auditor import tomlfile
@@ -24,15 +26,34 @@ CATEGORIES = (
     "state_local_agency",
     "city_department",
     "city_contractor",
+    "school",
     "public_safety_agency",
     "private_entity",
     "private_entity_in_public_accommodation",
+    "financial_institution",
     "vendor",
     "ngo",
     "media",
     "researcher",
     "other",
 )
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=4096)
+def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A log's client address as an IP address (IPv4-mapped IPv6 unwrapped), or None."""
+    if not text:
+        return None
+    try:
+        ip = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 @dataclass(frozen=True)
@@ -44,9 +65,17 @@ class PrincipalRule:
     arn: re.Pattern[str] | None = None
     account: str | None = None
     name: str | None = None
+    address: IPNetwork | None = None
+    #: The organisation this principal acts for (contractor, agent), and that organisation's
+    #: category: rules that bind the category bind those acting for it (docs/bundle.md).
+    on_behalf_of: str | None = None
+    on_behalf_of_category: str | None = None
 
     def matches(self, p: Principal) -> bool:
         """True when this entry describes principal `p`."""
+        if self.address is not None:
+            ip = _ip(p.address)
+            return ip is not None and ip.version == self.address.version and ip in self.address
         if self.arn is not None:
             return any(self.arn.match(a) for a in p.arns)
         if self.account is not None:
@@ -69,9 +98,35 @@ class Directory:
                 )
         return p
 
+    def category_of(self, organisation: str) -> str | None:
+        """The category of the first entry for `organisation` (case does not matter)."""
+        wanted = organisation.casefold()
+        return next((r.category for r in self.rules if r.organisation.casefold() == wanted), None)
+
     def attribute(self, event: Event) -> Event:
-        """The event with its principal resolved."""
-        return replace(event, principal=self.resolve(event.principal))
+        """The event with its principal resolved.
+
+        An entry's `on_behalf_of` and `on_behalf_of_category` become event fields of the same
+        names, unless the log already carries either: the record is the more specific witness
+        (a contractor may work for the police on one job and for a shop on the next). A record
+        naming only the organisation gets its category from that organisation's own entry.
+        """
+        principal = self.resolve(event.principal)
+        extra: dict[str, str] = {}
+        named, category = event.attr("on_behalf_of"), event.attr("on_behalf_of_category")
+        if named and not category:
+            # the log names the organisation only: its category is that of its own entry
+            found = self.category_of(named)
+            extra = {"on_behalf_of_category": found} if found else {}
+        elif not named and not category:
+            rule = next((r for r in self.rules if r.matches(event.principal)), None)
+            if rule is not None and rule.on_behalf_of and rule.on_behalf_of_category:
+                extra = {"on_behalf_of": rule.on_behalf_of,
+                         "on_behalf_of_category": rule.on_behalf_of_category}
+        if not extra:
+            return replace(event, principal=principal)
+        attrs = tuple(sorted({**dict(event.attributes), **extra}.items()))
+        return replace(event, principal=principal, attributes=attrs)
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -94,10 +149,10 @@ def load(path: Path, display: str) -> Directory:
     rules = []
     for i, entry in enumerate(entries):
         where = f"principal[{i}]"
-        matchers = [k for k in ("arn", "account", "name") if k in entry]
+        matchers = [k for k in ("arn", "account", "name", "address") if k in entry]
         if len(matchers) != 1:
             raise doc.error(
-                "needs exactly one of arn, account or name", "principal", i, field=where
+                "needs exactly one of arn, account, name or address", "principal", i, field=where
             )
         key = matchers[0]
         value = entry[key]
@@ -116,7 +171,16 @@ def load(path: Path, display: str) -> Directory:
                 key="category",
                 field=f"{where}.category",
             )
-        extra = set(entry) - {"arn", "account", "name", "organisation", "category", "note"}
+        network = None
+        if key == "address":
+            try:
+                network = ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise doc.error(f"address {value!r} is not an IP address or CIDR range "
+                                "(e.g. 10.0.0.0/8, 2001:db8::/32)", "principal", i, key=key,
+                                field=f"{where}.{key}") from None
+        extra = set(entry) - {"arn", "account", "name", "address", "organisation", "category",
+                              "note", *ACTING_FOR_KEYS}
         if extra:
             bad = sorted(extra)[0]
             raise doc.error(f"unknown key {bad!r}", "principal", i, key=bad, field=f"{where}.{bad}")
@@ -127,6 +191,51 @@ def load(path: Path, display: str) -> Directory:
                 arn=glob_regex(value) if key == "arn" else None,
                 account=value if key == "account" else None,
                 name=value if key == "name" else None,
+                address=network,
+                on_behalf_of=entry.get("on_behalf_of"),
+                on_behalf_of_category=entry.get("on_behalf_of_category"),
             )
         )
-    return Directory(tuple(rules))
+    return Directory(_acting_for(doc, entries, tuple(rules)))
+
+
+#: Keys of a `[[principal]]` entry that say whom it acts for.
+ACTING_FOR_KEYS = ("on_behalf_of", "on_behalf_of_category")
+
+
+def _acting_for(doc: tomlfile.TomlDoc, entries: list[dict[str, object]],
+                rules: tuple[PrincipalRule, ...]) -> tuple[PrincipalRule, ...]:
+    """Check `on_behalf_of` entries and fill in the category from the organisation's own entry.
+
+    `on_behalf_of_category` may be omitted when another entry describes that organisation: its
+    category is then taken from the first such entry, so the category is written once.
+    """
+    categories: dict[str, str] = {}
+    for rule in rules:
+        categories.setdefault(rule.organisation.casefold(), rule.category)
+    out = []
+    for i, (entry, rule) in enumerate(zip(entries, rules, strict=True)):
+        where = f"principal[{i}]"
+        for key in ACTING_FOR_KEYS:
+            if key in entry and (not isinstance(entry[key], str) or not entry[key]):
+                raise doc.error(f"{key} must be a non-empty string", "principal", i, key=key,
+                                field=f"{where}.{key}")
+        if rule.on_behalf_of_category and not rule.on_behalf_of:
+            raise doc.error("on_behalf_of_category needs on_behalf_of (the organisation)",
+                            "principal", i, key="on_behalf_of_category",
+                            field=f"{where}.on_behalf_of_category")
+        if not rule.on_behalf_of:
+            out.append(rule)
+            continue
+        category = rule.on_behalf_of_category or categories.get(rule.on_behalf_of.casefold())
+        if category is None:
+            raise doc.error(
+                f"on_behalf_of {rule.on_behalf_of!r} names no organisation of another entry: "
+                "add on_behalf_of_category", "principal", i, key="on_behalf_of",
+                field=f"{where}.on_behalf_of")
+        if category not in CATEGORIES:
+            raise doc.error(f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
+                            "principal", i, key="on_behalf_of_category",
+                            field=f"{where}.on_behalf_of_category")
+        out.append(replace(rule, on_behalf_of_category=category))
+    return tuple(out)

@@ -32,6 +32,10 @@ NAMED = {
     ("deepface", "verify"): K.VERIFICATION_1TO1,
     ("opencv", "FaceRecognizerSF.match"): K.VERIFICATION_1TO1,
     ("insightface", "search"): K.IDENTIFICATION_1TON,
+    ("api.videoindexer.ai", "Upload-Video"): K.IDENTIFICATION_1TON,
+    ("Video Indexer", "re_index_video"): K.IDENTIFICATION_1TON,
+    ("videoindexer", "UpdateFaceName"): K.ENROLMENT,
+    ("video_indexer", "CreatePerson"): K.ENROLMENT,
 }
 
 

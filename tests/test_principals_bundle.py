@@ -74,7 +74,7 @@ category = "city_department"
         (
             '[[principal]]\narn = "a"\naccount = "1"\norganisation = "o"\ncategory = "police"\n',
             1,
-            "exactly one of arn, account or name",
+            "exactly one of arn, account, name or address",
         ),
         (
             '[[principal]]\nname = "a"\norganisation = "o"\ncategory = "polise"\n',

@@ -1,6 +1,7 @@
 """The command line (typer): the only package that prints or exits.
 
-Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage, config or
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it (or, with
+--fail-on-undecided, any "cannot decide" entry); 2 usage, config or
 pack error (nothing audited); 3 audit incomplete (some input unreadable; reports still written).
 Commands live in one module per group (run_cmds, policy_cmds, baseline_cmds, face_cmds).
 """
@@ -10,12 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-import typer
-
 # Import order is --help order: audit first.
 from auditor.cli import run_cmds  # noqa: F401 - registers commands
 from auditor.cli import policy_cmds, baseline_cmds, face_cmds, verify_cmds  # noqa: F401
-from auditor.cli.common import app
+from auditor.cli.common import app, echo
 from auditor.errors import AuditorError
 
 __all__ = ["app", "main"]
@@ -26,15 +25,15 @@ def main() -> None:
     try:
         app()
     except AuditorError as exc:
-        typer.echo(f"auditor: error: {exc}", err=True)
+        echo(f"auditor: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.echo("auditor: interrupted", err=True)
+        echo("auditor: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug must still not look like a clean run
         if os.environ.get("AUDITOR_DEBUG"):
             raise
-        typer.echo(
+        echo(
             f"auditor: internal error: {type(exc).__name__}: {exc} "
             "(set AUDITOR_DEBUG=1 for a traceback)",
             err=True,

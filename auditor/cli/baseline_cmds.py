@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import _fail, _write, baseline_app
+from auditor.cli.common import _fail, _write, baseline_app, echo
 from auditor.errors import AuditorError
 
 
@@ -60,7 +60,7 @@ def baseline_create(
     except AuditorError as exc:
         _fail(str(exc))
     where = _write(baseline_mod.dumps(entries), str(output))
-    typer.echo(
+    echo(
         f"baseline written: {where} ({added} new entr{'y' if added == 1 else 'ies'}, "
         f"{len(entries)} in all, expiring {until.isoformat()})",
         err=True,

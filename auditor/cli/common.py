@@ -69,6 +69,28 @@ SchedulerTimeout = Annotated[
 ]
 
 
+def clean(text: object) -> str:
+    """`text` safe for a terminal: control and format characters (ESC, BEL, CR, bidi
+    overrides, ...) become visible escapes such as `\\x1b`; newlines and tabs stay.
+
+    Pack fields, file names, bundle names and error messages all come from input; printed raw,
+    an escape sequence in them could rewrite what the terminal shows.
+    """
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(
+        ch if ch.isprintable() or ch in "\n\t" else ch.encode("unicode_escape", "backslashreplace")
+        .decode("ascii")
+        for ch in value
+    )
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """Print one line through `clean` (the only way the command line prints input text)."""
+    typer.echo(clean(text), err=err)
+
+
 def _db_url(db: str | None) -> str:
     from auditor.store import DEFAULT_URL
 
@@ -76,7 +98,7 @@ def _db_url(db: str | None) -> str:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"auditor: error: {message}", err=True)
+    echo(f"auditor: error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -157,4 +179,4 @@ def _render_all(
         if where != "-":
             written.append(f"{fmt}: {where}")
     for line in written:
-        typer.echo(f"report written: {line}", err=True)
+        echo(f"report written: {line}", err=True)

@@ -20,6 +20,7 @@ from auditor.cli.common import (
     _progress_bar,
     app,
     cache_app,
+    echo,
 )
 from auditor.errors import AuditorError
 
@@ -48,7 +49,7 @@ def faces(
         _fail("--scheduler-timeout must be positive")
     files, missing = image_files(paths)
     for name in missing:
-        typer.echo(f"auditor: error: {name}: not found", err=True)
+        echo(f"auditor: error: {name}: not found", err=True)
     update, close = _progress_bar()
     executor = None
     try:
@@ -73,10 +74,10 @@ def faces(
             executor.close()
     close()
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
     else:
         build = engine["build"]
-        typer.echo(
+        echo(
             f"dlib {build.get('dlib')} (BLAS {build.get('DLIB_USE_BLAS')}, "
             f"AVX {build.get('USE_AVX_INSTRUCTIONS')}), "
             f"upsample {engine['params']['upsample']}, fingerprint {engine['fingerprint'][:12]}"
@@ -84,7 +85,7 @@ def faces(
         total: dict[str, float] = {}
         for row in rows:
             if row["error"]:
-                typer.echo(f"{row['path']}: ERROR {row['error']}")
+                echo(f"{row['path']}: ERROR {row['error']}")
                 continue
             for key, value in row["timings"].items():
                 total[key] = total.get(key, 0.0) + value
@@ -94,10 +95,10 @@ def faces(
                 else " ".join(f"{k} {v * 1000:.0f}ms" for k, v in row["timings"].items())
             )
             boxes = " ".join("({},{},{},{})".format(*b) for b in row["boxes"])
-            typer.echo(f"{row['path']}: {row['faces']} face(s) {boxes}  [{timing}]")
+            echo(f"{row['path']}: {row['faces']} face(s) {boxes}  [{timing}]")
         found = sum(r["faces"] or 0 for r in rows)
         split = ", ".join(f"{k} {v:.2f}s" for k, v in total.items())
-        typer.echo(
+        echo(
             f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}"
         )
     bad = sum(1 for r in rows if r["error"]) + len(missing)
@@ -113,4 +114,4 @@ def cache_purge(db: Db = None) -> None:
         count = Store(_db_url(db)).purge_faces()
     except AuditorError as exc:
         _fail(str(exc))
-    typer.echo(f"purged cached faces of {count} image(s)")
+    echo(f"purged cached faces of {count} image(s)")

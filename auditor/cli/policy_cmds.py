@@ -10,6 +10,7 @@ import typer
 
 from auditor.cli.common import (
     _fail,
+    echo,
     policy_app,
 )
 from auditor.errors import AuditorError
@@ -24,7 +25,7 @@ def policy_list() -> None:
         try:
             pack = load_pack(path, path.name)
         except AuditorError as exc:
-            typer.echo(f"{path.stem}  INVALID: {exc}")
+            echo(f"{path.stem}  INVALID: {exc}")
             continue
         until = (
             pack.effective_until.date().isoformat()
@@ -32,7 +33,7 @@ def policy_list() -> None:
             else (pack.end_condition or "open-ended")
         )
         mark = "" if pack.dates_confidence == "P" else f" [{pack.dates_confidence}]"
-        typer.echo(
+        echo(
             f"{pack.id}  {pack.version}  {pack.status}  "
             f"{pack.effective_from.date().isoformat()} .. {until}{mark}  {pack.title}"
         )
@@ -48,7 +49,7 @@ def policy_show(pack_id: Annotated[str, typer.Argument(help="Pack id or file.")]
         pack = resolve([pack_id])[0]
     except AuditorError as exc:
         _fail(str(exc))
-    typer.echo("\n".join(describe(pack)))
+    echo("\n".join(describe(pack)))
 
 
 @policy_app.command("lint")
@@ -60,13 +61,13 @@ def policy_lint(files: Annotated[list[Path], typer.Argument(help="Pack files to 
     for path in files:
         check = check_pack(path, str(path))
         for error in check.errors:
-            typer.echo(str(error))
+            echo(str(error))
         if check.pack is None:
             bad += 1
-            typer.echo(f"{path}: {len(check.errors)} problem(s)")
+            echo(f"{path}: {len(check.errors)} problem(s)")
             continue
         pack = check.pack
-        typer.echo(f"{path}: ok ({pack.id} {pack.version}, {len(pack.rules)} rule(s))")
+        echo(f"{path}: ok ({pack.id} {pack.version}, {len(pack.rules)} rule(s))")
     if bad:
         raise typer.Exit(2)
 
@@ -99,7 +100,7 @@ def policy_export(
         _fail(str(exc))
     rules, notes = export_sigma(pack, entries)
     for note in notes:
-        typer.echo(f"auditor: {note}", err=True)
+        echo(f"auditor: {note}", err=True)
     if not rules:
         _fail(f"{pack.id}: no rule can be expressed as a CloudTrail Sigma rule")
     if output is None:
@@ -111,4 +112,4 @@ def policy_export(
             (output / rule.filename).write_text(rule.text, encoding="utf-8")
     except OSError as exc:
         _fail(f"{output}: cannot write: {exc.strerror or exc}")
-    typer.echo(f"{len(rules)} Sigma rule(s) written to {output}", err=True)
+    echo(f"{len(rules)} Sigma rule(s) written to {output}", err=True)

@@ -27,6 +27,7 @@ from auditor.cli.common import (
     _progress_bar,
     _render_all,
     app,
+    echo,
 )
 from auditor.errors import AuditorError
 
@@ -58,6 +59,13 @@ def audit(
             "--exit-zero", help="Exit 0 even when findings reach --fail-on (2 and 3 still apply)."
         ),
     ] = False,
+    fail_on_undecided: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-undecided",
+            help="Exit 1 when a rule cannot decide an event for lack of fields (3 still first).",
+        ),
+    ] = False,
     db: Db = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run.")] = False,
     workers: Workers = 0,
@@ -66,6 +74,14 @@ def audit(
     ] = False,
     no_frames: Annotated[
         bool, typer.Option("--no-frames", help="Skip all frame analysis.")
+    ] = False,
+    require_frames: Annotated[
+        bool,
+        typer.Option(
+            "--require-frames",
+            help="A frame referenced by a face operation but absent from the bundle is an input "
+            "error (exit 3); by default it is a notice, since frames are samples.",
+        ),
     ] = False,
     upsample: Upsample = 1,
     probe_tolerance: Annotated[
@@ -100,6 +116,8 @@ def audit(
         baseline=None if baseline is None else str(baseline),
         scheduler=scheduler or None,
         scheduler_timeout=scheduler_timeout,
+        require_frames=require_frames,
+        fail_on_undecided=fail_on_undecided,
     )
     update, close = _progress_bar()
     try:
@@ -109,12 +127,12 @@ def audit(
         _fail(str(exc))
     close()
     for warning in result.warnings:
-        typer.echo(f"auditor: warning: {warning}", err=True)
+        echo(f"auditor: warning: {warning}", err=True)
     _render_all(
         result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
     )
     if result.issues:
-        typer.echo(
+        echo(
             f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",
             err=True,
         )
@@ -136,7 +154,7 @@ def runs(
         _fail(str(exc))
     for r in rows:
         if as_json:
-            typer.echo(
+            echo(
                 json.dumps(
                     {
                         "id": r.id,
@@ -150,12 +168,13 @@ def runs(
                 )
             )
         else:
-            typer.echo(
-                f"{r.id[:12]}  {r.started:%Y-%m-%d %H:%M:%S}  {r.status:<10}  exit {r.exit_code}"
+            code = r.exit_code if r.exit_code >= 0 else "-"  # running or failed: no exit code
+            echo(
+                f"{r.id[:12]}  {r.started:%Y-%m-%d %H:%M:%S}  {r.status:<10}  exit {code}"
                 f"  {r.findings} finding(s)  {r.errors} error(s)  {r.bundle}"
             )
     if not rows and not as_json:
-        typer.echo("no runs recorded")
+        echo("no runs recorded")
 
 
 @app.command()
@@ -177,25 +196,16 @@ def report(
     from auditor.store import Store
 
     try:
-        data = Store(_db_url(db)).report(run_id)
+        with Store(_db_url(db)) as store:
+            row = store.find_run(run_id)
+            if row is None:
+                _fail(f"no single run matches {run_id!r}")
+            data = store.load_report(row.id)
     except AuditorError as exc:
         _fail(str(exc))
-    if data is None:
-        _fail(f"no single run matches {run_id!r}")
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
-    root = str(bundle_dir) if bundle_dir is not None else _stored_bundle(run_id, db)
+    root = str(bundle_dir) if bundle_dir is not None else row.bundle
     _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
-
-
-def _stored_bundle(run_id: str, db: str | None) -> str | None:
-    """The bundle folder a stored run read (for HTML thumbnails), when it is unambiguous."""
-    from auditor.store import Store
-
-    try:
-        rows = [r for r in Store(_db_url(db)).runs(1_000_000) if r.id.startswith(run_id)]
-    except AuditorError:
-        return None
-    return rows[0].bundle if len(rows) == 1 else None
 
 
 @app.command()
@@ -203,6 +213,6 @@ def version() -> None:
     """Print the version of auditor and of the dlib build and models it uses."""
     from auditor.faces.modelfiles import build_info
 
-    typer.echo(f"auditor {__version__}")
+    echo(f"auditor {__version__}")
     for key, value in build_info().items():
-        typer.echo(f"{key}: {value}")
+        echo(f"{key}: {value}")

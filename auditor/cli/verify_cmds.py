@@ -13,15 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import Db, Workers, _db_url, _fail, app
+from auditor.cli.common import Db, Workers, _db_url, _fail, app, echo
 from auditor.errors import AuditorError
 
 _MARK = {True: "ok  ", False: "FAIL"}
-
-
-def clean(text: str) -> str:
-    """Input-derived text for a terminal: control and escape characters neutralised."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 @app.command()
@@ -85,18 +80,18 @@ def verify(
     except AuditorError as exc:
         _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+        echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
     else:
-        typer.echo(f"verify ({result.mode}):")
+        echo(f"verify ({result.mode}):")
         for p in result.points:
             mark = "note" if p.note else _MARK[p.ok]
-            typer.echo(f"  {mark}  {clean(p.message)}")
+            echo(f"  {mark}  {p.message}")
             for line in p.details:
-                typer.echo(f"          {clean(line)}")
+                echo(f"          {line}")
         for line in result.rerun_errors:
-            typer.echo(f"  input error in the re-run: {clean(line)}", err=True)
+            echo(f"  input error in the re-run: {line}", err=True)
         verdict = "reproduced" if result.reproduced else "NOT reproduced"
-        typer.echo(f"verify: {verdict}")
+        echo(f"verify: {verdict}")
     if result.rerun_incomplete:
         raise typer.Exit(3)
     raise typer.Exit(0 if result.reproduced else 1)
@@ -129,8 +124,8 @@ def export(
         report = store.report(run_id)
         if report is None:
             _fail(f"no single run matches {run_id!r}")
-        rows = [r for r in store.runs(1_000_000) if r.id.startswith(run_id)]
-        root = bundle_dir if bundle_dir is not None else Path(rows[0].bundle)
+        row = store.find_run(run_id)
+        root = bundle_dir if bundle_dir is not None else Path(row.bundle if row else ".")
         if not root.is_dir():
             _fail(f"{root}: the bundle folder is not there (give it with --bundle)")
         data = archive_mod.build(report, root, _pack_bytes(report, list(policy or [])))
@@ -141,7 +136,7 @@ def export(
     except OSError as exc:
         _fail(f"{output}: cannot write: {exc.strerror or exc}")
     findings = len(report.get("findings", []))
-    typer.echo(f"evidence written: {output} ({findings} finding(s), {len(data):,} bytes)", err=True)
+    echo(f"evidence written: {output} ({findings} finding(s), {len(data):,} bytes)", err=True)
 
 
 def _pack_bytes(report: dict[str, Any], files: list[Path]) -> dict[str, bytes]:

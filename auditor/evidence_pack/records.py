@@ -31,6 +31,7 @@ import orjson
 
 from auditor.bundle import PathEscape, safe_relpath
 from auditor.errors import AuditorError
+from auditor.sources.jsondoc import records_of
 
 #: A CloudTrail record that parses and counts but that no catalogue entry knows.
 FILLER = b'{"eventSource":"filler.auditor.invalid","eventName":"Filler"}'
@@ -129,7 +130,7 @@ def _open(path: Path) -> Any:
 
 
 def _index(doc: Any, index: int, where: str) -> bytes:
-    records = doc.get("Records") if isinstance(doc, dict) else doc
+    records = records_of(doc)  # Records, records (Azure), entries (Cloud Logging) or an array
     if isinstance(doc, dict) and records is None and index == 0:
         records = [doc]  # a single-record document
     if not isinstance(records, list) or not 0 <= index < len(records):

@@ -194,6 +194,7 @@ def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -
         workers=workers,
         frames=str(settings.get("frames", "referenced")),
         fail_on=str(settings.get("fail_on", "low")),
+        fail_on_undecided=bool(settings.get("fail_on_undecided", False)),
         face_upsample=int(params.get("upsample", 1)),
         probe_tolerance=float(settings.get("probe_tolerance", 0.6)),
         use_cache=False,

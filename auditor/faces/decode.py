@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,8 @@ from time import perf_counter
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+
+from auditor.bundle import MAX_IMAGE_BYTES
 
 
 @dataclass(frozen=True)
@@ -89,16 +93,29 @@ def decode_bytes(data: bytes, max_pixels: int) -> np.ndarray:
     return np.array(rgb, dtype=np.uint8)
 
 
-def decode_file(path: str, max_pixels: int) -> Decoded:
-    """Read `path` once, hash it and decode it; failures come back in `Decoded.error`."""
+def decode_file(path: str, max_pixels: int, max_bytes: int = MAX_IMAGE_BYTES) -> Decoded:
+    """Read `path` once, hash it and decode it; failures come back in `Decoded.error`.
+
+    Only a regular file of at most `max_bytes` is read (opened non-blocking, so a FIFO cannot
+    hang the worker; checked on the open handle, so a swap after a check cannot fool it).
+    """
     start = perf_counter()
 
     def failed(message: str, sha256: str = "") -> Decoded:
         return Decoded(sha256, 0, 0, None, message, perf_counter() - start)
 
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return failed("not a regular file (FIFO, device or socket)")
+            if info.st_size > max_bytes:
+                return failed(f"file is {info.st_size:,} bytes, over the limit of "
+                              f"{max_bytes:,} bytes")
+            data = handle.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                return failed(f"file is over the limit of {max_bytes:,} bytes")
     except FileNotFoundError:
         return failed("file not found")
     except IsADirectoryError:

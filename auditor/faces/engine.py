@@ -58,7 +58,7 @@ class FaceParams:
     upsample: int = 1
     jitters: int = 0
     padding: float = 0.25
-    max_pixels: int = 40_000_000
+    max_pixels: int = 16_777_216  # 4096 x 4096; see docs/faces.md "Limits"
     chunk: int = 8
     workers: int = field(default_factory=default_workers)
 

@@ -31,6 +31,8 @@ def _exception(e: RuleException) -> str:
         parts.append("organisations: " + ", ".join(e.organisations))
     if e.principals:
         parts.append("principals: " + ", ".join(e.principals))
+    if e.on_behalf_of:
+        parts.append("acting for: " + ", ".join(e.on_behalf_of))
     if e.purposes:
         parts.append("purposes: " + ", ".join(e.purposes))
     if e.required_evidence:
@@ -44,8 +46,15 @@ def _duty(d: Duty) -> str:
     params = []
     if d.deadline:
         params.append(f"deadline {d.deadline.text}")
+    if d.deadline_if:
+        params.append(f"deadline only if {d.deadline_if} is true, else before the use")
+    if d.min:
+        params.append(f"min {d.min.text}")
     if d.max:
         params.append(f"max {d.max.text}")
+    if d.type == "number_range":
+        params.append(f"{d.field} in {d.low if d.low is not None else '-inf'} .. "
+                      f"{d.high if d.high is not None else 'inf'}")
     if d.type == "human_review":
         params.append(f"min_reviewers {d.min_reviewers}")
     if d.link and d.type in ("authorisation", "stop_on_refusal", "public_post", "human_review"):
@@ -58,6 +67,10 @@ def _duty(d: Duty) -> str:
         params.append(f"{d.field} = {d.other}")
     if d.type in ("prior_consent", "retention"):
         params.append(f"field {d.field}")
+    if d.type == "retention" and d.start_field:
+        params.append(f"from {d.start_field} (else the capture)")
+    if d.type == "retention" and d.end_field:
+        params.append(f"no later than {d.end_field}")
     if d.recipient:
         params.append(f"to {d.recipient}")
     return f"duty {d.type}{mark(d.confidence)}: {'; '.join(params)}".rstrip(": ")
@@ -67,6 +80,8 @@ def _rule(r: Rule) -> list[str]:
     out = [f"  {r.id} {r.kind} {r.severity.label}{mark(r.confidence)}: {r.title}",
            f"    principals: {', '.join(r.principals)}; services: {', '.join(r.services)};"
            f" operations: {', '.join(o.value for o in r.operations)}"]
+    if r.organisations:
+        out.append(f"    organisations: {', '.join(r.organisations)}")
     if r.window.start or r.window.until:
         out.append(f"    effective: {period(r.window)}")
     if "any" not in r.modality:

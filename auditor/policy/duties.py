@@ -66,7 +66,10 @@ def parse_when(text: str) -> datetime:
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     when = datetime.fromisoformat(value)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 has no UTC time
+        raise ValueError(f"time {text!r} is out of range in UTC") from None
 
 
 class EventIndex:
@@ -104,9 +107,19 @@ def _links(duty: Duty) -> str:
     return "/".join(spec.partition(":")[0] for spec in duty.link)
 
 
+def truthy(value: str | None) -> bool:
+    """A log's yes: `true`, `yes`, `1` (any case); absent or anything else is no."""
+    return value is not None and norm(value) in ("true", "yes", "1")
+
+
 def _authorisation(event: Event, duty: Duty, index: EventIndex) -> Outcome:
-    latest = duty.deadline.after(event.time) if duty.deadline else event.time
-    limit = f"within {duty.deadline.text} of the use" if duty.deadline else "before the use"
+    deadline = duty.deadline
+    if deadline and duty.deadline_if and not truthy(value_of(event, duty.deadline_if)):
+        deadline = None  # the late authorisation is for (logged) urgency only: before the use
+    latest = deadline.after(event.time) if deadline else event.time
+    limit = f"within {deadline.text} of the use" if deadline else "before the use"
+    if duty.deadline and not deadline:
+        limit += f" ({duty.deadline_if} is not true)"
     stamp = event.attr("authorisation_time")
     if stamp:
         try:
@@ -189,6 +202,25 @@ def _max_window(event: Event, duty: Duty, index: EventIndex) -> Outcome:
     if end > duty.max.after(start):
         hours = (end - start).total_seconds() / 3600
         return Outcome(False, f"the window covers {hours:g} h, more than {duty.max.text}")
+    if duty.min is not None and end < duty.min.after(start):
+        minutes = (end - start).total_seconds() / 60
+        return Outcome(False, f"the window covers {minutes:g} min, less than {duty.min.text}")
+    return OK
+
+
+def _number_range(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    raw = value_of(event, duty.field)
+    if raw is None:
+        return Outcome(False, f"missing {duty.field}", missing=(duty.field,))
+    try:
+        value = float(raw)
+    except ValueError:
+        return Outcome(False, f"unreadable {duty.field} {raw!r} (not a number)",
+                       missing=(duty.field,))
+    if duty.low is not None and value < duty.low:
+        return Outcome(False, f"{duty.field} {value:g} is less than {duty.low:g}")
+    if duty.high is not None and value > duty.high:
+        return Outcome(False, f"{duty.field} {value:g} is more than {duty.high:g}")
     return OK
 
 
@@ -217,11 +249,40 @@ def _prior_consent(event: Event, duty: Duty, index: EventIndex) -> Outcome:
 
 
 def _retention(event: Event, duty: Duty, index: EventIndex) -> Outcome:
+    """Kept no longer than `max` from `start_field` (else the capture), nor past `end_field`.
+
+    BIPA 15(a): destroy when the purpose is satisfied or 3 years after the individual's last
+    interaction, whichever is first. The last interaction is never before the capture, so a
+    retention within `max` of the capture is met without it; a longer one needs it to decide.
+    """
     times, bad = _times(event, duty.field)
     if bad or duty.max is None:
         return bad or OK
-    if times[0] > duty.max.after(event.time):
-        return Outcome(False, f"kept until {times[0]:%Y-%m-%d}, longer than {duty.max.text}")
+    kept = times[0]
+    if duty.end_field and value_of(event, duty.end_field) is not None:
+        ended, bad = _times(event, duty.end_field)
+        if bad:
+            return bad
+        if kept > ended[0]:
+            return Outcome(False, f"kept until {kept:%Y-%m-%d}, after {duty.end_field} "
+                           f"({ended[0]:%Y-%m-%d})")
+    if not duty.start_field:
+        if kept > duty.max.after(event.time):
+            return Outcome(False, f"kept until {kept:%Y-%m-%d}, longer than {duty.max.text}")
+        return OK
+    if value_of(event, duty.start_field) is None:
+        if kept <= duty.max.after(event.time):
+            return OK
+        return Outcome(False, f"kept until {kept:%Y-%m-%d}, more than {duty.max.text} after the "
+                       f"capture: {duty.start_field} is needed to decide",
+                       missing=(duty.start_field,))
+    start, bad = _times(event, duty.start_field)
+    if bad:
+        return bad
+    clock = max(start[0], event.time)
+    if kept > duty.max.after(clock):
+        return Outcome(False, f"kept until {kept:%Y-%m-%d}, more than {duty.max.text} after "
+                       f"{duty.start_field} ({clock:%Y-%m-%d})")
     return OK
 
 
@@ -235,6 +296,7 @@ CHECKS: dict[str, Callable[[Event, Duty, EventIndex], Outcome]] = {
     "field_equals": _field_equals,
     "prior_consent": _prior_consent,
     "retention": _retention,
+    "number_range": _number_range,
 }
 
 

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from auditor.models import Event, Finding, OperationKind
+from auditor.models import Event, Finding, OperationKind, utc_text
 from auditor.policy.duties import EventIndex, check, norm, value_of
-from auditor.policy.pack import Duty, Pack, Rule, RuleException, weakest
+from auditor.policy.pack import Duty, Pack, Rule, RuleException, organisation_matches, weakest
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,26 @@ def covers(rule: Rule, event: Event) -> bool:
     """Does the rule speak about this event at all (operation kind, principal, service)?"""
     if event.kind not in rule.operations:
         return False
-    if "any" not in rule.principals and event.principal.category not in rule.principals:
+    if "any" not in rule.principals and event.principal.category not in rule.principals and (
+            acting_for(event) not in rule.principals):
         return False
     if "any" not in rule.services and event.service not in rule.services:
         return False
+    if rule.organisations and not any(
+            organisation_matches(rule.organisations, org)
+            for org in (event.principal.organisation, value_of(event, "on_behalf_of")) if org):
+        return False
     return rule.include_attempts or not event.attempted_only
+
+
+def acting_for(event: Event) -> str | None:
+    """The category of the organisation the principal acts for (`on_behalf_of_category`).
+
+    A rule that binds a category binds those acting for it too: a contractor running searches
+    for a police department is held to the police department's rules (docs/packs.md).
+    """
+    value = value_of(event, "on_behalf_of_category")
+    return norm(value) if value is not None else None
 
 
 def context_value(event: Event, name: str) -> str | None:
@@ -115,6 +130,8 @@ def exception_applies(exc: RuleException, event: Event) -> bool:
         return False
     if exc.principals and event.principal.category not in exc.principals:
         return False
+    if exc.on_behalf_of and acting_for(event) not in exc.on_behalf_of:
+        return False
     if exc.purposes:
         purpose = event.attr("purpose")
         if purpose is None or norm(purpose) not in {norm(p) for p in exc.purposes}:
@@ -127,7 +144,7 @@ def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
         "principal": event.principal.id, "organisation": event.principal.organisation,
         "category": event.principal.category, "operation": event.operation,
         "service": event.service, "kind": event.kind.value,
-        "time": event.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": event.outcome,
+        "time": utc_text(event.time), "outcome": event.outcome,
         "pack": pack.id, "rule": rule.id,
     }
     return template.format_map(values)
@@ -136,6 +153,9 @@ def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
 def _finding(pack: Pack, rule: Rule, event: Event, duty: Duty | None = None, reason: str = "",
              related: tuple[Event, ...] = ()) -> Finding:
     message = _render(rule.message, pack, rule, event)
+    if "any" not in rule.principals and event.principal.category not in rule.principals:
+        message += (f" (acting for {event.attr('on_behalf_of') or 'an organisation'}, "
+                    f"{acting_for(event)})")
     if reason:
         message += f" [{duty.type if duty else rule.kind}: {reason}]"
     if event.attempted_only:

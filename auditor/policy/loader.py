@@ -313,6 +313,7 @@ def _rule(c: _Checker, i: int, raw: dict[str, Any], sources: set[str]) -> Rule:
         window=window, cite=c.cites(raw, p, sources), context=context,
         purposes=c.strings(raw, "purposes", p), needs=c.strings(raw, "needs", p),
         duties=duties, note=c.text(raw, "note", p),
+        organisations=c.strings(raw, "organisations", p),
     )
 
 
@@ -336,14 +337,16 @@ def _exception(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Rul
         principals=c.strings(raw, "principals", p),
         window=c.window(c.table(raw, "effective", p), (*p, "effective")),
         confidence=c.choice(raw, "confidence", S.CONFIDENCE, p, "P"),
-        cite=c.cites(raw, p, sources),
+        cite=c.cites(raw, p, sources), on_behalf_of=c.strings(raw, "on_behalf_of", p),
     )
-    for who in exc.principals:
-        if who not in CATEGORIES:
-            c.add(f"unknown principal category {who!r}", (*p, "principals"))
-    if not (exc.organisations or exc.purposes or exc.required_evidence or exc.principals):
-        c.add("an exception must name organisations, principals, purposes or required_evidence",
-              p)
+    for key in ("principals", "on_behalf_of"):
+        for who in getattr(exc, key):
+            if who not in CATEGORIES:
+                c.add(f"unknown principal category {who!r}", (*p, key))
+    if not (exc.organisations or exc.purposes or exc.required_evidence or exc.principals
+            or exc.on_behalf_of):
+        c.add("an exception must name organisations, principals, on_behalf_of, purposes or "
+              "required_evidence", p)
     return exc
 
 
@@ -361,12 +364,17 @@ def _duty(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Duty:
     if not isinstance(mr, int) or isinstance(mr, bool) or mr < 1:
         c.add("must be a whole number of at least 1", (*p, "min_reviewers"))
         mr = 1
+    numeric = dtype == "number_range"
+    low, high = (_number(c, raw, k, p) if numeric else None for k in ("min", "max"))
     duty = Duty(
         type=dtype, deadline=c.duration(raw, "deadline", p),
+        deadline_if=c.text(raw, "deadline_if", p), low=low, high=high,
+        min=None if numeric else c.duration(raw, "min", p),
         link=c.strings(raw, "link", p, tuple(d.get("link", ()))), min_reviewers=mr,
         fields=c.strings(raw, "fields", p), start_field=c.text(raw, "start_field", p)
         or str(d.get("start_field", "")), end_field=c.text(raw, "end_field", p)
-        or str(d.get("end_field", "")), max=c.duration(raw, "max", p),
+        or str(d.get("end_field", "")),
+        max=None if numeric else c.duration(raw, "max", p),
         field=c.text(raw, "field", p) or str(d.get("field", "")),
         other=c.text(raw, "other", p), time_field=c.text(raw, "time_field", p)
         or str(d.get("time_field", "")), recipient=c.text(raw, "recipient", p),
@@ -374,9 +382,23 @@ def _duty(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Duty:
         cite=c.cites(raw, p, sources), note=c.text(raw, "note", p),
     )
     needed = {"fields": duty.fields, "max_window": duty.max, "retention": duty.max,
-              "field_equals": duty.field and duty.other}
+              "field_equals": duty.field and duty.other,
+              "number_range": duty.field and (low is not None or high is not None)}
     if dtype in needed and not needed[dtype]:
         what = {"fields": "fields", "max_window": "max", "retention": "max",
-                "field_equals": "field and other"}[dtype]
+                "field_equals": "field and other",
+                "number_range": "field and min or max"}[dtype]
         c.add(f"a {dtype} duty needs {what}", p)
+    if low is not None and high is not None and high < low:
+        c.add("max must not be less than min", (*p, "max"))
     return duty
+
+
+def _number(c: _Checker, raw: dict[str, Any], key: str, p: P) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        c.add("must be a number such as 0.5 (number_range)", (*p, key))
+        return None
+    return float(value)

@@ -26,6 +26,20 @@ def weakest(*marks: str) -> str:
     return min(marks, key=lambda m: _RANK.get(m, 0)) if marks else "P"
 
 
+def organisation_matches(patterns: tuple[str, ...], organisation: str) -> bool:
+    """Is the organisation one of `patterns` (loosely compared; a trailing `*` is a prefix)?
+
+    An order against one company (FTC v. Rite Aid) or an ordinance binding one county's
+    departments names organisations, not a category (rule key `organisations`).
+    """
+    def loose(text: str) -> str:
+        return "_".join(text.replace("-", " ").split()).casefold()
+
+    org = loose(organisation)
+    return any(org.startswith(loose(p[:-1])) if p.endswith("*") else org == loose(p)
+               for p in patterns)
+
+
 _DURATION = re.compile(
     r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$")
@@ -92,6 +106,8 @@ class RuleException:
     window: Window = Window()
     confidence: str = "P"
     cite: tuple[str, ...] = ()
+    #: Categories of the organisation the principal acts for (event field on_behalf_of_category).
+    on_behalf_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,13 @@ class Duty:
     other: str = ""
     time_field: str = ""
     recipient: str = ""
+    #: Shortest window (max_window).
+    min: Duration | None = None
+    #: Bounds of a number_range duty (inclusive).
+    low: float | None = None
+    high: float | None = None
+    #: Event field that must be true for `deadline` to apply (otherwise: before the use).
+    deadline_if: str = ""
     confidence: str = "P"
     cite: tuple[str, ...] = ()
     note: str = ""
@@ -138,6 +161,8 @@ class Rule:
     needs: tuple[str, ...] = ()
     duties: tuple[Duty, ...] = ()
     note: str = ""
+    #: principal organisations the rule binds (an order against one company); empty = any.
+    organisations: tuple[str, ...] = ()
 
     @property
     def effective_from(self) -> datetime | None:

@@ -20,19 +20,21 @@ SOURCE_KINDS = ("primary", "secondary")
 ANCHORS = ("capture_location", "actor_location", "subject_residence", "provider_account")
 
 #: Event fields the territorial and context filters test (`[rules.context]`, `[pack.jurisdiction]`).
-CONTEXT_FIELDS = ("country", "region", "locality", "space", "camera", "gallery_source")
+CONTEXT_FIELDS = ("country", "region", "locality", "space", "camera", "gallery_source", "remote",
+                  "significant_effect", "setting", "account_type", "inferred_attribute")
 
 #: Duty types and the parameters each accepts (beyond type, note, cite, confidence).
 DUTY_PARAMS: dict[str, frozenset[str]] = {
-    "authorisation": frozenset({"deadline", "link"}),
+    "authorisation": frozenset({"deadline", "deadline_if", "link"}),
     "stop_on_refusal": frozenset({"link"}),
     "public_post": frozenset({"link"}),
     "human_review": frozenset({"min_reviewers", "deadline", "link"}),
     "fields": frozenset({"fields"}),
-    "max_window": frozenset({"start_field", "end_field", "max"}),
+    "max_window": frozenset({"start_field", "end_field", "max", "min"}),
     "field_equals": frozenset({"field", "other"}),
     "prior_consent": frozenset({"field", "time_field"}),
-    "retention": frozenset({"field", "max"}),
+    "retention": frozenset({"field", "max", "start_field", "end_field"}),
+    "number_range": frozenset({"field", "min", "max"}),
 }
 DUTY_TYPES = tuple(DUTY_PARAMS)
 
@@ -117,6 +119,7 @@ KEYS: dict[str, dict[str, str]] = {
         "message": "finding message template",
         "principals": "principal categories covered, or any",
         "services": "canonical services covered, or any",
+        "organisations": "principal organisations covered (a trailing * matches a prefix)",
         "operations": "operation kinds covered",
         "modality": "one of MODALITIES, or a list of them (event field modality)",
         "include_attempts": "whether failed calls count (default true)",
@@ -136,6 +139,7 @@ KEYS: dict[str, dict[str, str]] = {
         "id": "stable exception id",
         "organisations": "principal organisations it applies to",
         "principals": "principal categories it applies to",
+        "on_behalf_of": "categories of the organisation the principal acts for",
         "purposes": "event purposes it applies to",
         "required_evidence": "event fields that must be present for it to apply",
         "effective": "inline table: from, until (when the exception exists)",
@@ -146,12 +150,14 @@ KEYS: dict[str, dict[str, str]] = {
     "rules.duties": {
         "type": "one of DUTY_TYPES",
         "deadline": "ISO-8601 duration, e.g. PT24H",
+        "deadline_if": "event field that must be true for the deadline to apply (authorisation)",
         "link": "fields linking related events: name, or theirs:ours",
         "min_reviewers": "distinct reviewers needed (human_review)",
         "fields": "event fields that must be present (fields)",
-        "start_field": "event field where a window starts (max_window)",
-        "end_field": "event field where a window ends (max_window)",
-        "max": "ISO-8601 duration: longest window or retention",
+        "start_field": "event field where a window (or a retention clock) starts",
+        "end_field": "event field where a window ends (or the purpose was satisfied)",
+        "max": "ISO-8601 duration: longest window or retention; a number for number_range",
+        "min": "ISO-8601 duration: shortest window; a number for number_range",
         "field": "the event field the duty reads",
         "other": "the field it must equal (field_equals); organisation = the principal's",
         "time_field": "event field with the time consent was given (prior_consent)",

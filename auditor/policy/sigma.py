@@ -21,7 +21,7 @@ from pathlib import Path
 
 from auditor import principals as principals_mod
 from auditor.catalogue import CATALOGUE
-from auditor.policy.pack import Pack, Rule
+from auditor.policy.pack import Pack, Rule, organisation_matches
 
 LEVELS = {"low": "low", "medium": "medium", "high": "high", "critical": "critical"}
 _NAMESPACE = uuid.UUID("6f1c2a0e-7d4b-5f3e-9a8c-2b1d0e4f6a71")
@@ -36,6 +36,10 @@ class Entry:
     arn: str | None = None
     account: str | None = None
     name: str | None = None
+    #: Category of the organisation this principal acts for (principals.toml on_behalf_of).
+    acting_for: str | None = None
+    #: Name of that organisation (rules naming `organisations` bind those acting for them).
+    acting_for_org: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,11 @@ class SigmaRule:
 
 def read_principals(path: Path, display: str) -> list[Entry]:
     """principals.toml validated by the bundle loader, then read raw to keep the globs."""
-    principals_mod.load(path, display)
+    resolved = principals_mod.load(path, display).rules
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return [Entry(e["organisation"], e["category"], e.get("arn"), e.get("account"),
-                  e.get("name")) for e in data.get("principal", [])]
+                  e.get("name"), r.on_behalf_of_category, r.on_behalf_of)
+            for e, r in zip(data.get("principal", []), resolved, strict=True)]
 
 
 def _q(text: str) -> str:
@@ -97,17 +102,23 @@ def _operations(rule: Rule) -> list[str]:
 
 def _principal_blocks(pack: Pack, rule: Rule, entries: list[Entry] | None
                       ) -> tuple[dict[str, dict[str, list[str]]], str | None]:
-    if "any" in rule.principals:
+    if "any" in rule.principals and not rule.organisations:
         return {}, None
     if entries is None:
         return {}, "its principals need an allowlist: pass --principals FILE"
     excepted = {o.casefold() for e in rule.exceptions for o in e.organisations
-                if not (e.purposes or e.required_evidence or e.principals)}
-    covered = [e for e in entries if e.category in rule.principals
-               and e.organisation.casefold() not in excepted]
+                if not (e.purposes or e.required_evidence or e.principals or e.on_behalf_of)}
+    covered = [e for e in entries
+               if ("any" in rule.principals or e.category in rule.principals
+                   or e.acting_for in rule.principals)
+               and e.organisation.casefold() not in excepted
+               and (not rule.organisations
+                    or any(organisation_matches(rule.organisations, org)
+                           for org in (e.organisation, e.acting_for_org) if org))]
     matchers = _matchers(covered)
     if not matchers:
-        return {}, f"principals.toml names no ARN or account of {', '.join(rule.principals)}"
+        who = ", ".join((*rule.principals, *rule.organisations))
+        return {}, f"principals.toml names no ARN or account of {who}"
     last = max(i for i, e in enumerate(entries) if e in covered and _matchers([e]))
     others = _matchers([e for e in entries[:last] if e not in covered])
     blocks = {f"principal_{i}": {k: v} for i, (k, v) in enumerate(matchers.items())}
@@ -145,8 +156,9 @@ def _description(pack: Pack, rule: Rule) -> tuple[str, list[str]]:
             "window, so check eventTime. Exported by auditor policy export.")
     caveats = []
     for e in rule.exceptions:
-        if e.purposes or e.required_evidence or e.principals:
-            what = ", ".join([*e.purposes, *e.required_evidence, *e.principals])
+        if e.purposes or e.required_evidence or e.principals or e.on_behalf_of:
+            what = ", ".join([*e.purposes, *e.required_evidence, *e.principals,
+                              *(f"acting for {c}" for c in e.on_behalf_of)])
             caveats.append(f"Exception {e.id} ({what}) is not visible in CloudTrail")
     return text, caveats
 

@@ -15,14 +15,22 @@ from typing import Any
 from auditor import __version__
 from auditor.bundle import Bundle
 from auditor.errors import InputIssue
-from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
+from auditor.models import (
+    MATCHING_KINDS,
+    Event,
+    Finding,
+    InputFile,
+    Notice,
+    Severity,
+    utc_text,
+)
 from auditor.policy import Pack, Undecided
 
 SCHEMA = "auditor.report/v1"
 
 
 def _ts(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(when)
 
 
 #: What an `undecided[]` entry says about its event (no frames or attributes).
@@ -72,6 +80,7 @@ def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
                 "sha256": fr.sha256,
                 "faces": fr.faces,
                 "persons": list(fr.persons),
+                "status": fr.status,
                 "error": fr.error,
                 "boxes": [list(b) for b in fr.boxes],
             }
@@ -156,11 +165,14 @@ def build_report(
         "baselined": sum(1 for f in findings if f.id in baselined),
         "excused": excused,
         "cannot_decide": len(undecided),
+        "cannot_decide_by_pack": {p.id: sum(1 for u in undecided if u.pack == p.id)
+                                  for p in sorted(packs, key=lambda p: p.id)},
         "unknown_principals": len(unknown),
         "suspected_face_matching": sum(
             1 for e in events if e.kind.value == "suspected_face_matching"
         ),
         "frames_analysed": 0,
+        "frames_missing": 0,
         "faces_detected": 0,
         "persons": 0,
         "errors": len(issues),

@@ -26,12 +26,45 @@ def gate_exit_code(report: dict[str, Any]) -> int:
     """
     if report["run"].get("status") == "incomplete":
         return 3
+    if undecided_fails(report):
+        return 1
     fail_on = report.get("settings", {}).get("fail_on", "low")
     if fail_on == "never" or fail_on not in _RANK:
         return 0
     threshold = _RANK[fail_on]
     failing = (f for f in report["findings"] if not f.get("baselined"))
     return 1 if any(severity_rank(f["severity"]) <= threshold for f in failing) else 0
+
+
+def undecided_fails(report: dict[str, Any]) -> bool:
+    """Do "cannot decide" entries fail the gate (`--fail-on-undecided` and at least one)?"""
+    return bool(report.get("settings", {}).get("fail_on_undecided")
+                and report.get("undecided"))
+
+
+def gate_text(report: dict[str, Any]) -> str:
+    """Why the gate gives its exit code, in one sentence (table, HTML)."""
+    code = gate_exit_code(report)
+    fail_on = report.get("settings", {}).get("fail_on", "low")
+    if code == 3:
+        return "audit incomplete (exit 3)"
+    if code == 1 and undecided_fails(report):
+        return (f"{len(report['undecided'])} cannot-decide entr(ies) with --fail-on-undecided "
+                "(exit 1)")
+    if code == 1:
+        return f"findings at or above --fail-on {fail_on} (exit 1)"
+    return f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
+
+
+def undecided_by_pack(report: dict[str, Any]) -> dict[str, int]:
+    """Cannot-decide entries per pack (the summary's, or counted from `undecided` for runs
+    stored before the summary carried them)."""
+    counts = report["summary"].get("cannot_decide_by_pack")
+    if counts is None:
+        counts = {}
+        for u in report.get("undecided", []):
+            counts[u["pack"]] = counts.get(u["pack"], 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def gate_failing(report: dict[str, Any], finding: dict[str, Any]) -> bool:
@@ -75,9 +108,34 @@ def help_uri(pack: dict[str, Any], rule: dict[str, Any]) -> str | None:
     ):
         for s in group:
             url = s.get("url") or ""
-            if url.startswith(("https://", "http://")):
+            if web_url(url):
                 return str(url)
     return None
+
+
+def web_url(url: object) -> bool:
+    """True for an absolute http(s) URL with a host and no spaces, quotes or control
+    characters: the only links a report may carry (never `javascript:` or `data:`)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return False
+    if any(ch.isspace() or not ch.isprintable() or ch in "\"'<>`" for ch in url):
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+
+
+def markdown_text(text: object) -> str:
+    """Pack text as literal Markdown: every character Markdown or HTML would act on is
+    backslash-escaped, so a pack cannot put raw HTML or a link into a SARIF viewer."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def location_text(event: dict[str, Any]) -> str:

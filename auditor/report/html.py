@@ -29,6 +29,7 @@ from auditor.report.common import (
     location_text,
     rules_of,
     severity_rank,
+    undecided_fails,
 )
 from auditor.report.excerpt import excerpts
 from auditor.report.thumbs import Thumbnail, thumbnail
@@ -61,6 +62,9 @@ def _verdict(report: dict[str, Any]) -> dict[str, str]:
     if code == 3:
         return {"css": "incomplete", "text": "Audit incomplete: some inputs could not be read "
                                              "(see Input errors). Exit code 3."}
+    if code == 1 and undecided_fails(report):
+        return {"css": "fail", "text": f"{len(report['undecided'])} cannot-decide entr(ies) "
+                                       "with --fail-on-undecided. Exit code 1."}
     if code == 1:
         return {"css": "fail", "text": f"Findings at or above --fail-on {fail_on}. Exit code 1."}
     return {"css": "pass", "text": f"No finding at or above --fail-on {fail_on} "

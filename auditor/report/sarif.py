@@ -24,8 +24,11 @@ from auditor.report.common import (
     finding_persons,
     gate_exit_code,
     help_uri,
+    markdown_text,
     rules_of,
     template_text,
+    undecided_fails,
+    web_url,
 )
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -55,18 +58,21 @@ def _rule(pack: dict[str, Any], rule: dict[str, Any], rule_id: str) -> dict[str,
     lines = [f"{title}.", "",
              f"Pack {pack['id']} {pack['version']} ({pack.get('status', '')}): "
              f"{pack.get('title', pack['id'])}."]
-    md = [f"**{title}**", "",
-          f"Pack `{pack['id']}` {pack['version']} ({pack.get('status', '')}): "
-          f"{pack.get('title', pack['id'])}."]
+    md = [f"**{markdown_text(title)}**", "",
+          f"Pack {markdown_text(pack['id'])} {markdown_text(pack['version'])} "
+          f"({markdown_text(pack.get('status', ''))}): "
+          f"{markdown_text(pack.get('title', pack['id']))}."]
     if citation:
         lines += ["", f"Citation: {citation}"]
-        md += ["", f"Citation: {citation}"]
+        md += ["", f"Citation: {markdown_text(citation)}"]
     if cited:
-        lines += ["", "Sources:"] + [f"- [{s['confidence']}] {s['title']} {s.get('url', '')}"
-                                     .rstrip() for s in cited]
+        lines += ["", "Sources:"] + [
+            f"- [{s['confidence']}] {s['title']} "
+            f"{s.get('url', '') if web_url(s.get('url')) else ''}".rstrip() for s in cited]
         md += ["", "Sources:", ""] + [
-            f"- [{s['confidence']}] " + (f"[{s['title']}]({s['url']})" if s.get("url")
-                                         else s["title"]) for s in cited]
+            f"- \\[{markdown_text(s['confidence'])}\\] "
+            + (f"[{markdown_text(s['title'])}](<{s['url']}>)" if web_url(s.get("url"))
+               else markdown_text(s["title"])) for s in cited]
     out: dict[str, Any] = {
         "id": rule_id,
         "name": f"{pack['id']}/{rule['id']}",
@@ -179,7 +185,8 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
         "executionSuccessful": run.get("status") == "complete",
         "exitCode": exit_code,
         "exitCodeDescription": {0: "no finding at or above --fail-on",
-                                1: "findings at or above --fail-on",
+                                1: "cannot-decide entries with --fail-on-undecided"
+                                if undecided_fails(report) else "findings at or above --fail-on",
                                 3: "audit incomplete: some input unreadable"}[exit_code],
         "startTimeUtc": run["started"],
         "endTimeUtc": run["finished"],

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.report.base import RenderOptions
-from auditor.report.common import finding_faces, gate_exit_code, location_text
+from auditor.report.common import finding_faces, gate_text, location_text, undecided_by_pack
 
 _COLORS = {"critical": "\x1b[1;35m", "high": "\x1b[1;31m", "medium": "\x1b[33m", "low": "\x1b[36m"}
 _RESET = "\x1b[0m"
@@ -80,7 +80,11 @@ class TableReporter:
             f"(failed calls), {s.get('cannot_decide', 0)} cannot decide; "
             f"{s.get('excused', 0)} excused by exceptions; "
             f"{s.get('unknown_principals', 0)} unknown principal(s).")
-        out.append(f"Gate: {_gate(report)}")
+        per_pack = {k: v for k, v in undecided_by_pack(report).items() if v}
+        if per_pack:
+            out.append("Cannot decide by pack: "
+                       + ", ".join(f"{k} {v}" for k, v in per_pack.items()) + ".")
+        out.append(f"Gate: {gate_text(report)}")
         if s.get("frames_analysed"):
             out.append(
                 f"Frames: {s['frames_analysed']} analysed ({run.get('frames_from_cache', 0)} from "
@@ -118,16 +122,6 @@ def _rule_cell(g: dict[str, Any]) -> str:
     """The rule id, with its confidence mark when below P: `VA-2026-001 [U]`."""
     confidence = g.get("confidence", "P")
     return g["rule"] if confidence == "P" else f"{g['rule']} [{confidence}]"
-
-
-def _gate(report: dict[str, Any]) -> str:
-    code = gate_exit_code(report)
-    fail_on = report.get("settings", {}).get("fail_on", "low")
-    if code == 3:
-        return "audit incomplete (exit 3)"
-    if code == 1:
-        return f"findings at or above --fail-on {fail_on} (exit 1)"
-    return f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
 
 
 def _loc(item: dict[str, Any]) -> str:

@@ -11,26 +11,50 @@ from pathlib import Path
 import orjson
 
 from auditor.errors import InputIssue
-from auditor.sources import cloudtrail, jsonl, text
+from auditor.sources import (
+    azure_monitor,
+    cloudtrail,
+    detect,
+    doubletake,
+    frigate,
+    gcp_audit,
+    httplog,
+    jsonl,
+    kinesis_rekognition,
+    text,
+)
 from auditor.sources.base import FileResult, HashingStream, ReadJob, Source
+from auditor.sources.cap import cap_result
 
 SOURCES: dict[str, Source] = {
     cloudtrail.NAME: cloudtrail.SOURCE,
     jsonl.NAME: jsonl.SOURCE,
     text.NAME: text.SOURCE,
+    httplog.NAME: httplog.SOURCE,
+    azure_monitor.NAME: azure_monitor.SOURCE,
+    gcp_audit.NAME: gcp_audit.SOURCE,
+    kinesis_rekognition.NAME: kinesis_rekognition.SOURCE,
+    doubletake.NAME: doubletake.SOURCE,
+    frigate.NAME: frigate.SOURCE,
 }
 
-_JSON_EXT = {"json", "jsonl", "ndjson"}
-_TEXT_EXT = {"log", "txt"}
+_JSON_EXT = frozenset({"json", "jsonl", "ndjson"})
+_TEXT_EXT = frozenset({"log", "txt"})
 _CT_KEYS = (b'"eventSource"', b'"CloudTrailEvent"', b'"Records"', b'"eventVersion"')
 
 __all__ = ["SOURCES", "FileResult", "ReadJob", "read_file", "sniff"]
 
 
 def sniff(path: str, head: bytes) -> str | None:
-    """The source for a file, from its name and first bytes; None for an unknown type."""
+    """The source for a file, from its name and first bytes; None for an unknown type.
+
+    Content first (`detect.refine`: access logs, cloud exports, MQTT captures), then the
+    extension rules (CloudTrail, JSON lines, text)."""
     name = path[:-3] if path.endswith(".gz") else path
     ext = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    found = detect.refine(ext, head, _JSON_EXT, _TEXT_EXT)
+    if found is not None:
+        return found
     if ext in _TEXT_EXT:
         return text.NAME
     if ext not in _JSON_EXT:
@@ -71,7 +95,11 @@ def read_file(job: ReadJob) -> FileResult:
 
             result.issues.append(InputIssue(job.path, broken_stream_message(exc)))
             return result
-        name = job.settings.source_override(job.path) or sniff(job.path, head)
+        name = job.settings.source_override(job.path)
+        if name is None:
+            name = sniff(job.path, head)
+            if name is not None and name not in (cloudtrail.NAME, jsonl.NAME, text.NAME):
+                name = detect.configured(name, job.path, job.settings)
         if name is None:
             result.issues.append(InputIssue(job.path, "unknown log file type (expected .json, "
                                             ".jsonl, .ndjson, .log or .txt, optionally .gz)"))
@@ -85,4 +113,5 @@ def read_file(job: ReadJob) -> FileResult:
             InputIssue(job.path, f"could not be read: {type(exc).__name__}: {exc}"))
     finally:
         result.sha256 = stream.finish()
+    cap_result(result)
     return result

@@ -11,9 +11,12 @@ line where it broke, keeping everything read before it.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import io
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +30,10 @@ from auditor.errors import InputIssue
 from auditor.models import Event, Notice
 
 _BUFFER = 1 << 20
+#: A line longer than this is an error for that line and is skipped without being held in
+#: memory (a 1 GB line of a gzip bomb costs one buffer). A one-line CloudTrail `Records`
+#: document longer than this is not skipped: it is split into records as it streams.
+MAX_LINE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,13 @@ class HashingStream:
     """The decompressed byte stream of a log file, hashed as the raw file is read."""
 
     def __init__(self, path: Path) -> None:
-        self._raw = _HashingRaw(path.open("rb", buffering=0))
+        # O_NONBLOCK: a FIFO put in place after the bundle was listed must not block the read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fh = os.fdopen(fd, "rb", buffering=0)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            fh.close()
+            raise OSError(errno.EINVAL, "not a regular file")
+        self._raw = _HashingRaw(fh)
         buffered = io.BufferedReader(self._raw, _BUFFER)
         self.compressed = path.name.endswith(".gz")
         self.stream: io.BufferedReader[Any] = (
@@ -115,13 +128,38 @@ class HashingStream:
         self._buffered = buffered
 
     def lines(self, result: FileResult) -> Iterator[tuple[int, bytes]]:
-        """(line number, line bytes) pairs; a broken compressed stream becomes one issue."""
+        """(line number, line bytes) pairs; a broken compressed stream becomes one issue, and
+        a line over MAX_LINE_BYTES an issue for that line (skipped in bounded memory)."""
         n = 0
         try:
-            for n, line in enumerate(self.stream, 1):  # noqa: B007
+            while True:
+                line = self.stream.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    return
+                n += 1
+                if len(line) > MAX_LINE_BYTES:
+                    if not line.endswith(b"\n"):
+                        self.skip_line()
+                    result.issues.append(InputIssue(result.path, long_line_message(), line=n))
+                    continue
                 yield n, line
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             result.issues.append(InputIssue(result.path, broken_stream_message(exc), line=n + 1))
+
+    def skip_line(self) -> None:
+        """Read on to the end of the current line, one buffer at a time."""
+        while True:
+            part = self.stream.readline(_BUFFER)
+            if not part or part.endswith(b"\n"):
+                return
+
+    def chunks(self) -> Iterator[bytes]:
+        """The rest of the decompressed stream in buffer-sized pieces (may raise as read_all)."""
+        while True:
+            part = self.stream.read1(_BUFFER)
+            if not part:
+                return
+            yield part
 
     def read_all(self, result: FileResult) -> bytes | None:
         """The whole decompressed content (one CloudTrail file), or None with an issue."""
@@ -140,6 +178,11 @@ class HashingStream:
             pass
         self._raw.close()
         return self._raw.digest.hexdigest()
+
+
+def long_line_message() -> str:
+    """The issue for a line over MAX_LINE_BYTES."""
+    return f"line longer than the limit of {MAX_LINE_BYTES:,} bytes: skipped"
 
 
 def broken_stream_message(exc: BaseException) -> str:
@@ -164,7 +207,10 @@ def parse_time(value: object, tz: str = "UTC", fmt: str | None = None) -> dateti
         parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC if tz == "UTC" else ZoneInfo(tz))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59, 0001-01-01T00:00:00+01:00
+        raise ValueError(f"time {value!r} is out of range in UTC") from None
 
 
 def frame_ref(job: ReadJob, ref: str) -> str:
@@ -182,11 +228,20 @@ def frame_ref(job: ReadJob, ref: str) -> str:
     return safe_relpath(root, ref)
 
 
+#: Longer frame references are refused (no file system has such paths).
+MAX_FRAME_REF_CHARS = 4096
+
+
 def frame_refs(job: ReadJob, refs: list[str], result: FileResult,
                line: int | None, record: int | None) -> tuple[str, ...]:
     """Map several references, turning each one that escapes into an issue (never a read)."""
     out = []
     for ref in refs:
+        if len(ref) > MAX_FRAME_REF_CHARS:
+            result.issues.append(InputIssue(
+                result.path, f"frame reference of {len(ref):,} characters refused (limit "
+                f"{MAX_FRAME_REF_CHARS:,})", line=line, record=record))
+            continue
         try:
             out.append(frame_ref(job, ref))
         except PathEscape as exc:

@@ -8,7 +8,7 @@ format the patterns do not cover cannot hide a search.
 
 from __future__ import annotations
 
-import re
+import regex
 
 from auditor.catalogue import canonical_service, classify, looks_like_face_matching
 from auditor.errors import InputIssue
@@ -17,6 +17,12 @@ from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs,
 
 NAME = "text"
 _FAILED = {"failed", "failure", "error", "denied"}
+#: Time budget of one pattern on one line. Patterns come from audit.toml and may backtrack
+#: catastrophically (`(a|a)+$`); the `regex` engine stops them here, the line becomes an error.
+LINE_BUDGET_SECONDS = 0.25
+#: After this many lines out of budget the rest of the file is not read (one error says so):
+#: a pattern that times out on every line would otherwise cost hours on a big log.
+MAX_TIMEOUTS_PER_FILE = 5
 
 
 class TextSource:
@@ -28,12 +34,13 @@ class TextSource:
         """See `Source.read`."""
         import fnmatch
 
-        patterns = [(re.compile(p.pattern), p.time_format) for p in job.settings.text_patterns
+        patterns = [(regex.compile(p.pattern), p.time_format) for p in job.settings.text_patterns
                     if fnmatch.fnmatchcase(job.path, p.glob)]
         if not patterns:
             result.issues.append(InputIssue(
                 result.path, "plain-text log but no [[text]] pattern in audit.toml matches it"))
             return
+        timeouts = 0
         for lineno, raw in stream.lines(result):
             try:
                 text = raw.decode("utf-8").rstrip("\r\n")
@@ -43,11 +50,21 @@ class TextSource:
                 continue
             if not text.strip():
                 continue
-            for regex, fmt in patterns:
-                m = regex.search(text)
-                if m:
-                    self._match(job, m.groupdict(), fmt, result, lineno)
-                    break
+            try:
+                found = _first_match(patterns, text)
+            except TimeoutError:
+                timeouts += 1
+                result.issues.append(InputIssue(
+                    result.path, f"a [[text]] pattern took over {LINE_BUDGET_SECONDS} s on this "
+                    "line (catastrophic backtracking?); line skipped", line=lineno))
+                if timeouts >= MAX_TIMEOUTS_PER_FILE:
+                    result.issues.append(InputIssue(
+                        result.path, f"gave up after {timeouts} lines over the time budget: "
+                        f"the lines after line {lineno} were not read", line=lineno))
+                    return
+                continue
+            if found is not None:
+                self._match(job, found[0], found[1], result, lineno)
             else:
                 if looks_like_face_matching(text):
                     result.notices.append(Notice(result.path, "line mentions face matching but "
@@ -92,6 +109,17 @@ class TextSource:
             result.notices.append(Notice(result.path, f"{service} {operation} looks like face "
                                          "matching but is not in the operation catalogue",
                                          line=lineno))
+
+
+def _first_match(patterns: list[tuple[regex.Pattern[str], str | None]],
+                 text: str) -> tuple[dict[str, str | None], str | None] | None:
+    """(named groups, time format) of the first pattern that matches; TimeoutError when one
+    runs over the per-line budget."""
+    for compiled, fmt in patterns:
+        m = compiled.search(text, timeout=LINE_BUDGET_SECONDS)
+        if m:
+            return m.groupdict(), fmt
+    return None
 
 
 SOURCE = TextSource()

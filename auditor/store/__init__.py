@@ -1,7 +1,12 @@
-"""Persistence: runs, inputs, findings and the face cache (sqlmodel; SQLite or PostgreSQL)."""
+"""Persistence: runs, inputs, findings and the face cache (sqlmodel; SQLite or PostgreSQL).
+
+`Store.open_run` writes a run as its findings stream in; `Store.iter_findings` and
+`Store.load_report` read it back. The schema is managed by Alembic (`migrate`).
+"""
 
 from __future__ import annotations
 
-from auditor.store.repo import DEFAULT_URL, Store, new_cache_row
+from auditor.store.repo import DEFAULT_URL, Store, new_cache_row, save_report
+from auditor.store.writer import BATCH, RunWriter
 
-__all__ = ["DEFAULT_URL", "Store", "new_cache_row"]
+__all__ = ["BATCH", "DEFAULT_URL", "RunWriter", "Store", "new_cache_row", "save_report"]

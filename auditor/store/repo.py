@@ -1,94 +1,152 @@
-"""Open a database by URL and save or load runs and cached faces.
+"""The store: runs (written as a stream, read back as a stream) and the face cache.
 
-SQLite gets WAL mode and a busy timeout (pragmas are the only SQLite-specific code); any other
-SQLAlchemy URL (PostgreSQL) works unchanged.
+Opening a store upgrades its schema (see `migrate`); SQL is portable between SQLite and
+PostgreSQL (see `engine` for the only SQLite-specific code).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+from sqlmodel import Session, col
 
 from auditor.errors import StoreError
-from auditor.store.tables import FaceCacheRow, FindingRow, InputRow, RunRow
+from auditor.store import migrate
+from auditor.store.engine import autocommit, describe, open_engine, safe_url, writing
+from auditor.store.tables import FaceCacheRow, RunRow
+from auditor.store.writer import (
+    BATCH,
+    FINISHED,
+    RUNNING,
+    RunWriter,
+    as_utc,
+    table,
+)
 
 DEFAULT_URL = "sqlite:///.auditor/audit.db"
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+_CACHE_CHUNK = 500
 
 
 class Store:
-    """Runs, inputs, findings and the face cache in one database."""
+    """Runs, inputs, findings and the face cache in one database (SQLite or PostgreSQL)."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
-        self.url = url
-        try:
-            if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        self.url = safe_url(url)
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            try:
                 Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url)
-            if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-            SQLModel.metadata.create_all(self.engine)
-        except (SQLAlchemyError, OSError, ValueError) as exc:
-            raise StoreError(f"cannot open database {url}: {exc}") from None
+            except OSError as exc:
+                raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
+        self.engine = open_engine(url)
+        try:
+            migrate.upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
+        except StoreError:
+            self.engine.dispose()
+            raise
 
-    # -- runs -------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the store's connections (a finished CLI process closes them anyway)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- writing runs -----------------------------------------------------------------------
+
+    @contextmanager
+    def open_run(self, run_id: str, bundle: str, started: datetime,
+                 tool_version: str) -> Iterator[RunWriter]:
+        """Write a run as it is produced: add inputs and findings, then `finish`.
+
+        The run is listed as `running` from the start. An exception inside the block, or leaving
+        it without `finish`, marks the run `failed` (never finished; see `writer`).
+        """
+        when = as_utc(started)
+        row = {"id": run_id, "started": when, "finished": when, "status": RUNNING,
+               "bundle": bundle, "exit_code": -1, "tool_version": tool_version,
+               "findings": 0, "errors": 0, "report": ""}
+        try:
+            with writing(self.engine) as conn:
+                conn.execute(insert(table("runs")), row)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot start run {run_id} in {self.url}: {describe(exc)}") from None
+        writer = RunWriter(self.engine, run_id)
+        try:
+            yield writer
+        except BaseException:
+            writer.fail()
+            raise
+        if not writer.finished:
+            writer.fail()
+            raise StoreError(f"run {run_id} was closed without finish(): marked failed")
 
     def save_run(self, report: dict[str, Any], bundle: str, exit_code: int) -> None:
-        """Record a finished run with its inputs and findings."""
+        """Record a finished run from a whole report (a thin wrapper over `open_run`)."""
         run = report["run"]
-        try:
-            with Session(self.engine) as s:
-                s.add(RunRow(
-                    id=run["id"], started=_dt(run["started"]), finished=_dt(run["finished"]),
-                    status=run["status"], bundle=bundle, exit_code=exit_code,
-                    tool_version=report["tool"]["version"], findings=len(report["findings"]),
-                    errors=len(report["errors"]), report=json.dumps(report, sort_keys=True),
-                ))
-                s.flush()
-                s.add_all(InputRow(run_id=run["id"], path=i["path"], kind=i["kind"],
-                                   sha256=i["sha256"], records=i.get("records") or 0,
-                                   errors=i.get("errors") or 0) for i in report["inputs"])
-                for f in report["findings"]:
-                    ev = f["events"][0]
-                    s.add(FindingRow(
-                        run_id=run["id"], fingerprint=f["id"], pack=f["pack"], rule=f["rule"],
-                        severity=f["severity"], time=ev["time"], organisation=ev["organisation"],
-                        category=ev["category"], operation=ev["operation"], kind=ev["kind"],
-                        outcome=ev["outcome"], file=ev["file"], record=ev["record"],
-                        line=ev["line"], event_id=ev["event_id"]))
-                s.commit()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot save run to {self.url}: {exc}") from None
+        head = {k: v for k, v in report.items() if k != "findings"}
+        with self.open_run(run["id"], bundle, as_utc(run["started"]),
+                           report["tool"]["version"]) as writer:
+            writer.add_inputs(report["inputs"])
+            writer.add_findings(report["findings"])
+            writer.finish(head, exit_code)
+
+    # -- reading runs -----------------------------------------------------------------------
 
     def runs(self, limit: int = 50) -> list[RunRow]:
-        """The most recent runs first."""
+        """The most recent runs first (running and failed ones included)."""
         with Session(self.engine) as s:
             stmt = select(RunRow).order_by(col(RunRow.started).desc()).limit(limit)
-            return list(s.exec(stmt))
+            return list(s.scalars(stmt))
+
+    def find_run(self, prefix: str) -> RunRow | None:
+        """The one run whose id starts with `prefix` (None when none or several do)."""
+        runs = table("runs")
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with Session(self.engine) as s:
+            stmt = (select(RunRow).where(runs.c.id.like(pattern, escape="\\")).limit(2))
+            rows = list(s.scalars(stmt))
+        return rows[0] if len(rows) == 1 else None
+
+    def iter_findings(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """The run's finding dicts in report order, streamed from the database in batches."""
+        findings = table("findings")
+        stmt = (select(findings.c.body).where(findings.c.run_id == run_id)
+                .order_by(findings.c.seq))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+            for (body,) in result:
+                yield json.loads(body)
+
+    def load_report(self, run_id: str) -> dict[str, Any]:
+        """The report of a finished run, rebuilt from its head and its findings."""
+        with Session(self.engine) as s:
+            row = s.get(RunRow, run_id)
+        if row is None:
+            raise StoreError(f"no run {run_id} in {self.url}")
+        if row.status not in FINISHED:
+            raise StoreError(f"run {run_id} did not finish (status {row.status}): no report")
+        report: dict[str, Any] = json.loads(row.report)
+        report["findings"] = list(self.iter_findings(run_id))
+        return report
 
     def report(self, run_id: str) -> dict[str, Any] | None:
-        """The stored JSON report of a run (a unique prefix of the id is enough)."""
-        with Session(self.engine) as s:
-            rows = list(s.exec(select(RunRow).where(col(RunRow.id).startswith(run_id)).limit(2)))
-            if len(rows) != 1:
-                return None
-            data: dict[str, Any] = json.loads(rows[0].report)
-            return data
+        """The report of the run a unique id prefix names (None when none or several match)."""
+        row = self.find_run(run_id)
+        return None if row is None else self.load_report(row.id)
 
     # -- face cache -------------------------------------------------------------------------
 
@@ -97,32 +155,57 @@ class Store:
         wanted = sorted(set(keys))
         out: dict[str, FaceCacheRow] = {}
         with Session(self.engine) as s:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
+            for start in range(0, len(wanted), _CACHE_CHUNK):
+                chunk = wanted[start:start + _CACHE_CHUNK]
                 stmt = select(FaceCacheRow).where(col(FaceCacheRow.sha256).in_(chunk),
-                                                  FaceCacheRow.fingerprint == fingerprint)
-                out.update((row.sha256, row) for row in s.exec(stmt))
+                                                  col(FaceCacheRow.fingerprint) == fingerprint)
+                out.update((row.sha256, row) for row in s.scalars(stmt))
         return out
 
     def cache_faces(self, rows: Sequence[FaceCacheRow]) -> None:
-        """Insert or replace cache rows."""
+        """Add cache rows; a frame another audit cached meanwhile is left as it is.
+
+        The same frame under the same fingerprint always gives the same faces, so a conflict
+        is settled by keeping the row already there (INSERT ... ON CONFLICT DO NOTHING). Rows go
+        in key order, so concurrent writers lock keys in the same order and cannot deadlock.
+        """
         if not rows:
             return
-        with Session(self.engine) as s:
-            for row in rows:
-                s.merge(row)
-            s.commit()
+        ordered = sorted(rows, key=lambda r: (r.sha256, r.fingerprint))
+        stmt = self._insert_ignore_faces()
+        try:
+            for start in range(0, len(ordered), _CACHE_CHUNK):
+                chunk = [_cache_values(r) for r in ordered[start:start + _CACHE_CHUNK]]
+                with writing(self.engine) as conn:
+                    conn.execute(stmt, chunk)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write the face cache to {self.url}: {describe(exc)}") from None
 
     def purge_faces(self) -> int:
         """Delete every cached face; returns how many frames were dropped."""
-        with Session(self.engine) as s:
-            count = len(list(s.exec(select(FaceCacheRow.sha256))))
-            s.exec(delete(FaceCacheRow))  # type: ignore[call-overload]
-            s.commit()
+        with writing(self.engine) as conn:
+            count = conn.execute(select(func.count()).select_from(table("face_cache"))).scalar()
+            conn.execute(delete(table("face_cache")))
         if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("VACUUM")
-        return count
+            with autocommit(self.engine) as conn:
+                conn.exec_driver_sql("VACUUM")  # deleted descriptors must not linger in free pages
+        return int(count or 0)
+
+    def _insert_ignore_faces(self) -> Any:
+        # Both dialects render the same SQL: INSERT ... ON CONFLICT (sha256, fingerprint) DO NOTHING
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        keys = ["sha256", "fingerprint"]
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table("face_cache")).on_conflict_do_nothing(
+                index_elements=keys)
+        return sqlite.insert(table("face_cache")).on_conflict_do_nothing(index_elements=keys)
+
+
+def save_report(store: Store, report: dict[str, Any], bundle: str, exit_code: int) -> None:
+    """Same as `store.save_run(report, bundle, exit_code)` (the findings may be any iterable)."""
+    store.save_run(report, bundle, exit_code)
 
 
 def new_cache_row(sha256: str, fingerprint: str, width: int, height: int,
@@ -130,8 +213,10 @@ def new_cache_row(sha256: str, fingerprint: str, width: int, height: int,
     """Build a cache row (keeps sqlmodel out of the callers)."""
     return FaceCacheRow(sha256=sha256, fingerprint=fingerprint, width=width, height=height,
                         boxes=json.dumps(boxes), descriptors=descriptors,
-                        created=datetime.now(UTC))
+                        created=as_utc(datetime.now(UTC)))
 
 
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+def _cache_values(row: FaceCacheRow) -> dict[str, Any]:
+    return {"sha256": row.sha256, "fingerprint": row.fingerprint, "width": row.width,
+            "height": row.height, "boxes": row.boxes, "descriptors": row.descriptors,
+            "created": row.created}

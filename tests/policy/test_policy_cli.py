@@ -41,10 +41,11 @@ def test_show_displays_unverified_marks() -> None:
     assert "[U] After 2026-07-01" in out  # a caveat
     assert "exception virginia-state-police [S]" in out
     eu = run("policy", "show", "eu-ai-act-art5").output
-    assert "duty authorisation: deadline PT24H" in eu
+    assert "duty authorisation [S]: deadline PT24H; deadline only if urgency is true" in eu
     assert "duty human_review: min_reviewers 2" in eu
     ring = run("policy", "show", "ring-neighbors-community-requests-2025").output
     assert "effective: 2025-04-01 .. until_further_notice [U] (precision: month)" in ring
+    assert "    effective: 2025-09-30 .. open-ended [S]" in ring  # the investigation-code rules
 
 
 def test_show_unknown_pack_is_exit_2() -> None:
@@ -140,5 +141,6 @@ def test_demo_keeps_its_seven_amazon_findings_with_every_pack(tmp_path: Path) ->
                                       "--format", "json", "--output", str(out)])
     assert result.exit_code == 1
     report = json.loads(out.read_text())
-    assert [f["rule"] for f in report["findings"]] == ["AMZ-REK-001"] * 7
+    # the other packs' findings on the located logs: tests/test_demo_all_packs.py
+    assert [f["rule"] for f in report["findings"]].count("AMZ-REK-001") == 7
     assert report["summary"]["cannot_decide"] > 0

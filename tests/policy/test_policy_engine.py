@@ -48,19 +48,28 @@ def test_expired_pack_gives_nothing_after_its_end() -> None:
     assert not result.findings and not result.undecided
 
 
-@pytest.mark.parametrize(("delay", "found"), [(timedelta(hours=24), False),
-                                              (timedelta(hours=24, seconds=1), True),
-                                              (timedelta(hours=-3), False)])
-def test_authorisation_within_pt24h(delay: timedelta, found: bool) -> None:
+@pytest.mark.parametrize(("delay", "urgency", "found"), [
+    (timedelta(hours=24), "true", False),
+    (timedelta(hours=24, seconds=1), "true", True),
+    (timedelta(hours=-3), "true", False),
+    (timedelta(hours=-3), "false", False),
+    (timedelta(0), "", False),
+    (timedelta(hours=2), "false", True),   # after the use without urgency: too late
+    (timedelta(hours=2), "", True),
+    (timedelta(hours=2), "Yes", False),
+])
+def test_authorisation_within_pt24h_only_in_urgency(delay: timedelta, urgency: str,
+                                                    found: bool) -> None:
     stamp = (T0 + delay).strftime("%Y-%m-%dT%H:%M:%SZ")
     e = event(T0, LEA, country="DE", modality="real_time", space="publicly_accessible",
-              purpose="missing_person", authorisation_time=stamp, notification_ref="n")
+              purpose="missing_person", authorisation_time=stamp, notification_ref="n",
+              national_law_ref="act-1", urgency=urgency)
     assert (("eu-ai-act-art5", "EU-AIA-5-3-001") in rules_hit([e], "eu-ai-act-art5")) is found
 
 
 def test_authorisation_record_is_linked_by_case_and_must_come_in_time() -> None:
     use = event(T0, LEA, country="DE", modality="real_time", space="publicly_accessible",
-                purpose="imminent_threat", case_ref="K-1", notification_ref="n")
+                purpose="imminent_threat", case_ref="K-1", notification_ref="n", urgency="true")
     court = Principal("court", "District Court", "other", matched=True)
     late = event(T0 + timedelta(hours=30), court, "authority", "AuthorisationRequest",
                  OperationKind.AUTHORISATION, "a1", case_ref="K-1")
@@ -91,14 +100,15 @@ def test_refusal_after_use_is_no_breach_before_it_is() -> None:
 def test_two_distinct_reviewers() -> None:
     when = datetime(2028, 1, 10, tzinfo=UTC)
     reviewer = Principal("rev", "Test Police", "police", matched=True)
-    same_twice = event(when, LEA, event_id="m1", country="DE", reviewers="Insp A, insp-a")
+    same_twice = event(when, LEA, event_id="m1", country="DE", reviewers="Insp A, insp-a",
+                       remote="true")
     review = event(when + timedelta(hours=1), reviewer, "review", "HumanReview",
                    OperationKind.HUMAN_REVIEW, "h1", reviewed_event="m2", reviewer="insp-b")
-    second = event(when, LEA, event_id="m2", country="DE", reviewers="insp-a")
+    second = event(when, LEA, event_id="m2", country="DE", reviewers="insp-a", remote="true")
     result = evaluate([same_twice, review, second], resolve(["eu-ai-act-art5"]))
     hits = [f for f in result.findings if f.rule == "EU-AIA-14-5-001"]
     assert [f.events[0].event_id for f in hits] == ["m1"]
-    assert hits[0].confidence == "U"  # the rule's start date is unverified
+    assert hits[0].confidence == "S"  # rule and start date rest on secondary sources
 
 
 def test_exception_needs_its_evidence() -> None:

@@ -1,0 +1,163 @@
+"""Azure Monitor resource logs of Cognitive Services / AI Services accounts (Azure AI Face).
+
+Records follow the top-level resource-log schema (`time`, `resourceId`, `operationName`,
+`category`, `resultType`, `resultSignature`, `callerIpAddress`, `identity`, `properties`), as a
+diagnostic setting writes them to a storage account or event hub: one JSON record per line, or
+`{"records": [...]}` documents. Only `RequestResponse` records describe API calls; `Audit` and
+`Trace` records are counted and left.
+
+A call is classified by its request path when `properties` carries one (the route catalogue,
+`auditor.routes`), else by `operationName` through the operation catalogue (`azure_face`; the
+part after the last `_`, `.` or `/` is tried too, so `Face_Identify` is `Identify`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from auditor.catalogue import classify
+from auditor.errors import InputIssue
+from auditor.models import Event, Notice, OperationKind, Principal
+from auditor.routes import match_route, request_path
+from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
+from auditor.sources.jsondoc import documents, is_filler, records_of
+
+NAME = "azure_monitor"
+_SPLIT = re.compile(r"[_./]")
+_PATH_KEYS = ("path", "requestUri", "requestPath", "url", "uri")
+_METHOD_KEYS = ("method", "httpMethod", "requestMethod")
+_STATUS_KEYS = ("statusCode", "httpStatusCode", "responseCode")
+
+
+class AzureMonitorSource:
+    """See `Source.read`."""
+
+    name = NAME
+
+    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        """See `Source.read`."""
+        for doc, line in documents(stream, result):
+            records = records_of(doc)
+            if records is None:
+                self._record(job, doc, result, line, None)
+                continue
+            for index, rec in enumerate(records):
+                if is_filler(rec):
+                    result.records += 1
+                else:
+                    self._record(job, rec, result, line, index)
+
+    def _record(self, job: ReadJob, rec: Any, result: FileResult, line: int | None,
+                index: int | None) -> None:
+        if not isinstance(rec, dict):
+            result.issues.append(InputIssue(result.path, "record is not a JSON object",
+                                            line=line, record=index))
+            return
+        op = rec.get("operationName")
+        if not isinstance(op, str) or not op:
+            result.issues.append(InputIssue(result.path, "missing field operationName",
+                                            line=line, record=index))
+            return
+        result.records += 1
+        category = rec.get("category")
+        if isinstance(category, str) and category.lower() != "requestresponse":
+            return
+        props = _properties(rec.get("properties"))
+        path = _first(props, _PATH_KEYS)
+        method = _first(props, _METHOD_KEYS)
+        kind: OperationKind | None = None
+        operation = op
+        if isinstance(path, str) and path:
+            route = match_route(method if isinstance(method, str) else "POST", path)
+            if route is not None:
+                kind, operation = route.kind, route.operation
+        if kind is None:
+            kind = _classify(op)
+        if kind is None:
+            return
+        raw_time = rec.get("time")
+        try:
+            when = parse_time(raw_time, job.settings.timezone)
+        except (ValueError, TypeError):
+            result.records -= 1
+            result.issues.append(InputIssue(result.path, f"missing or bad time: {raw_time!r}",
+                                            line=line, record=index))
+            return
+        status = str(_first(props, _STATUS_KEYS) or rec.get("resultSignature") or "")
+        result_type = str(rec.get("resultType") or "")
+        failed = status[:1] in ("4", "5") or result_type.lower() in ("failed", "failure", "error")
+        client = rec.get("callerIpAddress") if isinstance(rec.get("callerIpAddress"), str) \
+            else None
+        who = _identity(rec.get("identity"), props)
+        attrs = {
+            "azure_resource_id": rec.get("resourceId"), "azure_api_name": props.get("apiName"),
+            "http_method": method, "http_path": request_path(path) if isinstance(path, str)
+            else None, "http_status": status, "client_address": client,
+            "location": rec.get("location"), "operation_name": op,
+        }
+        event = Event(
+            source=NAME, file=result.path, time=when, service="azure_face", operation=operation,
+            kind=kind, principal=Principal(id=who or client or "unknown", address=client),
+            record=index, line=line,
+            event_id=rec.get("correlationId") if isinstance(rec.get("correlationId"), str)
+            else None, outcome="failed" if failed else "succeeded",
+            error_code=(status or result_type) if failed else None,
+            attributes=tuple(sorted((k, str(v)) for k, v in attrs.items()
+                                    if v is not None and v != "")),
+        )
+        result.events.append(event)
+        if kind is OperationKind.SUSPECTED_FACE_MATCHING:
+            result.notices.append(Notice(result.path, f"Azure {op} looks like face matching but "
+                                         "is not in the operation catalogue", line=line,
+                                         record=index, event_id=event.event_id))
+
+
+def _classify(op: str) -> OperationKind | None:
+    kind = classify("azure_face", op)
+    if kind is not None and kind is not OperationKind.SUSPECTED_FACE_MATCHING:
+        return kind
+    last = _SPLIT.split(op)[-1]
+    if last != op:
+        inner = classify("azure_face", last)
+        if inner is not None and inner is not OperationKind.SUSPECTED_FACE_MATCHING:
+            return inner
+    return kind
+
+
+def _properties(value: Any) -> dict[str, Any]:
+    """`properties` as an object (some exports carry it as a JSON string)."""
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if obj.get(key) not in (None, ""):
+            return obj[key]
+    return None
+
+
+def _identity(identity: Any, props: dict[str, Any]) -> str | None:
+    """The caller: a UPN, app id or object id from `identity`, else `properties.objectId`."""
+    if isinstance(identity, str) and identity:
+        return identity
+    if isinstance(identity, dict):
+        nested = identity.get("claim")
+        claim: dict[str, Any] = nested if isinstance(nested, dict) else identity
+        for key in ("upn", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+                    "appid", "oid", "objectId",
+                    "http://schemas.microsoft.com/identity/claims/objectidentifier"):
+            if isinstance(claim.get(key), str) and claim[key]:
+                return str(claim[key])
+    oid = props.get("objectId")
+    return oid if isinstance(oid, str) and oid else None
+
+
+SOURCE = AzureMonitorSource()

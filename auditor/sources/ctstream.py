@@ -1,0 +1,119 @@
+"""Split a CloudTrail `{"Records": [...]}` document (or a top-level array) into records as it
+streams, in bounded memory.
+
+A pretty-printed file of a million records is a gigabyte; parsed whole it would be several
+gigabytes of Python objects. Here only one record (at most MAX_RECORD_BYTES) and one read buffer
+are held at a time. Candidate record ends are found with a regular expression (`}` followed by
+`, {` or `]`) and confirmed by parsing the piece: a piece that starts at a record's first byte
+and parses is exactly that record (a JSON value ends where its closing bracket is). A candidate
+inside a nested object or a string leaves a piece that ends early ("unexpected end of data"), so
+the piece is extended to the next candidate; an error before the end of the piece means the
+record itself is malformed. Anything that stops the split is one located issue; every record
+before it has been read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from auditor.errors import InputIssue
+from auditor.sources.base import FileResult
+
+#: One record larger than this ends the split with an error (CloudTrail caps events at 256 KB).
+MAX_RECORD_BYTES = 4 << 20
+#: `{"Records": [` or `[` at the start of a document (after whitespace).
+START = re.compile(rb'\s*(?:\{\s*"Records"\s*:\s*)?\[')
+_END = re.compile(rb"\}\s*(?:,\s*\{|\])")
+#: CloudTrail writes `eventVersion` first in every record: when the first record starts so, only
+#: `}, {"eventVersion"` can end a record, which skips the nested `},{` of `resources` arrays.
+_END_CT = re.compile(rb'\}\s*(?:,\s*\{\s*"eventVersion"|\])')
+_CT_FIRST = re.compile(rb'\{\s*"eventVersion"')
+_SPACE = re.compile(rb"\s*")
+_COMPACT_AT = 1 << 20
+_TOO_LONG = (f"record longer than the limit of {MAX_RECORD_BYTES:,} bytes (or not valid JSON): "
+             "the rest of the file is not read")
+
+
+def stream_records(chunks: Iterable[bytes], result: FileResult,
+                   first_line: int = 1) -> Iterator[Any]:
+    """The records of the document whose bytes `chunks` yields; problems go to `result`."""
+    it = iter(chunks)
+    buf = bytearray()
+    eof = False
+
+    def more() -> bool:
+        nonlocal eof
+        for part in it:
+            buf.extend(part)
+            return True
+        eof = True
+        return False
+
+    def issue(message: str, line: int, record: int | None) -> None:
+        result.issues.append(InputIssue(result.path, message, line=line, record=record))
+
+    while True:
+        m = START.match(buf)
+        if m is not None or eof or len(buf) > 1 << 16:
+            break
+        more()
+    if m is None:
+        issue("not a CloudTrail Records document", first_line, None)
+        return
+    pos = m.end()
+    line = first_line + buf.count(b"\n", 0, pos)
+    index = 0
+    while len(buf) - pos < 64 and not eof:
+        more()
+    ends = _END_CT if _CT_FIRST.match(buf, _SPACE.match(buf, pos).end()) else _END  # type: ignore[union-attr]
+    while True:
+        if pos > _COMPACT_AT:  # drop what has been read (one memmove per megabyte)
+            del buf[:pos]
+            pos = 0
+        space = _SPACE.match(buf, pos)
+        assert space is not None
+        line += buf.count(b"\n", pos, space.end())
+        pos = space.end()
+        if pos >= len(buf):
+            if more():
+                continue
+            issue("the document ends inside the Records array (truncated?)", line, index)
+            return
+        if buf[pos] == ord("]"):
+            return
+        start = search = pos
+        while True:
+            m = ends.search(buf, search)
+            if m is None:
+                if len(buf) - start > MAX_RECORD_BYTES:
+                    issue(_TOO_LONG, line, index)
+                    return
+                if more():
+                    continue
+                issue("the document ends inside a record (truncated?)", line, index)
+                return
+            end = m.start() + 1
+            if end - start > MAX_RECORD_BYTES:
+                issue(_TOO_LONG, line, index)
+                return
+            try:
+                record = orjson.loads(bytes(buf[start:end]))
+            except orjson.JSONDecodeError as exc:
+                if exc.pos is not None and exc.pos < end - start:
+                    at = line + buf.count(b"\n", start, start + exc.pos)
+                    issue(f"malformed JSON in record {index}: {exc.msg}; the rest of the file "
+                          "is not read", at, index)
+                    return
+                search = end
+                continue
+            yield record
+            index += 1
+            next_pos = buf.rindex(b"{", m.start(), m.end()) if buf[m.end() - 1] != ord("]") \
+                else m.end() - 1  # the next record's `{`, or the closing `]`
+            line += buf.count(b"\n", start, next_pos)
+            pos = next_pos
+            break

@@ -1,0 +1,120 @@
+"""Double Take results: the JSON it publishes over MQTT for each recognised Frigate event.
+
+Double Take (in front of Frigate, calling CompreFace, DeepStack, CodeProject.AI, Facebox or
+Rekognition) publishes `double-take/matches/<name>` (one `match`) and `double-take/cameras/<camera>`
+(`matches`, `misses`, `unknowns`, `counts`) payloads. Captured one per line (`mosquitto_sub -t
+'double-take/#'` writes each payload as a line; `{"topic": ..., "payload": {...}}` wrappers, as
+MQTT bridges write them, are accepted too), each Double Take event id is one 1:N identification:
+a camera face searched against the trained gallery. The matches and cameras topics repeat the
+same event, so a repeated id is counted as a record but not as a second search.
+
+Its `messages.log` is free text and is not read here (docs/bundle.md has a `[[text]]` recipe).
+The principal is `double-take` (the payload does not say who runs it; map it in principals.toml
+with `name = "double-take"`); the camera, zones, detector and best confidence are attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.errors import InputIssue
+from auditor.models import Event, OperationKind, Principal
+from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
+from auditor.sources.jsondoc import documents, is_filler, records_of
+
+NAME = "doubletake"
+PRINCIPAL = "double-take"
+
+
+class DoubleTakeSource:
+    """See `Source.read`."""
+
+    name = NAME
+
+    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        """See `Source.read`."""
+        seen: set[str] = set()
+        for doc, line in documents(stream, result):
+            items = records_of(doc)
+            if items is None:
+                self._payload(job, doc, result, line, None, seen)
+                continue
+            for index, item in enumerate(items):
+                if is_filler(item):
+                    result.records += 1
+                else:
+                    self._payload(job, item, result, line, index, seen)
+
+    def _payload(self, job: ReadJob, obj: Any, result: FileResult, line: int | None,
+                 index: int | None, seen: set[str]) -> None:
+        topic = None
+        if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
+            topic, obj = obj.get("topic"), obj["payload"]
+        if not isinstance(obj, dict):
+            result.issues.append(InputIssue(result.path, "payload is not a JSON object",
+                                            line=line, record=index))
+            return
+        if isinstance(topic, str) and not topic.startswith(("double-take/matches",
+                                                             "double-take/cameras")):
+            result.records += 1  # errors, person counts: not a recognition
+            return
+        if "match" in obj:
+            results = [obj["match"]] if isinstance(obj["match"], dict) else []
+        elif "matches" in obj:
+            results = [r for key in ("matches", "misses", "unknowns")
+                       if isinstance(obj.get(key), list) for r in obj[key]
+                       if isinstance(r, dict)]
+        else:
+            result.issues.append(InputIssue(result.path, "not a Double Take result (no match "
+                                            "or matches)", line=line, record=index))
+            return
+        camera = obj.get("camera")
+        if not isinstance(camera, str) or not camera:
+            result.issues.append(InputIssue(result.path, "missing field camera", line=line,
+                                            record=index))
+            return
+        raw_time = obj.get("timestamp") or obj.get("time")
+        try:
+            when = _time(raw_time, job.settings.timezone)
+        except (ValueError, TypeError):
+            result.issues.append(InputIssue(result.path, f"missing or bad timestamp: "
+                                            f"{raw_time!r}", line=line, record=index))
+            return
+        result.records += 1
+        dt_id = obj.get("id")
+        if isinstance(dt_id, str):
+            if dt_id in seen:
+                return
+            seen.add(dt_id)
+        matched = [r for r in results if r.get("match") is not False]
+        confidences = [float(r["confidence"]) for r in results
+                       if isinstance(r.get("confidence"), int | float)]
+        detectors = sorted({str(r["detector"]) for r in results if r.get("detector")})
+        attrs = {
+            "camera": camera,
+            "zones": ",".join(map(str, zones)) if isinstance(zones := obj.get("zones"), list)
+            else None,
+            "attempts": obj.get("attempts"),
+            "detector": ",".join(detectors),
+            "match_count": len(matched) if "matches" in obj or "match" in obj else None,
+            "best_confidence": f"{max(confidences):.2f}" if confidences else None,
+        }
+        result.events.append(Event(
+            source=NAME, file=result.path, time=when,
+            service=detectors[0] if len(detectors) == 1 else "double_take",
+            operation="recognize", kind=OperationKind.IDENTIFICATION_1TON,
+            principal=Principal(id=PRINCIPAL), record=index, line=line,
+            event_id=dt_id if isinstance(dt_id, str) else None,
+            attributes=tuple(sorted((k, str(v)) for k, v in attrs.items()
+                                    if v is not None and v != "")),
+        ))
+
+
+def _time(value: Any, tz: str) -> Any:
+    """ISO-8601 `timestamp`, or the older `time` text (`03/05/2021 02:58:57 AM`)."""
+    if isinstance(value, str) and "/" in value and "M" in value[-2:]:
+        return parse_time(value, tz, "%m/%d/%Y %I:%M:%S %p")
+    return parse_time(value, tz)
+
+
+SOURCE = DoubleTakeSource()

@@ -1,0 +1,88 @@
+"""Frigate's own face recognition (0.16+): its `frigate/tracked_object_update` MQTT messages.
+
+Frigate publishes a face-recognition update after each recognition attempt on a tracked `person`
+(`{"type": "face", "id": <tracked object id>, "name": <best match or null>, "score": <weighted
+average>, "camera": ..., "timestamp": <epoch seconds>}`). Each such message is one attempt to
+identify a face seen on camera against the faces Frigate was trained with: one 1:N
+identification event, whether or not it found a name. Captured one message per line
+(`mosquitto_sub -t 'frigate/tracked_object_update'`), or as `{"topic": ..., "payload": {...}}`
+lines. Other update types (license plates, descriptions, classification) are counted and left.
+
+The principal is `frigate` (the message does not say who runs it: map it in principals.toml
+with `name = "frigate"`); the camera, whether a name was found and the score are attributes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from auditor.errors import InputIssue
+from auditor.models import Event, OperationKind, Principal
+from auditor.sources.base import FileResult, HashingStream, ReadJob
+from auditor.sources.jsondoc import documents, is_filler, records_of
+
+NAME = "frigate"
+PRINCIPAL = "frigate"
+
+
+class FrigateSource:
+    """See `Source.read`."""
+
+    name = NAME
+
+    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        """See `Source.read`."""
+        for doc, line in documents(stream, result):
+            items = records_of(doc)
+            if items is None:
+                self._message(doc, result, line, None)
+                continue
+            for index, item in enumerate(items):
+                if is_filler(item):
+                    result.records += 1
+                else:
+                    self._message(item, result, line, index)
+
+    def _message(self, obj: Any, result: FileResult, line: int | None,
+                 index: int | None) -> None:
+        if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
+            obj = obj["payload"]
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            result.issues.append(InputIssue(result.path, "not a Frigate tracked-object update "
+                                            "(no type)", line=line, record=index))
+            return
+        result.records += 1
+        if obj["type"] != "face":
+            return
+        camera, raw_time = obj.get("camera"), obj.get("timestamp")
+        if not isinstance(camera, str) or not camera:
+            result.records -= 1
+            result.issues.append(InputIssue(result.path, "missing field camera", line=line,
+                                            record=index))
+            return
+        try:
+            if isinstance(raw_time, bool) or not isinstance(raw_time, int | float):
+                raise TypeError(raw_time)
+            when = datetime.fromtimestamp(float(raw_time), UTC)
+        except (TypeError, ValueError, OverflowError, OSError):  # OSError: platform time range
+            result.records -= 1
+            result.issues.append(InputIssue(result.path, f"missing or bad timestamp: "
+                                            f"{raw_time!r}", line=line, record=index))
+            return
+        score = obj.get("score")
+        attrs = {
+            "camera": camera,
+            "match_count": "1" if obj.get("name") else "0",
+            "best_score": f"{float(score):.3f}" if isinstance(score, int | float) else None,
+            "tracked_object_id": obj.get("id") if isinstance(obj.get("id"), str) else None,
+        }
+        result.events.append(Event(
+            source=NAME, file=result.path, time=when, service="frigate",
+            operation="face_recognition", kind=OperationKind.IDENTIFICATION_1TON,
+            principal=Principal(id=PRINCIPAL), record=index, line=line,
+            attributes=tuple(sorted((k, v) for k, v in attrs.items() if v is not None)),
+        ))
+
+
+SOURCE = FrigateSource()

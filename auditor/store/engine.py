@@ -1,0 +1,109 @@
+"""Open a database URL as a SQLAlchemy engine, and run short write transactions on it.
+
+Two backends are supported: SQLite (the default, one file) and PostgreSQL (`postgresql://...`,
+driven by psycopg 3). The only SQLite-specific code is connection setup: WAL mode, a busy
+timeout, foreign keys, and letting SQLAlchemy emit BEGIN itself (Python's sqlite3 module would
+otherwise run DDL outside any transaction, and a migration must be all or nothing). A write
+transaction on SQLite starts with BEGIN IMMEDIATE, so concurrent writers queue on the busy
+timeout instead of failing when a read turns into a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import create_engine
+
+from auditor.errors import StoreError
+
+#: Dialects the store is written and tested for.
+SUPPORTED = ("sqlite", "postgresql")
+_WRITE = "auditor_write"  # execution option: BEGIN IMMEDIATE on SQLite
+_NO_TX = "auditor_no_transaction"  # execution option: no BEGIN at all (VACUUM)
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for error messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable database URL>"
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `url`; raises StoreError for an unsupported or unusable URL."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError as exc:
+        raise StoreError(f"bad database URL: {exc}") from None
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise StoreError(
+            f"unsupported database {safe_url(url)}: use sqlite:///PATH or postgresql://..."
+        )
+    try:
+        # hide_parameters: no face descriptor or report text ever lands in an error message
+        engine = create_engine(parsed, hide_parameters=True)
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"PostgreSQL needs the `postgres` extra (pip install 'auditor[postgres]'): {exc}"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def describe(exc: BaseException) -> str:
+    """The database's own words for an error (no SQL text, no parameters, no links)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One short write transaction: committed on success, rolled back on any error."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A connection outside any transaction (SQLite's VACUUM refuses to run inside one)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{_NO_TX: True})
+        else:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN (see `_sqlite_begin`)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    options = conn.get_execution_options()
+    if options.get(_NO_TX):
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")
