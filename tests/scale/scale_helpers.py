@@ -82,7 +82,8 @@ def _frame(rng: random.Random, chips: list[Path], backgrounds: list[Image.Image]
 def build_scale_bundle(dest: Path, frames: int = SCALE_FRAMES, logs: int = SCALE_LOGS) -> Path:
     """The demo bundle plus real CloudTrail files, `logs` JSON-lines files of background lines
     and police 1:N searches, and `frames` generated frames; with a corrupt frame, a missing
-    frame and a bad log line, so errors are part of what must come out identical."""
+    frame and a bad log line, so errors and missing evidence are part of what must come out
+    identical."""
     shutil.copytree(FIXTURES / "demo", dest)
     shutil.copytree(FIXTURES / "realdata" / "cloudtrail", dest / "logs" / "real",
                     ignore=shutil.ignore_patterns("*.md"))

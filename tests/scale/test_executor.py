@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from scale_helpers import Cluster
 
+from auditor.audit import _log_files
 from auditor.bundle import open_bundle
 from auditor.executor import AHEAD, LocalPool, SchedulerError, frame_chunks, open_executor
 from auditor.sources import ReadJob, read_file
@@ -14,8 +15,9 @@ from auditor.sources import ReadJob, read_file
 
 def _jobs(bundle_path: Path) -> list[ReadJob]:
     bundle = open_bundle(bundle_path)
-    return [ReadJob(str(bundle.root), rel, "auto", bundle.settings)
-            for rel in bundle.files("logs")]
+    paths, issues = _log_files(bundle)  # the audit's own listing of logs/
+    assert not issues
+    return [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in paths]
 
 
 @pytest.mark.parametrize(("jobs", "chunk", "slots"), [(0, 8, 2), (1, 8, 2), (7, 8, 2),
