@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools<81' wheel
-	$(PY) -m pip install -q -e '.[dev,postgres]'
+	$(PY) -m pip install -q -e '.[dev,postgres,dask]'
 	# face_recognition 1.3.0 requires the source `dlib`; dlib-bin provides the same module.
 	$(PY) -m pip install -q --no-deps face_recognition==1.3.0
 	touch $(STAMP)
@@ -57,6 +57,12 @@ bench-kernel: $(STAMP)
 		--only a_naive --only b_cli --only c_engine_dlib --only c_faces_cli_dlib \
 		--only c_engine --only c_faces_cli --only floor --only floor_onnx \
 		--only d_audit_cold --only d_audit_warm
+
+# Scale-out (issue 10): 10 GiB of logs and 2,000 frames on the local pool, a LocalCluster and a
+# scheduler + 2 workers. Needs ~14 GiB free disk; run it on a quiet machine (about half an hour).
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	$(PY) bench/scale_bench.py --size-gb 10 --frames 2000 --quiet-wait 300
 
 # Opt-in: dlib compiled from source with OpenBLAS and -march=native in .venv-fast (~12-20 min).
 dlib-fast:

@@ -1,8 +1,9 @@
 """Run one audit: bundle -> sources -> events -> policy engine -> frame evidence -> report -> store.
 
 This module orchestrates and never prints: progress goes through a callback, and the result is
-plain data that the command line renders. Parsing runs through `map_jobs`, which does not care
-whether a job runs in this process or in a pool of worker processes.
+plain data that the command line renders. Parsing and the frame pass run on an executor
+(`auditor.executor`), so this module does not care whether a job runs in this process, in a pool
+of worker processes or on a Dask cluster.
 
 Memory stays flat whatever the size of the audit: parsed files stream in job order into the
 policy engine (`Evaluator`), which judges most events at once and keeps only a keyed index of
@@ -16,21 +17,18 @@ and store stream the sorted findings from the spool (see `auditor.spool`).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from auditor import principals as principals_mod
 from auditor.bundle import PRINCIPALS_TOML, Bundle, display_name, open_bundle
 from auditor.errors import InputIssue
+from auditor.executor import DEFAULT_SCHEDULER_TIMEOUT, Executor, open_executor
 from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
 from auditor.policy import Evaluator, Pack, resolve
 from auditor.report.build import (
@@ -45,8 +43,6 @@ from auditor.sources import ReadJob, read_file
 from auditor.spool import Scratch, SortedSpool, Spill
 
 Progress = Callable[[str, int, int], None]
-T = TypeVar("T")
-R = TypeVar("R")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -65,6 +61,8 @@ class AuditOptions:
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
+    scheduler: str | None = None  # Dask scheduler address or "local"; None: local processes
+    scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
     require_frames: bool = False  # a referenced frame absent from the bundle is an input error
     fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
 
@@ -104,40 +102,6 @@ def worker_count(requested: int) -> int:
     return requested if requested > 0 else (os.cpu_count() or 1)
 
 
-def map_jobs(fn: Callable[[T], R], jobs: list[T], workers: int,
-             progress: Callable[[int], None] | None = None) -> Iterator[R]:
-    """Apply a top-level function to jobs in order, in-process or across worker processes."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield fn(job)
-            if progress:
-                progress(1)
-        return
-    # A bounded window of submitted jobs rather than `pool.map`, which submits every job at once:
-    # the parent then holds a few futures, not one per file, so its memory does not grow with
-    # the number of files in the bundle. Results still come back in job order.
-    ctx = multiprocessing.get_context("fork")
-    size = min(workers, len(jobs))
-    pending = iter(jobs)
-    with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
-        window = deque(pool.submit(fn, job) for job in islice(pending, size * _AHEAD))
-        try:
-            while window:
-                result = window.popleft().result()
-                for job in islice(pending, 1):
-                    window.append(pool.submit(fn, job))
-                yield result
-                if progress:
-                    progress(1)
-        finally:
-            for future in window:
-                future.cancel()
-
-
-#: Jobs submitted ahead per worker: enough to keep every worker busy while results are consumed.
-_AHEAD = 4
-
-
 def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
                       suppressed: frozenset[str] = frozenset(), undecided: int = 0,
                       fail_on_undecided: bool = False) -> int:
@@ -169,11 +133,22 @@ def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
 
 def run_audit(bundle_path: Path, options: AuditOptions,
               progress: Progress | None = None, packs: list[Pack] | None = None) -> AuditResult:
-    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log.
+    """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log,
+    and SchedulerError when --scheduler is given and the cluster cannot be used.
 
     `packs` (already loaded) replaces `options.policies`: `verify` re-runs with the exact packs
     a report used.
     """
+    executor = open_executor(options.scheduler, worker_count(options.workers),
+                             options.scheduler_timeout)
+    try:
+        return _run_audit(bundle_path, options, progress, packs, executor)
+    finally:
+        executor.close()
+
+
+def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | None,
+               packs: list[Pack] | None, executor: Executor) -> AuditResult:
     started = datetime.now(UTC)
     if packs is None:
         packs = resolve(list(options.policies))
@@ -184,6 +159,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
 
         accepted = baseline_mod.load(Path(options.baseline))
     workers = worker_count(options.workers)
+    executor.share(bundle.root)
 
     log_paths, issues = _log_files(bundle)
     jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
@@ -217,7 +193,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         inputs: list[InputFile] = []
         notices: list[Notice] = []
         records = 0
-        for res in map_jobs(read_file, jobs, workers, step):
+        for res in executor.map(read_file, jobs, step):
             records += res.records
             issues.extend(res.issues)
             notices.extend(res.notices)
@@ -239,7 +215,7 @@ def run_audit(bundle_path: Path, options: AuditOptions,
         inputs.extend(_config_inputs(bundle, packs))
         return _finish(bundle, packs, options, workers, progress, started, accepted,
                        _Collected(inputs, issues, notices, records, tally, found, counts,
-                                  excused, undecided, refs, waiting.files), scratch)
+                                  excused, undecided, refs, waiting.files), scratch, executor)
     except BaseException:
         scratch.close()
         raise
@@ -264,19 +240,21 @@ class _Collected:
 
 def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: int,
             progress: Progress | None, started: datetime, accepted: Any, got: _Collected,
-            scratch: Scratch) -> AuditResult:
+            scratch: Scratch, executor: Executor) -> AuditResult:
     """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
     inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
     frame_summary: dict[str, Any] = {}
     run_facts: dict[str, Any] = {"workers": workers, "spilled": {
-        "findings_runs": found.written, "waiting_files": len(got.waiting_files)}}
+        "findings_runs": found.written, "waiting_files": len(got.waiting_files)},
+        **executor.describe()}
     face_engine: dict[str, Any] = {}
     probes_report: list[dict[str, Any]] = []
     decorate: Callable[[Finding], Finding] = lambda f: f  # noqa: E731
     if options.frames != "none":
         from auditor.evidence import attach_frame_evidence
 
-        outcome = attach_frame_evidence(bundle, got.refs, found, options, workers, progress)
+        outcome = attach_frame_evidence(bundle, got.refs, found, options, workers, progress,
+                                        executor)
         decorate = outcome.decorate
         inputs.extend(outcome.inputs)
         issues.extend(outcome.issues)

@@ -29,6 +29,7 @@ from auditor.models import Finding, FrameEvidence, InputFile, Notice, ProbeHit
 
 if TYPE_CHECKING:
     from auditor.audit import AuditOptions
+    from auditor.executor import Executor
     from auditor.faces.engine import ImageJob, ImageResult
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
@@ -103,6 +104,7 @@ class FaceAnalyser:
         use_cache: bool,
         progress: Callable[[str, int, int], None] | None = None,
         kernel: str | None = None,
+        executor: Executor | None = None,
     ) -> None:
         from auditor.faces.engine import FaceParams
         from auditor.faces.kernels import DEFAULT_KERNEL
@@ -118,6 +120,7 @@ class FaceAnalyser:
 
             self.store = Store(store_url)
         self.progress = progress
+        self.executor = executor  # None: the engine's own local pool
         self.cached: set[str] = set()
         #: display path -> (width, height, timings) of what was analysed or read from the cache
         self.meta: dict[str, tuple[int, int, dict[str, float]]] = {}
@@ -156,7 +159,7 @@ class FaceAnalyser:
 
     def _analyse(self, todo: list[ImageJob], out: dict[str, Faces | str]) -> dict[str, Faces | str]:
         """Run the engine on the cache misses and keep what it found (when there is a store)."""
-        from auditor.faces.engine import analyse
+        from auditor.executor import analyse_frames
         from auditor.store import new_cache_row
 
         done = 0
@@ -168,7 +171,7 @@ class FaceAnalyser:
                 self.progress("frames", done, len(todo))
 
         new_rows = []
-        for res in analyse(todo, self.params, step):
+        for res in analyse_frames(self.executor, todo, self.params, step):
             out[res.path] = self._faces(res) if res.error is None else res.error
             self.meta[res.path] = (res.width, res.height, res.timings)
             if res.error is None:
@@ -222,6 +225,7 @@ def attach_frame_evidence(
     options: AuditOptions,
     workers: int,
     progress: Callable[[str, int, int], None] | None,
+    executor: Executor | None = None,
 ) -> FrameOutcome:
     """Analyse the frames (`refs`: those referenced by face operations) and the probes.
 
@@ -272,6 +276,7 @@ def attach_frame_evidence(
         options.use_cache,
         progress,
         options.face_kernel,
+        executor,
     )
     results = analyser.run(images + probe_images)
 
@@ -370,10 +375,12 @@ def scan_images(
     use_cache: bool,
     progress: Callable[[str, int, int], None] | None = None,
     kernel: str | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """`auditor faces`: faces, boxes and timings per image (no descriptors), plus engine info."""
-    analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress, kernel)
-    images = [(p, str(p)) for p in paths]
+    analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress, kernel, executor)
+    # absolute: on a cluster the workers do not share this process's working directory
+    images = [(p.absolute(), str(p)) for p in paths]
     results = analyser.run(images)
     rows: list[dict[str, Any]] = []
     for _, display in images:

@@ -58,6 +58,22 @@ NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep
 ShowFaces = Annotated[
     bool, typer.Option("--show-faces", help="Unblurred face thumbnails in human reports.")
 ]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        envvar="AUDITOR_SCHEDULER",
+        help="Run log parsing and the frame pass on a Dask cluster: the scheduler's address "
+        "(tcp://host:8786), or 'local' for a local cluster of --workers processes. Needs "
+        "auditor[dask]; bundle paths must be readable by the workers (docs/scale.md).",
+    ),
+]
+SchedulerTimeout = Annotated[
+    float,
+    typer.Option(
+        envvar="AUDITOR_SCHEDULER_TIMEOUT",
+        help="Seconds to wait for the Dask scheduler and its first worker.",
+    ),
+]
 
 
 def clean(text: object) -> str:

@@ -12,6 +12,8 @@ from auditor.cli.common import (
     Db,
     Kernel,
     NoCache,
+    Scheduler,
+    SchedulerTimeout,
     Upsample,
     Workers,
     _check_kernel_name,
@@ -36,19 +38,29 @@ def faces(
     upsample: Upsample = 1,
     kernel: Kernel = "onnx",
     db: Db = None,
+    scheduler: Scheduler = None,
+    scheduler_timeout: SchedulerTimeout = 10.0,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split."""
     from auditor.audit import worker_count
     from auditor.evidence import image_files, scan_images
+    from auditor.executor import open_executor
 
     if upsample < 0 or upsample > 3:
         _fail("--upsample must be between 0 and 3")
     _check_kernel_name(kernel)
+    if scheduler_timeout <= 0:
+        _fail("--scheduler-timeout must be positive")
     files, missing = image_files(paths)
     for name in missing:
         echo(f"auditor: error: {name}: not found", err=True)
     update, close = _progress_bar()
+    executor = None
     try:
+        if scheduler:
+            executor = open_executor(scheduler, worker_count(workers), scheduler_timeout)
+            for folder in sorted({str(f.resolve().parent) for f in files}):
+                executor.share(Path(folder))
         rows, engine = scan_images(
             files,
             upsample,
@@ -57,10 +69,14 @@ def faces(
             not no_cache,
             update,
             kernel,
+            executor,
         )
     except AuditorError as exc:
         close()
         _fail(str(exc))
+    finally:
+        if executor is not None:
+            executor.close()
     close()
     if as_json:
         echo(json.dumps(rows, indent=2))

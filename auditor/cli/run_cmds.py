@@ -17,6 +17,8 @@ from auditor.cli.common import (
     NoCache,
     OutputDir,
     Outputs,
+    Scheduler,
+    SchedulerTimeout,
     ShowFaces,
     Upsample,
     Workers,
@@ -90,6 +92,8 @@ def audit(
     ] = 0.6,
     no_cache: NoCache = False,
     show_faces: ShowFaces = False,
+    scheduler: Scheduler = None,
+    scheduler_timeout: SchedulerTimeout = 10.0,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.audit import AuditOptions, run_audit
@@ -102,6 +106,8 @@ def audit(
     if upsample < 0 or upsample > 3:
         _fail("--upsample must be between 0 and 3")
     _check_kernel_name(kernel)
+    if scheduler_timeout <= 0:
+        _fail("--scheduler-timeout must be positive")
     options = AuditOptions(
         policies=tuple(policy or ()),
         workers=workers,
@@ -113,6 +119,8 @@ def audit(
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),
         baseline=None if baseline is None else str(baseline),
+        scheduler=scheduler or None,
+        scheduler_timeout=scheduler_timeout,
         require_frames=require_frames,
         fail_on_undecided=fail_on_undecided,
     )

@@ -1,0 +1,74 @@
+"""The executors themselves: job order, the bounded window, chunking, a task that fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scale_helpers import Cluster
+
+from auditor.audit import _log_files
+from auditor.bundle import open_bundle
+from auditor.executor import AHEAD, LocalPool, SchedulerError, frame_chunks, open_executor
+from auditor.sources import ReadJob, read_file
+
+
+def _jobs(bundle_path: Path) -> list[ReadJob]:
+    bundle = open_bundle(bundle_path)
+    paths, issues = _log_files(bundle)  # the audit's own listing of logs/
+    assert not issues
+    return [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in paths]
+
+
+@pytest.mark.parametrize(("jobs", "chunk", "slots"), [(0, 8, 2), (1, 8, 2), (7, 8, 2),
+                                                      (48, 8, 2), (2000, 8, 4), (2000, 32, 2)])
+def test_frame_chunks_cover_every_job_in_order(jobs: int, chunk: int, slots: int) -> None:
+    chunks = frame_chunks(list(range(jobs)), chunk, slots)
+    assert [j for c in chunks for j in c] == list(range(jobs))
+    assert all(1 <= len(c) <= chunk for c in chunks)
+    if jobs >= 4 * slots * chunk:
+        assert len(chunks[0]) == chunk  # full chunks while there is plenty left
+    if jobs > 2 * slots:
+        assert len(chunks[-1]) == 1  # the tail shrinks so the workers finish together
+
+
+def test_local_pool_keeps_job_order(scale_bundle: Path) -> None:
+    jobs = _jobs(scale_bundle)
+    progress: list[int] = []
+    results = list(LocalPool(2).map(read_file, jobs, progress.append))
+    assert [r.path for r in results] == [j.path for j in jobs]
+    assert sum(progress) == len(jobs)
+    assert open_executor(None, 2).describe() == {}  # a local run's `run` block is unchanged
+
+
+def test_dask_window_is_bounded_and_ordered(scale_bundle: Path, cluster: Cluster) -> None:
+    """At most AHEAD tasks per cluster thread exist at any time (plus the ones being released),
+    however many files the bundle has; results still come back in job order."""
+    jobs = _jobs(scale_bundle)
+    executor = open_executor(cluster.address, 0)
+    try:
+        window = executor.slots() * AHEAD
+        assert len(jobs) > 3 * window
+        seen, paths, progress = [], [], []
+        client = executor._client  # type: ignore[attr-defined]
+        for result in executor.map(read_file, jobs, progress.append):
+            paths.append(result.path)
+            # how many auditor log tasks the scheduler holds (a lambda: pickled by value)
+            seen.append(client.run_on_scheduler(lambda dask_scheduler: sum(
+                1 for key in dask_scheduler.tasks if str(key).startswith("auditor-read_file-"))))
+        assert paths == [j.path for j in jobs] and sum(progress) == len(jobs)
+        assert 0 < max(seen) <= window + 2  # releases reach the scheduler a moment later
+        assert executor.describe()["dask_threads"] == 2
+    finally:
+        executor.close()
+
+
+def test_a_task_that_keeps_failing_is_an_error(cluster: Cluster) -> None:
+    executor = open_executor(cluster.address, 0)
+    try:
+        results = executor.map(int, ["1", "2", "x", "4"])
+        assert next(results) == 1 and next(results) == 2
+        with pytest.raises(SchedulerError, match=r"task auditor-int-\w+-2 failed .*ValueError"):
+            next(results)
+    finally:
+        executor.close()
