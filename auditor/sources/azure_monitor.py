@@ -23,7 +23,7 @@ from auditor.errors import InputIssue
 from auditor.models import Event, Notice, OperationKind, Principal
 from auditor.routes import match_route, request_path
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import documents, is_filler, records_of
+from auditor.sources.jsondoc import records
 
 NAME = "azure_monitor"
 _SPLIT = re.compile(r"[_./]")
@@ -39,16 +39,8 @@ class AzureMonitorSource:
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
-        for doc, line in documents(stream, result):
-            records = records_of(doc)
-            if records is None:
-                self._record(job, doc, result, line, None)
-                continue
-            for index, rec in enumerate(records):
-                if is_filler(rec):
-                    result.records += 1
-                else:
-                    self._record(job, rec, result, line, index)
+        for rec, line, index in records(stream, result):
+            self._record(job, rec, result, line, index)
 
     def _record(self, job: ReadJob, rec: Any, result: FileResult, line: int | None,
                 index: int | None) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from auditor.errors import InputIssue
 from auditor.models import Event, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import documents, is_filler, records_of
+from auditor.sources.jsondoc import records
 
 NAME = "doubletake"
 PRINCIPAL = "double-take"
@@ -34,16 +34,8 @@ class DoubleTakeSource:
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
         seen: set[str] = set()
-        for doc, line in documents(stream, result):
-            items = records_of(doc)
-            if items is None:
-                self._payload(job, doc, result, line, None, seen)
-                continue
-            for index, item in enumerate(items):
-                if is_filler(item):
-                    result.records += 1
-                else:
-                    self._payload(job, item, result, line, index, seen)
+        for rec, line, index in records(stream, result):
+            self._payload(job, rec, result, line, index, seen)
 
     def _payload(self, job: ReadJob, obj: Any, result: FileResult, line: int | None,
                  index: int | None, seen: set[str]) -> None:

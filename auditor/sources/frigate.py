@@ -20,7 +20,7 @@ from typing import Any
 from auditor.errors import InputIssue
 from auditor.models import Event, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob
-from auditor.sources.jsondoc import documents, is_filler, records_of
+from auditor.sources.jsondoc import records
 
 NAME = "frigate"
 PRINCIPAL = "frigate"
@@ -33,16 +33,8 @@ class FrigateSource:
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
-        for doc, line in documents(stream, result):
-            items = records_of(doc)
-            if items is None:
-                self._message(doc, result, line, None)
-                continue
-            for index, item in enumerate(items):
-                if is_filler(item):
-                    result.records += 1
-                else:
-                    self._message(item, result, line, index)
+        for rec, line, index in records(stream, result):
+            self._message(rec, result, line, index)
 
     def _message(self, obj: Any, result: FileResult, line: int | None,
                  index: int | None) -> None:

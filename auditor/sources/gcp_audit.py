@@ -21,7 +21,7 @@ from auditor.catalogue import canonical_service, classify
 from auditor.errors import InputIssue
 from auditor.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import dig, documents, is_filler, records_of
+from auditor.sources.jsondoc import dig, records
 
 NAME = "gcp_audit"
 
@@ -33,16 +33,8 @@ class GcpAuditSource:
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
-        for doc, line in documents(stream, result):
-            entries = records_of(doc)
-            if entries is None:
-                self._entry(job, doc, result, line, None)
-                continue
-            for index, entry in enumerate(entries):
-                if is_filler(entry):
-                    result.records += 1
-                else:
-                    self._entry(job, entry, result, line, index)
+        for rec, line, index in records(stream, result):
+            self._entry(job, rec, result, line, index)
 
     def _entry(self, job: ReadJob, entry: Any, result: FileResult, line: int | None,
                index: int | None) -> None:

@@ -71,6 +71,25 @@ def is_filler(rec: Any) -> bool:
     return isinstance(rec, dict) and rec.get("eventSource") == FILLER_SOURCE
 
 
+def records(stream: HashingStream,
+            result: FileResult) -> Iterator[tuple[Any, int | None, int | None]]:
+    """(record, line, index in its document) for every record of the file.
+
+    A document that is one record gives index None; the records of an array document come one
+    by one with their index; filler records are counted here and never reach the source.
+    """
+    for doc, line in documents(stream, result):
+        items = records_of(doc)
+        if items is None:
+            yield doc, line, None
+            continue
+        for index, item in enumerate(items):
+            if is_filler(item):
+                result.records += 1
+            else:
+                yield item, line, index
+
+
 def dig(obj: Any, *keys: str) -> Any:
     """obj[k1][k2]... or None when a step is missing or not an object."""
     for key in keys:
