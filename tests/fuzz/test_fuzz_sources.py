@@ -35,7 +35,7 @@ FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
 AUDIT_TOML = """\
 [[text]]
 glob = "*"
-pattern = '^(?P<time>\\S+) user=(?P<principal>[^ ]+) \\S+ op=(?P<operation>\\S+) frame=(?P<frame>[^ ]+)'
+pattern = '^(?P<time>\\S+) user=(?P<principal>\\S+) .*op=(?P<operation>\\S+) frame=(?P<frame>\\S+)'
 
 [frames]
 "s3://" = "frames/"
