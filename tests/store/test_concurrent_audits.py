@@ -1,6 +1,7 @@
-"""Several real `auditor audit` processes write to one PostgreSQL store at the same moment,
-starting from an empty database (so they also race to create the schema) and sharing the face
-cache: every audit succeeds, and every run, finding and cached frame is there afterwards."""
+"""Several real `auditor audit` processes write to one store at the same moment, on SQLite (one
+fresh file that does not exist yet) and on PostgreSQL (an empty database), so they also race to
+create the schema, and share the face cache: every audit succeeds, and every run, finding and
+cached frame is there afterwards."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ PROCESSES = 4
 
 
 @pytest.mark.slow
-def test_concurrent_audits_share_one_postgresql_store(
-    pg_url: str, demo_bundle: Path, tmp_path: Path
+def test_concurrent_audits_share_one_store(
+    store_url: str, demo_bundle: Path, tmp_path: Path
 ) -> None:
+    url = store_url
+    if url.startswith("sqlite:///"):
+        assert not Path(url.removeprefix("sqlite:///")).exists()  # a fresh store
     procs = []
     for i in range(PROCESSES):
         out = tmp_path / f"report-{i}.json"
@@ -31,9 +35,9 @@ def test_concurrent_audits_share_one_postgresql_store(
                 "-o", str(out)]
         env = {**os.environ}
         if i % 2:
-            env["AUDITOR_DB"] = pg_url  # half through the environment, half through --db
+            env["AUDITOR_DB"] = url  # half through the environment, half through --db
         else:
-            args += ["--db", pg_url]
+            args += ["--db", url]
         procs.append((out, subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True)))
     reports = []
@@ -42,7 +46,7 @@ def test_concurrent_audits_share_one_postgresql_store(
         assert proc.returncode == 1, stderr  # 1: the demo's findings, nothing failed
         reports.append(json.loads(out.read_text()))
 
-    with Store(pg_url) as store:
+    with Store(url) as store:
         runs = {r.id: r for r in store.runs()}
         assert set(runs) == {r["run"]["id"] for r in reports}
         for report in reports:
@@ -51,7 +55,7 @@ def test_concurrent_audits_share_one_postgresql_store(
                 "complete", 1, len(report["findings"]))
             assert store.load_report(row.id) == report
     frames = {i["sha256"] for r in reports for i in r["inputs"] if i["kind"] == "frame"}
-    engine = create_engine(normalise_url(pg_url))
+    engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
         findings = conn.execute(text("SELECT count(*) FROM findings")).scalar()
         cached = {r[0] for r in conn.execute(text("SELECT sha256 FROM face_cache"))}
