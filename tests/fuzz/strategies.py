@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -31,31 +32,43 @@ def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
     )
 
 
-@st.composite
-def mutate(draw: st.DrawFn, value: Any, depth: int = 0) -> Any:
-    """`value` with, at every level, some members kept, dropped, replaced, mutated or added."""
-    if depth > 6:
-        return value
-    action = draw(st.sampled_from(["keep", "keep", "recurse", "recurse", "replace"]))
-    if action == "keep":
-        return value
-    if action == "replace":
-        return draw(json_values(4))
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every member of `value`, nested ones included (not `value` itself)."""
+    items: list[tuple[Any, Any]] = []
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, member in value.items():
-            what = draw(st.sampled_from(["keep", "keep", "keep", "drop", "mutate"]))
-            if what == "keep":
-                out[key] = member
-            elif what == "mutate":
-                out[key] = draw(mutate(member, depth + 1))
-        if draw(st.booleans()):
-            out[draw(st.text(max_size=12))] = draw(json_values(4))
-        return out
-    if isinstance(value, list):
-        items = value[: draw(st.integers(0, len(value)))]
-        return [draw(mutate(item, depth + 1)) for item in items]
-    return draw(json_values(4))
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    found = []
+    for key, member in items:
+        found.append((*prefix, key))
+        found += _paths(member, (*prefix, key))
+    return found
+
+
+@st.composite
+def mutate(draw: st.DrawFn, value: Any) -> Any:
+    """A copy of `value` with up to four members, at any depth, replaced by another JSON value
+    (often one parsers treat specially), dropped, or given a sibling."""
+    value = copy.deepcopy(value)
+    for _ in range(draw(st.integers(0, 4))):
+        paths = _paths(value)
+        if not paths:
+            return draw(json_values(4))
+        *parent_path, key = draw(st.sampled_from(paths))
+        parent = value
+        for step in parent_path:
+            parent = parent[step]
+        what = draw(st.sampled_from(["replace", "replace", "edge", "drop", "add"]))
+        if what == "drop":
+            del parent[key]
+        elif what == "add" and isinstance(parent, dict):
+            parent[draw(st.text(max_size=12))] = draw(json_values(4))
+        elif what == "edge":
+            parent[key] = draw(st.sampled_from(EDGES))
+        else:
+            parent[key] = draw(json_values(4))
+    return value
 
 
 @st.composite
@@ -83,24 +96,26 @@ def toml_values() -> st.SearchStrategy[str]:
 
 @st.composite
 def mutated_toml(draw: st.DrawFn, text: str) -> str:
-    """`text` with some lines dropped, duplicated, given new values, or replaced by noise."""
+    """`text` with a few lines dropped, duplicated, given new values, or replaced by noise
+    (few, so that most results still parse and reach the loader's own checks)."""
     lines = text.splitlines()
-    out: list[str] = []
-    for line in lines:
-        what = draw(st.sampled_from(["keep"] * 8 + ["drop", "dup", "value", "noise"]))
+    for _ in range(draw(st.integers(0, 4))):
+        if not lines:
+            break
+        at = draw(st.integers(0, len(lines) - 1))
+        line = lines[at]
+        what = draw(st.sampled_from(["drop", "dup", "value", "value", "noise"]))
         if what == "drop":
-            continue
-        if what == "dup":
-            out += [line, line]
+            del lines[at]
+        elif what == "dup":
+            lines.insert(at, line)
         elif what == "value" and "=" in line and not line.lstrip().startswith("#"):
-            out.append(line.split("=", 1)[0] + "= " + draw(toml_values()))
+            lines[at] = line.split("=", 1)[0] + "= " + draw(toml_values())
         elif what == "noise":
-            out.append(draw(st.one_of(
+            lines.insert(at, draw(st.one_of(
                 st.text(max_size=40),
                 st.sampled_from(["[", "[[principal]]", "[pack]", "[[rules]]", "[[sources]]",
                                  "[[text]]", "[[jsonl]]", "[frames]", "x = ", "= 1"]),
                 st.tuples(st.from_regex(r"[a-z_]{1,10}", fullmatch=True), toml_values()).map(
                     lambda t: f"{t[0]} = {t[1]}"))))
-        else:
-            out.append(line)
-    return "\n".join(out) + "\n"
+    return "\n".join(lines) + "\n"

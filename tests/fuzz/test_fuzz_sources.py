@@ -21,14 +21,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.bundle import open_bundle
+from auditor.bundle import SourceSettings, open_bundle
 from auditor.sources import SOURCES, FileResult, ReadJob, read_file
 from tests.fuzz.strategies import json_values, mutate, text_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIRS = (ROOT / "fixtures" / "logs-samples", ROOT / "fixtures" / "demo" / "logs")
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 #: The text source needs a pattern; this one accepts the demo gateway's lines.
@@ -47,23 +47,27 @@ def _open(path: Path) -> bytes:
     return gzip.decompress(raw) if path.suffix == ".gz" else raw
 
 
-def _samples() -> list[Any]:
-    """Every JSON record (one per line) and JSON document in the sample folders."""
-    found: list[Any] = []
+def _samples() -> dict[str, list[Any]]:
+    """Every JSON record (one per line) and JSON document in the sample folders, by the source
+    that reads its file."""
+    found: dict[str, list[Any]] = {}
     for folder in SAMPLE_DIRS:
         for path in sorted(folder.rglob("*")):
             name = path.name.removesuffix(".gz")
             if not path.is_file() or not name.endswith((".json", ".jsonl", ".ndjson")):
                 continue
+            rel = path.relative_to(folder).as_posix()
+            source = read_file(ReadJob(str(folder), rel, "auto", SourceSettings())).source
+            mine = found.setdefault(source, [])
             text = _open(path).decode("utf-8", "replace")
             try:
-                found.append(json.loads(text))
+                mine.append(json.loads(text))
                 continue
             except ValueError:
                 pass
             for line in text.splitlines()[:50]:
                 try:
-                    found.append(json.loads(line))
+                    mine.append(json.loads(line))
                 except ValueError:
                     pass  # the samples hold broken records on purpose
     return found
@@ -77,7 +81,8 @@ def _sample_lines() -> list[str]:
     return lines
 
 
-SAMPLES = _samples()
+BY_SOURCE = _samples()
+SAMPLES = [record for records in BY_SOURCE.values() for record in records]
 LINES = _sample_lines()
 
 
@@ -140,9 +145,11 @@ def test_random_text_lines(bundle: Path, source: str, lines: list[str], gz: bool
 @given(data=st.data(), per_line=st.booleans(), gz=st.booleans())
 def test_mutated_sample_records(bundle: Path, source: str | None, data: st.DataObject,
                                 per_line: bool, gz: bool) -> None:
-    """Sample records with fields dropped, replaced and added; one per line or one document."""
-    records = data.draw(st.lists(st.sampled_from(SAMPLES).flatmap(mutate), min_size=1,
-                                 max_size=4))
+    """Sample records with fields dropped, replaced and added; one per line or one document.
+    Mostly the source's own samples (so its parser gets past the shape checks), some others."""
+    own = BY_SOURCE.get(source or "", []) or SAMPLES
+    pool = st.sampled_from(own) | st.sampled_from(own) | st.sampled_from(SAMPLES)
+    records = data.draw(st.lists(pool.flatmap(mutate), min_size=1, max_size=4))
     if per_line:
         body = "\n".join(json.dumps(r) for r in records)
         name = "fuzz.jsonl"

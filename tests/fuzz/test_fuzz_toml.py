@@ -21,7 +21,7 @@ from auditor.policy import check_pack
 from tests.fuzz.strategies import mutated_toml
 
 ROOT = Path(__file__).resolve().parents[2]
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 AUDIT_TOMLS = [(ROOT / "fixtures" / "demo" / "audit.toml").read_text(), """\
