@@ -180,12 +180,57 @@ def _plan_outputs(
             _fail("give either --output or --output-dir, not both")
         if len(set(formats)) != len(formats):
             _fail("with --output-dir each --format may be given once")
-        return [(f, str(output_dir / f"report.{REPORTERS[f].extension}")) for f in formats]
-    if outputs and len(outputs) != len(formats):
-        _fail(
-            f"give one --output per --format ({len(formats)} format(s), {len(outputs)} output(s))"
-        )
-    return [(f, outputs[i] if outputs else None) for i, f in enumerate(formats)]
+        _check_output_dir(output_dir)
+        plan: list[tuple[str, str | None]] = [
+            (f, str(output_dir / f"report.{REPORTERS[f].extension}")) for f in formats]
+    else:
+        if outputs and len(outputs) != len(formats):
+            _fail(f"give one --output per --format ({len(formats)} format(s), "
+                  f"{len(outputs)} output(s))")
+        plan = [(f, outputs[i] if outputs else None) for i, f in enumerate(formats)]
+    for _, output in plan:
+        if output not in (None, "-") and (output_dir is None or output_dir.is_dir()):
+            _check_output_file(Path(output))
+    return plan
+
+
+def _writable_dir(path: Path) -> str | None:
+    """Why `path` cannot take new files, or None if it can."""
+    if not path.exists():
+        return "directory does not exist"
+    if not path.is_dir():
+        return "not a directory"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "directory is not writable"
+    return None
+
+
+def _check_output_file(path: Path) -> None:
+    """--output PATH: its directory exists and is writable, and PATH is not a directory.
+
+    Checked before the audit so a typo costs nothing instead of a full run; nothing is created.
+    """
+    name = clean(path)
+    if path.is_dir():
+        _fail(f"--output {name}: is a directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        _fail(f"--output {name}: file is not writable")
+    problem = _writable_dir(path.parent)
+    if problem:
+        _fail(f"--output {name}: {problem} ({clean(path.parent)})")
+
+
+def _check_output_dir(directory: Path) -> None:
+    """--output-dir DIR: DIR is a writable directory, or its parent is (DIR is made then)."""
+    name = clean(directory)
+    if directory.exists():
+        problem = _writable_dir(directory)
+        if problem:
+            _fail(f"--output-dir {name}: {problem}")
+        return
+    problem = _writable_dir(directory.parent)
+    if problem:
+        _fail(f"--output-dir {name}: cannot be created: {problem} ({clean(directory.parent)})")
 
 
 def _render_all(

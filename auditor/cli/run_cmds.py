@@ -204,6 +204,7 @@ def report(
     """Re-render a past run from the store without re-auditing."""
     from auditor.store import Store
 
+    _plan_outputs(list(fmt or []), list(output or []), output_dir)
     try:
         with Store(_db_url(db)) as store:
             row = store.find_run(run_id)
@@ -212,7 +213,6 @@ def report(
             data = store.load_report(row.id)
     except AuditorError as exc:
         _fail(str(exc))
-    _plan_outputs(list(fmt or []), list(output or []), output_dir)
     root = str(bundle_dir) if bundle_dir is not None else row.bundle
     _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
 

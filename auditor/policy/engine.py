@@ -23,6 +23,7 @@ from functools import lru_cache
 from auditor.models import Event, Finding, OperationKind, utc_text
 from auditor.policy.duties import LINKED_KINDS, EventIndex, check, norm, value_of
 from auditor.policy.pack import Duty, Pack, Rule, RuleException, organisation_matches, weakest
+from auditor.policy.template import render as render_template
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def exception_applies(exc: RuleException, event: Event) -> bool:
 
 
 def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
+    """Fill a pack's title/message template by plain substitution (never str.format on input)."""
     values = {
         "principal": event.principal.id, "organisation": event.principal.organisation,
         "category": event.principal.category, "operation": event.operation,
@@ -147,7 +149,7 @@ def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
         "time": utc_text(event.time), "outcome": event.outcome,
         "pack": pack.id, "rule": rule.id,
     }
-    return template.format_map(values)
+    return render_template(template, values)
 
 
 def _finding(pack: Pack, rule: Rule, event: Event, duty: Duty | None = None, reason: str = "",

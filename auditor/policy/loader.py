@@ -8,7 +8,6 @@ silently let a prohibited search through. `check_pack` collects all problems of 
 from __future__ import annotations
 
 import hashlib
-import string
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from auditor import tomlfile
 from auditor.errors import ConfigError, Location
 from auditor.models import OperationKind, Severity
 from auditor.policy import schema as S
+from auditor.policy import template
 from auditor.policy.locate import Locator, field_name
 from auditor.policy.pack import Duration, Duty, Pack, Rule, RuleException, Source, Window
 from auditor.principals import CATEGORIES
@@ -270,14 +270,8 @@ def _rule(c: _Checker, i: int, raw: dict[str, Any], sources: set[str]) -> Rule:
         except ValueError as exc:
             c.add(str(exc), (*p, "severity"))
     for key, text in (("title", title), ("message", message)):
-        try:
-            names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
-        except ValueError as exc:
-            c.add(f"bad template: {exc}", (*p, key))
-            continue
-        for bad in sorted(names - S.TEMPLATE_FIELDS):
-            c.add(f"unknown placeholder {{{bad}}} (known: {', '.join(sorted(S.TEMPLATE_FIELDS))})",
-                  (*p, key))
+        for problem in template.problems(text, S.TEMPLATE_FIELDS):
+            c.add(problem, (*p, key))
     principals = c.strings(raw, "principals", p, ("any",))
     for who in principals:
         if who != "any" and who not in CATEGORIES:

@@ -1,9 +1,11 @@
 """Log excerpts for the HTML report: the raw record behind each finding, bounded in size.
 
 Read at render time from the bundle folder (paths checked to stay inside it): the line for
-line-located events (JSON lines, text logs, one-record-per-line CloudTrail), or the record of a
-CloudTrail `Records` document by index. Each file is read at most once per report, and big files
-or excerpts are cut rather than loaded whole. The text is shown escaped, never interpreted.
+line-located events (JSON lines, text logs, one-record-per-line CloudTrail), the record of a
+`Records` document by index, or, for an event with both, that record of the document written on
+that line (a one-line CloudTrail delivery file). Each file is read at most once per report,
+and big files or excerpts are cut rather than loaded whole. The text is shown escaped, never
+interpreted.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from auditor.bundle import PathEscape, safe_relpath
+from auditor.sources.base import FileResult
+from auditor.sources.ctstream import START, stream_records
+from auditor.sources.jsondoc import records_of
 
 MAX_CHARS = 3000
 MAX_DOC_BYTES = 32 * 1024 * 1024
 MAX_LINE_SCAN = 2_000_000
+#: Deeper levels of a record are not shown (see `_pruned`).
+MAX_DEPTH = 32
 
 
 def _cut(text: str) -> str:
@@ -32,32 +41,110 @@ def _open(path: Path) -> Any:
 
 
 def _lines(path: Path, wanted: set[int]) -> dict[int, str]:
+    """The wanted lines, whole (the caller cuts them: a delivery line is parsed first)."""
     out: dict[int, str] = {}
     last = max(wanted)
     with _open(path) as fh:
         for n, text in enumerate(fh, start=1):
             if n in wanted:
-                out[n] = _cut(text.rstrip("\r\n"))
+                out[n] = text.rstrip("\r\n")
             if n >= last or n >= MAX_LINE_SCAN:
                 break
     return out
+
+
+def _split(text: str, wanted: set[int]) -> dict[int, Any]:
+    """The wanted records of one JSON document (a `Records`/`records`/`entries` array or a
+    top-level array), by index as the sources count them.
+
+    Parsed with orjson, as the sources parse it, so its nesting limit bounds the work (a
+    record nested a thousand levels deep is an error there, never a RecursionError here).
+    When the document as a whole does not parse (one bad record), a CloudTrail document is
+    split record by record as the CloudTrail source splits it, so the records before the bad
+    one can still be shown.
+    """
+    try:
+        items = records_of(orjson.loads(text))
+    except orjson.JSONDecodeError:
+        items = None
+        if START.match(text.encode("utf-8", errors="replace"), 0, 1 << 16):
+            items = []
+            split = stream_records([text.encode("utf-8", errors="replace")],
+                                   FileResult(path="", source="excerpt"))
+            for rec in split:
+                items.append(rec)
+                if len(items) > max(wanted):
+                    break
+    if items is None:
+        return {}
+    return {i: items[i] for i in wanted if 0 <= i < len(items)}
+
+
+def _pruned(record: Any) -> Any:
+    """A copy of `record` whose containers deeper than MAX_DEPTH are replaced by a note.
+
+    Built with an explicit stack: the sources accept records nested up to orjson's limit of
+    1,024 levels, deeper than `json.dumps` (which recurses) can write; a reader gains nothing
+    from the levels past the cut, and the page stays bounded.
+    """
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(record, root, 0, 0)]
+    while stack:
+        value, parent, key, level = stack.pop()
+        if isinstance(value, dict | list) and level >= MAX_DEPTH:
+            parent[key] = f"… [nested deeper than {MAX_DEPTH} levels: not shown]"
+        elif isinstance(value, dict):
+            obj: dict[Any, Any] = {}
+            parent[key] = obj
+            stack.extend((v, obj, k, level + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            arr: list[Any] = [None] * len(value)
+            parent[key] = arr
+            stack.extend((v, arr, i, level + 1) for i, v in enumerate(value))
+        else:
+            parent[key] = value
+    return root[0]
+
+
+def _show(record: Any) -> str | None:
+    """A record as indented JSON, cut to MAX_CHARS; None when it cannot be written."""
+    try:
+        return _cut(json.dumps(_pruned(record), indent=2, sort_keys=True, ensure_ascii=False))
+    except (RecursionError, ValueError, TypeError):
+        return None
 
 
 def _records(path: Path, wanted: set[int]) -> dict[int, str]:
     if path.stat().st_size > MAX_DOC_BYTES:
         return {}
     with _open(path) as fh:
-        doc = json.load(fh)
-    records = doc.get("Records") if isinstance(doc, dict) else doc
-    if not isinstance(records, list):
-        return {}
-    return {i: _cut(json.dumps(records[i], indent=2, sort_keys=True, ensure_ascii=False))
-            for i in wanted if 0 <= i < len(records)}
+        found = _split(fh.read(), wanted)
+    return {i: text for i, rec in found.items() if (text := _show(rec)) is not None}
+
+
+def _line_records(lines: dict[int, str], wanted: dict[int, set[int]]) -> dict[tuple[int, int], str]:
+    """(line, record) -> excerpt for records of a document written on one line (a CloudTrail
+    delivery file, an Azure `{"records": [...]}` line): the finding's own record, not the
+    whole line."""
+    out: dict[tuple[int, int], str] = {}
+    for line, indices in wanted.items():
+        text = lines.get(line)
+        if text is None or len(text) > MAX_DOC_BYTES:
+            continue
+        for i, rec in _split(text, indices).items():
+            shown = _show(rec)
+            if shown is not None:
+                out[(line, i)] = shown
+    return out
 
 
 def excerpts(bundle_root: str, events: Iterable[dict[str, Any]]) -> dict[tuple[str, int | None,
                                                                                 int | None], str]:
-    """(file, record, line) -> excerpt text for every event that can be found again."""
+    """(file, record, line) -> excerpt text for every event that can be found again.
+
+    An event with both a line and a record index is a record of a document on that line: its
+    excerpt is that record, or the (cut) line when the record cannot be found again.
+    """
     root = Path(bundle_root).resolve()
     by_file: dict[str, list[dict[str, Any]]] = {}
     for ev in events:
@@ -73,15 +160,23 @@ def excerpts(bundle_root: str, events: Iterable[dict[str, Any]]) -> dict[tuple[s
         lines = {e["line"] for e in evs if e.get("line") is not None}
         records = {e["record"] for e in evs
                    if e.get("line") is None and e.get("record") is not None}
+        in_lines: dict[int, set[int]] = {}
+        for e in evs:
+            if e.get("line") is not None and e.get("record") is not None:
+                in_lines.setdefault(e["line"], set()).add(e["record"])
         try:
             found_lines = _lines(path, lines) if lines else {}
             found_records = _records(path, records) if records else {}
-        except (OSError, ValueError, EOFError):
+            found_in_lines = _line_records(found_lines, in_lines)
+        except (OSError, ValueError, EOFError, RecursionError):
             continue
         for e in evs:
             key = (file, e.get("record"), e.get("line"))
-            if e.get("line") is not None and e["line"] in found_lines:
-                out[key] = found_lines[e["line"]]
-            elif e.get("line") is None and e.get("record") in found_records:
-                out[key] = found_records[e["record"]]
+            line, record = e.get("line"), e.get("record")
+            if line is not None and record is not None and (line, record) in found_in_lines:
+                out[key] = found_in_lines[(line, record)]
+            elif line is not None and line in found_lines:
+                out[key] = _cut(found_lines[line])
+            elif line is None and record in found_records:
+                out[key] = found_records[record]
     return out

@@ -9,12 +9,11 @@ between runs and machines) are replaced by fixed values (see report_helpers.cano
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from report_helpers import CHROMIUM, DEMO, GOLDEN_PACKS, ROOT, Chromium
+from report_helpers import CHROMIUM, DEMO, GOLDEN_PACKS, Chromium
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -59,9 +58,13 @@ def update_goldens(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(scope="session")
 def chromium() -> Chromium:
-    """The browser the HTML tests use: installed by scripts/install-chromium.sh (make test)."""
+    """The browser the HTML tests use (Debian's chromium).
+
+    `make test` installs it first (scripts/install-chromium.sh, which needs root or sudo); a
+    test run does not install system packages itself, so without it these tests skip and say
+    why.
+    """
     if not CHROMIUM.exists():
-        installer = ROOT / "scripts" / "install-chromium.sh"
-        subprocess.run(["sh", str(installer)], check=True, timeout=1200)
-    assert CHROMIUM.exists(), "chromium is needed: run scripts/install-chromium.sh"
+        pytest.skip(f"{CHROMIUM} is absent: the browser checks of the HTML report need Debian's "
+                    "chromium (`make chromium` installs it; `make test` does so first)")
     return Chromium()
