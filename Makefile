@@ -42,6 +42,7 @@ goldens: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check auditor tests bench
+	$(VENV)/bin/ruff format --check auditor tests bench
 	$(VENV)/bin/mypy
 
 bench-logs: $(STAMP)

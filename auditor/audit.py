@@ -102,9 +102,14 @@ def worker_count(requested: int) -> int:
     return requested if requested > 0 else (os.cpu_count() or 1)
 
 
-def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: str,
-                      suppressed: frozenset[str] = frozenset(), undecided: int = 0,
-                      fail_on_undecided: bool = False) -> int:
+def compute_exit_code(
+    findings: Iterable[Finding],
+    incomplete: bool,
+    fail_on: str,
+    suppressed: frozenset[str] = frozenset(),
+    undecided: int = 0,
+    fail_on_undecided: bool = False,
+) -> int:
     """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1).
 
     Findings whose id is in `suppressed` (a live baseline entry) never fail the gate. With
@@ -118,37 +123,53 @@ def compute_exit_code(findings: Iterable[Finding], incomplete: bool, fail_on: st
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity.parse(fail_on)
-    return EXIT_FINDINGS if any(f.severity >= threshold and f.id not in suppressed
-                                for f in findings) else EXIT_OK
+    return (
+        EXIT_FINDINGS
+        if any(f.severity >= threshold and f.id not in suppressed for f in findings)
+        else EXIT_OK
+    )
 
 
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
     """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
     bundle = open_bundle(bundle_path)
     path = bundle.config_path(PRINCIPALS_TOML)
-    directory = (principals_mod.load(path, PRINCIPALS_TOML) if path is not None
-                 else principals_mod.Directory())
+    directory = (
+        principals_mod.load(path, PRINCIPALS_TOML)
+        if path is not None
+        else principals_mod.Directory()
+    )
     return bundle, directory
 
 
-def run_audit(bundle_path: Path, options: AuditOptions,
-              progress: Progress | None = None, packs: list[Pack] | None = None) -> AuditResult:
+def run_audit(
+    bundle_path: Path,
+    options: AuditOptions,
+    progress: Progress | None = None,
+    packs: list[Pack] | None = None,
+) -> AuditResult:
     """Audit one bundle. Raises ConfigError for bad config or packs, before reading any log,
     and SchedulerError when --scheduler is given and the cluster cannot be used.
 
     `packs` (already loaded) replaces `options.policies`: `verify` re-runs with the exact packs
     a report used.
     """
-    executor = open_executor(options.scheduler, worker_count(options.workers),
-                             options.scheduler_timeout)
+    executor = open_executor(
+        options.scheduler, worker_count(options.workers), options.scheduler_timeout
+    )
     try:
         return _run_audit(bundle_path, options, progress, packs, executor)
     finally:
         executor.close()
 
 
-def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | None,
-               packs: list[Pack] | None, executor: Executor) -> AuditResult:
+def _run_audit(
+    bundle_path: Path,
+    options: AuditOptions,
+    progress: Progress | None,
+    packs: list[Pack] | None,
+    executor: Executor,
+) -> AuditResult:
     started = datetime.now(UTC)
     if packs is None:
         packs = resolve(list(options.policies))
@@ -197,8 +218,9 @@ def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | No
             records += res.records
             issues.extend(res.issues)
             notices.extend(res.notices)
-            inputs.append(InputFile(res.path, "log", res.sha256, res.records, len(res.issues),
-                                    res.source))
+            inputs.append(
+                InputFile(res.path, "log", res.sha256, res.records, len(res.issues), res.source)
+            )
             for raw in res.events:
                 event = directory.attribute(raw)
                 tally.add(event)
@@ -213,9 +235,30 @@ def _run_audit(bundle_path: Path, options: AuditOptions, progress: Progress | No
         for event in waiting:  # every linked event is known now
             judge(event)
         inputs.extend(_config_inputs(bundle, packs))
-        return _finish(bundle, packs, options, workers, progress, started, accepted,
-                       _Collected(inputs, issues, notices, records, tally, found, counts,
-                                  excused, undecided, refs, waiting.files), scratch, executor)
+        return _finish(
+            bundle,
+            packs,
+            options,
+            workers,
+            progress,
+            started,
+            accepted,
+            _Collected(
+                inputs,
+                issues,
+                notices,
+                records,
+                tally,
+                found,
+                counts,
+                excused,
+                undecided,
+                refs,
+                waiting.files,
+            ),
+            scratch,
+            executor,
+        )
     except BaseException:
         scratch.close()
         raise
@@ -238,23 +281,35 @@ class _Collected:
     waiting_files: list[Path]
 
 
-def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: int,
-            progress: Progress | None, started: datetime, accepted: Any, got: _Collected,
-            scratch: Scratch, executor: Executor) -> AuditResult:
+def _finish(
+    bundle: Bundle,
+    packs: list[Pack],
+    options: AuditOptions,
+    workers: int,
+    progress: Progress | None,
+    started: datetime,
+    accepted: Any,
+    got: _Collected,
+    scratch: Scratch,
+    executor: Executor,
+) -> AuditResult:
     """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
     inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
     frame_summary: dict[str, Any] = {}
-    run_facts: dict[str, Any] = {"workers": workers, "spilled": {
-        "findings_runs": found.written, "waiting_files": len(got.waiting_files)},
-        **executor.describe()}
+    run_facts: dict[str, Any] = {
+        "workers": workers,
+        "spilled": {"findings_runs": found.written, "waiting_files": len(got.waiting_files)},
+        **executor.describe(),
+    }
     face_engine: dict[str, Any] = {}
     probes_report: list[dict[str, Any]] = []
     decorate: Callable[[Finding], Finding] = lambda f: f  # noqa: E731
     if options.frames != "none":
         from auditor.evidence import attach_frame_evidence
 
-        outcome = attach_frame_evidence(bundle, got.refs, found, options, workers, progress,
-                                        executor)
+        outcome = attach_frame_evidence(
+            bundle, got.refs, found, options, workers, progress, executor
+        )
         decorate = outcome.decorate
         inputs.extend(outcome.inputs)
         issues.extend(outcome.issues)
@@ -270,28 +325,52 @@ def _finish(bundle: Bundle, packs: list[Pack], options: AuditOptions, workers: i
         from auditor import baseline as baseline_mod
 
         known = {e.fingerprint for e in accepted.entries}
-        applied = baseline_mod.apply(accepted, (f.id for f in found if f.id in known),
-                                     started.date())
+        applied = baseline_mod.apply(
+            accepted, (f.id for f in found if f.id in known), started.date()
+        )
         suppressed = applied.suppressed
         warnings = applied.warnings()
         notices.extend(Notice(accepted.path, w) for w in warnings)
         got.counts.baselined = sum(1 for f in found if f.id in suppressed)
     incomplete = bool(issues)
-    exit_code = compute_exit_code(found, incomplete, options.fail_on, suppressed,
-                                  got.undecided.total, options.fail_on_undecided)
+    exit_code = compute_exit_code(
+        found,
+        incomplete,
+        options.fail_on,
+        suppressed,
+        got.undecided.total,
+        options.fail_on_undecided,
+    )
     run_id = uuid.uuid4().hex
-    findings = Lazy(lambda: (finding_dict(decorate(f), f.id in suppressed) for f in found),
-                    len(found))
+    findings = Lazy(
+        lambda: (finding_dict(decorate(f), f.id in suppressed) for f in found), len(found)
+    )
     report = build_report(
-        run_id=run_id, started=started, finished=datetime.now(UTC), bundle=bundle,
-        packs=packs, inputs=inputs, records=got.records, tally=got.tally, findings=findings,
-        counts=got.counts, excused=got.excused, issues=issues, notices=notices,
-        frame_summary=frame_summary, probes=probes_report, run_facts=run_facts,
-        face_engine=face_engine, undecided=got.undecided,
-        settings={"fail_on": options.fail_on, "fail_on_undecided": options.fail_on_undecided,
-                  "frames": options.frames,
-                  "probe_tolerance": options.probe_tolerance,
-                  "baseline": Path(options.baseline).name if options.baseline else None},
+        run_id=run_id,
+        started=started,
+        finished=datetime.now(UTC),
+        bundle=bundle,
+        packs=packs,
+        inputs=inputs,
+        records=got.records,
+        tally=got.tally,
+        findings=findings,
+        counts=got.counts,
+        excused=got.excused,
+        issues=issues,
+        notices=notices,
+        frame_summary=frame_summary,
+        probes=probes_report,
+        run_facts=run_facts,
+        face_engine=face_engine,
+        undecided=got.undecided,
+        settings={
+            "fail_on": options.fail_on,
+            "fail_on_undecided": options.fail_on_undecided,
+            "frames": options.frames,
+            "probe_tolerance": options.probe_tolerance,
+            "baseline": Path(options.baseline).name if options.baseline else None,
+        },
     )
     if options.store_url is not None:
         from auditor.store import Store, save_report

@@ -47,8 +47,12 @@ class BaselineEntry:
 
     def as_dict(self) -> dict[str, str]:
         """The entry as written in the file."""
-        out = {"fingerprint": self.fingerprint, "reason": self.reason, "who": self.who,
-               "expires": self.expires.isoformat()}
+        out = {
+            "fingerprint": self.fingerprint,
+            "reason": self.reason,
+            "who": self.who,
+            "expires": self.expires.isoformat(),
+        }
         for key in _OPTIONAL:
             value = getattr(self, key)
             if value:
@@ -80,9 +84,12 @@ class Application:
         out = []
         for e in self.expired:
             what = " ".join(x for x in (e.pack, e.rule) if x)
-            out.append(f"baseline entry {e.fingerprint}" + (f" ({what})" if what else "")
-                       + f" expired on {e.expires.isoformat()} (accepted by {e.who}: {e.reason});"
-                       " it no longer suppresses its finding")
+            out.append(
+                f"baseline entry {e.fingerprint}"
+                + (f" ({what})" if what else "")
+                + f" expired on {e.expires.isoformat()} (accepted by {e.who}: {e.reason});"
+                " it no longer suppresses its finding"
+            )
         return out
 
 
@@ -111,15 +118,21 @@ def _entry(raw: object, index: int, display: str) -> BaselineEntry:
     for key in ("fingerprint", "reason", "who"):
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"missing {key} (every entry needs fingerprint, reason, who and "
-                              "expires)", at(key))
+            raise ConfigError(
+                f"missing {key} (every entry needs fingerprint, reason, who and expires)", at(key)
+            )
     if "expires" not in raw:
-        raise ConfigError("missing expires (an accepted finding must be reviewed again)",
-                          at("expires"))
+        raise ConfigError(
+            "missing expires (an accepted finding must be reviewed again)", at("expires")
+        )
     extra = {k: str(raw[k]) for k in _OPTIONAL if raw.get(k) is not None}
-    return BaselineEntry(fingerprint=raw["fingerprint"].strip(), reason=raw["reason"].strip(),
-                         who=raw["who"].strip(), expires=_parse_date(raw["expires"], at("expires")),
-                         **extra)
+    return BaselineEntry(
+        fingerprint=raw["fingerprint"].strip(),
+        reason=raw["reason"].strip(),
+        who=raw["who"].strip(),
+        expires=_parse_date(raw["expires"], at("expires")),
+        **extra,
+    )
 
 
 def load(path: Path, display: str | None = None) -> Baseline:
@@ -136,8 +149,9 @@ def load(path: Path, display: str | None = None) -> Baseline:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not JSON: {exc.msg}", Location(name, line=exc.lineno)) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ConfigError(f"not a baseline file (expected \"schema\": \"{SCHEMA}\")",
-                          Location(name, field="schema"))
+        raise ConfigError(
+            f'not a baseline file (expected "schema": "{SCHEMA}")', Location(name, field="schema")
+        )
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list):
         raise ConfigError("entries must be a list", Location(name, field="entries"))
@@ -145,8 +159,10 @@ def load(path: Path, display: str | None = None) -> Baseline:
     seen: set[str] = set()
     for i, e in enumerate(entries):
         if e.fingerprint in seen:
-            raise ConfigError(f"fingerprint {e.fingerprint} listed twice",
-                              Location(name, field=f"entries[{i}].fingerprint"))
+            raise ConfigError(
+                f"fingerprint {e.fingerprint} listed twice",
+                Location(name, field=f"entries[{i}].fingerprint"),
+            )
         seen.add(e.fingerprint)
     return Baseline(name, entries)
 
@@ -162,8 +178,15 @@ def apply(baseline: Baseline, finding_ids: Iterable[str], today: date) -> Applic
     )
 
 
-def entries_from_report(report: dict[str, Any], *, reason: str, who: str, expires: date,
-                        created: date, only: Sequence[str] = ()) -> list[BaselineEntry]:
+def entries_from_report(
+    report: dict[str, Any],
+    *,
+    reason: str,
+    who: str,
+    expires: date,
+    created: date,
+    only: Sequence[str] = (),
+) -> list[BaselineEntry]:
     """Entries for the findings of a JSON report (all, or those whose id starts with `only`)."""
     if not reason.strip() or not who.strip():
         raise ConfigError("--reason and --who must not be empty")
@@ -177,16 +200,25 @@ def entries_from_report(report: dict[str, Any], *, reason: str, who: str, expire
     out = []
     for f in chosen:
         first = f["events"][0] if f.get("events") else {}
-        out.append(BaselineEntry(
-            fingerprint=f["id"], reason=reason.strip(), who=who.strip(), expires=expires,
-            pack=f.get("pack", ""), rule=f.get("rule", ""), title=f.get("title", ""),
-            time=first.get("time") or "", created=created.isoformat(),
-        ))
+        out.append(
+            BaselineEntry(
+                fingerprint=f["id"],
+                reason=reason.strip(),
+                who=who.strip(),
+                expires=expires,
+                pack=f.get("pack", ""),
+                rule=f.get("rule", ""),
+                title=f.get("title", ""),
+                time=first.get("time") or "",
+                created=created.isoformat(),
+            )
+        )
     return out
 
 
-def merge(existing: Baseline | None,
-          new: Iterable[BaselineEntry]) -> tuple[list[BaselineEntry], int]:
+def merge(
+    existing: Baseline | None, new: Iterable[BaselineEntry]
+) -> tuple[list[BaselineEntry], int]:
     """Existing entries kept as they are, new fingerprints appended; returns (entries, added)."""
     entries = list(existing.entries) if existing else []
     known = {e.fingerprint for e in entries}

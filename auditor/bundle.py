@@ -19,9 +19,19 @@ from auditor.errors import BundleError, ConfigError, InputIssue, Location
 from auditor.settings import JsonlMapping, SourceSettings, TextPattern
 
 __all__ = [
-    "AUDIT_TOML", "MAX_CONFIG_BYTES", "MAX_IMAGE_BYTES", "PRINCIPALS_TOML", "Bundle",
-    "JsonlMapping", "PathEscape", "SourceSettings", "TextPattern", "display_name", "open_bundle",
-    "regular_file", "safe_relpath",
+    "AUDIT_TOML",
+    "MAX_CONFIG_BYTES",
+    "MAX_IMAGE_BYTES",
+    "PRINCIPALS_TOML",
+    "Bundle",
+    "JsonlMapping",
+    "PathEscape",
+    "SourceSettings",
+    "TextPattern",
+    "display_name",
+    "open_bundle",
+    "regular_file",
+    "safe_relpath",
 ]
 
 AUDIT_TOML = "audit.toml"

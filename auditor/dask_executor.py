@@ -83,8 +83,9 @@ class DaskExecutor:
         try:
             import distributed  # noqa: F401 - only to fail early and clearly
         except ImportError as exc:
-            raise SchedulerError(f"--scheduler {address}: Dask is not installed ({exc}); "
-                                 f"{INSTALL_HINT}") from exc
+            raise SchedulerError(
+                f"--scheduler {address}: Dask is not installed ({exc}); {INSTALL_HINT}"
+            ) from exc
         self.address = address
         self.workers = workers
         self.timeout = timeout
@@ -117,8 +118,7 @@ class DaskExecutor:
         except Exception as exc:  # noqa: BLE001 - TimeoutError
             self.close()
             raise SchedulerError(
-                f"the Dask scheduler at {self.address} has no workers "
-                f"(waited {self.timeout:g} s)"
+                f"the Dask scheduler at {self.address} has no workers (waited {self.timeout:g} s)"
             ) from exc
         self._check_workers(client)
         threads = client.nthreads()

@@ -58,7 +58,8 @@ class FrameOutcome:
     run: dict[str, Any] = field(default_factory=dict)
     #: analysed frame -> (sha256, boxes, person labels, probe name -> distance within tolerance)
     frames: dict[str, tuple[str, tuple[Any, ...], tuple[str, ...], dict[str, float]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
     #: frames that were referenced but refused or unreadable (input errors)
     missing: set[str] = field(default_factory=set)
     #: frames referenced but not in the bundle (frames are samples: a notice, not an error)
@@ -75,10 +76,14 @@ class FrameOutcome:
             for rel in e.frames:
                 known = self.frames.get(rel)
                 if known is None:
-                    status = ("missing" if rel in self.absent else "unreadable"
-                              if rel in self.missing else "not_analysed")
-                    evidence.append(FrameEvidence(rel, None, None, (), _WHY[status],
-                                                  status=status))
+                    status = (
+                        "missing"
+                        if rel in self.absent
+                        else "unreadable"
+                        if rel in self.missing
+                        else "not_analysed"
+                    )
+                    evidence.append(FrameEvidence(rel, None, None, (), _WHY[status], status=status))
                     continue
                 sha, boxes, persons, probes = known
                 evidence.append(FrameEvidence(rel, sha, len(boxes), persons, boxes=boxes))
@@ -250,12 +255,19 @@ def attach_frame_evidence(
         except FileNotFoundError:
             absent.add(rel)
             if options.require_frames:
-                outcome.issues.append(InputIssue(
-                    rel, "frame referenced by a face operation is missing (--require-frames)"))
+                outcome.issues.append(
+                    InputIssue(
+                        rel, "frame referenced by a face operation is missing (--require-frames)"
+                    )
+                )
             else:
-                outcome.notices.append(Notice(
-                    rel, "frame referenced by a face operation is not in the bundle "
-                    "(frames are samples: the finding stands without it)"))
+                outcome.notices.append(
+                    Notice(
+                        rel,
+                        "frame referenced by a face operation is not in the bundle "
+                        "(frames are samples: the finding stands without it)",
+                    )
+                )
             continue
         except PathEscape as exc:
             outcome.issues.append(InputIssue(rel, f"frame refused: {exc}"))
@@ -329,8 +341,9 @@ def attach_frame_evidence(
 
     probe_hits: dict[str, list[str]] = {name: [] for name in sorted(probe_sets)}
     for rel, fr in frames.items():
-        persons = tuple(sorted({face_person[(rel, i)] for i in range(len(fr.boxes))
-                                if (rel, i) in face_person}))
+        persons = tuple(
+            sorted({face_person[(rel, i)] for i in range(len(fr.boxes)) if (rel, i) in face_person})
+        )
         near: dict[str, float] = {}
         for name, vecs in probes.items():
             d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
@@ -338,8 +351,12 @@ def attach_frame_evidence(
                 near[name] = d
         outcome.frames[rel] = (fr.sha256, tuple(fr.boxes), persons, near)
     for f in findings:
-        found = {name for e in f.events for rel in e.frames
-                 for name in (outcome.frames[rel][3] if rel in outcome.frames else ())}
+        found = {
+            name
+            for e in f.events
+            for rel in e.frames
+            for name in (outcome.frames[rel][3] if rel in outcome.frames else ())
+        }
         for name in found:
             probe_hits[name].append(f.events[0].event_id or f.id)
 

@@ -13,8 +13,10 @@ from datetime import datetime
 
 def utc_text(when: datetime) -> str:
     """`YYYY-MM-DDTHH:MM:SSZ` with a four-digit year even before 1000 (strftime drops the zeros)."""
-    return f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}:{when.minute:02d}:" \
+    return (
+        f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}:{when.minute:02d}:"
         f"{when.second:02d}Z"
+    )
 
 
 class Severity(enum.IntEnum):

@@ -121,8 +121,10 @@ class Directory:
         elif not named and not category:
             rule = next((r for r in self.rules if r.matches(event.principal)), None)
             if rule is not None and rule.on_behalf_of and rule.on_behalf_of_category:
-                extra = {"on_behalf_of": rule.on_behalf_of,
-                         "on_behalf_of_category": rule.on_behalf_of_category}
+                extra = {
+                    "on_behalf_of": rule.on_behalf_of,
+                    "on_behalf_of_category": rule.on_behalf_of_category,
+                }
         if not extra:
             return replace(event, principal=principal)
         attrs = tuple(sorted({**dict(event.attributes), **extra}.items()))
@@ -176,11 +178,24 @@ def load(path: Path, display: str) -> Directory:
             try:
                 network = ipaddress.ip_network(value.strip(), strict=False)
             except ValueError:
-                raise doc.error(f"address {value!r} is not an IP address or CIDR range "
-                                "(e.g. 10.0.0.0/8, 2001:db8::/32)", "principal", i, key=key,
-                                field=f"{where}.{key}") from None
-        extra = set(entry) - {"arn", "account", "name", "address", "organisation", "category",
-                              "note", *ACTING_FOR_KEYS}
+                raise doc.error(
+                    f"address {value!r} is not an IP address or CIDR range "
+                    "(e.g. 10.0.0.0/8, 2001:db8::/32)",
+                    "principal",
+                    i,
+                    key=key,
+                    field=f"{where}.{key}",
+                ) from None
+        extra = set(entry) - {
+            "arn",
+            "account",
+            "name",
+            "address",
+            "organisation",
+            "category",
+            "note",
+            *ACTING_FOR_KEYS,
+        }
         if extra:
             bad = sorted(extra)[0]
             raise doc.error(f"unknown key {bad!r}", "principal", i, key=bad, field=f"{where}.{bad}")
@@ -203,8 +218,9 @@ def load(path: Path, display: str) -> Directory:
 ACTING_FOR_KEYS = ("on_behalf_of", "on_behalf_of_category")
 
 
-def _acting_for(doc: tomlfile.TomlDoc, entries: list[dict[str, object]],
-                rules: tuple[PrincipalRule, ...]) -> tuple[PrincipalRule, ...]:
+def _acting_for(
+    doc: tomlfile.TomlDoc, entries: list[dict[str, object]], rules: tuple[PrincipalRule, ...]
+) -> tuple[PrincipalRule, ...]:
     """Check `on_behalf_of` entries and fill in the category from the organisation's own entry.
 
     `on_behalf_of_category` may be omitted when another entry describes that organisation: its
@@ -218,12 +234,21 @@ def _acting_for(doc: tomlfile.TomlDoc, entries: list[dict[str, object]],
         where = f"principal[{i}]"
         for key in ACTING_FOR_KEYS:
             if key in entry and (not isinstance(entry[key], str) or not entry[key]):
-                raise doc.error(f"{key} must be a non-empty string", "principal", i, key=key,
-                                field=f"{where}.{key}")
+                raise doc.error(
+                    f"{key} must be a non-empty string",
+                    "principal",
+                    i,
+                    key=key,
+                    field=f"{where}.{key}",
+                )
         if rule.on_behalf_of_category and not rule.on_behalf_of:
-            raise doc.error("on_behalf_of_category needs on_behalf_of (the organisation)",
-                            "principal", i, key="on_behalf_of_category",
-                            field=f"{where}.on_behalf_of_category")
+            raise doc.error(
+                "on_behalf_of_category needs on_behalf_of (the organisation)",
+                "principal",
+                i,
+                key="on_behalf_of_category",
+                field=f"{where}.on_behalf_of_category",
+            )
         if not rule.on_behalf_of:
             out.append(rule)
             continue
@@ -231,11 +256,19 @@ def _acting_for(doc: tomlfile.TomlDoc, entries: list[dict[str, object]],
         if category is None:
             raise doc.error(
                 f"on_behalf_of {rule.on_behalf_of!r} names no organisation of another entry: "
-                "add on_behalf_of_category", "principal", i, key="on_behalf_of",
-                field=f"{where}.on_behalf_of")
+                "add on_behalf_of_category",
+                "principal",
+                i,
+                key="on_behalf_of",
+                field=f"{where}.on_behalf_of",
+            )
         if category not in CATEGORIES:
-            raise doc.error(f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
-                            "principal", i, key="on_behalf_of_category",
-                            field=f"{where}.on_behalf_of_category")
+            raise doc.error(
+                f"unknown category {category!r} (known: {', '.join(CATEGORIES)})",
+                "principal",
+                i,
+                key="on_behalf_of_category",
+                field=f"{where}.on_behalf_of_category",
+            )
         out.append(replace(rule, on_behalf_of_category=category))
     return tuple(out)

@@ -81,12 +81,19 @@ class _Collect:
         self.doc = doc
         self.errors: list[ConfigError] = []
 
-    def add(self, message: str, table: str | None = None, index: int | None = None,
-            key: str | None = None, field: str | None = None) -> None:
+    def add(
+        self,
+        message: str,
+        table: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
+        field: str | None = None,
+    ) -> None:
         self.errors.append(self.doc.error(message, table, index, key, field))
 
-    def string(self, entry: dict[str, Any], key: str, table: str, index: int,
-               required: bool = False) -> str | None:
+    def string(
+        self, entry: dict[str, Any], key: str, table: str, index: int, required: bool = False
+    ) -> str | None:
         value = entry.get(key)
         where = f"{table}[{index}].{key}"
         if value is None:
@@ -94,15 +101,25 @@ class _Collect:
                 self.add(f"needs a `{key}` string", table, index, field=where)
             return None
         if not isinstance(value, str) or (required and not value):
-            self.add(f"must be a {'non-empty ' if required else ''}string, "
-                     f"not {type(value).__name__}", table, index, key=key, field=where)
+            self.add(
+                f"must be a {'non-empty ' if required else ''}string, not {type(value).__name__}",
+                table,
+                index,
+                key=key,
+                field=where,
+            )
             return None
         return value
 
     def known(self, entry: dict[str, Any], table: str, index: int) -> None:
         for key in sorted(set(entry) - set(KEYS[table])):
-            self.add(f"unknown key {key!r} (known: {', '.join(KEYS[table])})", table, index,
-                     key=key, field=f"{table}[{index}].{key}")
+            self.add(
+                f"unknown key {key!r} (known: {', '.join(KEYS[table])})",
+                table,
+                index,
+                key=key,
+                field=f"{table}[{index}].{key}",
+            )
 
 
 def parse(doc: tomlfile.TomlDoc) -> tuple[str | None, SourceSettings]:
@@ -154,8 +171,13 @@ def parse(doc: tomlfile.TomlDoc) -> tuple[str | None, SourceSettings]:
         for ours, theirs in fields.items():
             where = f"jsonl[{i}].fields.{ours}"
             if not _MAPPABLE.match(ours):
-                c.add(f"bad field name {ours!r} (snake_case: time, principal, country, ...)",
-                      "jsonl.fields", i, key=ours, field=where)
+                c.add(
+                    f"bad field name {ours!r} (snake_case: time, principal, country, ...)",
+                    "jsonl.fields",
+                    i,
+                    key=ours,
+                    field=where,
+                )
                 good = False
             if not isinstance(theirs, str) or not theirs:
                 c.add("must name a field path", "jsonl.fields", i, key=ours, field=where)
@@ -174,13 +196,23 @@ def parse(doc: tomlfile.TomlDoc) -> tuple[str | None, SourceSettings]:
         try:
             compiled = regex.compile(pattern)
         except (regex.error, OverflowError, ValueError) as exc:
-            c.add(f"bad regular expression: {exc}", "text", i, key="pattern",
-                  field=f"text[{i}].pattern")
+            c.add(
+                f"bad regular expression: {exc}",
+                "text",
+                i,
+                key="pattern",
+                field=f"text[{i}].pattern",
+            )
             continue
         missing = {"time", "operation"} - set(compiled.groupindex)
         if missing:
-            c.add(f"pattern lacks named groups: {', '.join(sorted(missing))}", "text", i,
-                  key="pattern", field=f"text[{i}].pattern")
+            c.add(
+                f"pattern lacks named groups: {', '.join(sorted(missing))}",
+                "text",
+                i,
+                key="pattern",
+                field=f"text[{i}].pattern",
+            )
             continue
         patterns.append(TextPattern(glob, pattern, fmt))
 
@@ -190,8 +222,13 @@ def parse(doc: tomlfile.TomlDoc) -> tuple[str | None, SourceSettings]:
         chosen = c.string(entry, "glob", "sources", i, required=True)
         source = c.string(entry, "source", "sources", i, required=True)
         if source is not None and source not in SOURCES:
-            c.add(f"unknown source {source!r} (known: {', '.join(SOURCES)})", "sources", i,
-                  key="source", field=f"sources[{i}].source")
+            c.add(
+                f"unknown source {source!r} (known: {', '.join(SOURCES)})",
+                "sources",
+                i,
+                key="source",
+                field=f"sources[{i}].source",
+            )
         elif chosen is not None and source is not None:
             overrides.append((chosen, source))
     if c.errors:

@@ -124,8 +124,9 @@ class Spill(Generic[T]):
 class SortedSpool(Generic[T]):
     """Items in `key` order (stable), by an external merge sort of batch-sized sorted runs."""
 
-    def __init__(self, scratch: Scratch, stem: str, key: Callable[[T], Any],
-                 batch: int | None = None) -> None:
+    def __init__(
+        self, scratch: Scratch, stem: str, key: Callable[[T], Any], batch: int | None = None
+    ) -> None:
         self.scratch, self.stem, self.key = scratch, stem, key
         self.batch = batch or batch_size()
         self.runs: list[Path] = []

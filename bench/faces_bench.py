@@ -443,14 +443,22 @@ def audit_bundle(ctx: Context) -> Path:
         target = frames / frame.name
         if not target.exists():
             os.link(frame, target)
-        lines.append(json.dumps({
-            "time": f"2023-01-01T00:{i // 60:02d}:{i % 60:02d}Z", "principal": "bench-police",
-            "service": "rekognition", "operation": "SearchFacesByImage",
-            "frame": f"frames/{frame.name}", "event_id": f"bench-{i:04d}"}))
+        lines.append(
+            json.dumps(
+                {
+                    "time": f"2023-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+                    "principal": "bench-police",
+                    "service": "rekognition",
+                    "operation": "SearchFacesByImage",
+                    "frame": f"frames/{frame.name}",
+                    "event_id": f"bench-{i:04d}",
+                }
+            )
+        )
     (bundle / "logs" / "pipeline.jsonl").write_text("\n".join(lines) + "\n")
     (bundle / "principals.toml").write_text(
-        '[[principal]]\nname = "bench-police"\norganisation = "Bench Police"\n'
-        'category = "police"\n')
+        '[[principal]]\nname = "bench-police"\norganisation = "Bench Police"\ncategory = "police"\n'
+    )
     return bundle
 
 
@@ -786,13 +794,15 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def ratios(results: dict[str, dict[str, Any]],
-           default_install: dict[str, Any] | None = None) -> list[str]:
+def ratios(
+    results: dict[str, dict[str, Any]], default_install: dict[str, Any] | None = None
+) -> list[str]:
     """Speed-ups against the targets; `default_install` is another run's results (dlib-bin).
 
     (c) must be >= 3x (a) *as a default face_recognition install runs it*: when this run uses
     another dlib build, (a) comes from `--default-results` of a run on the default install.
     """
+
     def time_of(name: str, rows: dict[str, Any] = results) -> float | None:
         row = rows.get(name)
         return None if row is None else float(row.get("time_for_ratio", row["wall"]))
@@ -806,39 +816,50 @@ def ratios(results: dict[str, dict[str, Any]],
         # default-install results at hand, (a) on this build is shown for information only
         comparisons: list[tuple[str, str, dict[str, Any], float | None]] = [
             ("a_naive", "this build", results, None if default_install else 3.0),
-            ("b_cli", "this build", results, 1.2)]
+            ("b_cli", "this build", results, 1.2),
+        ]
         if default_install is not None:
-            comparisons.insert(0, ("a_naive", "the default install (dlib-bin)",
-                                   default_install["results"], 3.0))
+            comparisons.insert(
+                0, ("a_naive", "the default install (dlib-bin)", default_install["results"], 3.0)
+            )
         for other, where, rows, target in comparisons:
             base = time_of(other, rows)
             if base:
                 speed = base / engine
                 if target is None:
-                    lines.append(f"- {engine_name} vs {other} on {where}: {speed:.2f}x faster "
-                                 "(for information)")
+                    lines.append(
+                        f"- {engine_name} vs {other} on {where}: {speed:.2f}x faster "
+                        "(for information)"
+                    )
                     continue
                 verdict = "met" if speed >= target else "NOT met"
-                lines.append(f"- {engine_name} vs {other} on {where}: {speed:.2f}x faster "
-                             f"(target >= {target}x: {verdict})")
+                lines.append(
+                    f"- {engine_name} vs {other} on {where}: {speed:.2f}x faster "
+                    f"(target >= {target}x: {verdict})"
+                )
         floor = time_of("floor" if engine_name.endswith("_dlib") else "floor_onnx")
         if floor:
             slow = engine / floor
             verdict = "met" if slow <= 1.25 else "NOT met"
-            lines.append(f"- {engine_name} vs floor: {slow:.2f}x the floor time "
-                         f"(target <= 1.25x: {verdict})")
+            lines.append(
+                f"- {engine_name} vs floor: {slow:.2f}x the floor time (target <= 1.25x: {verdict})"
+            )
     for floor_name in ("floor", "floor_onnx"):
         per_face = results.get(floor_name, {}).get("descriptor_ms_per_face")
         if per_face:
             verdict = "met" if per_face <= 15 else "NOT met"
-            lines.append(f"- {floor_name}: descriptor cost {per_face:.1f} ms per face per core "
-                         f"(target <= 15 ms for the new kernel: {verdict})")
+            lines.append(
+                f"- {floor_name}: descriptor cost {per_face:.1f} ms per face per core "
+                f"(target <= 15 ms for the new kernel: {verdict})"
+            )
     cold, warm = time_of("d_audit_cold"), time_of("d_audit_warm")
     if cold and warm:
         verdict = "met" if cold / warm >= 20 else "NOT met"
-        lines.append(f"- d_audit_warm vs d_audit_cold: {cold / warm:.1f}x faster "
-                     f"(target >= 20x: {verdict}); warm frames from the cache: "
-                     f"{results['d_audit_warm'].get('from_cache')}")
+        lines.append(
+            f"- d_audit_warm vs d_audit_cold: {cold / warm:.1f}x faster "
+            f"(target >= 20x: {verdict}); warm frames from the cache: "
+            f"{results['d_audit_warm'].get('from_cache')}"
+        )
     return lines
 
 
@@ -1013,8 +1034,9 @@ def main(argv: list[str] | None = None) -> int:
         "pasted_faces": pasted_faces,
         "probe_faces_pasted": probe_truth,
         "results": results,
-        "default_install": (json.loads(args.default_results.read_text())
-                            if args.default_results else None),
+        "default_install": (
+            json.loads(args.default_results.read_text()) if args.default_results else None
+        ),
         "engine_vs_naive": compare(args.out, "a_naive", "c_engine_dlib"),
         "onnx_vs_dlib": compare(args.out, "c_engine_dlib", "c_engine"),
         "people": score_people(args.out, truth) if "c_engine" in results else [],

@@ -82,20 +82,28 @@ BACKGROUND = {
     "eventType": "AwsApiCall",
     "recipientAccountId": "111122223333",
 }
-POLICE = {**BACKGROUND, "eventSource": "rekognition.amazonaws.com",
-          "eventName": "SearchFacesByImage", "eventID": "police-1",
-          "userIdentity": {"type": "AssumedRole",
-                           "arn": "arn:aws:iam::111122223333:role/pd-search"}}
+POLICE = {
+    **BACKGROUND,
+    "eventSource": "rekognition.amazonaws.com",
+    "eventName": "SearchFacesByImage",
+    "eventID": "police-1",
+    "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:iam::111122223333:role/pd-search"},
+}
 
 
 def police_line(**extra: object) -> str:
-    rec: dict[str, object] = {"time": "2023-01-01T00:00:00Z", "principal": "pd-analyst",
-                              "service": "rekognition", "operation": "SearchFacesByImage"}
+    rec: dict[str, object] = {
+        "time": "2023-01-01T00:00:00Z",
+        "principal": "pd-analyst",
+        "service": "rekognition",
+        "operation": "SearchFacesByImage",
+    }
     rec.update(extra)
     return json.dumps(rec) + "\n"
 
 
 # --- generators: each writes one bundle and says what the audit must report -------------------
+
 
 @dataclass
 class Case:
@@ -127,8 +135,13 @@ def _gzip_repeated(path: Path, head: bytes, filler: bytes, total: int, tail: byt
 
 
 def gzip_zeros(root: Path) -> dict[str, Any]:
-    size = _gzip_repeated(_bundle(root) / "logs" / "zeros.jsonl.gz", b"", b"\x00", 1 << 30,
-                          b"\n" + police_line().encode())
+    size = _gzip_repeated(
+        _bundle(root) / "logs" / "zeros.jsonl.gz",
+        b"",
+        b"\x00",
+        1 << 30,
+        b"\n" + police_line().encode(),
+    )
     return {"exit": 3, "findings": 1, "error": "line longer than the limit", "stored": size}
 
 
@@ -138,8 +151,9 @@ def gzip_braces(root: Path) -> dict[str, Any]:
 
 
 def gzip_records_braces(root: Path) -> dict[str, Any]:
-    size = _gzip_repeated(_bundle(root) / "logs" / "records.json.gz", b'{"Records":[', b"{",
-                          1 << 30)
+    size = _gzip_repeated(
+        _bundle(root) / "logs" / "records.json.gz", b'{"Records":[', b"{", 1 << 30
+    )
     return {"exit": 3, "findings": 0, "error": "record longer than the limit", "stored": size}
 
 
@@ -148,6 +162,7 @@ def _pretty(path: Path, records: int, gz: bool) -> int:
     body = json.dumps(BACKGROUND, indent=4).replace("\n", "\n        ").encode()
     comp = zlib.compressobj(1, zlib.DEFLATED, 31) if gz else None
     with open(path, "wb") as out:
+
         def put(data: bytes) -> None:
             out.write(comp.compress(data) if comp else data)
 
@@ -183,8 +198,12 @@ def line_jsonl(root: Path) -> dict[str, Any]:
             out.write(chunk)
         out.write('"}\n')
         out.write(police_line())
-    return {"exit": 3, "findings": 1, "error": "line longer than the limit",
-            "stored": path.stat().st_size}
+    return {
+        "exit": 3,
+        "findings": 1,
+        "error": "line longer than the limit",
+        "stored": path.stat().st_size,
+    }
 
 
 def line_records(root: Path) -> dict[str, Any]:
@@ -199,14 +218,14 @@ def line_records(root: Path) -> dict[str, Any]:
         for _ in range(count % 1000):
             out.write(rec + b",")
         out.write(json.dumps(POLICE, separators=(",", ":")).encode() + b"]}")
-    return {"exit": 1, "findings": 1, "events": count + 1,
-            "stored": path.stat().st_size}
+    return {"exit": 1, "findings": 1, "events": count + 1, "stored": path.stat().st_size}
 
 
 def _png(path: Path, width: int, height: int) -> None:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     comp = zlib.compressobj(9)
     row = b"\x00" * (1 + 3 * width)
@@ -224,8 +243,12 @@ def png_6300(root: Path) -> dict[str, Any]:
     (bundle / "frames").mkdir()
     _png(bundle / "frames" / "big.png", 6300, 6300)
     (bundle / "logs" / "p.jsonl").write_text(police_line(frame="frames/big.png"))
-    return {"exit": 3, "findings": 1, "error": "over the limit of 16,777,216 pixels",
-            "stored": (bundle / "frames" / "big.png").stat().st_size}
+    return {
+        "exit": 3,
+        "findings": 1,
+        "error": "over the limit of 16,777,216 pixels",
+        "stored": (bundle / "frames" / "big.png").stat().st_size,
+    }
 
 
 def png_frame(root: Path, width: int, height: int) -> dict[str, Any]:
@@ -246,7 +269,8 @@ def long_values(root: Path) -> dict[str, Any]:
 def regex_budget(root: Path) -> dict[str, Any]:
     bundle = _bundle(root)
     (bundle / "audit.toml").write_text(
-        "[[text]]\nglob = '*.log'\npattern = '''(?P<time>)(?P<operation>(a|a)+)$'''\n")
+        "[[text]]\nglob = '*.log'\npattern = '''(?P<time>)(?P<operation>(a|a)+)$'''\n"
+    )
     (bundle / "logs" / "app.log").write_text(("a" * 40 + "!\n") * 1000)
     return {"exit": 3, "findings": 0, "error": "gave up after 5 lines", "stored": 42_000}
 
@@ -258,27 +282,54 @@ def demo_baseline(root: Path) -> dict[str, Any]:
 
 def cases(records: int) -> list[Case]:
     return [
-        Case("baseline: demo bundle", "fixtures/demo, --no-frames (the CLI's floor)",
-             demo_baseline, ("--no-frames", "--policy", AMAZON)),
+        Case(
+            "baseline: demo bundle",
+            "fixtures/demo, --no-frames (the CLI's floor)",
+            demo_baseline,
+            ("--no-frames", "--policy", AMAZON),
+        ),
         Case("gzip bomb: zeros", "1 GiB of NUL bytes + 1 police line, .jsonl.gz", gzip_zeros),
         Case("gzip bomb: `{`", "1 GiB of `{`, .json.gz", gzip_braces),
-        Case("gzip bomb: Records of `{`", '`{"Records":[` + 1 GiB of `{`, .json.gz',
-             gzip_records_braces),
-        Case("pretty Records, plain", f"{records:,} records + 1 police, indent 4, .json",
-             lambda r: pretty_plain(r, records)),
-        Case("pretty Records, gzipped", f"{records:,} records + 1 police, indent 4, .json.gz",
-             lambda r: pretty_gz(r, records)),
+        Case(
+            "gzip bomb: Records of `{`",
+            '`{"Records":[` + 1 GiB of `{`, .json.gz',
+            gzip_records_braces,
+        ),
+        Case(
+            "pretty Records, plain",
+            f"{records:,} records + 1 police, indent 4, .json",
+            lambda r: pretty_plain(r, records),
+        ),
+        Case(
+            "pretty Records, gzipped",
+            f"{records:,} records + 1 police, indent 4, .json.gz",
+            lambda r: pretty_gz(r, records),
+        ),
         Case("200 MB line, JSON lines", "one 200 MiB JSON line + 1 police line", line_jsonl),
-        Case("200 MB line, Records", "one-line `{\"Records\":[...]}` of 200 MiB + 1 police",
-             line_records),
-        Case("6300x6300 PNG frame", "referenced by a police operation", png_6300,
-             ("--no-cache",)),
-        Case("1920x1080 PNG frame", "accepted: decoded and analysed (dlib, upsample 1)",
-             lambda r: png_frame(r, 1920, 1080), ("--no-cache",)),
-        Case("3840x2160 PNG frame", "accepted: decoded and analysed (dlib, upsample 1)",
-             lambda r: png_frame(r, 3840, 2160), ("--no-cache",)),
-        Case("4096x4096 PNG frame", "at the pixel limit: decoded and analysed (dlib, upsample 1)",
-             lambda r: png_frame(r, 4096, 4096), ("--no-cache",)),
+        Case(
+            "200 MB line, Records",
+            'one-line `{"Records":[...]}` of 200 MiB + 1 police',
+            line_records,
+        ),
+        Case("6300x6300 PNG frame", "referenced by a police operation", png_6300, ("--no-cache",)),
+        Case(
+            "1920x1080 PNG frame",
+            "accepted: decoded and analysed (dlib, upsample 1)",
+            lambda r: png_frame(r, 1920, 1080),
+            ("--no-cache",),
+        ),
+        Case(
+            "3840x2160 PNG frame",
+            "accepted: decoded and analysed (dlib, upsample 1)",
+            lambda r: png_frame(r, 3840, 2160),
+            ("--no-cache",),
+        ),
+        Case(
+            "4096x4096 PNG frame",
+            "at the pixel limit: decoded and analysed (dlib, upsample 1)",
+            lambda r: png_frame(r, 4096, 4096),
+            ("--no-cache",),
+        ),
         Case("long values", "10 MiB event_id + 5 MiB attribute in one JSON line", long_values),
         Case("regex budget", "`(a|a)+$` pattern, 1,000 lines of 41 chars", regex_budget),
     ]
@@ -286,9 +337,21 @@ def cases(records: int) -> list[Case]:
 
 # --- running -------------------------------------------------------------------------------------
 
+
 def run(bundle: Path, args: tuple[str, ...], out: Path) -> dict[str, Any]:
-    cmd = ["/usr/bin/time", "-v", str(AUDITOR), "audit", str(bundle), "--no-store",
-           "--format", "json", "--output", str(out), *args]
+    cmd = [
+        "/usr/bin/time",
+        "-v",
+        str(AUDITOR),
+        "audit",
+        str(bundle),
+        "--no-store",
+        "--format",
+        "json",
+        "--output",
+        str(out),
+        *args,
+    ]
     if "--policy" not in args:
         cmd += ["--policy", AMAZON]
     start = time.monotonic()
@@ -296,9 +359,12 @@ def run(bundle: Path, args: tuple[str, ...], out: Path) -> dict[str, Any]:
     wall = time.monotonic() - start
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     status = re.search(r"Exit status: (\d+)", proc.stderr)
-    return {"wall_s": round(wall, 2), "peak_rss_mb": int(rss.group(1)) / 1024 if rss else None,
-            "exit": int(status.group(1)) if status else proc.returncode,
-            "stderr": proc.stderr.split("\tCommand being timed")[0].strip()[-400:]}
+    return {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": int(rss.group(1)) / 1024 if rss else None,
+        "exit": int(status.group(1)) if status else proc.returncode,
+        "stderr": proc.stderr.split("\tCommand being timed")[0].strip()[-400:],
+    }
 
 
 def check(expect: dict[str, Any], got: dict[str, Any], report: dict[str, Any] | None) -> str:
@@ -325,10 +391,18 @@ def machine() -> dict[str, str]:
     for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
         if line.startswith("Model name:"):
             model = line.split(":", 1)[1].strip()
-    mem = next(f"{int(x.split()[1]) / MB:.1f} GiB" for x in
-               Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal:"))
-    return {"cpu": model, "cores": str(os.cpu_count()), "ram": mem,
-            "python": platform.python_version(), "kernel": platform.release()}
+    mem = next(
+        f"{int(x.split()[1]) / MB:.1f} GiB"
+        for x in Path("/proc/meminfo").read_text().splitlines()
+        if x.startswith("MemTotal:")
+    )
+    return {
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "ram": mem,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
 
 
 def main() -> int:
@@ -353,22 +427,34 @@ def main() -> int:
             except (OSError, ValueError):
                 report = None
             verdict = check(expect, got, report)
-        row = {"case": case.name, "input": case.what, "stored_mb": expect["stored"] / MB,
-               "exit": got["exit"], "peak_rss_mb": got["peak_rss_mb"], "wall_s": got["wall_s"],
-               "load_before": round(load, 2), "check": verdict, "generate_s": round(made, 1)}
+        row = {
+            "case": case.name,
+            "input": case.what,
+            "stored_mb": expect["stored"] / MB,
+            "exit": got["exit"],
+            "peak_rss_mb": got["peak_rss_mb"],
+            "wall_s": got["wall_s"],
+            "load_before": round(load, 2),
+            "check": verdict,
+            "generate_s": round(made, 1),
+        }
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
         if verdict != "ok":
             print(got["stderr"], file=sys.stderr)
     base = next((r["peak_rss_mb"] for r in rows if r["case"].startswith("baseline")), None)
-    print("| case | input | on disk | exit | peak RSS (largest process) | vs baseline | wall | "
-          "1-min load before | check |")
+    print(
+        "| case | input | on disk | exit | peak RSS (largest process) | vs baseline | wall | "
+        "1-min load before | check |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         ratio = f"{r['peak_rss_mb'] / base:.2f}x" if base and r["peak_rss_mb"] else "-"
-        print(f"| {r['case']} | {r['input']} | {r['stored_mb']:.1f} MiB | {r['exit']} | "
-              f"{r['peak_rss_mb']:.0f} MiB | {ratio} | {r['wall_s']:.1f} s | "
-              f"{r['load_before']} | {r['check']} |")
+        print(
+            f"| {r['case']} | {r['input']} | {r['stored_mb']:.1f} MiB | {r['exit']} | "
+            f"{r['peak_rss_mb']:.0f} MiB | {ratio} | {r['wall_s']:.1f} s | "
+            f"{r['load_before']} | {r['check']} |"
+        )
     over = [r["case"] for r in rows if (r["peak_rss_mb"] or 0) > BUDGET_MB]
     bad = [r["case"] for r in rows if r["check"] != "ok"]
     if over:

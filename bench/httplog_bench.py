@@ -30,11 +30,25 @@ from logs_bench import AUDITOR, MB, OUT, Run, machine, measure, wait_quiet  # no
 from auditor.routes import ROUTES  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "httplog"
-BACKGROUND = ["/static/js/app.{n}.js", "/api/v2/events?camera={n}", "/healthz", "/metrics",
-              "/api/v1beta/cameras/{n}/snapshot.jpg", "/index.html", "/favicon.ico",
-              "/vod/cam{n}/index.m3u8", "/api/config", "/login?next=%2Fdash{n}"]
-AGENTS = ["Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "python-requests/2.31.0",
-          "kube-probe/1.29", "axios/0.27.2"]
+BACKGROUND = [
+    "/static/js/app.{n}.js",
+    "/api/v2/events?camera={n}",
+    "/healthz",
+    "/metrics",
+    "/api/v1beta/cameras/{n}/snapshot.jpg",
+    "/index.html",
+    "/favicon.ico",
+    "/vod/cam{n}/index.m3u8",
+    "/api/config",
+    "/login?next=%2Fdash{n}",
+]
+AGENTS = [
+    "Mozilla/5.0 (X11; Linux x86_64)",
+    "curl/8.5.0",
+    "python-requests/2.31.0",
+    "kube-probe/1.29",
+    "axios/0.27.2",
+]
 
 
 def build(dest: Path, lines: int, files: int, rate: float, seed: int) -> dict[str, int]:
@@ -58,8 +72,10 @@ def build(dest: Path, lines: int, files: int, rate: float, seed: int) -> dict[st
                 method = rng.choice(("GET", "GET", "GET", "POST"))
                 path = rng.choice(BACKGROUND).format(n=rng.randrange(10_000))
             status = rng.choice((200, 200, 200, 200, 204, 304, 404, 500))
-            out.append(f'{host} - - [{when}] "{method} {path} HTTP/1.1" {status} '
-                       f'{rng.randrange(50, 90_000)} "-" "{rng.choice(AGENTS)}"\n')
+            out.append(
+                f'{host} - - [{when}] "{method} {path} HTTP/1.1" {status} '
+                f'{rng.randrange(50, 90_000)} "-" "{rng.choice(AGENTS)}"\n'
+            )
         data = "".join(out).encode()
         (logs / f"access-{f}.log").write_bytes(data)
         written += len(data)
@@ -71,11 +87,18 @@ def checked(run: Run, report: Path, stats: dict[str, int]) -> Run:
     summary = doc["summary"]
     kinds = sum(summary["kinds"].values())
     run.records, run.json_bytes = stats["lines"], stats["bytes"]
-    run.extra |= {"events": summary["events"], "face_operations_by_kind": kinds,
-                  "errors": len(doc["errors"]),
-                  "check": "ok" if (summary["events"] == stats["lines"]
-                                    and kinds == stats["face_lines"] and not doc["errors"])
-                  else "FAILED"}
+    run.extra |= {
+        "events": summary["events"],
+        "face_operations_by_kind": kinds,
+        "errors": len(doc["errors"]),
+        "check": "ok"
+        if (
+            summary["events"] == stats["lines"]
+            and kinds == stats["face_lines"]
+            and not doc["errors"]
+        )
+        else "FAILED",
+    }
     return run
 
 
@@ -94,35 +117,61 @@ def main(argv: list[str] | None = None) -> int:
         f.read_bytes()  # warm the page cache
     report = CORPUS / "report.json"
     runs = []
-    for label, extra in (("auditor audit, 1 worker", ["--workers", "1"]),
-                         ("auditor audit, default workers", [])):
+    for label, extra in (
+        ("auditor audit, 1 worker", ["--workers", "1"]),
+        ("auditor audit, default workers", []),
+    ):
         wait_quiet(60)
         report.unlink(missing_ok=True)
-        run = measure(label, [str(AUDITOR), "audit", str(CORPUS / "bundle"), "--no-frames",
-                              "--no-store", "--format", "json", "--output", str(report), *extra])
+        run = measure(
+            label,
+            [
+                str(AUDITOR),
+                "audit",
+                str(CORPUS / "bundle"),
+                "--no-frames",
+                "--no-store",
+                "--format",
+                "json",
+                "--output",
+                str(report),
+                *extra,
+            ],
+        )
         runs.append(checked(run, report, stats))
     wait_quiet(60)
     # to a file: GNU grep stops at the first match when its output is /dev/null
-    grep = measure("grep -c -i -E 'face|/api/v1/'",
-                   ["grep", "-c", "-i", "-E", "face|/api/v1/", *map(str, files)],
-                   stdout=CORPUS / "grep.out")
+    grep = measure(
+        "grep -c -i -E 'face|/api/v1/'",
+        ["grep", "-c", "-i", "-E", "face|/api/v1/", *map(str, files)],
+        stdout=CORPUS / "grep.out",
+    )
     grep.records, grep.json_bytes = stats["lines"], stats["bytes"]
     runs.append(grep)
     base = grep.wall_s or 1.0
-    print(f"corpus: {stats['lines']:,} lines ({stats['bytes'] / MB:,.0f} MB) in {len(files)} "
-          f"files, {stats['face_lines']:,} face-API lines; machine: {machine()}")
-    print("| command | wall s | CPU s | lines/s | MB/s | peak RSS MB (largest / tree) | "
-          "vs grep (wall) | other processes' CPU s | check |")
+    print(
+        f"corpus: {stats['lines']:,} lines ({stats['bytes'] / MB:,.0f} MB) in {len(files)} "
+        f"files, {stats['face_lines']:,} face-API lines; machine: {machine()}"
+    )
+    print(
+        "| command | wall s | CPU s | lines/s | MB/s | peak RSS MB (largest / tree) | "
+        "vs grep (wall) | other processes' CPU s | check |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in runs:
-        print(f"| `{r.label}` | {r.wall_s:.2f} | {r.cpu_s:.1f} | {r.records_per_s:,.0f} | "
-              f"{r.mb_per_s:.1f} | {r.max_rss_mb:.0f} / {r.tree_rss_mb:.0f} | "
-              f"{r.wall_s / base:.1f}x | {r.extra.get('others_cpu_s', 0):.1f} | "
-              f"{r.extra.get('check', '-')} |")
+        print(
+            f"| `{r.label}` | {r.wall_s:.2f} | {r.cpu_s:.1f} | {r.records_per_s:,.0f} | "
+            f"{r.mb_per_s:.1f} | {r.max_rss_mb:.0f} / {r.tree_rss_mb:.0f} | "
+            f"{r.wall_s / base:.1f}x | {r.extra.get('others_cpu_s', 0):.1f} | "
+            f"{r.extra.get('check', '-')} |"
+        )
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (OUT / f"httplog-{stamp}.json").write_text(json.dumps(
-        {"stats": stats, "runs": [r.__dict__ for r in runs], "machine": machine()}, indent=2))
+    (OUT / f"httplog-{stamp}.json").write_text(
+        json.dumps(
+            {"stats": stats, "runs": [r.__dict__ for r in runs], "machine": machine()}, indent=2
+        )
+    )
     if not args.keep:
         shutil.rmtree(CORPUS, ignore_errors=True)
     return 0 if all(r.extra.get("check", "ok") == "ok" for r in runs) else 1

@@ -87,33 +87,54 @@ def identity(kind: str, account: str, name: str) -> dict[str, Any]:
     if kind == "role":
         role, session = name.split("/")
         return {
-            "type": "AssumedRole", "principalId": f"AROA{account}EXAMPLE:{session}",
+            "type": "AssumedRole",
+            "principalId": f"AROA{account}EXAMPLE:{session}",
             "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
-            "accountId": account, "accessKeyId": "ASIAEXAMPLEKEY000001",
+            "accountId": account,
+            "accessKeyId": "ASIAEXAMPLEKEY000001",
             "sessionContext": {
-                "sessionIssuer": {"type": "Role", "principalId": f"AROA{account}EXAMPLE",
-                                  "arn": f"arn:aws:iam::{account}:role/{role}",
-                                  "accountId": account, "userName": role},
-                "attributes": {"creationDate": "2023-07-10T00:00:00Z",
-                               "mfaAuthenticated": "false"},
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": f"AROA{account}EXAMPLE",
+                    "arn": f"arn:aws:iam::{account}:role/{role}",
+                    "accountId": account,
+                    "userName": role,
+                },
+                "attributes": {"creationDate": "2023-07-10T00:00:00Z", "mfaAuthenticated": "false"},
             },
         }
-    return {"type": "IAMUser", "principalId": f"AIDA{account}EXAMPLE",
-            "arn": f"arn:aws:iam::{account}:user/{name}", "accountId": account,
-            "accessKeyId": "AKIAEXAMPLEKEY000001", "userName": name}
+    return {
+        "type": "IAMUser",
+        "principalId": f"AIDA{account}EXAMPLE",
+        "arn": f"arn:aws:iam::{account}:user/{name}",
+        "accountId": account,
+        "accessKeyId": "AKIAEXAMPLEKEY000001",
+        "userName": name,
+    }
 
 
-def rekognition_record(who: dict[str, Any], name: str, params: dict[str, Any],
-                       error: str | None) -> dict[str, Any]:
+def rekognition_record(
+    who: dict[str, Any], name: str, params: dict[str, Any], error: str | None
+) -> dict[str, Any]:
     """A Rekognition record in the documented shape (eventTime/IDs are filled in per copy)."""
     rec: dict[str, Any] = {
-        "eventVersion": "1.08", "userIdentity": who, "eventTime": "",
-        "eventSource": "rekognition.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
-        "sourceIPAddress": "198.51.100.23", "userAgent": "aws-sdk-python/1.34.0",
-        "requestParameters": params, "responseElements": None, "requestID": "", "eventID": "",
+        "eventVersion": "1.08",
+        "userIdentity": who,
+        "eventTime": "",
+        "eventSource": "rekognition.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.23",
+        "userAgent": "aws-sdk-python/1.34.0",
+        "requestParameters": params,
+        "responseElements": None,
+        "requestID": "",
+        "eventID": "",
         "readOnly": name.startswith(("Search", "Detect", "Compare")),
-        "eventType": "AwsApiCall", "managementEvent": True,
-        "recipientAccountId": str(who.get("accountId")), "eventCategory": "Management",
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": str(who.get("accountId")),
+        "eventCategory": "Management",
     }
     if error:
         rec["errorCode"] = error
@@ -139,32 +160,60 @@ def rekognition_templates() -> list[tuple[bool, dict[str, Any]]]:
     stranger = identity("user", "999900001111", "ops")
     img = _s3("metro-pd-evidence", "metro-pd/cam-01/f0001.jpg")
     police = [
-        rekognition_record(metro, "SearchFacesByImage",
-                           {"collectionId": "metro-watchlist", "image": img, "maxFaces": 5}, None),
-        rekognition_record(metro, "CompareFaces",
-                           {"sourceImage": img,
-                            "targetImage": _s3("metro-pd-evidence", "metro-pd/cam-01/f0003.jpg"),
-                            "similarityThreshold": 80.0}, None),
-        rekognition_record(metro, "SearchFacesByImage",
-                           {"collectionId": "metro-watchlist", "image": img},
-                           "AccessDeniedException"),
-        rekognition_record(sheriff, "SearchFaces",
-                           {"collectionId": "county-bookings",
-                            "faceId": "11111111-2222-3333-4444-555555555555"}, None),
+        rekognition_record(
+            metro,
+            "SearchFacesByImage",
+            {"collectionId": "metro-watchlist", "image": img, "maxFaces": 5},
+            None,
+        ),
+        rekognition_record(
+            metro,
+            "CompareFaces",
+            {
+                "sourceImage": img,
+                "targetImage": _s3("metro-pd-evidence", "metro-pd/cam-01/f0003.jpg"),
+                "similarityThreshold": 80.0,
+            },
+            None,
+        ),
+        rekognition_record(
+            metro,
+            "SearchFacesByImage",
+            {"collectionId": "metro-watchlist", "image": img},
+            "AccessDeniedException",
+        ),
+        rekognition_record(
+            sheriff,
+            "SearchFaces",
+            {"collectionId": "county-bookings", "faceId": "11111111-2222-3333-4444-555555555555"},
+            None,
+        ),
     ]
     others = [
-        rekognition_record(thorn, "SearchFacesByImage",
-                           {"collectionId": "safer-victims",
-                            "image": _s3("thorn-intake", "thorn/f0007.jpg")}, None),
-        rekognition_record(shop, "SearchFacesByImage",
-                           {"collectionId": "shoplifters",
-                            "image": _s3("shopco-cams", "shopco/f0008.jpg")}, None),
-        rekognition_record(stranger, "CompareFaces",
-                           {"sourceImage": _s3("ops-bucket", "a.jpg"),
-                            "targetImage": _s3("ops-bucket", "b.jpg")}, None),
-        rekognition_record(shop, "DetectFaces",
-                           {"image": _s3("shopco-cams", "shopco/f0008.jpg"),
-                            "attributes": ["DEFAULT"]}, None),
+        rekognition_record(
+            thorn,
+            "SearchFacesByImage",
+            {"collectionId": "safer-victims", "image": _s3("thorn-intake", "thorn/f0007.jpg")},
+            None,
+        ),
+        rekognition_record(
+            shop,
+            "SearchFacesByImage",
+            {"collectionId": "shoplifters", "image": _s3("shopco-cams", "shopco/f0008.jpg")},
+            None,
+        ),
+        rekognition_record(
+            stranger,
+            "CompareFaces",
+            {"sourceImage": _s3("ops-bucket", "a.jpg"), "targetImage": _s3("ops-bucket", "b.jpg")},
+            None,
+        ),
+        rekognition_record(
+            shop,
+            "DetectFaces",
+            {"image": _s3("shopco-cams", "shopco/f0008.jpg"), "attributes": ["DEFAULT"]},
+            None,
+        ),
     ]
     return [(True, r) for r in police] + [(False, r) for r in others]
 
@@ -236,10 +285,12 @@ def build_corpus(dest: Path, size_gb: float, seed: int) -> CorpusStats:
             records.append(rec)
         data = orjson.dumps({"Records": records}) + b"\n"
         stamp = window.strftime("%Y%m%dT%H%MZ")
-        tag = "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-                                  k=16))
-        folder = logs / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / window.strftime(
-            "%Y/%m/%d")
+        tag = "".join(
+            rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", k=16)
+        )
+        folder = (
+            logs / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / window.strftime("%Y/%m/%d")
+        )
         folder.mkdir(parents=True, exist_ok=True)
         gz = rng.random() < GZIP_SHARE
         path = folder / f"{ACCOUNT}_CloudTrail_us-east-1_{stamp}_{tag}.json{'.gz' if gz else ''}"
@@ -421,11 +472,20 @@ def measure(label: str, argv: list[str], stdout: Path | None = None) -> Run:
     busy = ((total1 - idle1) - (ticks[1] - ticks[0])) / os.sysconf("SC_CLK_TCK")
     if stdout:
         out.close()  # type: ignore[union-attr]
-    run = Run(label, " ".join(argv), wall_s=round(wall, 2), exit_code=proc.returncode,
-              tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1), procs=sampler.peak_procs,
-              main_rss_mb=round(sampler.main_rss_kb / 1024, 1))
-    run.cpu_s = round((after.children_user - before.children_user)
-                      + (after.children_system - before.children_system), 1)
+    run = Run(
+        label,
+        " ".join(argv),
+        wall_s=round(wall, 2),
+        exit_code=proc.returncode,
+        tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1),
+        procs=sampler.peak_procs,
+        main_rss_mb=round(sampler.main_rss_kb / 1024, 1),
+    )
+    run.cpu_s = round(
+        (after.children_user - before.children_user)
+        + (after.children_system - before.children_system),
+        1,
+    )
     # CPU that the rest of the machine used meanwhile: other work disturbs the timing.
     run.extra["others_cpu_s"] = round(max(0.0, busy - run.cpu_s), 1)
     text = timefile.read_text() if use_time else ""
@@ -440,11 +500,21 @@ def measure(label: str, argv: list[str], stdout: Path | None = None) -> Run:
     return run
 
 
-def audit(label: str, bundle: Path, stats: CorpusStats, report: Path,
-          workers: int | None = None) -> Run:
+def audit(
+    label: str, bundle: Path, stats: CorpusStats, report: Path, workers: int | None = None
+) -> Run:
     """Time `auditor audit --no-frames` and check its answer against what was generated."""
-    argv = [str(AUDITOR), "audit", str(bundle), "--no-frames", "--no-store",
-            "--format", "json", "--output", str(report)]
+    argv = [
+        str(AUDITOR),
+        "audit",
+        str(bundle),
+        "--no-frames",
+        "--no-store",
+        "--format",
+        "json",
+        "--output",
+        str(report),
+    ]
     if workers is not None:
         argv += ["--workers", str(workers)]
     report.unlink(missing_ok=True)
@@ -457,12 +527,22 @@ def audit(label: str, bundle: Path, stats: CorpusStats, report: Path,
     events = doc["summary"]["events"]
     findings = sum(1 for f in doc["findings"] if f["pack"] == REKOGNITION_PACK)
     run.extra |= {
-        "summary_events": events, "expected_events": stats.records,
-        "findings": findings, "expected_findings": stats.police_matches,
-        "findings_all_packs": len(doc["findings"]), "packs": len(doc["packs"]),
-        "errors": len(doc["errors"]), "workers": doc["run"].get("workers"),
-        "check": "ok" if (events == stats.records and findings == stats.police_matches
-                          and not doc["errors"] and run.exit_code == 1) else "FAILED",
+        "summary_events": events,
+        "expected_events": stats.records,
+        "findings": findings,
+        "expected_findings": stats.police_matches,
+        "findings_all_packs": len(doc["findings"]),
+        "packs": len(doc["packs"]),
+        "errors": len(doc["errors"]),
+        "workers": doc["run"].get("workers"),
+        "check": "ok"
+        if (
+            events == stats.records
+            and findings == stats.police_matches
+            and not doc["errors"]
+            and run.exit_code == 1
+        )
+        else "FAILED",
     }
     return run
 
@@ -476,8 +556,11 @@ def jq_runs(bundle: Path, stats: CorpusStats, scratch: Path) -> list[Run]:
     run.records, run.json_bytes = stats.plain_records, stats.plain_bytes
     run.command = f"jq -c '{JQ_FILTER}' <{len(plain)} plain .json files>"
     hits = sum(1 for _ in out.open("rb"))
-    run.extra |= {"output_records": hits, "expected": stats.plain_rekognition,
-                 "check": "ok" if hits == stats.plain_rekognition else "FAILED"}
+    run.extra |= {
+        "output_records": hits,
+        "expected": stats.plain_rekognition,
+        "check": "ok" if hits == stats.plain_rekognition else "FAILED",
+    }
     out2 = scratch / "jq-all.out"
     listing = scratch / "files.txt"
     listing.write_text("".join(f"{p}\n" for p in files))
@@ -486,8 +569,11 @@ def jq_runs(bundle: Path, stats: CorpusStats, scratch: Path) -> list[Run]:
     run2.records, run2.json_bytes = stats.records, stats.json_bytes
     run2.command = f"zcat -f <all {len(files)} files> | jq -c '{JQ_FILTER}'"
     hits = sum(1 for _ in out2.open("rb"))
-    run2.extra |= {"output_records": hits, "expected": stats.rekognition,
-                  "check": "ok" if hits == stats.rekognition else "FAILED"}
+    run2.extra |= {
+        "output_records": hits,
+        "expected": stats.rekognition,
+        "check": "ok" if hits == stats.rekognition else "FAILED",
+    }
     return [run, run2]
 
 
@@ -508,61 +594,85 @@ def machine() -> dict[str, str]:
         if line.startswith("MemTotal:"):
             mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     jq = subprocess.run(["jq", "--version"], capture_output=True, text=True).stdout.strip()
-    return {"cpu": model, "cores": str(os.cpu_count()), "ram": mem,
-            "python": platform.python_version(), "orjson": orjson.__version__, "jq": jq,
-            "kernel": platform.release()}
+    return {
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "ram": mem,
+        "python": platform.python_version(),
+        "orjson": orjson.__version__,
+        "jq": jq,
+        "kernel": platform.release(),
+    }
 
 
 def markdown(runs: list[Run], corpora: dict[str, CorpusStats]) -> str:
     """The result table and ratios, ready for bench/RESULTS.md."""
-    lines = ["| corpus | command | records | JSON MB | wall s | CPU s | records/s | MB/s "
-             "| peak RSS MB: largest process | main process | process tree "
-             "| idle before | others' CPU s during | check |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| corpus | command | records | JSON MB | wall s | CPU s | records/s | MB/s "
+        "| peak RSS MB: largest process | main process | process tree "
+        "| idle before | others' CPU s during | check |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     lines.extend(
         f"| {run.extra.get('corpus', '')} | {run.label} | {run.records:,} "
         f"| {run.json_bytes / MB:,.0f} | {run.wall_s:.1f} | {run.cpu_s:.1f} "
         f"| {run.records_per_s:,.0f} | {run.mb_per_s:,.1f} | {run.max_rss_mb:.0f} "
         f"| {run.main_rss_mb:.0f} | {run.tree_rss_mb:.0f} | {run.extra.get('idle_before', 0):.0%} "
         f"| {run.extra.get('others_cpu_s', 0):.1f} | {run.extra.get('check', '')} |"
-        for run in runs)
+        for run in runs
+    )
     lines.append("")
     for name, st in corpora.items():
-        lines.append(f"- corpus {name}: {st.files} files ({st.gz_files} gzipped), "
-                     f"{st.records:,} records, {st.json_bytes / MB:,.0f} MB of JSON, "
-                     f"{st.disk_bytes / MB:,.0f} MB on disk, {st.rekognition} Rekognition "
-                     f"records of which {st.police_matches} police face matches; plain files: "
-                     f"{st.plain_files}, {st.plain_records:,} records, "
-                     f"{st.plain_bytes / MB:,.0f} MB (generated in {st.seconds:.0f} s)")
+        lines.append(
+            f"- corpus {name}: {st.files} files ({st.gz_files} gzipped), "
+            f"{st.records:,} records, {st.json_bytes / MB:,.0f} MB of JSON, "
+            f"{st.disk_bytes / MB:,.0f} MB on disk, {st.rekognition} Rekognition "
+            f"records of which {st.police_matches} police face matches; plain files: "
+            f"{st.plain_files}, {st.plain_records:,} records, "
+            f"{st.plain_bytes / MB:,.0f} MB (generated in {st.seconds:.0f} s)"
+        )
     by = {(r.extra.get("corpus"), r.label): r for r in runs}
     jq = by.get(("1x", "jq, plain files only"))
     for label in ("auditor, default workers", "auditor, --workers 1"):
         a = by.get(("1x", label))
         if a and jq:
-            lines.append(f"- {label} / jq (plain files): {a.records_per_s / jq.records_per_s:.2f}x "
-                         f"records/s, {a.mb_per_s / jq.mb_per_s:.2f}x MB/s")
+            lines.append(
+                f"- {label} / jq (plain files): {a.records_per_s / jq.records_per_s:.2f}x "
+                f"records/s, {a.mb_per_s / jq.mb_per_s:.2f}x MB/s"
+            )
     small = by.get(("1x", "auditor, default workers"))
     for name in list(corpora)[1:]:
         big = by.get((name, "auditor, default workers"))
         if small and big and small.max_rss_mb and small.tree_rss_mb:
-            lines.append(f"- peak RSS, corpus {name} / corpus 1x: largest process "
-                         f"{big.max_rss_mb / small.max_rss_mb:.2f}x, process tree "
-                         f"{big.tree_rss_mb / small.tree_rss_mb:.2f}x")
+            lines.append(
+                f"- peak RSS, corpus {name} / corpus 1x: largest process "
+                f"{big.max_rss_mb / small.max_rss_mb:.2f}x, process tree "
+                f"{big.tree_rss_mb / small.tree_rss_mb:.2f}x"
+            )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Build the corpora, time every command once, print and save the results."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size-gb", type=float, default=1.0,
-                    help="GiB of log files on disk (default 1.0)")
-    ap.add_argument("--scale", type=float, default=2.0,
-                    help="size of the second corpus, as a multiple (0: skip it)")
+    ap.add_argument(
+        "--size-gb", type=float, default=1.0, help="GiB of log files on disk (default 1.0)"
+    )
+    ap.add_argument(
+        "--scale",
+        type=float,
+        default=2.0,
+        help="size of the second corpus, as a multiple (0: skip it)",
+    )
     ap.add_argument("--seed", type=int, default=20260610)
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the corpus")
     ap.add_argument("--no-jq", action="store_true", help="skip the jq runs")
-    ap.add_argument("--quiet-wait", type=float, default=300.0,
-                    help="seconds to wait for an idle machine before each run (default 300)")
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=300.0,
+        help="seconds to wait for an idle machine before each run (default 300)",
+    )
     args = ap.parse_args(argv)
     if not AUDITOR.exists():
         ap.error(f"{AUDITOR} not found: run `make install` first")
@@ -577,22 +687,41 @@ def main(argv: list[str] | None = None) -> int:
     corpora: dict[str, CorpusStats] = {}
     for name, size in sizes.items():
         print(f"corpus {name}: {size} GiB ...", file=sys.stderr, flush=True)
-        corpora[name] = corpus(CORPUS / f"bundle-{name}", size, args.seed + len(corpora),
-                               args.keep)
+        corpora[name] = corpus(CORPUS / f"bundle-{name}", size, args.seed + len(corpora), args.keep)
     runs: list[Run] = []
     main_bundle = CORPUS / "bundle-1x"
     steps: list[tuple[str, Any]] = [
-        ("1x", lambda: audit("auditor, default workers", main_bundle, corpora["1x"],
-                             scratch / "report-1x.json")),
-        ("1x", lambda: audit("auditor, --workers 1", main_bundle, corpora["1x"],
-                             scratch / "report-1x-w1.json", workers=1)),
+        (
+            "1x",
+            lambda: audit(
+                "auditor, default workers", main_bundle, corpora["1x"], scratch / "report-1x.json"
+            ),
+        ),
+        (
+            "1x",
+            lambda: audit(
+                "auditor, --workers 1",
+                main_bundle,
+                corpora["1x"],
+                scratch / "report-1x-w1.json",
+                workers=1,
+            ),
+        ),
     ]
     if not args.no_jq:
         steps.append(("1x", lambda: jq_runs(main_bundle, corpora["1x"], scratch)))
-    steps.extend((name, lambda n=name: audit("auditor, default workers",
-                                             CORPUS / f"bundle-{n}", corpora[n],
-                                             scratch / f"report-{n}.json"))
-                 for name in list(corpora)[1:])
+    steps.extend(
+        (
+            name,
+            lambda n=name: audit(
+                "auditor, default workers",
+                CORPUS / f"bundle-{n}",
+                corpora[n],
+                scratch / f"report-{n}.json",
+            ),
+        )
+        for name in list(corpora)[1:]
+    )
     for name, step in steps:
         warm_cache(log_files(CORPUS / f"bundle-{name}"))
         idle = wait_quiet(args.quiet_wait)
@@ -601,17 +730,25 @@ def main(argv: list[str] | None = None) -> int:
             run.extra["corpus"] = name
             run.extra["idle_before"] = idle
             runs.append(run)
-            print(f"{name} {run.label}: {run.wall_s:.1f} s, {run.records_per_s:,.0f} rec/s, "
-                  f"{run.mb_per_s:,.1f} MB/s, max RSS {run.max_rss_mb:.0f} MB, tree RSS "
-                  f"{run.tree_rss_mb:.0f} MB, idle before {idle:.0%}, {run.extra.get('check')}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{name} {run.label}: {run.wall_s:.1f} s, {run.records_per_s:,.0f} rec/s, "
+                f"{run.mb_per_s:,.1f} MB/s, max RSS {run.max_rss_mb:.0f} MB, tree RSS "
+                f"{run.tree_rss_mb:.0f} MB, idle before {idle:.0%}, {run.extra.get('check')}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     text = markdown(runs, corpora)
     print(text)
-    result = {"machine": machine(), "when": datetime.now(UTC).isoformat(timespec="seconds"),
-              "corpora": {k: asdict(v) for k, v in corpora.items()},
-              "runs": [asdict(r) | {"records_per_s": round(r.records_per_s),
-                                    "mb_per_s": round(r.mb_per_s, 1)} for r in runs]}
+    result = {
+        "machine": machine(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "corpora": {k: asdict(v) for k, v in corpora.items()},
+        "runs": [
+            asdict(r) | {"records_per_s": round(r.records_per_s), "mb_per_s": round(r.mb_per_s, 1)}
+            for r in runs
+        ],
+    }
     saved = OUT / f"logs-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     saved.write_text(json.dumps(result, indent=1))
     print(f"machine: {result['machine']}\nsaved: {saved.relative_to(ROOT)}", file=sys.stderr)

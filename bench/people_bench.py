@@ -49,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     exact = cluster(descriptors, DEFAULT_PERSON_THRESHOLD, block=len(descriptors))
     people = len(set(labels))
     print(f"{len(descriptors)} faces, {people} people (detected faces labelled by the truth)")
-    print("| block size | clusters | count error | purity | inverse purity "
-          "| pair agreement with exact | seconds |")
+    print(
+        "| block size | clusters | count error | purity | inverse purity "
+        "| pair agreement with exact | seconds |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for block in (int(b) for b in args.blocks.split(",")):
         start = time.perf_counter()
@@ -58,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         pure, inverse = purity(got, labels)
         kind = " (exact)" if block >= len(descriptors) else ""
-        print(f"| {block}{kind} | {len(set(got))} | {len(set(got)) - people:+d} | {pure:.3f} "
-              f"| {inverse:.3f} | {pair_agreement(got, exact):.5f} | {seconds:.2f} |")
+        print(
+            f"| {block}{kind} | {len(set(got))} | {len(set(got)) - people:+d} | {pure:.3f} "
+            f"| {inverse:.3f} | {pair_agreement(got, exact):.5f} | {seconds:.2f} |"
+        )
     return 0
 
 

@@ -164,9 +164,24 @@ class Cluster:
              "--idle-timeout", "3600"], stdout=log, stderr=log)  # fmt: skip
         self.workers = [
             subprocess.Popen(
-                [str(DASK), "worker", self.address, "--nthreads", "1", "--no-nanny", "--host",
-                 "127.0.0.1", "--no-dashboard", "--death-timeout", "60", "--local-directory",
-                 str(folder / "work")], stdout=log, stderr=log)  # fmt: skip
+                [
+                    str(DASK),
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--death-timeout",
+                    "60",
+                    "--local-directory",
+                    str(folder / "work"),
+                ],
+                stdout=log,
+                stderr=log,
+            )  # fmt: skip
             for _ in range(workers)
         ]
         from distributed import Client
@@ -214,18 +229,36 @@ def measure(argv: list[str], extra: dict[str, int]) -> dict[str, Any]:
     others = max(0.0, _busy_seconds() - busy0 - ours)
     if proc.returncode not in (0, 1, 3):
         sys.stderr.write(err.decode(errors="replace")[-3000:])
-    return {"wall_s": round(wall, 1), "exit": proc.returncode, "cpu_s": round(ours, 1),
-            "others_cores": round(others / wall, 2), "rss_mb": sampler.peaks()}
+    return {
+        "wall_s": round(wall, 1),
+        "exit": proc.returncode,
+        "cpu_s": round(ours, 1),
+        "others_cores": round(others / wall, 2),
+        "rss_mb": sampler.peaks(),
+    }
 
 
 def strip_run(text: str) -> str:
     return re.sub(r'(?ms)^  "run": \{\n.*?^  \},\n', "", text)
 
 
-def audit_argv(bundle: Path, report: Path, mode: str, workers: int, address: str,
-               frames: bool) -> list[str]:
-    argv = [str(AUDITOR), "audit", str(bundle), "--no-store", "--fail-on", "never",
-            "--format", "json", "--output", str(report), "--workers", str(workers)]
+def audit_argv(
+    bundle: Path, report: Path, mode: str, workers: int, address: str, frames: bool
+) -> list[str]:
+    argv = [
+        str(AUDITOR),
+        "audit",
+        str(bundle),
+        "--no-store",
+        "--fail-on",
+        "never",
+        "--format",
+        "json",
+        "--output",
+        str(report),
+        "--workers",
+        str(workers),
+    ]
     if not frames:
         argv.append("--no-frames")
     if mode == "dask local":
@@ -252,8 +285,8 @@ def frames_bundle(dest: Path, frames_src: Path) -> tuple[Path, int]:
             "event_id": f"bench-{i:05d}"}))  # fmt: skip
     (dest / "logs" / "pipeline.jsonl").write_text("\n".join(lines) + "\n")
     (dest / "principals.toml").write_text(
-        '[[principal]]\nname = "bench-police"\norganisation = "Bench Police"\n'
-        'category = "police"\n')
+        '[[principal]]\nname = "bench-police"\norganisation = "Bench Police"\ncategory = "police"\n'
+    )
     return dest, len(frames)
 
 
@@ -278,9 +311,11 @@ def task_overhead(address: str, workers: int, tasks: int = 400) -> dict[str, flo
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = ["| input | executor | wall s | records/s | frames/s | CPU s | peak RSS MB: client "
-             "| client's children | scheduler | workers | other load (cores) | check |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| input | executor | wall s | records/s | frames/s | CPU s | peak RSS MB: client "
+        "| client's children | scheduler | workers | other load (cores) | check |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for run in result["runs"]:
         rss = run["rss_mb"]
         children = rss.get("client child", [])
@@ -293,10 +328,12 @@ def markdown(result: dict[str, Any]) -> str:
             f"{' ...' if len(children) > 4 else ''} "
             f"| {rss.get('scheduler', ['-'])[0]} "
             f"| {', '.join(f'{w[0]:.0f}' for w in workers) or '-'} "
-            f"| {run['others_cores']:.2f} | {run['check']} |")
+            f"| {run['others_cores']:.2f} | {run['check']} |"
+        )
     lines.append("")
-    lines.append(f"- per-task overhead (400 trivial tasks through `map`): "
-                 f"{result['task_overhead_ms']}")
+    lines.append(
+        f"- per-task overhead (400 trivial tasks through `map`): {result['task_overhead_ms']}"
+    )
     lines.append(f"- corpus: {json.dumps(result['corpus'])}")
     lines.append(f"- frames: {result['frames']}")
     return "\n".join(lines) + "\n"
@@ -309,8 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the corpus")
-    ap.add_argument("--quiet-wait", type=float, default=120.0,
-                    help="seconds to wait for an idle machine before each run")
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait for an idle machine before each run",
+    )
     ap.add_argument("--modes", default="local pool,dask local,dask cluster")
     args = ap.parse_args(argv)
     shared = shared_dir()
@@ -320,15 +361,18 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(CORPUS).free
     if free < (args.size_gb * 1.15 + 2) * GIB:
-        raise SystemExit(f"only {free / GIB:.0f} GiB free under {CORPUS}: "
-                         f"{args.size_gb} GiB of logs need more")
+        raise SystemExit(
+            f"only {free / GIB:.0f} GiB free under {CORPUS}: {args.size_gb} GiB of logs need more"
+        )
 
     print(f"logs corpus: {args.size_gb} GiB ...", file=sys.stderr, flush=True)
     logs = CORPUS / f"scale-{args.size_gb:g}"
     stats = logs_bench.corpus(logs, args.size_gb, args.seed, args.keep)
     frames_src = CORPUS / f"scale-frames-{args.frames}"
-    if not (frames_src / "frames").is_dir() or len(list((frames_src / "frames").glob("*.jpg"))) \
-            != args.frames:
+    if (
+        not (frames_src / "frames").is_dir()
+        or len(list((frames_src / "frames").glob("*.jpg"))) != args.frames
+    ):
         print(f"frames: {args.frames} ...", file=sys.stderr, flush=True)
         import faces_bench
 
@@ -344,30 +388,41 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "logs":
             logs_bench.warm_cache(logs_bench.log_files(logs))
         for mode in args.modes.split(","):
-            cluster = Cluster(args.workers, scratch / "cluster") if mode == "dask cluster" \
-                else None
+            cluster = Cluster(args.workers, scratch / "cluster") if mode == "dask cluster" else None
             try:
                 idle = logs_bench.wait_quiet(args.quiet_wait)
                 report = scratch / f"report-{kind}-{mode.replace(' ', '-')}.json"
                 report.unlink(missing_ok=True)
-                argv_ = audit_argv(bundle, report, mode, args.workers,
-                                   cluster.address if cluster else "", kind == "frames")
+                argv_ = audit_argv(
+                    bundle,
+                    report,
+                    mode,
+                    args.workers,
+                    cluster.address if cluster else "",
+                    kind == "frames",
+                )
                 run = measure(argv_, cluster.roots() if cluster else {})
                 if cluster and not overhead:
                     overhead = task_overhead(cluster.address, args.workers)
             finally:
                 if cluster:
                     cluster.stop()
-            run |= {"input": kind, "mode": mode, "idle_before": idle,
-                    "command": " ".join(argv_).replace(str(ROOT) + "/", "")}
+            run |= {
+                "input": kind,
+                "mode": mode,
+                "idle_before": idle,
+                "command": " ".join(argv_).replace(str(ROOT) + "/", ""),
+            }
             doc = json.loads(report.read_text()) if report.is_file() else None
             if doc is None:
                 run["check"] = f"FAILED (exit {run['exit']}, no report)"
             elif kind == "logs":
-                found = sum(1 for f in doc["findings"]
-                            if f["pack"] == logs_bench.REKOGNITION_PACK)
-                ok = doc["summary"]["events"] == stats.records and \
-                    found == stats.police_matches and not doc["errors"]
+                found = sum(1 for f in doc["findings"] if f["pack"] == logs_bench.REKOGNITION_PACK)
+                ok = (
+                    doc["summary"]["events"] == stats.records
+                    and found == stats.police_matches
+                    and not doc["errors"]
+                )
                 run["records_per_s"] = round(stats.records / run["wall_s"])
                 run["check"] = "ok" if ok else "FAILED"
             else:
@@ -382,15 +437,22 @@ def main(argv: list[str] | None = None) -> int:
                 if not run["same_as_local_pool"]:
                     run["check"] += ", REPORT DIFFERS"
             runs.append(run)
-            print(f"{kind} / {mode}: {run['wall_s']} s, check {run['check']}, "
-                  f"RSS {run['rss_mb']}, others {run['others_cores']} cores",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{kind} / {mode}: {run['wall_s']} s, check {run['check']}, "
+                f"RSS {run['rss_mb']}, others {run['others_cores']} cores",
+                file=sys.stderr,
+                flush=True,
+            )
 
-    result = {"machine": logs_bench.machine(),
-              "when": datetime.now(UTC).isoformat(timespec="seconds"),
-              "args": vars(args), "corpus": asdict(stats),
-              "frames": {"count": nframes, "size": "640x480"},
-              "task_overhead_ms": overhead, "runs": runs}
+    result = {
+        "machine": logs_bench.machine(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "args": vars(args),
+        "corpus": asdict(stats),
+        "frames": {"count": nframes, "size": "640x480"},
+        "task_overhead_ms": overhead,
+        "runs": runs,
+    }
     text = markdown(result)
     print(text)
     saved = OUT / f"scale-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

@@ -117,8 +117,14 @@ def case(name: str, url: str, n: int, run_id: str) -> dict[str, Any]:
             assert sum(1 for _ in store.iter_findings(run_id)) == n
     wall = time.perf_counter() - t0
     peak = _status_kb("VmHWM")
-    return {"case": name, "findings": n, "wall_s": wall, "cpu_s": _cpu() - cpu0,
-            "rss_before_mb": before / 1024, "peak_growth_mb": max(0, peak - before) / 1024}
+    return {
+        "case": name,
+        "findings": n,
+        "wall_s": wall,
+        "cpu_s": _cpu() - cpu0,
+        "rss_before_mb": before / 1024,
+        "peak_growth_mb": max(0, peak - before) / 1024,
+    }
 
 
 def _busy_ticks() -> int:
@@ -129,9 +135,23 @@ def _busy_ticks() -> int:
 def measure(name: str, url: str, n: int, run_id: str) -> dict[str, Any]:
     busy0 = _busy_ticks()
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run([sys.executable, __file__, "--case", name, "--url", url,
-                           "--findings", str(n), "--run-id", run_id],
-                          capture_output=True, text=True, timeout=3600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--case",
+            name,
+            "--url",
+            url,
+            "--findings",
+            str(n),
+            "--run-id",
+            run_id,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{name} failed:\n{done.stderr}")
     usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -157,11 +177,17 @@ def make_template() -> None:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| backend | findings | case | wall s | findings/s | CPU s | other CPU s "
-             "| peak RSS growth MB |", "|---|---:|---|---:|---:|---:|---:|---:|"]
-    lines.extend(f"| {r['backend']} | {r['findings']:,} | {r['case']} | {r['wall_s']:.2f} "
-                 f"| {r['findings'] / r['wall_s']:,.0f} | {r['cpu_s']:.2f} "
-                 f"| {r['other_cpu_s']:.2f} | {r['peak_growth_mb']:.1f} |" for r in rows)
+    lines = [
+        "| backend | findings | case | wall s | findings/s | CPU s | other CPU s "
+        "| peak RSS growth MB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    lines.extend(
+        f"| {r['backend']} | {r['findings']:,} | {r['case']} | {r['wall_s']:.2f} "
+        f"| {r['findings'] / r['wall_s']:,.0f} | {r['cpu_s']:.2f} "
+        f"| {r['other_cpu_s']:.2f} | {r['peak_growth_mb']:.1f} |"
+        for r in rows
+    )
     return "\n".join(lines)
 
 
@@ -204,8 +230,16 @@ def main() -> int:
             cluster.stop()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     raw = OUT / f"store-{stamp}.json"
-    raw.write_text(json.dumps({"machine": platform.uname()._asdict(),
-                               "python": platform.python_version(), "rows": rows}, indent=1))
+    raw.write_text(
+        json.dumps(
+            {
+                "machine": platform.uname()._asdict(),
+                "python": platform.python_version(),
+                "rows": rows,
+            },
+            indent=1,
+        )
+    )
     print(markdown(rows))
     print(f"\nraw results: {raw.relative_to(ROOT)}")
     return 0

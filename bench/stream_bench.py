@@ -73,16 +73,24 @@ def face_ops_bundle(dest: Path, ops: int, frames: int, seed: int) -> dict[str, i
         for i in range(n, min(ops, n + 1000)):
             frame = rng.randrange(frames)
             key = f"metro-pd/cam-{frame % 40:02d}/f{frame:06d}.jpg"
-            rec = rekognition_record(metro, "SearchFacesByImage", {
-                "collectionId": "metro-watchlist", "maxFaces": 5,
-                "image": _s3("metro-pd-evidence", key)}, None)
+            rec = rekognition_record(
+                metro,
+                "SearchFacesByImage",
+                {
+                    "collectionId": "metro-watchlist",
+                    "maxFaces": 5,
+                    "image": _s3("metro-pd-evidence", key),
+                },
+                None,
+            )
             when = start + timedelta(seconds=rng.randrange(365 * 86400))
             rec["eventTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
             rec["eventID"] = f"00000000-0000-4000-8000-{i:012d}"
             rec["requestID"] = f"10000000-0000-4000-8000-{i:012d}"
             records.append(rec)
         (dest / "logs" / f"ops-{n // 1000:04d}.json").write_bytes(
-            orjson.dumps({"Records": records}) + b"\n")
+            orjson.dumps({"Records": records}) + b"\n"
+        )
         written += len(records)
     return {"ops": written, "frames": frames}
 
@@ -92,8 +100,11 @@ def baseline_tree(commit: str) -> Path:
     dest = CORPUS / f"baseline-{commit[:12]}"
     if not (dest / "seeds").is_dir():
         dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "auditor", "seeds"],
-                                 check=True, capture_output=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit, "auditor", "seeds"],
+            check=True,
+            capture_output=True,
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest
 
@@ -109,27 +120,44 @@ def check(report: Path) -> dict[str, Any]:
     if not report.is_file():
         return {"check": "no report"}
     doc = orjson.loads(report.read_bytes())
-    return {"findings": len(doc["findings"]), "events": doc["summary"]["events"],
-            "face_operations": doc["summary"]["face_operations"],
-            "errors": len(doc["errors"]), "report_mb": round(report.stat().st_size / 1e6, 1)}
+    return {
+        "findings": len(doc["findings"]),
+        "events": doc["summary"]["events"],
+        "face_operations": doc["summary"]["face_operations"],
+        "errors": len(doc["errors"]),
+        "report_mb": round(report.stat().st_size / 1e6, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Build the inputs, time every command once, print and save the results."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--baseline", default="3a8a249",
-                    help="commit measured as the baseline (default: main before streaming)")
+    ap.add_argument(
+        "--baseline",
+        default="3a8a249",
+        help="commit measured as the baseline (default: main before streaming)",
+    )
     ap.add_argument("--ops", type=int, default=100_000)
     ap.add_argument("--frames", type=int, default=5_000)
     ap.add_argument("--sizes", default="1,2", help="GiB of CloudTrail corpora (default 1,2)")
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the corpora")
     ap.add_argument("--quiet-wait", type=float, default=60.0)
-    ap.add_argument("--shared", type=Path, default=None,
-                    help="the shared folder with realdata/ (default: ../shared or ../../shared)")
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=None,
+        help="the shared folder with realdata/ (default: ../shared or ../../shared)",
+    )
     args = ap.parse_args(argv)
-    shared = args.shared or next((p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared")
-                                  if (p / "realdata").is_dir()), ROOT.parent / "shared")
+    shared = args.shared or next(
+        (
+            p
+            for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared")
+            if (p / "realdata").is_dir()
+        ),
+        ROOT.parent / "shared",
+    )
     logs_bench.REALDATA = shared / "realdata" / "cloudtrail"
     CORPUS.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -137,13 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir()
-    trees: dict[str, Path | None] = {f"baseline {args.baseline}": baseline_tree(args.baseline),
-                                     "streaming (this tree)": None}
+    trees: dict[str, Path | None] = {
+        f"baseline {args.baseline}": baseline_tree(args.baseline),
+        "streaming (this tree)": None,
+    }
     ops_bundle = CORPUS / f"faceops-{args.ops}"
     print(f"face-operation bundle: {args.ops} ops ...", file=sys.stderr, flush=True)
     facts = face_ops_bundle(ops_bundle, args.ops, args.frames, args.seed)
     inputs: list[tuple[str, Path, list[str]]] = [
-        (f"{args.ops:,} face ops", ops_bundle, ["--no-cache"])]
+        (f"{args.ops:,} face ops", ops_bundle, ["--no-cache"])
+    ]
     for size in (float(s) for s in args.sizes.split(",") if s):
         name = f"bundle-{size:g}g"
         print(f"corpus {size:g} GiB ...", file=sys.stderr, flush=True)
@@ -163,21 +194,38 @@ def main(argv: list[str] | None = None) -> int:
             warm_cache(log_files(bundle))
             idle = wait_quiet(args.quiet_wait)
             run = measure(f"{label}: {tree_label}", argv_for(tree, cmd))
-            run.extra |= check(report) | {"idle_before": idle, "input": label,
-                                          "tree": tree_label, "argv": " ".join(cmd)}
+            run.extra |= check(report) | {
+                "idle_before": idle,
+                "input": label,
+                "tree": tree_label,
+                "argv": " ".join(cmd),
+            }
             runs.append(run)
-            print(f"{run.label}: {run.wall_s:.1f} s, max RSS {run.max_rss_mb:.0f} MB, tree "
-                  f"{run.tree_rss_mb:.0f} MB, exit {run.exit_code}, {run.extra}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{run.label}: {run.wall_s:.1f} s, max RSS {run.max_rss_mb:.0f} MB, tree "
+                f"{run.tree_rss_mb:.0f} MB, exit {run.exit_code}, {run.extra}",
+                file=sys.stderr,
+                flush=True,
+            )
             report.unlink(missing_ok=True)
-    lines = ["| input | code | exit | wall s | findings | peak RSS MB, largest process "
-             "| process tree | others' CPU s |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r.extra['input']} | {r.extra['tree']} | {r.exit_code} | {r.wall_s:.1f} "
-              f"| {r.extra.get('findings', 0):,} | **{r.max_rss_mb:.0f}** "
-              f"| {r.tree_rss_mb:.0f} | {r.extra.get('others_cpu_s')} |" for r in runs]
+    lines = [
+        "| input | code | exit | wall s | findings | peak RSS MB, largest process "
+        "| process tree | others' CPU s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.extra['input']} | {r.extra['tree']} | {r.exit_code} | {r.wall_s:.1f} "
+        f"| {r.extra.get('findings', 0):,} | **{r.max_rss_mb:.0f}** "
+        f"| {r.tree_rss_mb:.0f} | {r.extra.get('others_cpu_s')} |"
+        for r in runs
+    ]
     print("\n".join(lines))
-    result = {"machine": machine(), "when": datetime.now(UTC).isoformat(timespec="seconds"),
-              "face_ops": facts, "runs": [asdict(r) for r in runs]}
+    result = {
+        "machine": machine(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "face_ops": facts,
+        "runs": [asdict(r) for r in runs],
+    }
     saved = OUT / f"stream-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     saved.write_text(json.dumps(result, indent=1))
     print(f"machine: {result['machine']}\nsaved: {saved.relative_to(ROOT)}", file=sys.stderr)

@@ -34,8 +34,11 @@ EXPECTED = [  # (pack, rule, event id) in report order
 
 def test_make_demo_result(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["audit", str(DEMO), "--no-frames", "--no-store", "-f",
-                                      "json", "-o", str(out)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["audit", str(DEMO), "--no-frames", "--no-store", "-f", "json", "-o", str(out)],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     got = [(f["pack"], f["rule"], f["events"][0]["event_id"]) for f in report["findings"]]
@@ -51,8 +54,11 @@ def test_make_demo_result(tmp_path: Path) -> None:
     assert sum(u["count"] for u in report["undecided"]) == 45
     files = {e["file"].split("/")[-1] for u in report["undecided"] for e in u["sample"]}
     assert files == {"111122223333_CloudTrail_us-east-1_rekognition.json", "gateway.log"}
-    gateway = [u for u in report["undecided"]
-               if any(e["file"].endswith("gateway.log") for e in u["sample"])]
+    gateway = [
+        u
+        for u in report["undecided"]
+        if any(e["file"].endswith("gateway.log") for e in u["sample"])
+    ]
     assert [u["count"] for u in gateway] == [1]
     assert s["cannot_decide_by_pack"]["us-wa-rcw-43-386"] == 5
     assert s["cannot_decide_by_pack"]["eu-ai-act-art5"] == 0

@@ -31,9 +31,23 @@ def bundle(tmp_path: Path, *files: str, broken: bool = False) -> Path:
 def audit(root: Path, *flags: str) -> tuple[int, dict[str, Any], str]:
     out = root.parent / "report.json"
     table = root.parent / "report.txt"
-    args = ["audit", str(root), "--no-frames", "--no-store", "--policy", "us-wa-rcw-43-386",
-            "--format", "json", "--output", str(out), "--format", "table", "--output",
-            str(table), *flags]
+    args = [
+        "audit",
+        str(root),
+        "--no-frames",
+        "--no-store",
+        "--policy",
+        "us-wa-rcw-43-386",
+        "--format",
+        "json",
+        "--output",
+        str(out),
+        "--format",
+        "table",
+        "--output",
+        str(table),
+        *flags,
+    ]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     return result.exit_code, json.loads(out.read_text()), table.read_text()
 
@@ -42,7 +56,8 @@ UNDECIDED = "WA-386-003/undecided-significant-effect.jsonl"
 
 
 def test_undecided_entries_pass_the_gate_by_default_and_are_counted_per_pack(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     code, report, table = audit(bundle(tmp_path, UNDECIDED))
     assert code == 0
     assert report["summary"]["cannot_decide"] == 1
@@ -60,10 +75,13 @@ def test_fail_on_undecided_makes_them_fail(tmp_path: Path) -> None:
     assert "cannot-decide entr(ies) with --fail-on-undecided (exit 1)" in table
     invocation = to_sarif(report)["runs"][0]["invocations"][0]
     assert (invocation["exitCode"], invocation["exitCodeDescription"]) == (
-        1, "cannot-decide entries with --fail-on-undecided")
+        1,
+        "cannot-decide entries with --fail-on-undecided",
+    )
     # whatever --fail-on says; --exit-zero still turns the 1 into 0
-    code, _, _ = audit(bundle(tmp_path / "n", UNDECIDED), "--fail-on-undecided",
-                       "--fail-on", "never")
+    code, _, _ = audit(
+        bundle(tmp_path / "n", UNDECIDED), "--fail-on-undecided", "--fail-on", "never"
+    )
     assert code == 1
     code, _, _ = audit(bundle(tmp_path / "z", UNDECIDED), "--fail-on-undecided", "--exit-zero")
     assert code == 0
@@ -87,7 +105,10 @@ def test_verify_reproduces_a_report_made_with_the_flag(tmp_path: Path) -> None:
     root = bundle(tmp_path, UNDECIDED)
     code, _, _ = audit(root, "--fail-on-undecided")
     assert code == 1
-    res = CliRunner().invoke(app, ["verify", str(root.parent / "report.json"), str(root),
-                                   "--json"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        app,
+        ["verify", str(root.parent / "report.json"), str(root), "--json"],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["reproduced"] is True

@@ -24,8 +24,11 @@ def test_every_route_matches_its_example_and_is_not_shadowed(route: Route) -> No
 #: Concrete requests as the products' docs write them, with the kind a reviewer expects; written
 #: independently of the table so a wrong kind in it fails here.
 REQUESTS = [
-    ("POST", "/face/v1.0/detect?returnFaceId=true&recognitionModel=recognition_04",
-     K.FACE_DETECTION),
+    (
+        "POST",
+        "/face/v1.0/detect?returnFaceId=true&recognitionModel=recognition_04",
+        K.FACE_DETECTION,
+    ),
     ("POST", "/face/v1.0/identify", K.IDENTIFICATION_1TON),
     ("POST", "/face/v1.2/identify", K.IDENTIFICATION_1TON),
     ("POST", "/face/v1.1-preview.1/identify", K.IDENTIFICATION_1TON),
@@ -38,24 +41,41 @@ REQUESTS = [
     ("DELETE", "/face/v1.0/persongroups/metro-watchlist", K.OTHER),
     ("POST", "/face/v1.0/persongroups/metro-watchlist/persons", K.ENROLMENT),
     ("GET", "/face/v1.0/persongroups/metro-watchlist/persons?top=1000", K.OTHER),
-    ("POST", "/face/v1.0/persongroups/metro-watchlist/persons/"
-     "25985303-c537-4467-b41d-bdb45cd95ca1/persistedFaces?userData=cam4", K.ENROLMENT),
+    (
+        "POST",
+        "/face/v1.0/persongroups/metro-watchlist/persons/"
+        "25985303-c537-4467-b41d-bdb45cd95ca1/persistedFaces?userData=cam4",
+        K.ENROLMENT,
+    ),
     ("POST", "/face/v1.0/largepersongroups/lpg-2/train", K.ENROLMENT),
     ("GET", "/face/v1.0/largepersongroups/lpg-2/training", K.OTHER),
     ("POST", "/face/v1.0/largefacelists/shoplifters/persistedfaces", K.ENROLMENT),
     ("POST", "/face/v1.0/facelists/shoplifters/persistedfaces", K.ENROLMENT),
-    ("POST", "/face/v1.2/persons/0b1f3d2e-8c1d-4d61-9c4b-0e9e3f2c6a11/recognitionModels/"
-     "recognition_04/persistedfaces", K.ENROLMENT),
+    (
+        "POST",
+        "/face/v1.2/persons/0b1f3d2e-8c1d-4d61-9c4b-0e9e3f2c6a11/recognitionModels/"
+        "recognition_04/persistedfaces",
+        K.ENROLMENT,
+    ),
     ("POST", "/face/v1.2/detectLivenessWithVerify-sessions", K.VERIFICATION_1TO1),
-    ("POST", "/face/v1.1-preview.1/detectLivenessWithVerify/singleModal/sessions",
-     K.VERIFICATION_1TO1),
+    (
+        "POST",
+        "/face/v1.1-preview.1/detectLivenessWithVerify/singleModal/sessions",
+        K.VERIFICATION_1TO1,
+    ),
     ("POST", "/face/v1.2/detectLiveness-sessions", K.FACE_ANALYSIS),
-    ("GET", "/face/v1.2/detectLivenessWithVerify-sessions/b12e033e-bda7-4b83-a211-e721c661f30e",
-     K.OTHER),
+    (
+        "GET",
+        "/face/v1.2/detectLivenessWithVerify-sessions/b12e033e-bda7-4b83-a211-e721c661f30e",
+        K.OTHER,
+    ),
     ("DELETE", "/face/v1.2/detectLivenessWithVerify-sessions/b12e033e", K.OTHER),
     ("POST", "/api/v1/recognition/recognize?limit=0&det_prob_threshold=0.8", K.IDENTIFICATION_1TON),
-    ("POST", "/api/v1/recognition/faces/3a5b7c9d-0000-4000-8000-000000000001/verify",
-     K.VERIFICATION_1TO1),
+    (
+        "POST",
+        "/api/v1/recognition/faces/3a5b7c9d-0000-4000-8000-000000000001/verify",
+        K.VERIFICATION_1TO1,
+    ),
     ("POST", "/api/v1/recognition/verify", K.VERIFICATION_1TO1),
     ("POST", "/api/v1/verification/verify?limit=1", K.VERIFICATION_1TO1),
     ("POST", "/api/v1/recognition/faces?subject=jane", K.ENROLMENT),
@@ -81,9 +101,18 @@ def test_documented_requests_get_their_kind(method: str, path: str, kind: K) -> 
     assert route is not None and route.kind is kind
 
 
-@pytest.mark.parametrize("path", ["/", "/healthz", "/v1/vision/detection", "/face/v1.0/",
-                                  "/api/v2/recognition/recognize",
-                                  "/facepp/v3", "/face/v1.0/identify/extra"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/healthz",
+        "/v1/vision/detection",
+        "/face/v1.0/",
+        "/api/v2/recognition/recognize",
+        "/facepp/v3",
+        "/face/v1.0/identify/extra",
+    ],
+)
 def test_other_paths_are_not_face_routes(path: str) -> None:
     assert match_route("POST", path) is None
 

@@ -18,9 +18,13 @@ def test_double_take_payloads() -> None:
         (4, None, "compreface", "recognize", "identification_1toN", "double-take", "succeeded"),
     ]
     living, back, garage = result.events
-    assert dict(living.attributes) == {"attempts": "3", "best_confidence": "66.07",
-                                       "camera": "living-room", "detector": "compreface",
-                                       "match_count": "1"}
+    assert dict(living.attributes) == {
+        "attempts": "3",
+        "best_confidence": "66.07",
+        "camera": "living-room",
+        "detector": "compreface",
+        "match_count": "1",
+    }
     assert (back.attr("match_count"), back.attr("zones")) == ("0", "porch")
     assert garage.time.isoformat() == "2021-03-05T02:58:57+00:00"  # the older `time` text
     assert living.event_id == "1623906078.684285-5l9hw6"
@@ -28,11 +32,17 @@ def test_double_take_payloads() -> None:
 
 
 def test_topic_wrappers(tmp_path: Path) -> None:
-    payload = json.loads(Path(__file__).parent.parent.joinpath(
-        "fixtures/logs-samples/double-take/mqtt-matches.jsonl").read_text().splitlines()[0])
-    lines = [{"topic": "double-take/matches/david", "payload": payload},
-             {"topic": "double-take/errors", "payload": {"message": "timeout"}},
-             {"topic": "double-take/cameras/x", "payload": {"camera": "x", "attempts": 1}}]
+    payload = json.loads(
+        Path(__file__)
+        .parent.parent.joinpath("fixtures/logs-samples/double-take/mqtt-matches.jsonl")
+        .read_text()
+        .splitlines()[0]
+    )
+    lines = [
+        {"topic": "double-take/matches/david", "payload": payload},
+        {"topic": "double-take/errors", "payload": {"message": "timeout"}},
+        {"topic": "double-take/cameras/x", "payload": {"camera": "x", "attempts": 1}},
+    ]
     (tmp_path / "mqtt.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     result = read_sample("mqtt.jsonl", root=tmp_path)
     assert result.source == "doubletake" and result.records == 2
@@ -48,20 +58,32 @@ def test_frigate_face_recognition_updates() -> None:
         (2, None, "frigate", "face_recognition", "identification_1toN", "frigate", "succeeded"),
     ]
     named, unnamed = result.events
-    assert dict(named.attributes) == {"best_score": "0.950", "camera": "front_door_cam",
-                                      "match_count": "1",
-                                      "tracked_object_id": "1773738000.475377-mxklsc"}
+    assert dict(named.attributes) == {
+        "best_score": "0.950",
+        "camera": "front_door_cam",
+        "match_count": "1",
+        "tracked_object_id": "1773738000.475377-mxklsc",
+    }
     assert unnamed.attr("match_count") == "0"
     assert named.time.isoformat() == "2026-03-17T09:00:03.748393+00:00"
     assert issues(result) == [(4, None, "missing or bad timestamp: 'later'")]
 
 
 def test_frigate_topic_wrapper(tmp_path: Path) -> None:
-    msg = {"type": "face", "id": "x", "name": "A", "score": 0.9, "camera": "c",
-           "timestamp": 1773738003.5}
+    msg = {
+        "type": "face",
+        "id": "x",
+        "name": "A",
+        "score": 0.9,
+        "camera": "c",
+        "timestamp": 1773738003.5,
+    }
     (tmp_path / "f.jsonl").write_text(
-        json.dumps({"topic": "frigate/tracked_object_update", "payload": msg}) + "\n"
-        + json.dumps({"topic": "frigate/tracked_object_update", "payload": [1]}) + "\n")
+        json.dumps({"topic": "frigate/tracked_object_update", "payload": msg})
+        + "\n"
+        + json.dumps({"topic": "frigate/tracked_object_update", "payload": [1]})
+        + "\n"
+    )
     result = read_sample("f.jsonl", root=tmp_path)
     assert result.source == "frigate" and len(result.events) == 1
     assert issues(result) == [(2, None, "not a Frigate tracked-object update (no type)")]

@@ -43,30 +43,50 @@ def test_sources_skip_the_sparse_bundles_filler() -> None:
     assert orjson.loads(FILLER)["eventSource"] == FILLER_SOURCE and is_filler(orjson.loads(FILLER))
 
 
-def test_export_and_verify_round_trip(tmp_path: Path, cli: Callable[..., Any],
-                                      db_url: str) -> None:
+def test_export_and_verify_round_trip(tmp_path: Path, cli: Callable[..., Any], db_url: str) -> None:
     event = json.loads((SAMPLES / "rekognition-video/lambda-kinesis-event.json").read_text())
     event["Records"] = event["Records"][:2]  # leave out the deliberately broken record
-    bundle = make_bundle(tmp_path / "b", {
-        "logs/azure/PT1H.json": (SAMPLES / "azure-monitor/PT1H.json").read_bytes(),
-        "logs/kinesis/event.json": json.dumps(event, indent=2) + "\n",
-        "logs/proxy/access_common.log": (SAMPLES / "apache/access_common.log").read_bytes(),
-    }, principals=PRINCIPALS)
+    bundle = make_bundle(
+        tmp_path / "b",
+        {
+            "logs/azure/PT1H.json": (SAMPLES / "azure-monitor/PT1H.json").read_bytes(),
+            "logs/kinesis/event.json": json.dumps(event, indent=2) + "\n",
+            "logs/proxy/access_common.log": (SAMPLES / "apache/access_common.log").read_bytes(),
+        },
+        principals=PRINCIPALS,
+    )
     # the Microsoft pack without its US-only context, so that logs without a country apply
     pack = (ROOT / "seeds/microsoft-face-police-2020.toml").read_text()
     pack = pack.replace('[rules.context]\ncountry = ["US"]\n', "", 1)
     (tmp_path / "ms.toml").write_text(pack)
-    packs = ("--policy", str(tmp_path / "ms.toml"),
-             "--policy", str(ROOT / "seeds/amazon-rekognition-police-2020.toml"))
+    packs = (
+        "--policy",
+        str(tmp_path / "ms.toml"),
+        "--policy",
+        str(ROOT / "seeds/amazon-rekognition-police-2020.toml"),
+    )
     report = tmp_path / "r.json"
-    res = cli("audit", bundle, "--no-frames", "--db", db_url, "--format", "json",
-              "--output", report, *packs)
+    res = cli(
+        "audit",
+        bundle,
+        "--no-frames",
+        "--db",
+        db_url,
+        "--format",
+        "json",
+        "--output",
+        report,
+        *packs,
+    )
     assert res.exit_code == 1, res.output
     data = json.loads(report.read_text())
     assert data["errors"] == []
     files = {f["events"][0]["file"] for f in data["findings"]}
-    assert files == {"logs/azure/PT1H.json", "logs/kinesis/event.json",
-                     "logs/proxy/access_common.log"}
+    assert files == {
+        "logs/azure/PT1H.json",
+        "logs/kinesis/event.json",
+        "logs/proxy/access_common.log",
+    }
     azure = [f for f in data["findings"] if f["events"][0]["file"] == "logs/azure/PT1H.json"]
     assert {f["events"][0]["record"] for f in azure} == {1}  # inside the records document
     archive = tmp_path / "ev.zip"

@@ -13,8 +13,11 @@ from tests.logsamples import SAMPLES, read_sample
 
 #: Sources with their own real-data or demo fixtures (tests/test_sources_*.py).
 ELSEWHERE = {"cloudtrail", "jsonl", "text"}
-SAMPLE_FILES = sorted(p.relative_to(SAMPLES).as_posix() for p in SAMPLES.rglob("*")
-                      if p.is_file() and p.name != "SOURCES.md")
+SAMPLE_FILES = sorted(
+    p.relative_to(SAMPLES).as_posix()
+    for p in SAMPLES.rglob("*")
+    if p.is_file() and p.name != "SOURCES.md"
+)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -53,8 +56,9 @@ def test_all_samples_through_the_cli(tmp_path: Path, cli: Any, db_url: str) -> N
     sources = {i["path"]: i["source"] for i in report["inputs"] if i["kind"] == "log"}
     assert sources == {f"logs/{rel}": read_sample(rel).source for rel in SAMPLE_FILES}
     assert set(sources.values()) == set(SOURCES) - ELSEWHERE
-    expected = sorted((f"logs/{rel}", i.line, i.record) for rel in SAMPLE_FILES
-                      for i in read_sample(rel).issues)
+    expected = sorted(
+        (f"logs/{rel}", i.line, i.record) for rel in SAMPLE_FILES for i in read_sample(rel).issues
+    )
     assert sorted((e["file"], e["line"], e["record"]) for e in report["errors"]) == expected
     assert len(expected) == 8  # one broken record in each of 8 samples (SOURCES.md)
 
@@ -64,8 +68,9 @@ _ODD: list[Any] = [None, 1, 1.5, True, "x", [], {}, [1], {"a": 1}, "10.0.0.1", -
 
 def _mutate(obj: Any, rng: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: (rng.choice(_ODD) if rng.random() < 0.3 else _mutate(v, rng))
-                for k, v in obj.items()}
+        return {
+            k: (rng.choice(_ODD) if rng.random() < 0.3 else _mutate(v, rng)) for k, v in obj.items()
+        }
     if isinstance(obj, list):
         return [_mutate(v, rng) for v in obj]
     return obj
@@ -86,11 +91,15 @@ def test_wrong_types_anywhere_are_located_issues_never_crashes(tmp_path: Path, r
     try:
         docs = [json.loads(text)]
     except json.JSONDecodeError:
-        docs = [json.loads(line) for line in text.splitlines()
-                if line.startswith("{") and line.rstrip().endswith("}")]
+        docs = [
+            json.loads(line)
+            for line in text.splitlines()
+            if line.startswith("{") and line.rstrip().endswith("}")
+        ]
     settings = SourceSettings(overrides=(("*", str(source)),))
     for _ in range(60):
         (tmp_path / "m.json").write_text(
-            "\n".join(json.dumps(_mutate(d, rng)) for d in docs) + "\n")
+            "\n".join(json.dumps(_mutate(d, rng)) for d in docs) + "\n"
+        )
         result = read_sample("m.json", settings, root=tmp_path)
         assert not [i for i in result.issues if "could not be read" in i.message], rel

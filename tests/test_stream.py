@@ -43,45 +43,106 @@ def make_bundle(root: Path, uses: int = 60, undecided: int = 30, prohibited: int
     searches, auths = [], []
     for i in range(uses):
         when = BASE + timedelta(hours=rng.randrange(0, 24 * 40), minutes=i)
-        searches.append({"time": _ts(when), "principal": "le-officer", "service": "rekognition",
-                         "operation": "SearchFacesByImage", "event_id": f"s{i:04d}",
-                         "purpose": "missing_person", "case_ref": f"K-{i}", "country": "DE",
-                         "urgency": "true", "national_law_ref": "enabling-act-1",
-                         "modality": "real_time", "space": "publicly_accessible"})
+        searches.append(
+            {
+                "time": _ts(when),
+                "principal": "le-officer",
+                "service": "rekognition",
+                "operation": "SearchFacesByImage",
+                "event_id": f"s{i:04d}",
+                "purpose": "missing_person",
+                "case_ref": f"K-{i}",
+                "country": "DE",
+                "urgency": "true",
+                "national_law_ref": "enabling-act-1",
+                "modality": "real_time",
+                "space": "publicly_accessible",
+            }
+        )
         if i % 2 == 0:  # authorised 3 h after the use (urgency), logged in a later file
-            auths.append({"time": _ts(when + timedelta(hours=3)), "principal": "court",
-                          "service": "authority", "operation": "AuthorisationGranted",
-                          "event_id": f"a{i:04d}", "case_ref": f"K-{i}", "country": "DE"})
+            auths.append(
+                {
+                    "time": _ts(when + timedelta(hours=3)),
+                    "principal": "court",
+                    "service": "authority",
+                    "operation": "AuthorisationGranted",
+                    "event_id": f"a{i:04d}",
+                    "case_ref": f"K-{i}",
+                    "country": "DE",
+                }
+            )
     rng.shuffle(searches)
     half = len(searches) // 2
     _write(root / "logs" / "a-searches.jsonl", searches[:half])
     _write(root / "logs" / "b-searches.jsonl", searches[half:])
     _write(root / "logs" / "z-authorisations.jsonl", auths)
-    wa = [{"time": _ts(BASE - timedelta(days=900, hours=rng.randrange(0, 2000))),
-           "principal": "pd-analyst", "service": "rekognition", "operation": "SearchFacesByImage",
-           "event_id": f"w{i:04d}", "country": "US", "region": "US-WA"} for i in range(undecided)]
+    wa = [
+        {
+            "time": _ts(BASE - timedelta(days=900, hours=rng.randrange(0, 2000))),
+            "principal": "pd-analyst",
+            "service": "rekognition",
+            "operation": "SearchFacesByImage",
+            "event_id": f"w{i:04d}",
+            "country": "US",
+            "region": "US-WA",
+        }
+        for i in range(undecided)
+    ]
     _write(root / "logs" / "c-undecided.jsonl", wa)
-    va = [{"time": _ts(datetime(2026, 9, 1, tzinfo=UTC) + timedelta(hours=rng.randrange(0, 900))),
-           "principal": "pd-analyst", "service": "rekognition", "operation": "SearchFacesByImage",
-           "event_id": f"v{i:04d}", "purpose": "missing_person", "country": "US",
-           "region": "US-VA"} for i in range(prohibited)]
+    va = [
+        {
+            "time": _ts(datetime(2026, 9, 1, tzinfo=UTC) + timedelta(hours=rng.randrange(0, 900))),
+            "principal": "pd-analyst",
+            "service": "rekognition",
+            "operation": "SearchFacesByImage",
+            "event_id": f"v{i:04d}",
+            "purpose": "missing_person",
+            "country": "US",
+            "region": "US-VA",
+        }
+        for i in range(prohibited)
+    ]
     _write(root / "logs" / "d-prohibited.jsonl", va)
     return root
 
 
-def audit(bundle: Path, out: Path, db: Path, monkeypatch: pytest.MonkeyPatch,
-          batch: int | None) -> tuple[int, dict[str, Path]]:
+def audit(
+    bundle: Path, out: Path, db: Path, monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> tuple[int, dict[str, Path]]:
     if batch is None:
         monkeypatch.delenv("AUDITOR_SPILL_BATCH", raising=False)
     else:
         monkeypatch.setenv("AUDITOR_SPILL_BATCH", str(batch))
     out.mkdir(parents=True, exist_ok=True)
     result = CliRunner().invoke(
-        app, ["audit", str(bundle), "--no-frames", "--db", f"sqlite:///{db}",
-              "--policy", "eu-ai-act-art5", "--policy", "us-wa-rcw-43-386",
-              "--policy", "us-va-frt-2021", "--output-dir", str(out),
-              "--format", "json", "--format", "sarif", "--format", "csv", "--format", "junit",
-              "--format", "html"], catch_exceptions=False)
+        app,
+        [
+            "audit",
+            str(bundle),
+            "--no-frames",
+            "--db",
+            f"sqlite:///{db}",
+            "--policy",
+            "eu-ai-act-art5",
+            "--policy",
+            "us-wa-rcw-43-386",
+            "--policy",
+            "us-va-frt-2021",
+            "--output-dir",
+            str(out),
+            "--format",
+            "json",
+            "--format",
+            "sarif",
+            "--format",
+            "csv",
+            "--format",
+            "junit",
+            "--format",
+            "html",
+        ],
+        catch_exceptions=False,
+    )
     return result.exit_code, {p.suffix: p for p in out.iterdir()}
 
 
@@ -95,8 +156,7 @@ def _without_run(path: Path) -> str:
     return text[:start] + text[end:]
 
 
-def test_spilled_report_is_byte_identical(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spilled_report_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bundle = make_bundle(tmp_path / "bundle")
     code1, plain = audit(bundle, tmp_path / "plain", tmp_path / "db1.sqlite", monkeypatch, None)
     code2, spilled = audit(bundle, tmp_path / "spilled", tmp_path / "db2.sqlite", monkeypatch, 3)
@@ -111,13 +171,11 @@ def test_spilled_report_is_byte_identical(tmp_path: Path,
         texts = []
         for files, report in ((plain, one), (spilled, two)):
             text = files[suffix].read_text()
-            for value in (report["run"]["id"], report["run"]["started"],
-                          report["run"]["finished"]):
+            for value in (report["run"]["id"], report["run"]["started"], report["run"]["finished"]):
                 text = text.replace(value, "RUN")
             texts.append(text.replace(_uuid(report["run"]["id"]), "RUN"))
         if suffix == ".html":  # the run line also shows the spill counts
-            texts = [t.split('<p class="run" id="run">')[0] + t.split("</p>", 1)[-1]
-                     for t in texts]
+            texts = [t.split('<p class="run" id="run">')[0] + t.split("</p>", 1)[-1] for t in texts]
         assert texts[0] == texts[1], suffix
 
 
@@ -127,27 +185,40 @@ def _uuid(hex_id: str) -> str:
     return str(uuid.UUID(hex=hex_id))
 
 
-def test_order_undecided_and_late_authorisations(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_order_undecided_and_late_authorisations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bundle = make_bundle(tmp_path / "bundle")
     code, files = audit(bundle, tmp_path / "out", tmp_path / "db.sqlite", monkeypatch, 4)
     assert code == 1
     report = json.loads(files[".json"].read_text())
     findings = report["findings"]
-    keys = [(f["events"][0]["time"], f["events"][0]["file"], f["events"][0]["record"] or -1,
-             f["events"][0]["line"] or -1, f["pack"], f["rule"]) for f in findings]
+    keys = [
+        (
+            f["events"][0]["time"],
+            f["events"][0]["file"],
+            f["events"][0]["record"] or -1,
+            f["events"][0]["line"] or -1,
+            f["pack"],
+            f["rule"],
+        )
+        for f in findings
+    ]
     assert keys == sorted(keys)
     # authorisations logged 3 h after the use, in a later file, clear exactly the even cases
-    auth = [f for f in findings if f["rule"] == "EU-AIA-5-3-001" and "authorisation" in
-            f["message"]]
+    auth = [
+        f for f in findings if f["rule"] == "EU-AIA-5-3-001" and "authorisation" in f["message"]
+    ]
     cases = sorted(int(f["events"][0]["event_id"][1:]) for f in auth)
     assert cases == list(range(1, 60, 2))
     assert sum(1 for f in findings if f["rule"] == "VA-2026-001") == 25
     # undecided: one group with its count and the five earliest events as the sample
     wa = [u for u in report["undecided"] if u["rule"] == "WA-386-001"]
     assert len(wa) == 1 and wa[0]["count"] == 30 and wa[0]["missing"] == ["modality"]
-    times = sorted(json.loads(line)["time"]
-                   for line in (bundle / "logs" / "c-undecided.jsonl").read_text().splitlines())
+    times = sorted(
+        json.loads(line)["time"]
+        for line in (bundle / "logs" / "c-undecided.jsonl").read_text().splitlines()
+    )
     assert [e["time"] for e in wa[0]["sample"]] == times[:5]
     assert report["summary"]["cannot_decide"] == sum(u["count"] for u in report["undecided"])
     html = files[".html"].read_text()
@@ -163,16 +234,29 @@ def test_store_receives_every_finding(tmp_path: Path, monkeypatch: pytest.Monkey
     store = Store(f"sqlite:///{db}")
     assert list(store.iter_findings(report["run"]["id"])) == report["findings"]
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT count(*), count(DISTINCT fingerprint) FROM findings "
-                            "WHERE run_id = ?", (report["run"]["id"],)).fetchone()
+        rows = conn.execute(
+            "SELECT count(*), count(DISTINCT fingerprint) FROM findings WHERE run_id = ?",
+            (report["run"]["id"],),
+        ).fetchone()
         status = conn.execute("SELECT status, findings FROM runs").fetchone()
     assert rows == (len(report["findings"]), len({f["id"] for f in report["findings"]}))
     assert status == ("complete", len(report["findings"]))
     # re-rendering the stored run streams its findings back: the same JSON outside `run`
     again = tmp_path / "again.json"
-    result = CliRunner().invoke(app, ["report", report["run"]["id"][:12], "--db",
-                                      f"sqlite:///{db}", "--format", "json", "--output",
-                                      str(again)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            report["run"]["id"][:12],
+            "--db",
+            f"sqlite:///{db}",
+            "--format",
+            "json",
+            "--output",
+            str(again),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert again.read_text() == files[".json"].read_text()
 
@@ -186,7 +270,8 @@ def test_sorted_spool_equals_one_stable_sort_with_cascades(tmp_path: Path) -> No
     scratch = spool.Scratch()
     try:
         sorter: spool.SortedSpool[tuple[int, int]] = spool.SortedSpool(
-            scratch, "t", key=lambda item: item[0], batch=2)
+            scratch, "t", key=lambda item: item[0], batch=2
+        )
         for item in items:
             sorter.add(item)
         assert sorter.merged >= 3 and len(sorter.runs) < spool.MAX_RUNS
@@ -201,8 +286,9 @@ def test_sorted_spool_equals_one_stable_sort_with_cascades(tmp_path: Path) -> No
     assert not scratch.path.exists()
 
 
-def test_html_and_table_cap_the_detail_and_say_so(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_html_and_table_cap_the_detail_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With small caps, both human formats list the first findings and count the rest."""
     from auditor.report import html, table
 
@@ -215,7 +301,10 @@ def test_html_and_table_cap_the_detail_and_say_so(tmp_path: Path,
     page = files[".html"].read_text()
     assert f"{total - 10} more findings, see the JSON report" in page
     assert page.count('<article class="finding"') == 10
-    result = CliRunner().invoke(app, ["audit", str(bundle), "--no-frames", "--no-store",
-                                      "--policy", "us-va-frt-2021"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["audit", str(bundle), "--no-frames", "--no-store", "--policy", "us-va-frt-2021"],
+        catch_exceptions=False,
+    )
     assert "VA-2026-001" in result.stdout
     assert "... 21 more finding(s), see the JSON report" in result.stdout  # 25 - 4

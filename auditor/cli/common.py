@@ -87,8 +87,9 @@ def clean(text: object) -> str:
     if value.isprintable():
         return value
     return "".join(
-        ch if ch.isprintable() or ch in "\n\t" else ch.encode("unicode_escape", "backslashreplace")
-        .decode("ascii")
+        ch
+        if ch.isprintable() or ch in "\n\t"
+        else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
         for ch in value
     )
 
@@ -182,11 +183,14 @@ def _plan_outputs(
             _fail("with --output-dir each --format may be given once")
         _check_output_dir(output_dir)
         plan: list[tuple[str, str | None]] = [
-            (f, str(output_dir / f"report.{REPORTERS[f].extension}")) for f in formats]
+            (f, str(output_dir / f"report.{REPORTERS[f].extension}")) for f in formats
+        ]
     else:
         if outputs and len(outputs) != len(formats):
-            _fail(f"give one --output per --format ({len(formats)} format(s), "
-                  f"{len(outputs)} output(s))")
+            _fail(
+                f"give one --output per --format ({len(formats)} format(s), "
+                f"{len(outputs)} output(s))"
+            )
         plan = [(f, outputs[i] if outputs else None) for i, f in enumerate(formats)]
     for _, output in plan:
         if output not in (None, "-") and (output_dir is None or output_dir.is_dir()):

@@ -104,9 +104,7 @@ def faces(
             echo(f"{row['path']}: {row['faces']} face(s) {boxes}  [{timing}]")
         found = sum(r["faces"] or 0 for r in rows)
         split = ", ".join(f"{k} {v:.2f}s" for k, v in total.items())
-        echo(
-            f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}"
-        )
+        echo(f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}")
     bad = sum(1 for r in rows if r["error"]) + len(missing)
     raise typer.Exit(3 if bad else 0)
 

@@ -135,8 +135,7 @@ def audit(
         echo(f"auditor: warning: {warning}", err=True)
     try:
         _render_all(
-            result.report, list(fmt or []), list(output or []), show_faces, output_dir,
-            str(bundle)
+            result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
         )
     finally:
         result.close()

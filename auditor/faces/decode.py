@@ -111,8 +111,9 @@ def decode_file(path: str, max_pixels: int, max_bytes: int = MAX_IMAGE_BYTES) ->
             if not stat.S_ISREG(info.st_mode):
                 return failed("not a regular file (FIFO, device or socket)")
             if info.st_size > max_bytes:
-                return failed(f"file is {info.st_size:,} bytes, over the limit of "
-                              f"{max_bytes:,} bytes")
+                return failed(
+                    f"file is {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes"
+                )
             data = handle.read(max_bytes + 1)
             if len(data) > max_bytes:
                 return failed(f"file is over the limit of {max_bytes:,} bytes")

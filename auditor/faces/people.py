@@ -150,8 +150,9 @@ def _bisect(points: np.ndarray, index: np.ndarray, block: int) -> list[np.ndarra
     return _bisect(points, index[~side], block) + _bisect(points, index[side], block)
 
 
-def _blocked(points: np.ndarray, size: np.ndarray, spread: np.ndarray, threshold: float,
-             block: int) -> list[int]:
+def _blocked(
+    points: np.ndarray, size: np.ndarray, spread: np.ndarray, threshold: float, block: int
+) -> list[int]:
     """Parent array over `points` (groups of `size` with mean squared spread `spread`):
     exact linkage inside blocks, then linkage of the blocks' clusters on their summaries."""
     n = len(points)

@@ -15,8 +15,21 @@ from auditor.policy.engine import Evaluation, Evaluator, Undecided, evaluate, un
 from auditor.policy.loader import PackCheck, check_pack, load_pack
 from auditor.policy.pack import Pack, Rule
 
-__all__ = ["Evaluation", "Evaluator", "Pack", "PackCheck", "Rule", "Undecided", "check_pack",
-           "evaluate", "load_pack", "resolve", "seeds_dir", "seed_files", "undecided_key"]
+__all__ = [
+    "Evaluation",
+    "Evaluator",
+    "Pack",
+    "PackCheck",
+    "Rule",
+    "Undecided",
+    "check_pack",
+    "evaluate",
+    "load_pack",
+    "resolve",
+    "seeds_dir",
+    "seed_files",
+    "undecided_key",
+]
 
 
 def seeds_dir() -> Path:

@@ -53,8 +53,10 @@ def _duty(d: Duty) -> str:
     if d.max:
         params.append(f"max {d.max.text}")
     if d.type == "number_range":
-        params.append(f"{d.field} in {d.low if d.low is not None else '-inf'} .. "
-                      f"{d.high if d.high is not None else 'inf'}")
+        params.append(
+            f"{d.field} in {d.low if d.low is not None else '-inf'} .. "
+            f"{d.high if d.high is not None else 'inf'}"
+        )
     if d.type == "human_review":
         params.append(f"min_reviewers {d.min_reviewers}")
     if d.link and d.type in ("authorisation", "stop_on_refusal", "public_post", "human_review"):
@@ -77,9 +79,11 @@ def _duty(d: Duty) -> str:
 
 
 def _rule(r: Rule) -> list[str]:
-    out = [f"  {r.id} {r.kind} {r.severity.label}{mark(r.confidence)}: {r.title}",
-           f"    principals: {', '.join(r.principals)}; services: {', '.join(r.services)};"
-           f" operations: {', '.join(o.value for o in r.operations)}"]
+    out = [
+        f"  {r.id} {r.kind} {r.severity.label}{mark(r.confidence)}: {r.title}",
+        f"    principals: {', '.join(r.principals)}; services: {', '.join(r.services)};"
+        f" operations: {', '.join(o.value for o in r.operations)}",
+    ]
     if r.organisations:
         out.append(f"    organisations: {', '.join(r.organisations)}")
     if r.window.start or r.window.until:
@@ -102,23 +106,32 @@ def _rule(r: Rule) -> list[str]:
 def describe(pack: Pack) -> list[str]:
     """The lines `auditor policy show` prints."""
     out = [f"{pack.id} {pack.version} ({pack.status})", pack.title]
-    until = pack.effective_until.date().isoformat() if pack.effective_until else (
-        pack.end_condition or "open-ended")
-    out.append(f"effective: {pack.effective_from.date().isoformat()} .. {until}"
-               f"{mark(pack.dates_confidence)}"
-               + (f" (precision: {pack.precision})" if pack.precision != "day" else ""))
+    until = (
+        pack.effective_until.date().isoformat()
+        if pack.effective_until
+        else (pack.end_condition or "open-ended")
+    )
+    out.append(
+        f"effective: {pack.effective_from.date().isoformat()} .. {until}"
+        f"{mark(pack.dates_confidence)}"
+        + (f" (precision: {pack.precision})" if pack.precision != "day" else "")
+    )
     if pack.effective_until and pack.end_condition:
         out.append(f"end condition: {pack.end_condition}")
     out += [f"{key}: {value}" for key, value in pack.instrument]
     if pack.jurisdiction:
-        out.append(f"jurisdiction: {_pairs(pack.jurisdiction)}"
-                   + (f" (tested against {pack.anchor})" if pack.anchor else ""))
+        out.append(
+            f"jurisdiction: {_pairs(pack.jurisdiction)}"
+            + (f" (tested against {pack.anchor})" if pack.anchor else "")
+        )
     for key, values in pack.lineage:
         if values:
             out.append(f"{key}: {', '.join(values)}")
     if pack.last_verified:
-        out.append(f"last verified: {pack.last_verified}"
-                   + (f" by {pack.verified_by}" if pack.verified_by else ""))
+        out.append(
+            f"last verified: {pack.last_verified}"
+            + (f" by {pack.verified_by}" if pack.verified_by else "")
+        )
     if pack.summary:
         out += ["", pack.summary]
     if pack.caveats:

@@ -80,8 +80,7 @@ class EventIndex:
     no list of events is kept: memory is one entry per (indexed event, field value).
     """
 
-    def __init__(self, events: Iterable[Event] = (),
-                 fields: Iterable[str] | None = None) -> None:
+    def __init__(self, events: Iterable[Event] = (), fields: Iterable[str] | None = None) -> None:
         self.events = list(events)
         self._by_field: dict[str, dict[str, list[Event]]] = {}
         self._fixed = fields is not None
@@ -148,17 +147,25 @@ def _authorisation(event: Event, duty: Duty, index: EventIndex) -> Outcome:
             if parse_when(stamp) <= latest:
                 return OK
         except ValueError:
-            return Outcome(False, f"unreadable authorisation_time {stamp!r}",
-                           missing=("authorisation_time",))
-    found = [a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
-             if a.time <= latest]
+            return Outcome(
+                False, f"unreadable authorisation_time {stamp!r}", missing=("authorisation_time",)
+            )
+    found = [
+        a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION) if a.time <= latest
+    ]
     if found:
         return OK
     if event.attr("authorisation_ref") and not stamp:
-        return Outcome(False, "authorisation_ref without authorisation_time or a linked "
-                       "authorisation record", missing=("authorisation_time",))
-    return Outcome(False, f"no authorisation or request {limit} (field authorisation_time, or "
-                   f"an authorisation record linked by {_links(duty)})")
+        return Outcome(
+            False,
+            "authorisation_ref without authorisation_time or a linked authorisation record",
+            missing=("authorisation_time",),
+        )
+    return Outcome(
+        False,
+        f"no authorisation or request {limit} (field authorisation_time, or "
+        f"an authorisation record linked by {_links(duty)})",
+    )
 
 
 def _refused(e: Event) -> bool:
@@ -170,33 +177,46 @@ def _stop_on_refusal(event: Event, duty: Duty, index: EventIndex) -> Outcome:
     own = norm(event.attr("authorisation_decision") or "")
     if own in _REFUSED:
         return Outcome(False, "the use continued although its authorisation was refused")
-    refusals = [a for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
-                if a.time <= event.time and _refused(a)]
+    refusals = [
+        a
+        for a in index.linked(event, duty.link, OperationKind.AUTHORISATION)
+        if a.time <= event.time and _refused(a)
+    ]
     if refusals:
-        return Outcome(False, f"the use continued after the authorisation was refused at "
-                       f"{refusals[0].time:%Y-%m-%dT%H:%M:%SZ}", tuple(refusals))
+        return Outcome(
+            False,
+            f"the use continued after the authorisation was refused at "
+            f"{refusals[0].time:%Y-%m-%dT%H:%M:%SZ}",
+            tuple(refusals),
+        )
     return OK
 
 
 def _public_post(event: Event, duty: Duty, index: EventIndex) -> Outcome:
-    posts = [p for p in index.linked(event, duty.link, OperationKind.PUBLIC_POST)
-             if p.time <= event.time]
+    posts = [
+        p for p in index.linked(event, duty.link, OperationKind.PUBLIC_POST) if p.time <= event.time
+    ]
     if posts:
         return OK
     return Outcome(False, f"no public post linked by {_links(duty)} precedes the request")
 
 
 def _human_review(event: Event, duty: Duty, index: EventIndex) -> Outcome:
-    people = {norm(r) for r in (event.attr("reviewers") or "").replace(";", ",").split(",")
-              if r.strip()}
+    people = {
+        norm(r) for r in (event.attr("reviewers") or "").replace(";", ",").split(",") if r.strip()
+    }
     latest = duty.deadline.after(event.time) if duty.deadline else None
-    reviews = [r for r in index.linked(event, duty.link, OperationKind.HUMAN_REVIEW)
-               if latest is None or r.time <= latest]
+    reviews = [
+        r
+        for r in index.linked(event, duty.link, OperationKind.HUMAN_REVIEW)
+        if latest is None or r.time <= latest
+    ]
     people |= {norm(r.attr("reviewer") or r.principal.id) for r in reviews}
     if len(people) >= duty.min_reviewers:
         return OK
-    return Outcome(False, f"{len(people)} distinct reviewer(s), {duty.min_reviewers} required",
-                   tuple(reviews))
+    return Outcome(
+        False, f"{len(people)} distinct reviewer(s), {duty.min_reviewers} required", tuple(reviews)
+    )
 
 
 def _fields(event: Event, duty: Duty, index: EventIndex) -> Outcome:
@@ -237,8 +257,9 @@ def _number_range(event: Event, duty: Duty, index: EventIndex) -> Outcome:
     try:
         value = float(raw)
     except ValueError:
-        return Outcome(False, f"unreadable {duty.field} {raw!r} (not a number)",
-                       missing=(duty.field,))
+        return Outcome(
+            False, f"unreadable {duty.field} {raw!r} (not a number)", missing=(duty.field,)
+        )
     if duty.low is not None and value < duty.low:
         return Outcome(False, f"{duty.field} {value:g} is less than {duty.low:g}")
     if duty.high is not None and value > duty.high:
@@ -286,8 +307,9 @@ def _retention(event: Event, duty: Duty, index: EventIndex) -> Outcome:
         if bad:
             return bad
         if kept > ended[0]:
-            return Outcome(False, f"kept until {kept:%Y-%m-%d}, after {duty.end_field} "
-                           f"({ended[0]:%Y-%m-%d})")
+            return Outcome(
+                False, f"kept until {kept:%Y-%m-%d}, after {duty.end_field} ({ended[0]:%Y-%m-%d})"
+            )
     if not duty.start_field:
         if kept > duty.max.after(event.time):
             return Outcome(False, f"kept until {kept:%Y-%m-%d}, longer than {duty.max.text}")
@@ -295,16 +317,22 @@ def _retention(event: Event, duty: Duty, index: EventIndex) -> Outcome:
     if value_of(event, duty.start_field) is None:
         if kept <= duty.max.after(event.time):
             return OK
-        return Outcome(False, f"kept until {kept:%Y-%m-%d}, more than {duty.max.text} after the "
-                       f"capture: {duty.start_field} is needed to decide",
-                       missing=(duty.start_field,))
+        return Outcome(
+            False,
+            f"kept until {kept:%Y-%m-%d}, more than {duty.max.text} after the "
+            f"capture: {duty.start_field} is needed to decide",
+            missing=(duty.start_field,),
+        )
     start, bad = _times(event, duty.start_field)
     if bad:
         return bad
     clock = max(start[0], event.time)
     if kept > duty.max.after(clock):
-        return Outcome(False, f"kept until {kept:%Y-%m-%d}, more than {duty.max.text} after "
-                       f"{duty.start_field} ({clock:%Y-%m-%d})")
+        return Outcome(
+            False,
+            f"kept until {kept:%Y-%m-%d}, more than {duty.max.text} after "
+            f"{duty.start_field} ({clock:%Y-%m-%d})",
+        )
     return OK
 
 

@@ -51,8 +51,18 @@ _norm = norm
 
 def fingerprint(pack: str, rule: str, event: Event) -> str:
     """A finding id that stays the same across runs over the same record."""
-    key = "|".join([pack, rule, event.file, str(event.record), str(event.line),
-                    event.event_id or "", event.time.isoformat(), event.operation])
+    key = "|".join(
+        [
+            pack,
+            rule,
+            event.file,
+            str(event.record),
+            str(event.line),
+            event.event_id or "",
+            event.time.isoformat(),
+            event.operation,
+        ]
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
@@ -65,14 +75,19 @@ def covers(rule: Rule, event: Event) -> bool:
     """Does the rule speak about this event at all (operation kind, principal, service)?"""
     if event.kind not in rule.operations:
         return False
-    if "any" not in rule.principals and event.principal.category not in rule.principals and (
-            acting_for(event) not in rule.principals):
+    if (
+        "any" not in rule.principals
+        and event.principal.category not in rule.principals
+        and (acting_for(event) not in rule.principals)
+    ):
         return False
     if "any" not in rule.services and event.service not in rule.services:
         return False
     if rule.organisations and not any(
-            organisation_matches(rule.organisations, org)
-            for org in (event.principal.organisation, value_of(event, "on_behalf_of")) if org):
+        organisation_matches(rule.organisations, org)
+        for org in (event.principal.organisation, value_of(event, "on_behalf_of"))
+        if org
+    ):
         return False
     return rule.include_attempts or not event.attempted_only
 
@@ -127,7 +142,8 @@ def exception_applies(exc: RuleException, event: Event) -> bool:
     if not exc.window.contains(event.time):
         return False
     if exc.organisations and norm(event.principal.organisation) not in {
-            norm(o) for o in exc.organisations}:
+        norm(o) for o in exc.organisations
+    }:
         return False
     if exc.principals and event.principal.category not in exc.principals:
         return False
@@ -143,21 +159,33 @@ def exception_applies(exc: RuleException, event: Event) -> bool:
 def _render(template: str, pack: Pack, rule: Rule, event: Event) -> str:
     """Fill a pack's title/message template by plain substitution (never str.format on input)."""
     values = {
-        "principal": event.principal.id, "organisation": event.principal.organisation,
-        "category": event.principal.category, "operation": event.operation,
-        "service": event.service, "kind": event.kind.value,
-        "time": utc_text(event.time), "outcome": event.outcome,
-        "pack": pack.id, "rule": rule.id,
+        "principal": event.principal.id,
+        "organisation": event.principal.organisation,
+        "category": event.principal.category,
+        "operation": event.operation,
+        "service": event.service,
+        "kind": event.kind.value,
+        "time": utc_text(event.time),
+        "outcome": event.outcome,
+        "pack": pack.id,
+        "rule": rule.id,
     }
     return render_template(template, values)
 
 
-def _finding(pack: Pack, rule: Rule, event: Event, duty: Duty | None = None, reason: str = "",
-             related: tuple[Event, ...] = ()) -> Finding:
+def _finding(
+    pack: Pack,
+    rule: Rule,
+    event: Event,
+    duty: Duty | None = None,
+    reason: str = "",
+    related: tuple[Event, ...] = (),
+) -> Finding:
     message = _render(rule.message, pack, rule, event)
     if "any" not in rule.principals and event.principal.category not in rule.principals:
-        message += (f" (acting for {event.attr('on_behalf_of') or 'an organisation'}, "
-                    f"{acting_for(event)})")
+        message += (
+            f" (acting for {event.attr('on_behalf_of') or 'an organisation'}, {acting_for(event)})"
+        )
     if reason:
         message += f" [{duty.type if duty else rule.kind}: {reason}]"
     if event.attempted_only:
@@ -169,15 +197,26 @@ def _finding(pack: Pack, rule: Rule, event: Event, duty: Duty | None = None, rea
         marks.append(duty.confidence)
     key = rule.id if duty is None else f"{rule.id}/{duty.type}"
     return Finding(
-        id=fingerprint(pack.id, key, event), pack=pack.id, pack_version=pack.version,
-        rule=rule.id, severity=rule.severity, title=_render(rule.title, pack, rule, event),
-        message=message, events=(event, *related), attempt=event.attempted_only,
+        id=fingerprint(pack.id, key, event),
+        pack=pack.id,
+        pack_version=pack.version,
+        rule=rule.id,
+        severity=rule.severity,
+        title=_render(rule.title, pack, rule, event),
+        message=message,
+        events=(event, *related),
+        attempt=event.attempted_only,
         confidence=weakest(*marks),
     )
 
 
-def judge(pack: Pack, rule: Rule, event: Event, index: EventIndex,
-          out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]]) -> None:
+def judge(
+    pack: Pack,
+    rule: Rule,
+    event: Event,
+    index: EventIndex,
+    out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]],
+) -> None:
     """Apply one rule to one event, appending to (findings, excused, undecided)."""
     findings, excused, undecided = out
     if not covers(rule, event) or not in_window(pack, rule, event):
@@ -190,8 +229,9 @@ def judge(pack: Pack, rule: Rule, event: Event, index: EventIndex,
         excused.append((pack.id, rule.id, exc.id, event))
         return
     if missing:
-        undecided.append(Undecided(pack.id, rule.id, event, missing,
-                                   f"the event has no {', '.join(missing)}"))
+        undecided.append(
+            Undecided(pack.id, rule.id, event, missing, f"the event has no {', '.join(missing)}")
+        )
         return
     if rule.kind == "prohibit" or (rule.kind == "notify" and not rule.duties):
         findings.append(_finding(pack, rule, event))
@@ -250,11 +290,11 @@ class Evaluator:
         """True when a rule that may cover the event links it to other events."""
         return event.kind in self.waiting_kinds
 
-    def judge(self, event: Event) -> tuple[list[Finding], list[tuple[str, str, str, Event]],
-                                            list[Undecided]]:
+    def judge(
+        self, event: Event
+    ) -> tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]]:
         """Every rule against one event: (findings, excused, undecided), unsorted."""
-        out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]] = (
-            [], [], [])
+        out: tuple[list[Finding], list[tuple[str, str, str, Event]], list[Undecided]] = ([], [], [])
         for pack, rule in self.by_kind.get(event.kind, ()):
             judge(pack, rule, event, self.index, out)
         return out
@@ -262,8 +302,14 @@ class Evaluator:
 
 def undecided_key(u: Undecided) -> tuple[str, str, int, int, str, str]:
     """Deterministic order of undecided entries: the event's place, then pack and rule."""
-    return (u.event.time.isoformat(), u.event.file, u.event.record or -1, u.event.line or -1,
-            u.pack, u.rule)
+    return (
+        u.event.time.isoformat(),
+        u.event.file,
+        u.event.record or -1,
+        u.event.line or -1,
+        u.pack,
+        u.rule,
+    )
 
 
 def evaluate(events: Iterable[Event], packs: Sequence[Pack]) -> Evaluation:

@@ -43,8 +43,9 @@ class _Checker:
 
     def add(self, message: str, path: P) -> None:
         line = self.locator.line(path)
-        self.errors.append(ConfigError(message, Location(self.display, line, None,
-                                                         field_name(path) or None)))
+        self.errors.append(
+            ConfigError(message, Location(self.display, line, None, field_name(path) or None))
+        )
 
     def keys(self, raw: dict[str, Any], table: str, path: P) -> None:
         for key in sorted(set(raw) - set(S.KEYS[table])):
@@ -57,13 +58,13 @@ class _Checker:
                 self.add(f"missing {key}", (*path, key))
             return ""
         if not isinstance(value, str) or (required and not value):
-            self.add("must be a non-empty string" if required else "must be a string",
-                     (*path, key))
+            self.add("must be a non-empty string" if required else "must be a string", (*path, key))
             return ""
         return value
 
-    def choice(self, raw: dict[str, Any], key: str, allowed: tuple[str, ...], path: P,
-               default: str = "") -> str:
+    def choice(
+        self, raw: dict[str, Any], key: str, allowed: tuple[str, ...], path: P, default: str = ""
+    ) -> str:
         value = raw.get(key, default)
         if value == default and key not in raw:
             return default
@@ -72,8 +73,9 @@ class _Checker:
             return default
         return str(value)
 
-    def strings(self, raw: dict[str, Any], key: str, path: P,
-                default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def strings(
+        self, raw: dict[str, Any], key: str, path: P, default: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
         value = raw.get(key)
         if value is None:
             return default
@@ -167,8 +169,9 @@ def _pack(c: _Checker, data: dict[str, Any], display: str, sha: str) -> Pack | N
         c.add("id may hold letters, digits, - _ . only", (*m, "id"))
     status = c.choice(meta, "status", S.STATUSES, m, "in_force")
     last_verified = meta.get("last_verified", "")
-    last_verified = last_verified.isoformat() if isinstance(last_verified, date) else str(
-        last_verified)
+    last_verified = (
+        last_verified.isoformat() if isinstance(last_verified, date) else str(last_verified)
+    )
 
     instrument = c.table(meta, "instrument", m)
     c.keys(instrument, "pack.instrument", (*m, "instrument"))
@@ -193,14 +196,16 @@ def _pack(c: _Checker, data: dict[str, Any], display: str, sha: str) -> Pack | N
     jur = c.table(meta, "jurisdiction", m)
     jp: P = (*m, "jurisdiction")
     c.keys(jur, "pack.jurisdiction", jp)
-    territory = tuple((k, c.strings(jur, k, jp)) for k in ("country", "region", "locality")
-                      if k in jur)
+    territory = tuple(
+        (k, c.strings(jur, k, jp)) for k in ("country", "region", "locality") if k in jur
+    )
     anchor = c.choice(jur, "anchor", S.ANCHORS, jp)
 
     lin = c.table(meta, "lineage", m)
     c.keys(lin, "pack.lineage", (*m, "lineage"))
-    lineage = tuple((k, c.strings(lin, k, (*m, "lineage"))) for k in S.KEYS["pack.lineage"]
-                    if k in lin)
+    lineage = tuple(
+        (k, c.strings(lin, k, (*m, "lineage"))) for k in S.KEYS["pack.lineage"] if k in lin
+    )
 
     defs = c.table(meta, "definitions", m)
     kinds = {k.value for k in OperationKind}
@@ -219,8 +224,11 @@ def _pack(c: _Checker, data: dict[str, Any], display: str, sha: str) -> Pack | N
             c.add(f"duplicate source id {sid!r}", (*m, "sources", i, "id"))
 
     rules_raw = data.get("rules")
-    if not isinstance(rules_raw, list) or not rules_raw or not all(
-            isinstance(r, dict) for r in rules_raw):
+    if (
+        not isinstance(rules_raw, list)
+        or not rules_raw
+        or not all(isinstance(r, dict) for r in rules_raw)
+    ):
         c.add("a pack needs at least one [[rules]] table", ("rules",))
         rules_raw = []
     rules = tuple(_rule(c, i, r, set(ids)) for i, r in enumerate(rules_raw))
@@ -231,14 +239,29 @@ def _pack(c: _Checker, data: dict[str, Any], display: str, sha: str) -> Pack | N
     if start is None:
         return None
     return Pack(
-        id=pid, title=title, version=version, status=status, effective_from=start,
-        effective_until=until, end_condition=end_condition, rules=rules, sources=sources,
-        path=display, sha256=sha,
+        id=pid,
+        title=title,
+        version=version,
+        status=status,
+        effective_from=start,
+        effective_until=until,
+        end_condition=end_condition,
+        rules=rules,
+        sources=sources,
+        path=display,
+        sha256=sha,
         instrument=tuple(sorted((str(k), str(v)) for k, v in instrument.items())),
-        summary=c.text(meta, "summary", m), last_verified=last_verified,
-        dates_confidence=dates_conf, precision=precision, jurisdiction=territory, anchor=anchor,
-        lineage=lineage, caveats=c.strings(meta, "caveats", m), definitions=tuple(definitions),
-        verified_by=c.text(meta, "verified_by", m), effective_note=c.text(eff, "note", ep),
+        summary=c.text(meta, "summary", m),
+        last_verified=last_verified,
+        dates_confidence=dates_conf,
+        precision=precision,
+        jurisdiction=territory,
+        anchor=anchor,
+        lineage=lineage,
+        caveats=c.strings(meta, "caveats", m),
+        definitions=tuple(definitions),
+        verified_by=c.text(meta, "verified_by", m),
+        effective_note=c.text(eff, "note", ep),
     )
 
 
@@ -251,9 +274,16 @@ def _source(c: _Checker, i: int, raw: dict[str, Any]) -> Source:
         c.add("a source needs confidence = P, S or U", p)
     kind = c.choice(raw, "kind", S.SOURCE_KINDS, p, "secondary")
     when = raw.get("date", "")
-    return Source(sid, title, c.text(raw, "url", p), conf, kind,
-                  when.isoformat() if isinstance(when, date) else str(when),
-                  c.text(raw, "publisher", p), c.text(raw, "pinpoint", p))
+    return Source(
+        sid,
+        title,
+        c.text(raw, "url", p),
+        conf,
+        kind,
+        when.isoformat() if isinstance(when, date) else str(when),
+        c.text(raw, "publisher", p),
+        c.text(raw, "pinpoint", p),
+    )
 
 
 def _rule(c: _Checker, i: int, raw: dict[str, Any], sources: set[str]) -> Rule:
@@ -281,8 +311,9 @@ def _rule(c: _Checker, i: int, raw: dict[str, Any], sources: set[str]) -> Rule:
     modality = c.strings(raw, "modality", p, ("any",))
     for mod in modality:
         if mod not in S.MODALITIES:
-            c.add(f"modality must be one of {', '.join(S.MODALITIES)} (got {mod!r})",
-                  (*p, "modality"))
+            c.add(
+                f"modality must be one of {', '.join(S.MODALITIES)} (got {mod!r})", (*p, "modality")
+            )
     attempts = raw.get("include_attempts", True)
     if not isinstance(attempts, bool):
         c.add("must be true or false", (*p, "include_attempts"))
@@ -290,23 +321,40 @@ def _rule(c: _Checker, i: int, raw: dict[str, Any], sources: set[str]) -> Rule:
     window = c.window(c.table(raw, "effective", p), (*p, "effective"))
     ctx_raw = c.table(raw, "context", p)
     c.keys(ctx_raw, "rules.context", (*p, "context"))
-    context = tuple((k, c.strings(ctx_raw, k, (*p, "context"))) for k in S.CONTEXT_FIELDS
-                    if k in ctx_raw)
-    exceptions = tuple(_exception(c, (*p, "exceptions", j), e, sources)
-                       for j, e in enumerate(c.tables(raw, "exceptions", p)))
-    duties = tuple(_duty(c, (*p, "duties", j), d, sources)
-                   for j, d in enumerate(c.tables(raw, "duties", p)))
+    context = tuple(
+        (k, c.strings(ctx_raw, k, (*p, "context"))) for k in S.CONTEXT_FIELDS if k in ctx_raw
+    )
+    exceptions = tuple(
+        _exception(c, (*p, "exceptions", j), e, sources)
+        for j, e in enumerate(c.tables(raw, "exceptions", p))
+    )
+    duties = tuple(
+        _duty(c, (*p, "duties", j), d, sources) for j, d in enumerate(c.tables(raw, "duties", p))
+    )
     if kind == "require" and not duties:
         c.add("a require rule needs at least one [[rules.duties]] table", (*p, "kind"))
     if kind == "prohibit" and duties:
-        c.add("a prohibit rule takes no duties (use kind = \"require\")", (*p, "duties"))
+        c.add('a prohibit rule takes no duties (use kind = "require")', (*p, "duties"))
     return Rule(
-        id=rid, kind=kind, severity=severity, title=title, message=message,
-        principals=principals, services=services, operations=operations, exceptions=exceptions,
-        modality=modality, include_attempts=bool(attempts), confidence=confidence,
-        window=window, cite=c.cites(raw, p, sources), context=context,
-        purposes=c.strings(raw, "purposes", p), needs=c.strings(raw, "needs", p),
-        duties=duties, note=c.text(raw, "note", p),
+        id=rid,
+        kind=kind,
+        severity=severity,
+        title=title,
+        message=message,
+        principals=principals,
+        services=services,
+        operations=operations,
+        exceptions=exceptions,
+        modality=modality,
+        include_attempts=bool(attempts),
+        confidence=confidence,
+        window=window,
+        cite=c.cites(raw, p, sources),
+        context=context,
+        purposes=c.strings(raw, "purposes", p),
+        needs=c.strings(raw, "needs", p),
+        duties=duties,
+        note=c.text(raw, "note", p),
         organisations=c.strings(raw, "organisations", p),
     )
 
@@ -325,22 +373,33 @@ def _operations(c: _Checker, raw: dict[str, Any], p: P) -> tuple[OperationKind, 
 def _exception(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> RuleException:
     c.keys(raw, "rules.exceptions", p)
     exc = RuleException(
-        id=c.text(raw, "id", p, True), organisations=c.strings(raw, "organisations", p),
+        id=c.text(raw, "id", p, True),
+        organisations=c.strings(raw, "organisations", p),
         purposes=c.strings(raw, "purposes", p),
-        required_evidence=c.strings(raw, "required_evidence", p), note=c.text(raw, "note", p),
+        required_evidence=c.strings(raw, "required_evidence", p),
+        note=c.text(raw, "note", p),
         principals=c.strings(raw, "principals", p),
         window=c.window(c.table(raw, "effective", p), (*p, "effective")),
         confidence=c.choice(raw, "confidence", S.CONFIDENCE, p, "P"),
-        cite=c.cites(raw, p, sources), on_behalf_of=c.strings(raw, "on_behalf_of", p),
+        cite=c.cites(raw, p, sources),
+        on_behalf_of=c.strings(raw, "on_behalf_of", p),
     )
     for key in ("principals", "on_behalf_of"):
         for who in getattr(exc, key):
             if who not in CATEGORIES:
                 c.add(f"unknown principal category {who!r}", (*p, key))
-    if not (exc.organisations or exc.purposes or exc.required_evidence or exc.principals
-            or exc.on_behalf_of):
-        c.add("an exception must name organisations, principals, on_behalf_of, purposes or "
-              "required_evidence", p)
+    if not (
+        exc.organisations
+        or exc.purposes
+        or exc.required_evidence
+        or exc.principals
+        or exc.on_behalf_of
+    ):
+        c.add(
+            "an exception must name organisations, principals, on_behalf_of, purposes or "
+            "required_evidence",
+            p,
+        )
     return exc
 
 
@@ -361,27 +420,41 @@ def _duty(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Duty:
     numeric = dtype == "number_range"
     low, high = (_number(c, raw, k, p) if numeric else None for k in ("min", "max"))
     duty = Duty(
-        type=dtype, deadline=c.duration(raw, "deadline", p),
-        deadline_if=c.text(raw, "deadline_if", p), low=low, high=high,
+        type=dtype,
+        deadline=c.duration(raw, "deadline", p),
+        deadline_if=c.text(raw, "deadline_if", p),
+        low=low,
+        high=high,
         min=None if numeric else c.duration(raw, "min", p),
-        link=c.strings(raw, "link", p, tuple(d.get("link", ()))), min_reviewers=mr,
-        fields=c.strings(raw, "fields", p), start_field=c.text(raw, "start_field", p)
-        or str(d.get("start_field", "")), end_field=c.text(raw, "end_field", p)
-        or str(d.get("end_field", "")),
+        link=c.strings(raw, "link", p, tuple(d.get("link", ()))),
+        min_reviewers=mr,
+        fields=c.strings(raw, "fields", p),
+        start_field=c.text(raw, "start_field", p) or str(d.get("start_field", "")),
+        end_field=c.text(raw, "end_field", p) or str(d.get("end_field", "")),
         max=None if numeric else c.duration(raw, "max", p),
         field=c.text(raw, "field", p) or str(d.get("field", "")),
-        other=c.text(raw, "other", p), time_field=c.text(raw, "time_field", p)
-        or str(d.get("time_field", "")), recipient=c.text(raw, "recipient", p),
+        other=c.text(raw, "other", p),
+        time_field=c.text(raw, "time_field", p) or str(d.get("time_field", "")),
+        recipient=c.text(raw, "recipient", p),
         confidence=c.choice(raw, "confidence", S.CONFIDENCE, p, "P"),
-        cite=c.cites(raw, p, sources), note=c.text(raw, "note", p),
+        cite=c.cites(raw, p, sources),
+        note=c.text(raw, "note", p),
     )
-    needed = {"fields": duty.fields, "max_window": duty.max, "retention": duty.max,
-              "field_equals": duty.field and duty.other,
-              "number_range": duty.field and (low is not None or high is not None)}
+    needed = {
+        "fields": duty.fields,
+        "max_window": duty.max,
+        "retention": duty.max,
+        "field_equals": duty.field and duty.other,
+        "number_range": duty.field and (low is not None or high is not None),
+    }
     if dtype in needed and not needed[dtype]:
-        what = {"fields": "fields", "max_window": "max", "retention": "max",
-                "field_equals": "field and other",
-                "number_range": "field and min or max"}[dtype]
+        what = {
+            "fields": "fields",
+            "max_window": "max",
+            "retention": "max",
+            "field_equals": "field and other",
+            "number_range": "field and min or max",
+        }[dtype]
         c.add(f"a {dtype} duty needs {what}", p)
     if low is not None and high is not None and high < low:
         c.add("max must not be less than min", (*p, "max"))

@@ -32,17 +32,20 @@ def organisation_matches(patterns: tuple[str, ...], organisation: str) -> bool:
     An order against one company (FTC v. Rite Aid) or an ordinance binding one county's
     departments names organisations, not a category (rule key `organisations`).
     """
+
     def loose(text: str) -> str:
         return "_".join(text.replace("-", " ").split()).casefold()
 
     org = loose(organisation)
-    return any(org.startswith(loose(p[:-1])) if p.endswith("*") else org == loose(p)
-               for p in patterns)
+    return any(
+        org.startswith(loose(p[:-1])) if p.endswith("*") else org == loose(p) for p in patterns
+    )
 
 
 _DURATION = re.compile(
     r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$")
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ class Window:
     def contains(self, when: datetime) -> bool:
         """Is `when` inside the period?"""
         return (self.start is None or when >= self.start) and (
-            self.until is None or when < self.until)
+            self.until is None or when < self.until
+        )
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,42 @@ RULE_KINDS = ("prohibit", "require", "notify")
 STATUSES = ("in_force", "expired", "superseded", "pending", "announced", "unverified")
 CONFIDENCE = ("P", "S", "U")
 MODALITIES = ("real_time", "near_real_time", "post", "any")
-INSTRUMENT_KINDS = ("statute", "ordinance", "regulation", "court_order", "vendor_terms",
-                    "vendor_policy", "corporate_pledge", "platform_policy")
+INSTRUMENT_KINDS = (
+    "statute",
+    "ordinance",
+    "regulation",
+    "court_order",
+    "vendor_terms",
+    "vendor_policy",
+    "corporate_pledge",
+    "platform_policy",
+)
 BINDINGS = ("law", "contract", "court_order", "self_commitment", "platform_rule")
-END_CONDITIONS = ("until_further_notice", "until_national_law", "until_legislative_authorisation",
-                  "sunset", "order_term")
+END_CONDITIONS = (
+    "until_further_notice",
+    "until_national_law",
+    "until_legislative_authorisation",
+    "sunset",
+    "order_term",
+)
 PRECISIONS = ("day", "month", "year")
 SOURCE_KINDS = ("primary", "secondary")
 ANCHORS = ("capture_location", "actor_location", "subject_residence", "provider_account")
 
 #: Event fields the territorial and context filters test (`[rules.context]`, `[pack.jurisdiction]`).
-CONTEXT_FIELDS = ("country", "region", "locality", "space", "camera", "gallery_source", "remote",
-                  "significant_effect", "setting", "account_type", "inferred_attribute")
+CONTEXT_FIELDS = (
+    "country",
+    "region",
+    "locality",
+    "space",
+    "camera",
+    "gallery_source",
+    "remote",
+    "significant_effect",
+    "setting",
+    "account_type",
+    "inferred_attribute",
+)
 
 #: Duty types and the parameters each accepts (beyond type, note, cite, confidence).
 DUTY_PARAMS: dict[str, frozenset[str]] = {
@@ -50,8 +74,20 @@ DUTY_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 #: Placeholders a rule's title and message may use.
-TEMPLATE_FIELDS = frozenset({"principal", "organisation", "category", "operation", "service",
-                             "kind", "time", "outcome", "pack", "rule"})
+TEMPLATE_FIELDS = frozenset(
+    {
+        "principal",
+        "organisation",
+        "category",
+        "operation",
+        "service",
+        "kind",
+        "time",
+        "outcome",
+        "pack",
+        "rule",
+    }
+)
 
 #: Accepted keys of each table: name -> {key: one-line meaning}. docs/packs.md mirrors this.
 KEYS: dict[str, dict[str, str]] = {
@@ -133,8 +169,9 @@ KEYS: dict[str, dict[str, str]] = {
         "duties": "array of tables: what a require or notify rule demands",
         "note": "free text",
     },
-    "rules.context": {name: f"accepted values of the event field {name}"
-                      for name in CONTEXT_FIELDS},
+    "rules.context": {
+        name: f"accepted values of the event field {name}" for name in CONTEXT_FIELDS
+    },
     "rules.exceptions": {
         "id": "stable exception id",
         "organisations": "principal organisations it applies to",

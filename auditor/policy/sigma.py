@@ -54,9 +54,18 @@ def read_principals(path: Path, display: str) -> list[Entry]:
     """principals.toml validated by the bundle loader, then read raw to keep the globs."""
     resolved = principals_mod.load(path, display).rules
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [Entry(e["organisation"], e["category"], e.get("arn"), e.get("account"),
-                  e.get("name"), r.on_behalf_of_category, r.on_behalf_of)
-            for e, r in zip(data.get("principal", []), resolved, strict=True)]
+    return [
+        Entry(
+            e["organisation"],
+            e["category"],
+            e.get("arn"),
+            e.get("account"),
+            e.get("name"),
+            r.on_behalf_of_category,
+            r.on_behalf_of,
+        )
+        for e, r in zip(data.get("principal", []), resolved, strict=True)
+    ]
 
 
 def _q(text: str) -> str:
@@ -68,8 +77,11 @@ def _matchers(entries: list[Entry]) -> dict[str, list[str]]:
     for e in entries:
         if e.arn and "[" not in e.arn:
             prefix = e.arn[:-1]
-            suffix = "|startswith" if e.arn.endswith("*") and not any(
-                ch in prefix for ch in "*?") else ""
+            suffix = (
+                "|startswith"
+                if e.arn.endswith("*") and not any(ch in prefix for ch in "*?")
+                else ""
+            )
             value = prefix if suffix else e.arn
             out["userIdentity.arn" + suffix].append(value)
             out["userIdentity.sessionContext.sessionIssuer.arn" + suffix].append(value)
@@ -96,25 +108,44 @@ def expressible(pack: Pack, rule: Rule) -> str | None:
 
 
 def _operations(rule: Rule) -> list[str]:
-    return sorted(op for (svc, op), kind in CATALOGUE.items()
-                  if svc == "rekognition" and kind in rule.operations)
+    return sorted(
+        op
+        for (svc, op), kind in CATALOGUE.items()
+        if svc == "rekognition" and kind in rule.operations
+    )
 
 
-def _principal_blocks(pack: Pack, rule: Rule, entries: list[Entry] | None
-                      ) -> tuple[dict[str, dict[str, list[str]]], str | None]:
+def _principal_blocks(
+    pack: Pack, rule: Rule, entries: list[Entry] | None
+) -> tuple[dict[str, dict[str, list[str]]], str | None]:
     if "any" in rule.principals and not rule.organisations:
         return {}, None
     if entries is None:
         return {}, "its principals need an allowlist: pass --principals FILE"
-    excepted = {o.casefold() for e in rule.exceptions for o in e.organisations
-                if not (e.purposes or e.required_evidence or e.principals or e.on_behalf_of)}
-    covered = [e for e in entries
-               if ("any" in rule.principals or e.category in rule.principals
-                   or e.acting_for in rule.principals)
-               and e.organisation.casefold() not in excepted
-               and (not rule.organisations
-                    or any(organisation_matches(rule.organisations, org)
-                           for org in (e.organisation, e.acting_for_org) if org))]
+    excepted = {
+        o.casefold()
+        for e in rule.exceptions
+        for o in e.organisations
+        if not (e.purposes or e.required_evidence or e.principals or e.on_behalf_of)
+    }
+    covered = [
+        e
+        for e in entries
+        if (
+            "any" in rule.principals
+            or e.category in rule.principals
+            or e.acting_for in rule.principals
+        )
+        and e.organisation.casefold() not in excepted
+        and (
+            not rule.organisations
+            or any(
+                organisation_matches(rule.organisations, org)
+                for org in (e.organisation, e.acting_for_org)
+                if org
+            )
+        )
+    ]
     matchers = _matchers(covered)
     if not matchers:
         who = ", ".join((*rule.principals, *rule.organisations))
@@ -151,33 +182,51 @@ def _description(pack: Pack, rule: Rule) -> tuple[str, list[str]]:
     until = pack.effective_until.date().isoformat() if pack.effective_until else "open-ended"
     start = (rule.window.start or pack.effective_from).date().isoformat()
     end = rule.window.until.date().isoformat() if rule.window.until else until
-    text = (f"{pack.title}. Rule {rule.id} ({rule.kind}, confidence {rule.confidence}) of pack "
-            f"{pack.id} {pack.version}, in effect {start} .. {end}: Sigma cannot test the time "
-            "window, so check eventTime. Exported by auditor policy export.")
+    text = (
+        f"{pack.title}. Rule {rule.id} ({rule.kind}, confidence {rule.confidence}) of pack "
+        f"{pack.id} {pack.version}, in effect {start} .. {end}: Sigma cannot test the time "
+        "window, so check eventTime. Exported by auditor policy export."
+    )
     caveats = []
     for e in rule.exceptions:
         if e.purposes or e.required_evidence or e.principals or e.on_behalf_of:
-            what = ", ".join([*e.purposes, *e.required_evidence, *e.principals,
-                              *(f"acting for {c}" for c in e.on_behalf_of)])
+            what = ", ".join(
+                [
+                    *e.purposes,
+                    *e.required_evidence,
+                    *e.principals,
+                    *(f"acting for {c}" for c in e.on_behalf_of),
+                ]
+            )
             caveats.append(f"Exception {e.id} ({what}) is not visible in CloudTrail")
     return text, caveats
 
 
 def _yaml(pack: Pack, rule: Rule, blocks: dict[str, dict[str, list[str]]]) -> str:
     description, caveats = _description(pack, rule)
-    refs = list(dict.fromkeys(s.url for s in pack.sources if s.url and (
-        not rule.cite or s.id in rule.cite)))
-    lines = [f"title: {_q(f'{pack.title} ({rule.id})'[:250])}",
-             f"id: {uuid.uuid5(_NAMESPACE, f'{pack.id}/{rule.id}/{pack.version}')}",
-             "status: experimental", f"description: {_q(description)}"]
+    refs = list(
+        dict.fromkeys(s.url for s in pack.sources if s.url and (not rule.cite or s.id in rule.cite))
+    )
+    lines = [
+        f"title: {_q(f'{pack.title} ({rule.id})'[:250])}",
+        f"id: {uuid.uuid5(_NAMESPACE, f'{pack.id}/{rule.id}/{pack.version}')}",
+        "status: experimental",
+        f"description: {_q(description)}",
+    ]
     if refs:
         lines += ["references:"] + [f"    - {_q(r)}" for r in refs]
     lines.append("author: auditor policy export")
     if len(pack.last_verified) == 10:
         lines.append(f"date: {pack.last_verified}")
-    lines += ["logsource:", "    product: aws", "    service: cloudtrail", "detection:",
-              "    selection:", "        eventSource: \"rekognition.amazonaws.com\"",
-              "        eventName:"]
+    lines += [
+        "logsource:",
+        "    product: aws",
+        "    service: cloudtrail",
+        "detection:",
+        "    selection:",
+        '        eventSource: "rekognition.amazonaws.com"',
+        "        eventName:",
+    ]
     lines += [f"            - {_q(op)}" for op in _operations(rule)]
     for name, matcher in blocks.items():
         lines.append(f"    {name}:")

@@ -28,11 +28,15 @@ def problems(template: str, known: Iterable[str]) -> list[str]:
         if token in ("{{", "}}"):
             continue
         if inner is None:
-            found.append(f"bad template: unmatched {token!r} at character {match.start() + 1} "
-                         "(write {{ or }} for a literal brace)")
+            found.append(
+                f"bad template: unmatched {token!r} at character {match.start() + 1} "
+                "(write {{ or }} for a literal brace)"
+            )
         elif not _NAME.match(inner):
-            found.append(f"bad template: {token!r} is not a plain {{field}} placeholder "
-                         "(no format specs, conversions, attributes, indexes or nesting)")
+            found.append(
+                f"bad template: {token!r} is not a plain {{field}} placeholder "
+                "(no format specs, conversions, attributes, indexes or nesting)"
+            )
         elif inner not in names:
             found.append(f"unknown placeholder {token} (known: {', '.join(sorted(names))})")
     # "{a{b}" would match the stray "{" then "{b}": the stray brace is already reported.
@@ -41,6 +45,7 @@ def problems(template: str, known: Iterable[str]) -> list[str]:
 
 def render(template: str, values: Mapping[str, object]) -> str:
     """`template` with each `{name}` in `values` replaced; anything else is kept as written."""
+
     def one(match: re.Match[str]) -> str:
         token, inner = match.group(0), match.group(1)
         if token == "{{":

@@ -39,8 +39,19 @@ def _ts(when: datetime) -> str:
 
 
 #: What an `undecided[]` entry says about its event (no frames or attributes).
-_UNDECIDED_EVENT_KEYS = ("file", "record", "line", "event_id", "time", "principal",
-                         "organisation", "category", "service", "operation", "kind")
+_UNDECIDED_EVENT_KEYS = (
+    "file",
+    "record",
+    "line",
+    "event_id",
+    "time",
+    "principal",
+    "organisation",
+    "category",
+    "service",
+    "operation",
+    "kind",
+)
 
 
 def event_dict(e: Event) -> dict[str, Any]:
@@ -138,7 +149,8 @@ class _Group:
     count: int = 0
     missing: set[str] = field(default_factory=set)
     sample: list[tuple[tuple[str, str, int, int, str, str], dict[str, Any]]] = field(
-        default_factory=list)
+        default_factory=list
+    )
 
 
 class UndecidedGroups:
@@ -166,16 +178,23 @@ class UndecidedGroups:
         group.sample.append((undecided_key(u), undecided_event(u)))
         if len(group.sample) >= 2 * self.cap:
             group.sample.sort(key=lambda item: item[0])
-            del group.sample[self.cap:]
+            del group.sample[self.cap :]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `undecided[]` list, sorted by pack, rule and reason."""
         out = []
         for (pack, rule, reason), group in sorted(self.groups.items(), key=lambda kv: kv[0]):
             sample = sorted(group.sample, key=lambda item: item[0])[: self.cap]
-            out.append({"pack": pack, "rule": rule, "reason": reason,
-                        "missing": sorted(group.missing), "count": group.count,
-                        "sample": [event for _, event in sample]})
+            out.append(
+                {
+                    "pack": pack,
+                    "rule": rule,
+                    "reason": reason,
+                    "missing": sorted(group.missing),
+                    "count": group.count,
+                    "sample": [event for _, event in sample],
+                }
+            )
         return out
 
 
@@ -251,14 +270,16 @@ def build_report(
         "events": records,
         "face_operations": tally.face_operations,
         "kinds": dict(sorted(tally.kinds.items())),
-        "findings": {s.label: counts.by_severity.get(s.label, 0)
-                     for s in sorted(Severity, reverse=True)},
+        "findings": {
+            s.label: counts.by_severity.get(s.label, 0) for s in sorted(Severity, reverse=True)
+        },
         "attempts": counts.attempts,
         "baselined": counts.baselined,
         "excused": excused,
         "cannot_decide": groups.total,
-        "cannot_decide_by_pack": {p.id: groups.by_pack.get(p.id, 0)
-                                  for p in sorted(packs, key=lambda p: p.id)},
+        "cannot_decide_by_pack": {
+            p.id: groups.by_pack.get(p.id, 0) for p in sorted(packs, key=lambda p: p.id)
+        },
         "unknown_principals": len(tally.unknown),
         "suspected_face_matching": tally.kinds.get("suspected_face_matching", 0),
         "frames_analysed": 0,

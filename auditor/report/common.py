@@ -38,8 +38,7 @@ def gate_exit_code(report: dict[str, Any]) -> int:
 
 def undecided_fails(report: dict[str, Any]) -> bool:
     """Do "cannot decide" entries fail the gate (`--fail-on-undecided` and at least one)?"""
-    return bool(report.get("settings", {}).get("fail_on_undecided")
-                and report.get("undecided"))
+    return bool(report.get("settings", {}).get("fail_on_undecided") and report.get("undecided"))
 
 
 def gate_text(report: dict[str, Any]) -> str:
@@ -49,8 +48,9 @@ def gate_text(report: dict[str, Any]) -> str:
     if code == 3:
         return "audit incomplete (exit 3)"
     if code == 1 and undecided_fails(report):
-        return (f"{undecided_count(report)} cannot-decide entr(ies) with --fail-on-undecided "
-                "(exit 1)")
+        return (
+            f"{undecided_count(report)} cannot-decide entr(ies) with --fail-on-undecided (exit 1)"
+        )
     if code == 1:
         return f"findings at or above --fail-on {fail_on} (exit 1)"
     return f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
@@ -96,9 +96,14 @@ def rules_of(report: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any
             seen: dict[str, dict[str, Any]] = {}
             for f in report["findings"]:
                 if f["pack"] == pack["id"] and f["rule"] not in seen:
-                    seen[f["rule"]] = {"id": f["rule"], "title": f["title"],
-                                       "severity": f["severity"], "confidence": f["confidence"],
-                                       "kind": "prohibit", "cite": []}
+                    seen[f["rule"]] = {
+                        "id": f["rule"],
+                        "title": f["title"],
+                        "severity": f["severity"],
+                        "confidence": f["confidence"],
+                        "kind": "prohibit",
+                        "cite": [],
+                    }
             rules = list(seen.values())
         out.extend((pack, r) for r in rules)
     return out
@@ -109,8 +114,10 @@ def help_uri(pack: dict[str, Any], rule: dict[str, Any]) -> str | None:
     sources = pack.get("sources") or []
     cited = [s for s in sources if s["id"] in set(rule.get("cite") or [])]
     for group in (
-        [s for s in cited if s.get("confidence") == "P"], cited,
-        [s for s in sources if s.get("confidence") == "P"], sources,
+        [s for s in cited if s.get("confidence") == "P"],
+        cited,
+        [s for s in sources if s.get("confidence") == "P"],
+        sources,
     ):
         for s in group:
             url = s.get("url") or ""

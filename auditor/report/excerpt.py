@@ -69,8 +69,9 @@ def _split(text: str, wanted: set[int]) -> dict[int, Any]:
         items = None
         if START.match(text.encode("utf-8", errors="replace"), 0, 1 << 16):
             items = []
-            split = stream_records([text.encode("utf-8", errors="replace")],
-                                   FileResult(path="", source="excerpt"))
+            split = stream_records(
+                [text.encode("utf-8", errors="replace")], FileResult(path="", source="excerpt")
+            )
             for rec in split:
                 items.append(rec)
                 if len(items) > max(wanted):
@@ -138,8 +139,9 @@ def _line_records(lines: dict[int, str], wanted: dict[int, set[int]]) -> dict[tu
     return out
 
 
-def excerpts(bundle_root: str, events: Iterable[dict[str, Any]]) -> dict[tuple[str, int | None,
-                                                                                int | None], str]:
+def excerpts(
+    bundle_root: str, events: Iterable[dict[str, Any]]
+) -> dict[tuple[str, int | None, int | None], str]:
     """(file, record, line) -> excerpt text for every event that can be found again.
 
     An event with both a line and a record index is a record of a document on that line: its
@@ -158,8 +160,9 @@ def excerpts(bundle_root: str, events: Iterable[dict[str, Any]]) -> dict[tuple[s
         if not path.is_file():
             continue
         lines = {e["line"] for e in evs if e.get("line") is not None}
-        records = {e["record"] for e in evs
-                   if e.get("line") is None and e.get("record") is not None}
+        records = {
+            e["record"] for e in evs if e.get("line") is None and e.get("record") is not None
+        }
         in_lines: dict[int, set[int]] = {}
         for e in evs:
             if e.get("line") is not None and e.get("record") is not None:

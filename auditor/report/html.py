@@ -68,15 +68,24 @@ def _verdict(report: dict[str, Any]) -> dict[str, str]:
     code = gate_exit_code(report)
     fail_on = report.get("settings", {}).get("fail_on", "low")
     if code == 3:
-        return {"css": "incomplete", "text": "Audit incomplete: some inputs could not be read "
-                                             "(see Input errors). Exit code 3."}
+        return {
+            "css": "incomplete",
+            "text": "Audit incomplete: some inputs could not be read "
+            "(see Input errors). Exit code 3.",
+        }
     if code == 1 and undecided_fails(report):
-        return {"css": "fail", "text": f"{undecided_count(report)} cannot-decide entr(ies) "
-                                       "with --fail-on-undecided. Exit code 1."}
+        return {
+            "css": "fail",
+            "text": f"{undecided_count(report)} cannot-decide entr(ies) "
+            "with --fail-on-undecided. Exit code 1.",
+        }
     if code == 1:
         return {"css": "fail", "text": f"Findings at or above --fail-on {fail_on}. Exit code 1."}
-    return {"css": "pass", "text": f"No finding at or above --fail-on {fail_on} "
-                                   "(baselined findings excluded). Exit code 0."}
+    return {
+        "css": "pass",
+        "text": f"No finding at or above --fail-on {fail_on} "
+        "(baselined findings excluded). Exit code 0.",
+    }
 
 
 def _timeline(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -108,14 +117,36 @@ def _timeline(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
                 continue
             h = n * scale
             y_cursor -= h
-            bars.append({"x": f"{x:.1f}", "y": f"{y_cursor:.1f}", "w": f"{bar_w:.1f}",
-                         "h": f"{h:.1f}", "severity": sev, "month": mo, "count": n})
+            bars.append(
+                {
+                    "x": f"{x:.1f}",
+                    "y": f"{y_cursor:.1f}",
+                    "w": f"{bar_w:.1f}",
+                    "h": f"{h:.1f}",
+                    "severity": sev,
+                    "month": mo,
+                    "count": n,
+                }
+            )
     step = max(1, round(len(months) / 12 + 0.49))
-    labels = [{"x": f"{left + 4 + i * slot + slot / 2:.1f}", "text": mo}
-              for i, mo in enumerate(months) if i % step == 0]
-    return {"months": months, "first": first, "last": last, "bars": bars, "labels": labels,
-            "width": width, "height": height, "left": left, "top": top, "base": base,
-            "max": peak}
+    labels = [
+        {"x": f"{left + 4 + i * slot + slot / 2:.1f}", "text": mo}
+        for i, mo in enumerate(months)
+        if i % step == 0
+    ]
+    return {
+        "months": months,
+        "first": first,
+        "last": last,
+        "bars": bars,
+        "labels": labels,
+        "width": width,
+        "height": height,
+        "left": left,
+        "top": top,
+        "base": base,
+        "max": peak,
+    }
 
 
 def _orgs(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -123,9 +154,18 @@ def _orgs(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for f in findings:
         ev = f["events"][0]
         key = (ev["organisation"], ev["category"])
-        row = rows.setdefault(key, {"organisation": key[0], "category": key[1],
-                                    "counts": dict.fromkeys(SEVERITIES, 0), "attempts": 0,
-                                    "baselined": 0, "operations": set(), "total": 0})
+        row = rows.setdefault(
+            key,
+            {
+                "organisation": key[0],
+                "category": key[1],
+                "counts": dict.fromkeys(SEVERITIES, 0),
+                "attempts": 0,
+                "baselined": 0,
+                "operations": set(),
+                "total": 0,
+            },
+        )
         row["counts"][f["severity"]] = row["counts"].get(f["severity"], 0) + 1
         row["attempts"] += 1 if f["attempt"] else 0
         row["baselined"] += 1 if f.get("baselined") else 0
@@ -157,11 +197,17 @@ def _evidence(findings: list[dict[str, Any]], options: RenderOptions) -> list[di
         texts = excerpts(options.bundle_root, (e for f in findings for e in f["events"]))
     out = []
     for f in findings:
-        events = [{**ev, "where": location_text(ev),
-                   "attributes": sorted((str(k), str(v))
-                                        for k, v in (ev.get("attributes") or {}).items()),
-                   "excerpt": texts.get((ev["file"], ev.get("record"), ev.get("line")))}
-                  for ev in f["events"]]
+        events = [
+            {
+                **ev,
+                "where": location_text(ev),
+                "attributes": sorted(
+                    (str(k), str(v)) for k, v in (ev.get("attributes") or {}).items()
+                ),
+                "excerpt": texts.get((ev["file"], ev.get("record"), ev.get("line"))),
+            }
+            for ev in f["events"]
+        ]
         frames = []
         for fr in f.get("frames", []):
             item = {**fr, "thumb": None, "width": 0, "height": 0, "note": None}
@@ -169,13 +215,22 @@ def _evidence(findings: list[dict[str, Any]], options: RenderOptions) -> list[di
                 key = (fr["path"], fr["sha256"])
                 thumb = made.get(key)
                 if thumb is None and len(made) >= MAX_THUMBNAILS:
-                    thumb = Thumbnail(None, note=f"thumbnail not shown: the page already has "
-                                                 f"{MAX_THUMBNAILS} (see the frame file)")
+                    thumb = Thumbnail(
+                        None,
+                        note=f"thumbnail not shown: the page already has "
+                        f"{MAX_THUMBNAILS} (see the frame file)",
+                    )
                 elif thumb is None:
-                    thumb = made[key] = thumbnail(options.bundle_root, fr["path"], fr["sha256"],
-                                                  fr.get("boxes") or [], options.show_faces)
-                item.update(thumb=thumb.uri, width=thumb.width, height=thumb.height,
-                            note=thumb.note)
+                    thumb = made[key] = thumbnail(
+                        options.bundle_root,
+                        fr["path"],
+                        fr["sha256"],
+                        fr.get("boxes") or [],
+                        options.show_faces,
+                    )
+                item.update(
+                    thumb=thumb.uri, width=thumb.width, height=thumb.height, note=thumb.note
+                )
             elif fr.get("sha256"):
                 item["note"] = "thumbnail not available: no bundle folder given"
             frames.append(item)
@@ -199,8 +254,16 @@ def _undecided(report: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for k, (count, where) in sorted(groups.items()):
         shown = sorted(set(where))[:5]
-        out.append({"pack": k[0], "rule": k[1], "reason": k[2], "count": count,
-                    "where": shown, "more": max(0, count - len(shown))})
+        out.append(
+            {
+                "pack": k[0],
+                "rule": k[1],
+                "reason": k[2],
+                "count": count,
+                "where": shown,
+                "more": max(0, count - len(shown)),
+            }
+        )
     return out
 
 
@@ -214,23 +277,48 @@ def context(report: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
     rule_counts = Counter(p["id"] for p, _ in rules_of(report))
     for p in report["packs"]:
         mine = [f for f in findings if f["pack"] == p["id"]]
-        groups = [{"severity": sev, "findings": [
-            {**f, "event": f["events"][0], "faces": finding_faces(f)}
-            for f in mine if f["severity"] == sev]}
-            for sev in sorted({f["severity"] for f in mine}, key=severity_rank)]
-        packs.append({**p, "title": p.get("title") or p["id"], "citation": p.get("citation", ""),
-                      "anchor": _anchor(p["id"]), "groups": groups,
-                      "rule_count": rule_counts.get(p["id"], 0)})
+        groups = [
+            {
+                "severity": sev,
+                "findings": [
+                    {**f, "event": f["events"][0], "faces": finding_faces(f)}
+                    for f in mine
+                    if f["severity"] == sev
+                ],
+            }
+            for sev in sorted({f["severity"] for f in mine}, key=severity_rank)
+        ]
+        packs.append(
+            {
+                **p,
+                "title": p.get("title") or p["id"],
+                "citation": p.get("citation", ""),
+                "anchor": _anchor(p["id"]),
+                "groups": groups,
+                "rule_count": rule_counts.get(p["id"], 0),
+            }
+        )
     return {
-        "css": css, "css_hash": css_hash, "schema": report.get("schema", ""),
-        "tool": report["tool"], "run": report["run"], "bundle_name": report["bundle"]["name"],
-        "summary": report["summary"], "severities": SEVERITIES, "verdict": _verdict(report),
-        "probes": report.get("probes", []), "timeline": _timeline(everything), "packs": packs,
-        "orgs": _orgs(everything), "evidence": _evidence(findings, options),
-        "more_findings": more, "detailed": len(findings),
+        "css": css,
+        "css_hash": css_hash,
+        "schema": report.get("schema", ""),
+        "tool": report["tool"],
+        "run": report["run"],
+        "bundle_name": report["bundle"]["name"],
+        "summary": report["summary"],
+        "severities": SEVERITIES,
+        "verdict": _verdict(report),
+        "probes": report.get("probes", []),
+        "timeline": _timeline(everything),
+        "packs": packs,
+        "orgs": _orgs(everything),
+        "evidence": _evidence(findings, options),
+        "more_findings": more,
+        "detailed": len(findings),
         "errors": [{**e, "where": _where(e)} for e in report["errors"]],
         "notices": [{**n, "where": _where(n)} for n in report["notices"]],
-        "inputs": report["inputs"], "show_faces": options.show_faces,
+        "inputs": report["inputs"],
+        "show_faces": options.show_faces,
         "undecided": _undecided(report),
     }
 

@@ -27,9 +27,12 @@ def _x(value: object) -> str:
 def _line(f: dict[str, Any]) -> str:
     ev = f["events"][0]
     flags = [s for s, on in (("attempt", f["attempt"]), ("baselined", f.get("baselined"))) if on]
-    return (f"[{f['severity']}] {f['id']} {ev['time']} {ev['organisation']} ({ev['category']}) "
-            f"{ev['operation']} at {location_text(ev)}"
-            + (f" ({', '.join(flags)})" if flags else "") + f": {f['message']}")
+    return (
+        f"[{f['severity']}] {f['id']} {ev['time']} {ev['organisation']} ({ev['category']}) "
+        f"{ev['operation']} at {location_text(ev)}"
+        + (f" ({', '.join(flags)})" if flags else "")
+        + f": {f['message']}"
+    )
 
 
 def _el(parent: ET.Element, tag: str, **attrs: object) -> ET.Element:
@@ -45,7 +48,8 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
     by_rule: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for f in report["findings"]:
         by_rule.setdefault((f["pack"], f["rule"]), []).append(
-            {"severity": f["severity"], "baselined": f.get("baselined"), "line": _line(f)})
+            {"severity": f["severity"], "baselined": f.get("baselined"), "line": _line(f)}
+        )
     packs: dict[str, list[dict[str, Any]]] = {}
     for pack, rule in rules_of(report):
         packs.setdefault(pack["id"], []).append(rule)
@@ -56,42 +60,83 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
     meta = {p["id"]: p for p in report["packs"]}
     for pack_id, rules in packs.items():
         pack = meta.get(pack_id, {})
-        failures = sum(1 for r in rules if any(gate_failing(report, f)
-                                               for f in by_rule.get((pack_id, r["id"]), [])))
-        suite = _el(root, "testsuite", name=pack_id, tests=len(rules), failures=failures,
-                    errors=0, skipped=0, time="0", timestamp=run["started"])
+        failures = sum(
+            1
+            for r in rules
+            if any(gate_failing(report, f) for f in by_rule.get((pack_id, r["id"]), []))
+        )
+        suite = _el(
+            root,
+            "testsuite",
+            name=pack_id,
+            tests=len(rules),
+            failures=failures,
+            errors=0,
+            skipped=0,
+            time="0",
+            timestamp=run["started"],
+        )
         props = _el(suite, "properties")
         for key in ("version", "sha256", "path", "status", "title"):
             if pack.get(key):
                 _el(props, "property", name=key, value=pack[key])
         for rule in rules:
             found = by_rule.get((pack_id, rule["id"]), [])
-            case = _el(suite, "testcase", classname=pack_id,
-                       name=f"{rule['id']}: {template_text(rule['title'])}", time="0")
+            case = _el(
+                suite,
+                "testcase",
+                classname=pack_id,
+                name=f"{rule['id']}: {template_text(rule['title'])}",
+                time="0",
+            )
             failing = [f for f in found if gate_failing(report, f)]
             passing = [f for f in found if not gate_failing(report, f)]
             if failing:
                 worst = failing[0]["severity"]
-                fail = _el(case, "failure", type=worst,
-                           message=f"{len(failing)} finding(s) fail the gate "
-                                   f"(--fail-on {report['settings'].get('fail_on', 'low')})")
+                fail = _el(
+                    case,
+                    "failure",
+                    type=worst,
+                    message=f"{len(failing)} finding(s) fail the gate "
+                    f"(--fail-on {report['settings'].get('fail_on', 'low')})",
+                )
                 fail.text = _x("\n".join(f["line"] for f in failing))
             if passing:
                 out = _el(case, "system-out")
-                out.text = _x("Findings that do not fail the gate (baselined or below "
-                              "--fail-on):\n" + "\n".join(f["line"] for f in passing))
+                out.text = _x(
+                    "Findings that do not fail the gate (baselined or below "
+                    "--fail-on):\n" + "\n".join(f["line"] for f in passing)
+                )
         totals["tests"] += len(rules)
         totals["failures"] += failures
     if report["errors"]:
-        suite = _el(root, "testsuite", name="auditor.inputs", tests=1, failures=0, errors=1,
-                    skipped=0, time="0", timestamp=run["started"])
-        case = _el(suite, "testcase", classname="auditor.inputs", name="every input is readable",
-                   time="0")
-        err = _el(case, "error", type="incomplete",
-                  message=f"{len(report['errors'])} input error(s): the audit is incomplete")
-        err.text = _x("\n".join(
-            location_text({"file": e["file"], "record": e.get("record"), "line": e.get("line")})
-            + f": {e['message']}" for e in report["errors"]))
+        suite = _el(
+            root,
+            "testsuite",
+            name="auditor.inputs",
+            tests=1,
+            failures=0,
+            errors=1,
+            skipped=0,
+            time="0",
+            timestamp=run["started"],
+        )
+        case = _el(
+            suite, "testcase", classname="auditor.inputs", name="every input is readable", time="0"
+        )
+        err = _el(
+            case,
+            "error",
+            type="incomplete",
+            message=f"{len(report['errors'])} input error(s): the audit is incomplete",
+        )
+        err.text = _x(
+            "\n".join(
+                location_text({"file": e["file"], "record": e.get("record"), "line": e.get("line")})
+                + f": {e['message']}"
+                for e in report["errors"]
+            )
+        )
         totals["tests"] += 1
         totals["errors"] += 1
     for key, value in totals.items():
@@ -110,5 +155,8 @@ class JUnitReporter:
         """See `Reporter.render`."""
         root = to_junit(report)
         ET.indent(root, space="  ")
-        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                + ET.tostring(root, encoding="unicode") + "\n")
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            + ET.tostring(root, encoding="unicode")
+            + "\n"
+        )

@@ -39,8 +39,12 @@ LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 #: GitHub code scanning reads this property to rank results (CVSS-like 0.0-10.0).
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 #: Bundle inputs listed as artifacts (packs live outside the bundle: see driver properties).
-_ROLES = {"log": "analysisTarget", "frame": "analysisTarget", "probe": "analysisTarget",
-          "config": "userSpecifiedConfiguration"}
+_ROLES = {
+    "log": "analysisTarget",
+    "frame": "analysisTarget",
+    "probe": "analysisTarget",
+    "config": "userSpecifiedConfiguration",
+}
 
 
 def _uri(path: str) -> str:
@@ -56,35 +60,53 @@ def _rule(pack: dict[str, Any], rule: dict[str, Any], rule_id: str) -> dict[str,
     title = template_text(rule["title"])
     citation = pack.get("citation") or ""
     cited = [s for s in pack.get("sources") or [] if s["id"] in set(rule.get("cite") or [])]
-    lines = [f"{title}.", "",
-             f"Pack {pack['id']} {pack['version']} ({pack.get('status', '')}): "
-             f"{pack.get('title', pack['id'])}."]
-    md = [f"**{markdown_text(title)}**", "",
-          f"Pack {markdown_text(pack['id'])} {markdown_text(pack['version'])} "
-          f"({markdown_text(pack.get('status', ''))}): "
-          f"{markdown_text(pack.get('title', pack['id']))}."]
+    lines = [
+        f"{title}.",
+        "",
+        f"Pack {pack['id']} {pack['version']} ({pack.get('status', '')}): "
+        f"{pack.get('title', pack['id'])}.",
+    ]
+    md = [
+        f"**{markdown_text(title)}**",
+        "",
+        f"Pack {markdown_text(pack['id'])} {markdown_text(pack['version'])} "
+        f"({markdown_text(pack.get('status', ''))}): "
+        f"{markdown_text(pack.get('title', pack['id']))}.",
+    ]
     if citation:
         lines += ["", f"Citation: {citation}"]
         md += ["", f"Citation: {markdown_text(citation)}"]
     if cited:
         lines += ["", "Sources:"] + [
             f"- [{s['confidence']}] {s['title']} "
-            f"{s.get('url', '') if web_url(s.get('url')) else ''}".rstrip() for s in cited]
+            f"{s.get('url', '') if web_url(s.get('url')) else ''}".rstrip()
+            for s in cited
+        ]
         md += ["", "Sources:", ""] + [
             f"- \\[{markdown_text(s['confidence'])}\\] "
-            + (f"[{markdown_text(s['title'])}](<{s['url']}>)" if web_url(s.get("url"))
-               else markdown_text(s["title"])) for s in cited]
+            + (
+                f"[{markdown_text(s['title'])}](<{s['url']}>)"
+                if web_url(s.get("url"))
+                else markdown_text(s["title"])
+            )
+            for s in cited
+        ]
     out: dict[str, Any] = {
         "id": rule_id,
         "name": f"{pack['id']}/{rule['id']}",
         "shortDescription": {"text": title},
-        "fullDescription": {"text": f"{title} ({rule.get('kind', 'prohibit')} rule of "
-                                    f"{pack.get('title', pack['id'])})."},
+        "fullDescription": {
+            "text": f"{title} ({rule.get('kind', 'prohibit')} rule of "
+            f"{pack.get('title', pack['id'])})."
+        },
         "help": {"text": "\n".join(lines), "markdown": "\n".join(md)},
         "defaultConfiguration": {"level": LEVELS.get(rule["severity"], "warning")},
         "properties": {
-            "pack": pack["id"], "packVersion": pack["version"], "severity": rule["severity"],
-            "confidence": rule.get("confidence", "P"), "kind": rule.get("kind", "prohibit"),
+            "pack": pack["id"],
+            "packVersion": pack["version"],
+            "severity": rule["severity"],
+            "confidence": rule.get("confidence", "P"),
+            "kind": rule.get("kind", "prohibit"),
             "security-severity": SECURITY_SEVERITY.get(rule["severity"], "5.5"),
             "tags": ["face-recognition", "moratorium", pack["id"]],
         },
@@ -101,9 +123,13 @@ def _location(event: dict[str, Any]) -> dict[str, Any]:
         physical["region"] = {"startLine": int(event["line"])}
     loc: dict[str, Any] = {"physicalLocation": physical}
     if event.get("record") is not None:
-        loc["logicalLocations"] = [{"name": f"record {event['record']}",
-                                    "fullyQualifiedName": f"{event['file']}#{event['record']}",
-                                    "kind": "element"}]
+        loc["logicalLocations"] = [
+            {
+                "name": f"record {event['record']}",
+                "fullyQualifiedName": f"{event['file']}#{event['record']}",
+                "kind": "element",
+            }
+        ]
     return loc
 
 
@@ -118,15 +144,23 @@ def _result(finding: dict[str, Any], index: int, rule_id: str) -> dict[str, Any]
         "locations": [_location(first)],
         "partialFingerprints": {FINGERPRINT_KEY: finding["id"]},
         "properties": {
-            "findingId": finding["id"], "pack": finding["pack"],
-            "packVersion": finding["pack_version"], "severity": finding["severity"],
-            "confidence": finding["confidence"], "attempt": finding["attempt"],
+            "findingId": finding["id"],
+            "pack": finding["pack"],
+            "packVersion": finding["pack_version"],
+            "severity": finding["severity"],
+            "confidence": finding["confidence"],
+            "attempt": finding["attempt"],
             "baselined": bool(finding.get("baselined")),
-            "time": first["time"], "eventId": first.get("event_id"),
-            "principal": first["principal"], "organisation": first["organisation"],
-            "category": first["category"], "service": first["service"],
-            "operation": first["operation"], "operationKind": first["kind"],
-            "outcome": first["outcome"], "faces": finding_faces(finding),
+            "time": first["time"],
+            "eventId": first.get("event_id"),
+            "principal": first["principal"],
+            "organisation": first["organisation"],
+            "category": first["category"],
+            "service": first["service"],
+            "operation": first["operation"],
+            "operationKind": first["kind"],
+            "outcome": first["outcome"],
+            "faces": finding_faces(finding),
             "persons": len(finding_persons(finding)),
             "probes": [p["name"] for p in finding.get("probes", [])],
         },
@@ -134,15 +168,25 @@ def _result(finding: dict[str, Any], index: int, rule_id: str) -> dict[str, Any]
     related = []
     for i, fr in enumerate(finding.get("frames", []), start=1):
         faces = "not analysed" if fr.get("faces") is None else f"{fr['faces']} face(s)"
-        related.append({"id": i, "physicalLocation": {"artifactLocation": _artifact(fr["path"])},
-                        "message": {"text": f"frame: {faces}" + (f" ({fr['error']})"
-                                                                  if fr.get("error") else "")}})
+        related.append(
+            {
+                "id": i,
+                "physicalLocation": {"artifactLocation": _artifact(fr["path"])},
+                "message": {
+                    "text": f"frame: {faces}" + (f" ({fr['error']})" if fr.get("error") else "")
+                },
+            }
+        )
     if related:
         result["relatedLocations"] = related
     if finding.get("baselined"):
-        result["suppressions"] = [{"kind": "external", "status": "accepted",
-                                   "justification": "accepted in the baseline file "
-                                                    "(see its reason, who and expiry)"}]
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": "accepted in the baseline file (see its reason, who and expiry)",
+            }
+        ]
     return result
 
 
@@ -176,50 +220,81 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
         for f in report["findings"]:
             i = index.get((f["pack"], f["rule"]))
             if i is None:  # a finding of a rule the pack no longer lists (stored run)
-                pairs.append(({"id": f["pack"], "version": f["pack_version"]},
-                              {"id": f["rule"], "title": f["title"], "severity": f["severity"],
-                               "confidence": f["confidence"], "kind": "prohibit", "cite": []}))
+                pairs.append(
+                    (
+                        {"id": f["pack"], "version": f["pack_version"]},
+                        {
+                            "id": f["rule"],
+                            "title": f["title"],
+                            "severity": f["severity"],
+                            "confidence": f["confidence"],
+                            "kind": "prohibit",
+                            "cite": [],
+                        },
+                    )
+                )
                 i = index[(f["pack"], f["rule"])] = len(pairs) - 1
-            yield _result(f, i, f"{f['pack']}/{f['rule']}" if f["rule"] in qualify
-                          else f["rule"])
+            yield _result(f, i, f"{f['pack']}/{f['rule']}" if f["rule"] in qualify else f["rule"])
 
     def rules() -> Any:
         # keys are written sorted, so `tool` (and these rules) come after `results`: rules
         # that only stored findings name are known by then
-        return [_rule(p, r, f"{p['id']}/{r['id']}" if r["id"] in qualify else r["id"])
-                for p, r in pairs]
+        return [
+            _rule(p, r, f"{p['id']}/{r['id']}" if r["id"] in qualify else r["id"]) for p, r in pairs
+        ]
 
     run = report["run"]
     exit_code = gate_exit_code(report)
     invocation: dict[str, Any] = {
         "executionSuccessful": run.get("status") == "complete",
         "exitCode": exit_code,
-        "exitCodeDescription": {0: "no finding at or above --fail-on",
-                                1: "cannot-decide entries with --fail-on-undecided"
-                                if undecided_fails(report) else "findings at or above --fail-on",
-                                3: "audit incomplete: some input unreadable"}[exit_code],
+        "exitCodeDescription": {
+            0: "no finding at or above --fail-on",
+            1: "cannot-decide entries with --fail-on-undecided"
+            if undecided_fails(report)
+            else "findings at or above --fail-on",
+            3: "audit incomplete: some input unreadable",
+        }[exit_code],
         "startTimeUtc": run["started"],
         "endTimeUtc": run["finished"],
         "toolExecutionNotifications": [_notification(e, "error") for e in report["errors"]],
-        "toolConfigurationNotifications": [_notification(n, "warning")
-                                           for n in report["notices"]],
+        "toolConfigurationNotifications": [_notification(n, "warning") for n in report["notices"]],
     }
     sarif_run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": report["tool"]["name"],
-            "version": report["tool"]["version"],
-            "semanticVersion": report["tool"]["version"],
-            "rules": Lazy(rules, len(pairs)),
-            "properties": {"packs": [{"id": p["id"], "version": p["version"],
-                                      "sha256": p.get("sha256"), "path": p.get("path")}
-                                     for p in report["packs"]]},
-        }},
+        "tool": {
+            "driver": {
+                "name": report["tool"]["name"],
+                "version": report["tool"]["version"],
+                "semanticVersion": report["tool"]["version"],
+                "rules": Lazy(rules, len(pairs)),
+                "properties": {
+                    "packs": [
+                        {
+                            "id": p["id"],
+                            "version": p["version"],
+                            "sha256": p.get("sha256"),
+                            "path": p.get("path"),
+                        }
+                        for p in report["packs"]
+                    ]
+                },
+            }
+        },
         "automationDetails": {"id": f"auditor/{run['id']}"},
-        "originalUriBaseIds": {BASE_ID: {"description": {
-            "text": "The audit bundle folder; every path is relative to it."}}},
-        "artifacts": [{"location": _artifact(i["path"]), "hashes": {"sha-256": i["sha256"]},
-                       "roles": [_ROLES[i["kind"]]]}
-                      for i in report["inputs"] if i["kind"] in _ROLES and i.get("sha256")],
+        "originalUriBaseIds": {
+            BASE_ID: {
+                "description": {"text": "The audit bundle folder; every path is relative to it."}
+            }
+        },
+        "artifacts": [
+            {
+                "location": _artifact(i["path"]),
+                "hashes": {"sha-256": i["sha256"]},
+                "roles": [_ROLES[i["kind"]]],
+            }
+            for i in report["inputs"]
+            if i["kind"] in _ROLES and i.get("sha256")
+        ],
         "invocations": [invocation],
         "results": Lazy(results, len(report["findings"])),
         "columnKind": "unicodeCodePoints",

@@ -62,8 +62,9 @@ def _emit(value: Any, level: int, out: TextIO) -> None:
             return
         out.write("{")
         for i, key in enumerate(sorted(value)):
-            out.write(("," if i else "") + "\n" + inner + json.dumps(key, ensure_ascii=False)
-                      + ": ")
+            out.write(
+                ("," if i else "") + "\n" + inner + json.dumps(key, ensure_ascii=False) + ": "
+            )
             _emit(value[key], level + 1, out)
         out.write("\n" + pad + "}")
     elif isinstance(value, Lazy) or (isinstance(value, list) and _contains_lazy(value)):

@@ -29,8 +29,9 @@ def _clean(value: object) -> str:
 
 def _table(headers: Sequence[str], rows: list[list[str]], max_width: int = 48) -> list[str]:
     cells = [[_clean(c)[:max_width] for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line.rstrip(), "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
@@ -49,8 +50,10 @@ class TableReporter:
         out: list[str] = []
         run = report["run"]
         packs = ", ".join(f"{p['id']}@{p['version']}" for p in report["packs"])
-        out.append(f"auditor {report['tool']['version']}  bundle {_clean(report['bundle']['name'])}"
-                   f"  run {run['id'][:12]}  ({run['status']})")
+        out.append(
+            f"auditor {report['tool']['version']}  bundle {_clean(report['bundle']['name'])}"
+            f"  run {run['id'][:12]}  ({run['status']})"
+        )
         out.append(f"packs: {packs}")
         out.append("")
         # one pass over the (possibly streamed) findings: counts per group, rows up to a cap
@@ -69,9 +72,24 @@ class TableReporter:
                 if options.color:
                     label = _COLORS.get(sev, "") + label + _RESET
                 out.append(f"  {label}: {count}")
-                out += ["  " + line for line in _table(
-                    ["TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME", "FACES", "PROBES",
-                     "RULE", "WHERE", "ID"], rows, 120)]
+                out += [
+                    "  " + line
+                    for line in _table(
+                        [
+                            "TIME (UTC)",
+                            "ORGANISATION",
+                            "OPERATION",
+                            "OUTCOME",
+                            "FACES",
+                            "PROBES",
+                            "RULE",
+                            "WHERE",
+                            "ID",
+                        ],
+                        rows,
+                        120,
+                    )
+                ]
                 if count > len(rows):
                     out.append(f"  ... {count - len(rows)} more finding(s), see the JSON report")
             out.append("")
@@ -88,20 +106,25 @@ class TableReporter:
             f"         {s.get('baselined', 0)} baselined, {s.get('attempts', 0)} attempted "
             f"(failed calls), {s.get('cannot_decide', 0)} cannot decide; "
             f"{s.get('excused', 0)} excused by exceptions; "
-            f"{s.get('unknown_principals', 0)} unknown principal(s).")
+            f"{s.get('unknown_principals', 0)} unknown principal(s)."
+        )
         per_pack = {k: v for k, v in undecided_by_pack(report).items() if v}
         if per_pack:
-            out.append("Cannot decide by pack: "
-                       + ", ".join(f"{k} {v}" for k, v in per_pack.items()) + ".")
+            out.append(
+                "Cannot decide by pack: " + ", ".join(f"{k} {v}" for k, v in per_pack.items()) + "."
+            )
         out.append(f"Gate: {gate_text(report)}")
         if s.get("frames_analysed"):
             out.append(
                 f"Frames: {s['frames_analysed']} analysed ({run.get('frames_from_cache', 0)} from "
-                f"cache), {s['faces_detected']} faces, {s['persons']} distinct person(s).")
+                f"cache), {s['faces_detected']} faces, {s['persons']} distinct person(s)."
+            )
         for probe in report.get("probes", []):
             hits = probe["event_ids"]
-            out.append(f"Probe {_clean(probe['name'])}: "
-                       + (f"found in {len(hits)} finding(s)" if hits else "not found"))
+            out.append(
+                f"Probe {_clean(probe['name'])}: "
+                + (f"found in {len(hits)} finding(s)" if hits else "not found")
+            )
         if report["notices"]:
             out.append("")
             out.append(f"Notices ({len(report['notices'])}):")
@@ -121,10 +144,17 @@ def _row(g: dict[str, Any], options: RenderOptions) -> list[str]:
     outcome = "attempt" if g["attempt"] else ev["outcome"]
     if g.get("baselined"):
         outcome += " [baselined]"
-    return [ev["time"], f"{ev['organisation']} ({ev['category']})", ev["operation"], outcome,
-            "-" if faces is None else str(faces),
-            ",".join(p["name"] for p in g["probes"]) or "-", _rule_cell(g), location_text(ev),
-            g["id"][:12]]
+    return [
+        ev["time"],
+        f"{ev['organisation']} ({ev['category']})",
+        ev["operation"],
+        outcome,
+        "-" if faces is None else str(faces),
+        ",".join(p["name"] for p in g["probes"]) or "-",
+        _rule_cell(g),
+        location_text(ev),
+        g["id"][:12],
+    ]
 
 
 def _rule_cell(g: dict[str, Any]) -> str:

@@ -41,21 +41,27 @@ def _blur_boxes(img: Image.Image, boxes: list[tuple[int, int, int, int]]) -> Non
         if w <= 0 or h <= 0:
             continue
         pad_x, pad_y = int(w * 0.2), int(h * 0.25)
-        area = (max(0, left - pad_x), max(0, top - pad_y),
-                min(img.width, right + pad_x), min(img.height, bottom + pad_y))
+        area = (
+            max(0, left - pad_x),
+            max(0, top - pad_y),
+            min(img.width, right + pad_x),
+            min(img.height, bottom + pad_y),
+        )
         if area[2] <= area[0] or area[3] <= area[1]:
             continue
         region = img.crop(area)
         # pixelate, then blur: nothing of the face's detail survives either step
-        small = region.resize((max(1, region.width // 12), max(1, region.height // 12)),
-                              Image.Resampling.BILINEAR)
+        small = region.resize(
+            (max(1, region.width // 12), max(1, region.height // 12)), Image.Resampling.BILINEAR
+        )
         region = small.resize(region.size, Image.Resampling.NEAREST)
         region = region.filter(ImageFilter.GaussianBlur(radius=max(4.0, min(w, h) / 4)))
         img.paste(region, area[:2])
 
 
-def thumbnail(bundle_root: str, path: str, sha256: str | None,
-              boxes: list[list[int]], show_faces: bool) -> Thumbnail:
+def thumbnail(
+    bundle_root: str, path: str, sha256: str | None, boxes: list[list[int]], show_faces: bool
+) -> Thumbnail:
     """The thumbnail of one frame of a finding, as a data: URI."""
     made = thumbnail_jpeg(bundle_root, path, sha256, boxes, show_faces)
     if isinstance(made, Thumbnail):
@@ -65,8 +71,9 @@ def thumbnail(bundle_root: str, path: str, sha256: str | None,
     return Thumbnail(uri, width, height)
 
 
-def thumbnail_jpeg(bundle_root: str, path: str, sha256: str | None, boxes: list[list[int]],
-                   show_faces: bool) -> tuple[bytes, int, int] | Thumbnail:
+def thumbnail_jpeg(
+    bundle_root: str, path: str, sha256: str | None, boxes: list[list[int]], show_faces: bool
+) -> tuple[bytes, int, int] | Thumbnail:
     """(JPEG bytes, width, height) of one frame's thumbnail, or a Thumbnail saying why not."""
     root = Path(bundle_root).resolve()
     try:
@@ -79,8 +86,9 @@ def thumbnail_jpeg(bundle_root: str, path: str, sha256: str | None, boxes: list[
     except OSError:
         return Thumbnail(None, note="not shown: the frame is not in the bundle folder")
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        return Thumbnail(None, note="not shown: the frame changed since the audit "
-                                    "(its SHA-256 differs)")
+        return Thumbnail(
+            None, note="not shown: the frame changed since the audit (its SHA-256 differs)"
+        )
     try:
         with Image.open(io.BytesIO(data)) as src:
             if src.width * src.height > MAX_PIXELS:
@@ -93,12 +101,17 @@ def thumbnail_jpeg(bundle_root: str, path: str, sha256: str | None, boxes: list[
         _blur_boxes(img, faces)
     scale = min(1.0, MAX_SIDE / max(img.width, img.height))
     if scale < 1.0:
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                         Image.Resampling.LANCZOS)
+        img = img.resize(
+            (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
     draw = ImageDraw.Draw(img)
     for top, right, bottom, left in faces:
-        draw.rectangle((round(left * scale), round(top * scale), round(right * scale),
-                        round(bottom * scale)), outline=BOX_COLOUR, width=2)
+        draw.rectangle(
+            (round(left * scale), round(top * scale), round(right * scale), round(bottom * scale)),
+            outline=BOX_COLOUR,
+            width=2,
+        )
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=72, optimize=False, progressive=False)
     return buf.getvalue(), img.width, img.height

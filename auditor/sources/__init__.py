@@ -70,8 +70,9 @@ def sniff(path: str, head: bytes) -> str | None:
     except orjson.JSONDecodeError:
         # pretty-printed, or a first line longer than the peek window
         return cloudtrail.NAME if any(k in h for k in _CT_KEYS) else jsonl.NAME
-    if isinstance(obj, dict) and any(k in obj for k in ("eventSource", "CloudTrailEvent",
-                                                        "Records", "eventVersion")):
+    if isinstance(obj, dict) and any(
+        k in obj for k in ("eventSource", "CloudTrailEvent", "Records", "eventVersion")
+    ):
         return cloudtrail.NAME
     return jsonl.NAME
 
@@ -101,8 +102,13 @@ def read_file(job: ReadJob) -> FileResult:
             if name is not None and name not in (cloudtrail.NAME, jsonl.NAME, text.NAME):
                 name = detect.configured(name, job.path, job.settings)
         if name is None:
-            result.issues.append(InputIssue(job.path, "unknown log file type (expected .json, "
-                                            ".jsonl, .ndjson, .log or .txt, optionally .gz)"))
+            result.issues.append(
+                InputIssue(
+                    job.path,
+                    "unknown log file type (expected .json, "
+                    ".jsonl, .ndjson, .log or .txt, optionally .gz)",
+                )
+            )
         elif name not in SOURCES:
             result.issues.append(InputIssue(job.path, f"unknown source {name!r} in audit.toml"))
         else:
@@ -110,7 +116,8 @@ def read_file(job: ReadJob) -> FileResult:
             SOURCES[name].read(job, stream, result)
     except Exception as exc:  # noqa: BLE001 - one bad file must never end the audit
         result.issues.append(
-            InputIssue(job.path, f"could not be read: {type(exc).__name__}: {exc}"))
+            InputIssue(job.path, f"could not be read: {type(exc).__name__}: {exc}")
+        )
     finally:
         result.sha256 = stream.finish()
     cap_result(result)

@@ -42,16 +42,19 @@ class AzureMonitorSource:
         for rec, line, index in records(stream, result):
             self._record(job, rec, result, line, index)
 
-    def _record(self, job: ReadJob, rec: Any, result: FileResult, line: int | None,
-                index: int | None) -> None:
+    def _record(
+        self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
+    ) -> None:
         if not isinstance(rec, dict):
-            result.issues.append(InputIssue(result.path, "record is not a JSON object",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(result.path, "record is not a JSON object", line=line, record=index)
+            )
             return
         op = rec.get("operationName")
         if not isinstance(op, str) or not op:
-            result.issues.append(InputIssue(result.path, "missing field operationName",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(result.path, "missing field operationName", line=line, record=index)
+            )
             return
         result.records += 1
         category = rec.get("category")
@@ -75,36 +78,57 @@ class AzureMonitorSource:
             when = parse_time(raw_time, job.settings.timezone)
         except (ValueError, TypeError):
             result.records -= 1
-            result.issues.append(InputIssue(result.path, f"missing or bad time: {raw_time!r}",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path, f"missing or bad time: {raw_time!r}", line=line, record=index
+                )
+            )
             return
         status = str(_first(props, _STATUS_KEYS) or rec.get("resultSignature") or "")
         result_type = str(rec.get("resultType") or "")
         failed = status[:1] in ("4", "5") or result_type.lower() in ("failed", "failure", "error")
-        client = rec.get("callerIpAddress") if isinstance(rec.get("callerIpAddress"), str) \
-            else None
+        client = rec.get("callerIpAddress") if isinstance(rec.get("callerIpAddress"), str) else None
         who = _identity(rec.get("identity"), props)
         attrs = {
-            "azure_resource_id": rec.get("resourceId"), "azure_api_name": props.get("apiName"),
-            "http_method": method, "http_path": request_path(path) if isinstance(path, str)
-            else None, "http_status": status, "client_address": client,
-            "location": rec.get("location"), "operation_name": op,
+            "azure_resource_id": rec.get("resourceId"),
+            "azure_api_name": props.get("apiName"),
+            "http_method": method,
+            "http_path": request_path(path) if isinstance(path, str) else None,
+            "http_status": status,
+            "client_address": client,
+            "location": rec.get("location"),
+            "operation_name": op,
         }
         event = Event(
-            source=NAME, file=result.path, time=when, service="azure_face", operation=operation,
-            kind=kind, principal=Principal(id=who or client or "unknown", address=client),
-            record=index, line=line,
-            event_id=rec.get("correlationId") if isinstance(rec.get("correlationId"), str)
-            else None, outcome="failed" if failed else "succeeded",
+            source=NAME,
+            file=result.path,
+            time=when,
+            service="azure_face",
+            operation=operation,
+            kind=kind,
+            principal=Principal(id=who or client or "unknown", address=client),
+            record=index,
+            line=line,
+            event_id=rec.get("correlationId")
+            if isinstance(rec.get("correlationId"), str)
+            else None,
+            outcome="failed" if failed else "succeeded",
             error_code=(status or result_type) if failed else None,
-            attributes=tuple(sorted((k, str(v)) for k, v in attrs.items()
-                                    if v is not None and v != "")),
+            attributes=tuple(
+                sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != "")
+            ),
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
-            result.notices.append(Notice(result.path, f"Azure {op} looks like face matching but "
-                                         "is not in the operation catalogue", line=line,
-                                         record=index, event_id=event.event_id))
+            result.notices.append(
+                Notice(
+                    result.path,
+                    f"Azure {op} looks like face matching but is not in the operation catalogue",
+                    line=line,
+                    record=index,
+                    event_id=event.event_id,
+                )
+            )
 
 
 def _classify(op: str) -> OperationKind | None:
@@ -143,9 +167,14 @@ def _identity(identity: Any, props: dict[str, Any]) -> str | None:
     if isinstance(identity, dict):
         nested = identity.get("claim")
         claim: dict[str, Any] = nested if isinstance(nested, dict) else identity
-        for key in ("upn", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
-                    "appid", "oid", "objectId",
-                    "http://schemas.microsoft.com/identity/claims/objectidentifier"):
+        for key in (
+            "upn",
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+            "appid",
+            "oid",
+            "objectId",
+            "http://schemas.microsoft.com/identity/claims/objectidentifier",
+        ):
             if isinstance(claim.get(key), str) and claim[key]:
                 return str(claim[key])
     oid = props.get("objectId")

@@ -123,7 +123,8 @@ class HashingStream:
         self.compressed = path.name.endswith(".gz")
         self.stream: io.BufferedReader[Any] = (
             io.BufferedReader(_Read1Raw(gzip.GzipFile(fileobj=buffered, mode="rb")), _BUFFER)
-            if self.compressed else buffered
+            if self.compressed
+            else buffered
         )
         self._buffered = buffered
 
@@ -221,7 +222,7 @@ def frame_ref(job: ReadJob, ref: str) -> str:
     root = Path(job.root)
     for prefix, folder in job.settings.frame_prefixes:
         if ref.startswith(prefix):
-            return safe_relpath(root, folder.rstrip("/") + "/" + ref[len(prefix):])
+            return safe_relpath(root, folder.rstrip("/") + "/" + ref[len(prefix) :])
     if ref.startswith("s3://"):
         key = ref[5:].split("/", 1)[1] if "/" in ref[5:] else ""
         return safe_relpath(root, "frames/" + key)
@@ -232,19 +233,27 @@ def frame_ref(job: ReadJob, ref: str) -> str:
 MAX_FRAME_REF_CHARS = 4096
 
 
-def frame_refs(job: ReadJob, refs: list[str], result: FileResult,
-               line: int | None, record: int | None) -> tuple[str, ...]:
+def frame_refs(
+    job: ReadJob, refs: list[str], result: FileResult, line: int | None, record: int | None
+) -> tuple[str, ...]:
     """Map several references, turning each one that escapes into an issue (never a read)."""
     out = []
     for ref in refs:
         if len(ref) > MAX_FRAME_REF_CHARS:
-            result.issues.append(InputIssue(
-                result.path, f"frame reference of {len(ref):,} characters refused (limit "
-                f"{MAX_FRAME_REF_CHARS:,})", line=line, record=record))
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"frame reference of {len(ref):,} characters refused (limit "
+                    f"{MAX_FRAME_REF_CHARS:,})",
+                    line=line,
+                    record=record,
+                )
+            )
             continue
         try:
             out.append(frame_ref(job, ref))
         except PathEscape as exc:
-            result.issues.append(InputIssue(result.path, f"frame reference refused: {exc}",
-                                            line=line, record=record))
+            result.issues.append(
+                InputIssue(result.path, f"frame reference refused: {exc}", line=line, record=record)
+            )
     return tuple(out)

@@ -39,26 +39,46 @@ def cap_result(result: FileResult) -> None:
         return clip(text)
 
     def event(e: Event) -> Event:
-        values = (e.principal.id, e.operation, e.service, e.event_id, e.error_code,
-                  *e.principal.arns, *(v for _, v in e.attributes))
+        values = (
+            e.principal.id,
+            e.operation,
+            e.service,
+            e.event_id,
+            e.error_code,
+            *e.principal.arns,
+            *(v for _, v in e.attributes),
+        )
         if all(v is None or len(v) <= MAX_VALUE_CHARS for v in values):
             return e
-        principal = replace(e.principal, id=c(e.principal.id) or "",
-                            arns=tuple(c(a) or "" for a in e.principal.arns))
-        return replace(e, principal=principal, operation=c(e.operation) or "",
-                       service=c(e.service) or "", event_id=c(e.event_id),
-                       error_code=c(e.error_code),
-                       attributes=tuple((k, c(v) or "") for k, v in e.attributes))
+        principal = replace(
+            e.principal,
+            id=c(e.principal.id) or "",
+            arns=tuple(c(a) or "" for a in e.principal.arns),
+        )
+        return replace(
+            e,
+            principal=principal,
+            operation=c(e.operation) or "",
+            service=c(e.service) or "",
+            event_id=c(e.event_id),
+            error_code=c(e.error_code),
+            attributes=tuple((k, c(v) or "") for k, v in e.attributes),
+        )
 
     result.events = [event(e) for e in result.events]
     result.issues = [
-        i if len(i.message) <= MAX_MESSAGE_CHARS
+        i
+        if len(i.message) <= MAX_MESSAGE_CHARS
         else InputIssue(i.file, clip(i.message, MAX_MESSAGE_CHARS), i.line, i.record)
         for i in result.issues
     ]
     for n in result.notices:
         n.message = clip(n.message, MAX_MESSAGE_CHARS)
     if clipped:
-        result.notices.append(Notice(
-            result.path, f"{clipped} value(s) longer than {MAX_VALUE_CHARS:,} characters were "
-            "truncated (marked …[truncated N chars])"))
+        result.notices.append(
+            Notice(
+                result.path,
+                f"{clipped} value(s) longer than {MAX_VALUE_CHARS:,} characters were "
+                "truncated (marked …[truncated N chars])",
+            )
+        )

@@ -77,9 +77,13 @@ class CloudTrailSource:
         up to the line limit."""
         data = stream.stream.read(MAX_LINE_BYTES + 1)
         if len(data) > MAX_LINE_BYTES:
-            result.issues.append(InputIssue(
-                result.path, f"JSON document larger than {MAX_LINE_BYTES:,} bytes that does not "
-                "start with a Records array: not read"))
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"JSON document larger than {MAX_LINE_BYTES:,} bytes that does not "
+                    "start with a Records array: not read",
+                )
+            )
             return
         try:
             doc = orjson.loads(data)
@@ -100,7 +104,8 @@ class CloudTrailSource:
             records = [doc]
         else:
             result.issues.append(
-                InputIssue(result.path, "not a CloudTrail file (no Records array)"))
+                InputIssue(result.path, "not a CloudTrail file (no Records array)")
+            )
             return
         line = 1 if data.count(b"\n", 0, 4096) <= 1 else None
         self._records(job, records, result, line)
@@ -118,15 +123,15 @@ class CloudTrailSource:
                 elif not START.match(raw, 0, 1 << 16):
                     if not raw.endswith(b"\n"):
                         stream.skip_line()
-                    result.issues.append(InputIssue(result.path, long_line_message(),
-                                                    line=lineno))
+                    result.issues.append(InputIssue(result.path, long_line_message(), line=lineno))
                 elif len(raw) <= MAX_DELIVERY_LINE_BYTES:
                     # a big delivery file: the fast split, else split as it streams (never
                     # parsed whole, which would cost several times the line in objects)
-                    if not (raw.startswith(_RECORDS_HEAD)
-                            and self._delivery_line(job, raw, result, lineno)):
-                        self._records(job, stream_records([raw], result, lineno), result,
-                                      lineno)
+                    if not (
+                        raw.startswith(_RECORDS_HEAD)
+                        and self._delivery_line(job, raw, result, lineno)
+                    ):
+                        self._records(job, stream_records([raw], result, lineno), result, lineno)
                 else:
                     # a one-line Records document over the limit: split it as it streams
                     # (the document is the rest of the file)
@@ -134,8 +139,9 @@ class CloudTrailSource:
                     self._records(job, records, result, lineno)
                     return
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
-            result.issues.append(InputIssue(result.path, broken_stream_message(exc),
-                                            line=lineno + 1))
+            result.issues.append(
+                InputIssue(result.path, broken_stream_message(exc), line=lineno + 1)
+            )
 
     def _line(self, job: ReadJob, raw: bytes, result: FileResult, lineno: int) -> None:
         if not raw or raw.isspace():  # same test as `not raw.strip()`, without copying the line
@@ -167,12 +173,13 @@ class CloudTrailSource:
             self._records(job, _split_records(raw), result, lineno)
         except orjson.JSONDecodeError:
             result.records = mark[0]
-            del result.events[mark[1]:], result.issues[mark[2]:], result.notices[mark[3]:]
+            del result.events[mark[1] :], result.issues[mark[2] :], result.notices[mark[3] :]
             return False
         return True
 
-    def _records(self, job: ReadJob, records: Iterable[Any], result: FileResult,
-                 line: int | None) -> None:
+    def _records(
+        self, job: ReadJob, records: Iterable[Any], result: FileResult, line: int | None
+    ) -> None:
         """The hot loop: background records are counted here and go no further.
 
         A record goes to `_record` (which validates, reports and builds the `Event`) unless it
@@ -192,11 +199,13 @@ class CloudTrailSource:
         finally:
             result.records += plain
 
-    def _record(self, job: ReadJob, rec: Any, result: FileResult,
-                line: int | None, index: int | None) -> None:
+    def _record(
+        self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
+    ) -> None:
         if not isinstance(rec, dict):
-            result.issues.append(InputIssue(result.path, "record is not a JSON object",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(result.path, "record is not a JSON object", line=line, record=index)
+            )
             return
         wrapper = None
         inner = rec.get("CloudTrailEvent")
@@ -205,19 +214,29 @@ class CloudTrailSource:
             try:
                 rec = orjson.loads(inner)
             except orjson.JSONDecodeError as exc:
-                result.issues.append(InputIssue(
-                    result.path, f"malformed CloudTrailEvent: {exc.msg}", line=line, record=index))
+                result.issues.append(
+                    InputIssue(
+                        result.path,
+                        f"malformed CloudTrailEvent: {exc.msg}",
+                        line=line,
+                        record=index,
+                    )
+                )
                 return
             if not isinstance(rec, dict):
-                result.issues.append(InputIssue(result.path, "CloudTrailEvent is not an object",
-                                                line=line, record=index))
+                result.issues.append(
+                    InputIssue(
+                        result.path, "CloudTrailEvent is not an object", line=line, record=index
+                    )
+                )
                 return
         source = rec.get("eventSource")
         name = rec.get("eventName")
         if not isinstance(source, str) or not isinstance(name, str):
             missing = "eventSource" if not isinstance(source, str) else "eventName"
-            result.issues.append(InputIssue(result.path, f"missing field {missing}",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(result.path, f"missing field {missing}", line=line, record=index)
+            )
             return
         result.records += 1
         kind = classify(source, name)
@@ -245,9 +264,11 @@ class CloudTrailSource:
                     s3 = img.get("s3Object")
                     if isinstance(s3, dict) and isinstance(s3.get("name"), str):
                         refs.append(f"s3://{s3.get('bucket', '')}/{s3['name']}")
-            attrs.extend((_ATTR_NAMES[key], params[key])
-                         for key in ("collectionId", "purpose", "caseRef")
-                         if isinstance(params.get(key), str))
+            attrs.extend(
+                (_ATTR_NAMES[key], params[key])
+                for key in ("collectionId", "purpose", "caseRef")
+                if isinstance(params.get(key), str)
+            )
         if isinstance(rec.get("awsRegion"), str):
             attrs.append(("aws_region", rec["awsRegion"]))
         error_code = rec.get("errorCode")
@@ -269,9 +290,16 @@ class CloudTrailSource:
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
-            result.notices.append(Notice(result.path, f"{source} {name} looks like face matching "
-                                         "but is not in the operation catalogue",
-                                         record=index, line=line, event_id=event.event_id))
+            result.notices.append(
+                Notice(
+                    result.path,
+                    f"{source} {name} looks like face matching "
+                    "but is not in the operation catalogue",
+                    record=index,
+                    line=line,
+                    event_id=event.event_id,
+                )
+            )
 
 
 _RECORDS_HEAD = b'{"Records":['
@@ -309,7 +337,7 @@ def _split_records(raw: bytes) -> Iterator[Any]:
             yield loads(view[start:stop])
             return
         try:
-            rec = loads(view[start:cut + 1])
+            rec = loads(view[start : cut + 1])
         except orjson.JSONDecodeError:
             pos = cut + 1  # the cut is inside a record: take in the next piece too
             continue
@@ -347,9 +375,12 @@ def _principal(identity: Any) -> Principal:
     account = identity.get("accountId")
     account = account if isinstance(account, str) and account else None
     invoked = identity.get("invokedBy")
-    ident = (arns[0] if arns else None) or (invoked if isinstance(invoked, str) else None) \
-        or (f"account:{account}" if account else None) \
+    ident = (
+        (arns[0] if arns else None)
+        or (invoked if isinstance(invoked, str) else None)
+        or (f"account:{account}" if account else None)
         or str(identity.get("principalId", "unknown"))
+    )
     return Principal(id=ident, arns=tuple(arns), account=account)
 
 

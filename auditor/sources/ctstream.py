@@ -34,12 +34,15 @@ _END_CT = re.compile(rb'\}\s*(?:,\s*\{\s*"eventVersion"|\])')
 _CT_FIRST = re.compile(rb'\{\s*"eventVersion"')
 _SPACE = re.compile(rb"\s*")
 _COMPACT_AT = 1 << 20
-_TOO_LONG = (f"record longer than the limit of {MAX_RECORD_BYTES:,} bytes (or not valid JSON): "
-             "the rest of the file is not read")
+_TOO_LONG = (
+    f"record longer than the limit of {MAX_RECORD_BYTES:,} bytes (or not valid JSON): "
+    "the rest of the file is not read"
+)
 
 
-def stream_records(chunks: Iterable[bytes], result: FileResult,
-                   first_line: int = 1) -> Iterator[Any]:
+def stream_records(
+    chunks: Iterable[bytes], result: FileResult, first_line: int = 1
+) -> Iterator[Any]:
     """The records of the document whose bytes `chunks` yields; problems go to `result`."""
     it = iter(chunks)
     buf = bytearray()
@@ -105,15 +108,22 @@ def stream_records(chunks: Iterable[bytes], result: FileResult,
             except orjson.JSONDecodeError as exc:
                 if exc.pos is not None and exc.pos < end - start:
                     at = line + buf.count(b"\n", start, start + exc.pos)
-                    issue(f"malformed JSON in record {index}: {exc.msg}; the rest of the file "
-                          "is not read", at, index)
+                    issue(
+                        f"malformed JSON in record {index}: {exc.msg}; the rest of the file "
+                        "is not read",
+                        at,
+                        index,
+                    )
                     return
                 search = end
                 continue
             yield record
             index += 1
-            next_pos = buf.rindex(b"{", m.start(), m.end()) if buf[m.end() - 1] != ord("]") \
-                else m.end() - 1  # the next record's `{`, or the closing `]`
+            next_pos = (
+                buf.rindex(b"{", m.start(), m.end())
+                if buf[m.end() - 1] != ord("]")
+                else m.end() - 1
+            )  # the next record's `{`, or the closing `]`
             line += buf.count(b"\n", start, next_pos)
             pos = next_pos
             break

@@ -29,8 +29,10 @@ DOUBLETAKE = "doubletake"
 FRIGATE = "frigate"
 
 _CLOUDTRAIL_KEYS = ("eventSource", "CloudTrailEvent", "eventVersion")
-_KINESIS_EVENT = re.compile(rb'"eventSource"\s*:\s*"aws:kinesis"|"kinesis"\s*:\s*\{'
-                            rb'|"NextShardIterator"\s*:|"SequenceNumber"\s*:')
+_KINESIS_EVENT = re.compile(
+    rb'"eventSource"\s*:\s*"aws:kinesis"|"kinesis"\s*:\s*\{'
+    rb'|"NextShardIterator"\s*:|"SequenceNumber"\s*:'
+)
 _CLOUDTRAIL_SOURCE = re.compile(rb'"eventSource"\s*:\s*"[^"]*\.amazonaws\.com"')
 _PRETTY_MARKERS = (
     (re.compile(rb'"protoPayload"\s*:'), GCP_AUDIT),
@@ -52,10 +54,13 @@ def refine(ext: str, head: bytes, json_ext: frozenset[str], text_ext: frozenset[
         return HTTPLOG if looks_like_clf(first) else None
     if ext not in json_ext:
         return None
-    if h.startswith(b'{"Records"') or h.startswith(b'{\n') or h.startswith(b'{ '):
+    if h.startswith(b'{"Records"') or h.startswith(b"{\n") or h.startswith(b"{ "):
         window = h[:4096]
-        if b'"Records"' in h[:64] and not _CLOUDTRAIL_SOURCE.search(window) \
-                and _KINESIS_EVENT.search(window):
+        if (
+            b'"Records"' in h[:64]
+            and not _CLOUDTRAIL_SOURCE.search(window)
+            and _KINESIS_EVENT.search(window)
+        ):
             return KINESIS
     obj = _loads(first)
     if isinstance(obj, list) and obj and isinstance(obj[0], dict):
@@ -67,8 +72,11 @@ def refine(ext: str, head: bytes, json_ext: frozenset[str], text_ext: frozenset[
         for regex, name in _PRETTY_MARKERS:
             if regex.search(window):
                 return name
-        if b'"resourceId"' in window and b'"operationName"' in window \
-                and not any(k in window for k in (b'"eventSource"', b'"eventVersion"')):
+        if (
+            b'"resourceId"' in window
+            and b'"operationName"' in window
+            and not any(k in window for k in (b'"eventSource"', b'"eventVersion"'))
+        ):
             return AZURE_MONITOR
     return None
 
@@ -82,15 +90,18 @@ def json_kind(obj: dict[str, Any]) -> str | None:
     records = obj.get("Records")
     if isinstance(records, list):
         first = records[0] if records else None
-        if isinstance(first, dict) and (first.get("eventSource") == "aws:kinesis"
-                                        or isinstance(first.get("kinesis"), dict)
-                                        or ("SequenceNumber" in first and "Data" in first)):
+        if isinstance(first, dict) and (
+            first.get("eventSource") == "aws:kinesis"
+            or isinstance(first.get("kinesis"), dict)
+            or ("SequenceNumber" in first and "Data" in first)
+        ):
             return KINESIS
         return None
     if "protoPayload" in obj:
         return GCP_AUDIT
-    if any(k in obj for k in ("InputInformation", "FaceSearchResponse",
-                              "StreamProcessorInformation")):
+    if any(
+        k in obj for k in ("InputInformation", "FaceSearchResponse", "StreamProcessorInformation")
+    ):
         return KINESIS
     if isinstance(obj.get("records"), list) or ("resourceId" in obj and "operationName" in obj):
         return AZURE_MONITOR
@@ -99,8 +110,13 @@ def json_kind(obj: dict[str, Any]) -> str | None:
         return DOUBLETAKE
     if isinstance(topic, str) and topic.endswith("/tracked_object_update"):
         return FRIGATE
-    if isinstance(obj.get("type"), str) and "camera" in obj and "id" in obj \
-            and ("name" in obj or "timestamp" in obj) and "request" not in obj:
+    if (
+        isinstance(obj.get("type"), str)
+        and "camera" in obj
+        and "id" in obj
+        and ("name" in obj or "timestamp" in obj)
+        and "request" not in obj
+    ):
         return FRIGATE
     if "camera" in obj and "attempts" in obj and any(k in obj for k in ("match", "matches")):
         return DOUBLETAKE
@@ -115,8 +131,9 @@ def configured(name: str, path: str, settings: SourceSettings) -> str:
     A `[[text]]` pattern or a `[[jsonl]]` field mapping whose glob names the file explicitly is
     the user's statement of its shape, so a content guess does not override it.
     """
-    if name == HTTPLOG and any(p.glob != "*" and fnmatch.fnmatchcase(path, p.glob)
-                               for p in settings.text_patterns):
+    if name == HTTPLOG and any(
+        p.glob != "*" and fnmatch.fnmatchcase(path, p.glob) for p in settings.text_patterns
+    ):
         return "text"
     name_part = path[:-3] if path.endswith(".gz") else path
     if name_part.rsplit(".", 1)[-1].lower() in ("json", "jsonl", "ndjson"):

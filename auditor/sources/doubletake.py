@@ -37,40 +37,63 @@ class DoubleTakeSource:
         for rec, line, index in records(stream, result):
             self._payload(job, rec, result, line, index, seen)
 
-    def _payload(self, job: ReadJob, obj: Any, result: FileResult, line: int | None,
-                 index: int | None, seen: set[str]) -> None:
+    def _payload(
+        self,
+        job: ReadJob,
+        obj: Any,
+        result: FileResult,
+        line: int | None,
+        index: int | None,
+        seen: set[str],
+    ) -> None:
         topic = None
         if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
             topic, obj = obj.get("topic"), obj["payload"]
         if not isinstance(obj, dict):
-            result.issues.append(InputIssue(result.path, "payload is not a JSON object",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(result.path, "payload is not a JSON object", line=line, record=index)
+            )
             return
-        if isinstance(topic, str) and not topic.startswith(("double-take/matches",
-                                                             "double-take/cameras")):
+        if isinstance(topic, str) and not topic.startswith(
+            ("double-take/matches", "double-take/cameras")
+        ):
             result.records += 1  # errors, person counts: not a recognition
             return
         if "match" in obj:
             results = [obj["match"]] if isinstance(obj["match"], dict) else []
         elif "matches" in obj:
-            results = [r for key in ("matches", "misses", "unknowns")
-                       if isinstance(obj.get(key), list) for r in obj[key]
-                       if isinstance(r, dict)]
+            results = [
+                r
+                for key in ("matches", "misses", "unknowns")
+                if isinstance(obj.get(key), list)
+                for r in obj[key]
+                if isinstance(r, dict)
+            ]
         else:
-            result.issues.append(InputIssue(result.path, "not a Double Take result (no match "
-                                            "or matches)", line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    "not a Double Take result (no match or matches)",
+                    line=line,
+                    record=index,
+                )
+            )
             return
         camera = obj.get("camera")
         if not isinstance(camera, str) or not camera:
-            result.issues.append(InputIssue(result.path, "missing field camera", line=line,
-                                            record=index))
+            result.issues.append(
+                InputIssue(result.path, "missing field camera", line=line, record=index)
+            )
             return
         raw_time = obj.get("timestamp") or obj.get("time")
         try:
             when = _time(raw_time, job.settings.timezone)
         except (ValueError, TypeError):
-            result.issues.append(InputIssue(result.path, f"missing or bad timestamp: "
-                                            f"{raw_time!r}", line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path, f"missing or bad timestamp: {raw_time!r}", line=line, record=index
+                )
+            )
             return
         result.records += 1
         dt_id = obj.get("id")
@@ -79,27 +102,37 @@ class DoubleTakeSource:
                 return
             seen.add(dt_id)
         matched = [r for r in results if r.get("match") is not False]
-        confidences = [float(r["confidence"]) for r in results
-                       if isinstance(r.get("confidence"), int | float)]
+        confidences = [
+            float(r["confidence"]) for r in results if isinstance(r.get("confidence"), int | float)
+        ]
         detectors = sorted({str(r["detector"]) for r in results if r.get("detector")})
         attrs = {
             "camera": camera,
-            "zones": ",".join(map(str, zones)) if isinstance(zones := obj.get("zones"), list)
+            "zones": ",".join(map(str, zones))
+            if isinstance(zones := obj.get("zones"), list)
             else None,
             "attempts": obj.get("attempts"),
             "detector": ",".join(detectors),
             "match_count": len(matched) if "matches" in obj or "match" in obj else None,
             "best_confidence": f"{max(confidences):.2f}" if confidences else None,
         }
-        result.events.append(Event(
-            source=NAME, file=result.path, time=when,
-            service=detectors[0] if len(detectors) == 1 else "double_take",
-            operation="recognize", kind=OperationKind.IDENTIFICATION_1TON,
-            principal=Principal(id=PRINCIPAL), record=index, line=line,
-            event_id=dt_id if isinstance(dt_id, str) else None,
-            attributes=tuple(sorted((k, str(v)) for k, v in attrs.items()
-                                    if v is not None and v != "")),
-        ))
+        result.events.append(
+            Event(
+                source=NAME,
+                file=result.path,
+                time=when,
+                service=detectors[0] if len(detectors) == 1 else "double_take",
+                operation="recognize",
+                kind=OperationKind.IDENTIFICATION_1TON,
+                principal=Principal(id=PRINCIPAL),
+                record=index,
+                line=line,
+                event_id=dt_id if isinstance(dt_id, str) else None,
+                attributes=tuple(
+                    sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != "")
+                ),
+            )
+        )
 
 
 def _time(value: Any, tz: str) -> Any:

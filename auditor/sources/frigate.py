@@ -36,13 +36,18 @@ class FrigateSource:
         for rec, line, index in records(stream, result):
             self._message(rec, result, line, index)
 
-    def _message(self, obj: Any, result: FileResult, line: int | None,
-                 index: int | None) -> None:
+    def _message(self, obj: Any, result: FileResult, line: int | None, index: int | None) -> None:
         if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
             obj = obj["payload"]
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-            result.issues.append(InputIssue(result.path, "not a Frigate tracked-object update "
-                                            "(no type)", line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    "not a Frigate tracked-object update (no type)",
+                    line=line,
+                    record=index,
+                )
+            )
             return
         result.records += 1
         if obj["type"] != "face":
@@ -50,8 +55,9 @@ class FrigateSource:
         camera, raw_time = obj.get("camera"), obj.get("timestamp")
         if not isinstance(camera, str) or not camera:
             result.records -= 1
-            result.issues.append(InputIssue(result.path, "missing field camera", line=line,
-                                            record=index))
+            result.issues.append(
+                InputIssue(result.path, "missing field camera", line=line, record=index)
+            )
             return
         try:
             if isinstance(raw_time, bool) or not isinstance(raw_time, int | float):
@@ -59,8 +65,11 @@ class FrigateSource:
             when = datetime.fromtimestamp(float(raw_time), UTC)
         except (TypeError, ValueError, OverflowError, OSError):  # OSError: platform time range
             result.records -= 1
-            result.issues.append(InputIssue(result.path, f"missing or bad timestamp: "
-                                            f"{raw_time!r}", line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path, f"missing or bad timestamp: {raw_time!r}", line=line, record=index
+                )
+            )
             return
         score = obj.get("score")
         attrs = {
@@ -69,12 +78,20 @@ class FrigateSource:
             "best_score": f"{float(score):.3f}" if isinstance(score, int | float) else None,
             "tracked_object_id": obj.get("id") if isinstance(obj.get("id"), str) else None,
         }
-        result.events.append(Event(
-            source=NAME, file=result.path, time=when, service="frigate",
-            operation="face_recognition", kind=OperationKind.IDENTIFICATION_1TON,
-            principal=Principal(id=PRINCIPAL), record=index, line=line,
-            attributes=tuple(sorted((k, v) for k, v in attrs.items() if v is not None)),
-        ))
+        result.events.append(
+            Event(
+                source=NAME,
+                file=result.path,
+                time=when,
+                service="frigate",
+                operation="face_recognition",
+                kind=OperationKind.IDENTIFICATION_1TON,
+                principal=Principal(id=PRINCIPAL),
+                record=index,
+                line=line,
+                attributes=tuple(sorted((k, v) for k, v in attrs.items() if v is not None)),
+            )
+        )
 
 
 SOURCE = FrigateSource()

@@ -36,16 +36,22 @@ class GcpAuditSource:
         for rec, line, index in records(stream, result):
             self._entry(job, rec, result, line, index)
 
-    def _entry(self, job: ReadJob, entry: Any, result: FileResult, line: int | None,
-               index: int | None) -> None:
+    def _entry(
+        self, job: ReadJob, entry: Any, result: FileResult, line: int | None, index: int | None
+    ) -> None:
         payload = dig(entry, "protoPayload")
         service, method = dig(payload, "serviceName"), dig(payload, "methodName")
         if not isinstance(service, str) or not isinstance(method, str):
-            missing = "protoPayload" if not isinstance(payload, dict) else \
-                "protoPayload.serviceName" if not isinstance(service, str) \
+            missing = (
+                "protoPayload"
+                if not isinstance(payload, dict)
+                else "protoPayload.serviceName"
+                if not isinstance(service, str)
                 else "protoPayload.methodName"
-            result.issues.append(InputIssue(result.path, f"missing field {missing}",
-                                            line=line, record=index))
+            )
+            result.issues.append(
+                InputIssue(result.path, f"missing field {missing}", line=line, record=index)
+            )
             return
         result.records += 1
         short = ".".join(method.split(".")[-2:])
@@ -59,8 +65,11 @@ class GcpAuditSource:
             when = parse_time(raw_time, job.settings.timezone)
         except (ValueError, TypeError):
             result.records -= 1
-            result.issues.append(InputIssue(result.path, f"missing or bad timestamp: "
-                                            f"{raw_time!r}", line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path, f"missing or bad timestamp: {raw_time!r}", line=line, record=index
+                )
+            )
             return
         code = dig(payload, "status", "code")
         failed = isinstance(code, int) and code != 0
@@ -68,28 +77,45 @@ class GcpAuditSource:
         client = client if isinstance(client, str) and client else None
         email = dig(payload, "authenticationInfo", "principalEmail")
         attrs = {
-            "gcp_method": method, "resource_name": payload.get("resourceName"),
+            "gcp_method": method,
+            "resource_name": payload.get("resourceName"),
             "client_address": client,
             "user_agent": dig(payload, "requestMetadata", "callerSuppliedUserAgent"),
             "gcp_project": dig(entry, "resource", "labels", "project_id"),
         }
         event_id = entry.get("insertId")
         event = Event(
-            source=NAME, file=result.path, time=when, service=canonical_service(service),
-            operation=short, kind=kind,
-            principal=Principal(id=email if isinstance(email, str) and email
-                                else client or "unknown", address=client),
-            record=index, line=line, event_id=event_id if isinstance(event_id, str) else None,
+            source=NAME,
+            file=result.path,
+            time=when,
+            service=canonical_service(service),
+            operation=short,
+            kind=kind,
+            principal=Principal(
+                id=email if isinstance(email, str) and email else client or "unknown",
+                address=client,
+            ),
+            record=index,
+            line=line,
+            event_id=event_id if isinstance(event_id, str) else None,
             outcome="failed" if failed else "succeeded",
             error_code=f"{code} {dig(payload, 'status', 'message') or ''}".strip()
-            if failed else None,
+            if failed
+            else None,
             attributes=tuple(sorted((k, str(v)) for k, v in attrs.items() if v)),
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
-            result.notices.append(Notice(result.path, f"{service} {method} looks like face "
-                                         "matching but is not in the operation catalogue",
-                                         line=line, record=index, event_id=event.event_id))
+            result.notices.append(
+                Notice(
+                    result.path,
+                    f"{service} {method} looks like face "
+                    "matching but is not in the operation catalogue",
+                    line=line,
+                    record=index,
+                    event_id=event.event_id,
+                )
+            )
 
 
 def _asks_for_faces(request: Any) -> bool:
@@ -99,8 +125,12 @@ def _asks_for_faces(request: Any) -> bool:
     items = request.get("requests")
     if not isinstance(items, list):
         return True
-    kinds = [dig(f, "type") for item in items if isinstance(item, dict)
-             and isinstance(item.get("features"), list) for f in item["features"]]
+    kinds = [
+        dig(f, "type")
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("features"), list)
+        for f in item["features"]
+    ]
     return not kinds or "FACE_DETECTION" in kinds
 
 

@@ -29,29 +29,50 @@ NAME = "httplog"
 #: `%h %l %u [%t] "%r" %>s %b` (common) plus `"%{Referer}i" "%{User-Agent}i"` (combined);
 #: nginx's default `combined` log_format writes the same fields.
 CLF = re.compile(
-    rb'^(?P<host>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] '
+    rb"^(?P<host>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "
     rb'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<size>\S+)'
     rb'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?'
 )
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _CLF_TIME = re.compile(
-    r"(\d{1,2})/(\w{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.\d+)? ([+-])(\d{2})(\d{2})")
+    r"(\d{1,2})/(\w{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.\d+)? ([+-])(\d{2})(\d{2})"
+)
 
 # JSON access logs: the field names nginx `log_format ... escape=json` recipes, Apache
 # mod_log_config JSON formats, Caddy and Traefik use, first present wins.
-_J_TIME = ("time", "timestamp", "@timestamp", "time_iso8601", "time_local", "ts", "StartUTC",
-           "date")
+_J_TIME = (
+    "time",
+    "timestamp",
+    "@timestamp",
+    "time_iso8601",
+    "time_local",
+    "ts",
+    "StartUTC",
+    "date",
+)
 _J_METHOD = ("method", "request_method", "verb", "RequestMethod", "http_method")
 _J_PATH = ("uri", "request_uri", "path", "url", "request_path", "RequestPath", "RequestURI")
 _J_STATUS = ("status", "status_code", "response", "code", "DownstreamStatus", "OriginStatus")
-_J_CLIENT = ("remote_addr", "client_ip", "clientip", "remote_ip", "client", "ip", "ClientHost",
-             "ClientAddr", "remote_host")
-_J_USER = ("remote_user", "user", "user_id", "username", "user_name", "auth_user",
-           "ClientUsername")
+_J_CLIENT = (
+    "remote_addr",
+    "client_ip",
+    "clientip",
+    "remote_ip",
+    "client",
+    "ip",
+    "ClientHost",
+    "ClientAddr",
+    "remote_host",
+)
+_J_USER = ("remote_user", "user", "user_id", "username", "user_name", "auth_user", "ClientUsername")
 _J_AGENT = ("http_user_agent", "user_agent", "useragent", "agent", "request_User-Agent")
 #: keys whose presence marks a JSON object as an access-log record (used by `sniff`)
-JSON_MARKERS = frozenset(_J_PATH + ("request",)) , frozenset(_J_STATUS)
+JSON_MARKERS = frozenset(_J_PATH + ("request",)), frozenset(_J_STATUS)
 
 
 class HttpLogSource:
@@ -75,29 +96,41 @@ class HttpLogSource:
     def _clf(self, line: bytes, result: FileResult, lineno: int) -> dict[str, Any] | None:
         m = CLF.match(line)
         if m is None:
-            result.issues.append(InputIssue(
-                result.path, "not an access-log line (expected the common or combined format)",
-                line=lineno))
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    "not an access-log line (expected the common or combined format)",
+                    line=lineno,
+                )
+            )
             return None
         if not may_be_face_request(m.group("request")):
             return {"no_request": True}  # counted; nothing in it can be a face operation
-        g = {k: (v.decode("utf-8", "replace") if v is not None else None)
-             for k, v in m.groupdict().items()}
+        g = {
+            k: (v.decode("utf-8", "replace") if v is not None else None)
+            for k, v in m.groupdict().items()
+        }
         method, _, rest = (g["request"] or "").partition(" ")
         target = rest.rsplit(" ", 1)[0] if " " in rest else rest
         if not target:
             # `"-" 400` (a connection closed before a request) or a TLS handshake sent to a
             # plain-HTTP port: a real line of a real log that carries no request to classify
             return {"no_request": True}
-        return {"time": g["time"], "method": method, "target": target, "status": g["status"],
-                "client": g["host"], "user": g["user"], "agent": g["agent"]}
+        return {
+            "time": g["time"],
+            "method": method,
+            "target": target,
+            "status": g["status"],
+            "client": g["host"],
+            "user": g["user"],
+            "agent": g["agent"],
+        }
 
     def _json(self, line: bytes, result: FileResult, lineno: int) -> dict[str, Any] | None:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}",
-                                            line=lineno))
+            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
             return None
         if not isinstance(obj, dict):
             result.issues.append(InputIssue(result.path, "line is not a JSON object", line=lineno))
@@ -108,8 +141,10 @@ class HttpLogSource:
         target = _first(nested, _J_PATH) or _first(obj, _J_PATH)
         if isinstance(req, str) and (method is None or target is None):
             m, _, rest = req.partition(" ")
-            method, target = method or m, target or (rest.rsplit(" ", 1)[0] if " " in rest
-                                                     else rest)
+            method, target = (
+                method or m,
+                target or (rest.rsplit(" ", 1)[0] if " " in rest else rest),
+            )
         if not target and isinstance(req, str):
             return {"no_request": True}  # `"request": "-"`: no request line to classify
         agent = _first(obj, _J_AGENT)
@@ -117,10 +152,15 @@ class HttpLogSource:
         if agent is None and isinstance(headers, dict):
             ua = headers.get("User-Agent")
             agent = ua[0] if isinstance(ua, list) and ua else ua
-        return {"time": _first(obj, _J_TIME), "method": method, "target": target,
-                "status": _first(obj, _J_STATUS), "agent": agent,
-                "client": _first(nested, _J_CLIENT) or _first(obj, _J_CLIENT),
-                "user": _first(obj, _J_USER)}
+        return {
+            "time": _first(obj, _J_TIME),
+            "method": method,
+            "target": target,
+            "status": _first(obj, _J_STATUS),
+            "agent": agent,
+            "client": _first(nested, _J_CLIENT) or _first(obj, _J_CLIENT),
+            "user": _first(obj, _J_USER),
+        }
 
     def _record(self, job: ReadJob, f: dict[str, Any], result: FileResult, lineno: int) -> None:
         if f.get("no_request"):
@@ -128,8 +168,11 @@ class HttpLogSource:
             return
         method, target = f.get("method"), f.get("target")
         if not isinstance(method, str) or not isinstance(target, str) or not target:
-            result.issues.append(InputIssue(result.path, "access-log record without a request "
-                                            "method and path", line=lineno))
+            result.issues.append(
+                InputIssue(
+                    result.path, "access-log record without a request method and path", line=lineno
+                )
+            )
             return
         result.records += 1
         route = match_route(method, target)
@@ -137,36 +180,59 @@ class HttpLogSource:
         if route is None:
             if not looks_like_face_matching(path):
                 return
-            service, operation, kind = "http", f"{method.upper()} {path}", \
-                OperationKind.SUSPECTED_FACE_MATCHING
+            service, operation, kind = (
+                "http",
+                f"{method.upper()} {path}",
+                OperationKind.SUSPECTED_FACE_MATCHING,
+            )
         else:
             service, operation, kind = route.service, route.operation, route.kind
         try:
             when = _time(f.get("time"), job.settings.timezone)
         except (ValueError, TypeError, OverflowError, OSError):  # OSError: platform time range
             result.records -= 1
-            result.issues.append(InputIssue(result.path, f"bad time {f.get('time')!r}",
-                                            line=lineno))
+            result.issues.append(
+                InputIssue(result.path, f"bad time {f.get('time')!r}", line=lineno)
+            )
             return
         status = str(f.get("status") or "")
         client = _text(f.get("client"))
         user = _text(f.get("user"))
         attrs = [("http_method", method.upper()), ("http_path", path)]
-        attrs += [(k, v) for k, v in (("http_status", status), ("client_address", client),
-                                      ("user_agent", _text(f.get("agent"))),
-                                      ("authenticated_user", user)) if v]
+        attrs += [
+            (k, v)
+            for k, v in (
+                ("http_status", status),
+                ("client_address", client),
+                ("user_agent", _text(f.get("agent"))),
+                ("authenticated_user", user),
+            )
+            if v
+        ]
         failed = status[:1] in ("4", "5")
         event = Event(
-            source=NAME, file=result.path, time=when, service=service, operation=operation,
-            kind=kind, principal=Principal(id=user or client or "unknown", address=client),
-            line=lineno, outcome="failed" if failed else "succeeded",
-            error_code=f"HTTP {status}" if failed else None, attributes=tuple(sorted(attrs)),
+            source=NAME,
+            file=result.path,
+            time=when,
+            service=service,
+            operation=operation,
+            kind=kind,
+            principal=Principal(id=user or client or "unknown", address=client),
+            line=lineno,
+            outcome="failed" if failed else "succeeded",
+            error_code=f"HTTP {status}" if failed else None,
+            attributes=tuple(sorted(attrs)),
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
-            result.notices.append(Notice(result.path, f"{method.upper()} {path} looks like face "
-                                         "matching but is not in the route catalogue",
-                                         line=lineno))
+            result.notices.append(
+                Notice(
+                    result.path,
+                    f"{method.upper()} {path} looks like face "
+                    "matching but is not in the route catalogue",
+                    line=lineno,
+                )
+            )
 
 
 def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -197,8 +263,9 @@ def _time(value: Any, tz: str) -> datetime:
             month = _MONTHS.get(mon.lower())
             if month is None:
                 raise ValueError(f"bad month {mon!r}")
-            return datetime(int(year), month, int(day), int(hh), int(mm), int(ss),
-                            tzinfo=timezone(offset)).astimezone(UTC)
+            return datetime(
+                int(year), month, int(day), int(hh), int(mm), int(ss), tzinfo=timezone(offset)
+            ).astimezone(UTC)
     return parse_time(value, tz)
 
 

@@ -32,8 +32,7 @@ def documents(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, 
         try:
             yield orjson.loads(raw), lineno
         except orjson.JSONDecodeError as exc:
-            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}",
-                                            line=lineno))
+            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
 
 
 def _whole(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, int | None]]:
@@ -71,8 +70,9 @@ def is_filler(rec: Any) -> bool:
     return isinstance(rec, dict) and rec.get("eventSource") == FILLER_SOURCE
 
 
-def records(stream: HashingStream,
-            result: FileResult) -> Iterator[tuple[Any, int | None, int | None]]:
+def records(
+    stream: HashingStream, result: FileResult
+) -> Iterator[tuple[Any, int | None, int | None]]:
     """(record, line, index in its document) for every record of the file.
 
     A document that is one record gives index None; the records of an array document come one

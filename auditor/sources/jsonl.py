@@ -50,11 +50,13 @@ class JsonLinesSource:
                 obj = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 result.issues.append(
-                    InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
+                    InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno)
+                )
                 continue
             if not isinstance(obj, dict):
                 result.issues.append(
-                    InputIssue(result.path, "line is not a JSON object", line=lineno))
+                    InputIssue(result.path, "line is not a JSON object", line=lineno)
+                )
                 continue
 
             def field(name: str, obj: dict[str, Any] = obj) -> Any:
@@ -65,10 +67,12 @@ class JsonLinesSource:
             if missing:
                 shown = ", ".join(fields.get(n, n) for n in missing)
                 result.issues.append(
-                    InputIssue(result.path, f"missing field(s): {shown}", line=lineno))
+                    InputIssue(result.path, f"missing field(s): {shown}", line=lineno)
+                )
                 continue
             raw_time, principal, service, operation = (
-                str(v) if i else v for i, v in enumerate(core))
+                str(v) if i else v for i, v in enumerate(core)
+            )
             result.records += 1
             kind = classify(service, operation)
             if kind is None:
@@ -87,25 +91,49 @@ class JsonLinesSource:
             attrs = _attributes(obj, fields, mapped_paths)
             event_id = field("event_id")
             event = Event(
-                source=NAME, file=result.path, time=when, service=canonical_service(service),
-                operation=operation, kind=kind, principal=Principal(id=principal), line=lineno,
-                event_id=str(event_id) if event_id is not None else None, outcome=outcome,
+                source=NAME,
+                file=result.path,
+                time=when,
+                service=canonical_service(service),
+                operation=operation,
+                kind=kind,
+                principal=Principal(id=principal),
+                line=lineno,
+                event_id=str(event_id) if event_id is not None else None,
+                outcome=outcome,
                 error_code=str(field("error_code")) if field("error_code") is not None else None,
-                frames=frame_refs(job, refs, result, lineno, None), attributes=attrs,
+                frames=frame_refs(job, refs, result, lineno, None),
+                attributes=attrs,
             )
             result.events.append(event)
             if kind is OperationKind.SUSPECTED_FACE_MATCHING:
-                result.notices.append(Notice(result.path, f"{service} {operation} looks like face "
-                                             "matching but is not in the operation catalogue",
-                                             line=lineno, event_id=event.event_id))
+                result.notices.append(
+                    Notice(
+                        result.path,
+                        f"{service} {operation} looks like face "
+                        "matching but is not in the operation catalogue",
+                        line=lineno,
+                        event_id=event.event_id,
+                    )
+                )
 
 
-_SKIP = {"time", "principal", "service", "operation", "frame", "frames", "outcome", "event_id",
-         "error_code"}
+_SKIP = {
+    "time",
+    "principal",
+    "service",
+    "operation",
+    "frame",
+    "frames",
+    "outcome",
+    "event_id",
+    "error_code",
+}
 
 
-def _attributes(obj: dict[str, Any], fields: dict[str, str],
-                mapped_paths: set[str]) -> tuple[tuple[str, str], ...]:
+def _attributes(
+    obj: dict[str, Any], fields: dict[str, str], mapped_paths: set[str]
+) -> tuple[tuple[str, str], ...]:
     out: dict[str, str] = {}
     for key, value in obj.items():
         if key in _SKIP or key in mapped_paths or isinstance(value, dict):

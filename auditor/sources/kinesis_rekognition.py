@@ -54,90 +54,146 @@ class KinesisRekognitionSource:
         elif isinstance(doc, dict):
             self._frame(doc, {}, result, line, None)
         else:
-            result.issues.append(InputIssue(result.path, "record is not a JSON object",
-                                            line=line))
+            result.issues.append(InputIssue(result.path, "record is not a JSON object", line=line))
 
     def _wrapped(self, rec: Any, result: FileResult, line: int | None, index: int) -> None:
         """One Kinesis record (Lambda event or get-records): decode its base64 data."""
         if not isinstance(rec, dict):
-            result.issues.append(InputIssue(result.path, "record is not a JSON object",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(result.path, "record is not a JSON object", line=line, record=index)
+            )
             return
         nested = rec.get("kinesis")
         inner: dict[str, Any] = nested if isinstance(nested, dict) else rec
         data = inner.get("data", inner.get("Data"))
         if not isinstance(data, str):
-            result.issues.append(InputIssue(result.path, "Kinesis record without base64 data",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path, "Kinesis record without base64 data", line=line, record=index
+                )
+            )
             return
         try:
             frame = orjson.loads(base64.b64decode(data, validate=True))
         except (binascii.Error, ValueError) as exc:
             why = exc.msg if isinstance(exc, orjson.JSONDecodeError) else "not base64"
-            result.issues.append(InputIssue(result.path, f"Kinesis data is not a JSON frame "
-                                            f"record: {why}", line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"Kinesis data is not a JSON frame record: {why}",
+                    line=line,
+                    record=index,
+                )
+            )
             return
         if not isinstance(frame, dict):
-            result.issues.append(InputIssue(result.path, "Kinesis data is not a JSON object",
-                                            line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path, "Kinesis data is not a JSON object", line=line, record=index
+                )
+            )
             return
-        wrapper = {"eventSourceARN": rec.get("eventSourceARN"), "eventID": rec.get("eventID"),
-                   "arrival": inner.get("approximateArrivalTimestamp",
-                                        inner.get("ApproximateArrivalTimestamp"))}
+        wrapper = {
+            "eventSourceARN": rec.get("eventSourceARN"),
+            "eventID": rec.get("eventID"),
+            "arrival": inner.get(
+                "approximateArrivalTimestamp", inner.get("ApproximateArrivalTimestamp")
+            ),
+        }
         self._frame(frame, wrapper, result, line, index)
 
-    def _frame(self, frame: dict[str, Any], wrapper: dict[str, Any], result: FileResult,
-               line: int | None, index: int | None) -> None:
+    def _frame(
+        self,
+        frame: dict[str, Any],
+        wrapper: dict[str, Any],
+        result: FileResult,
+        line: int | None,
+        index: int | None,
+    ) -> None:
         searches = frame.get("FaceSearchResponse")
         video = _dig(frame, "InputInformation", "KinesisVideo")
         if not isinstance(searches, list) or not isinstance(video, dict):
-            missing = "FaceSearchResponse" if not isinstance(searches, list) \
+            missing = (
+                "FaceSearchResponse"
+                if not isinstance(searches, list)
                 else "InputInformation.KinesisVideo"
-            result.issues.append(InputIssue(result.path, f"not a Rekognition Video frame record "
-                                            f"(no {missing})", line=line, record=index))
+            )
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"not a Rekognition Video frame record (no {missing})",
+                    line=line,
+                    record=index,
+                )
+            )
             return
-        raw_time = video.get("ServerTimestamp", video.get("ProducerTimestamp",
-                                                          wrapper.get("arrival")))
+        raw_time = video.get(
+            "ServerTimestamp", video.get("ProducerTimestamp", wrapper.get("arrival"))
+        )
         try:
             when = _epoch(raw_time)
         except (TypeError, ValueError, OverflowError, OSError):  # OSError: platform time range
-            result.issues.append(InputIssue(result.path, f"missing or bad ServerTimestamp: "
-                                            f"{raw_time!r}", line=line, record=index))
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"missing or bad ServerTimestamp: {raw_time!r}",
+                    line=line,
+                    record=index,
+                )
+            )
             return
         result.records += 1
         principal = _principal(frame, wrapper, video)
         status = _dig(frame, "StreamProcessorInformation", "Status")
         for i, search in enumerate(searches):
             if not isinstance(search, dict):
-                result.issues.append(InputIssue(result.path, f"FaceSearchResponse[{i}] is not "
-                                                "an object", line=line, record=index))
+                result.issues.append(
+                    InputIssue(
+                        result.path,
+                        f"FaceSearchResponse[{i}] is not an object",
+                        line=line,
+                        record=index,
+                    )
+                )
                 continue
             listed = search.get("MatchedFaces")
-            matches = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) \
-                else []
-            sims = [float(m["Similarity"]) for m in matches
-                    if isinstance(m.get("Similarity"), int | float)]
+            matches = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
+            sims = [
+                float(m["Similarity"])
+                for m in matches
+                if isinstance(m.get("Similarity"), int | float)
+            ]
             faces = [f for f in (m.get("Face") for m in matches) if isinstance(f, dict)]
             attrs = {
                 "match_count": str(len(matches)),
                 "best_similarity": f"{max(sims):.2f}" if sims else None,
                 "matched_face_ids": ",".join(str(f["FaceId"]) for f in faces if f.get("FaceId")),
-                "external_image_ids": ",".join(str(f["ExternalImageId"]) for f in faces
-                                               if f.get("ExternalImageId")),
+                "external_image_ids": ",".join(
+                    str(f["ExternalImageId"]) for f in faces if f.get("ExternalImageId")
+                ),
                 "kinesis_video_stream": video.get("StreamArn"),
                 "fragment_number": video.get("FragmentNumber"),
                 "frame_offset_seconds": video.get("FrameOffsetInSeconds"),
                 "stream_processor_status": status,
             }
             event_id = wrapper.get("eventID")
-            result.events.append(Event(
-                source=NAME, file=result.path, time=when, service="rekognition",
-                operation=OPERATION, kind=OperationKind.IDENTIFICATION_1TON,
-                principal=principal, record=index, line=line,
-                event_id=f"{event_id}/{i}" if isinstance(event_id, str) else None,
-                attributes=tuple(sorted((k, str(v)) for k, v in attrs.items()
-                                        if v is not None and v != "")),
-            ))
+            result.events.append(
+                Event(
+                    source=NAME,
+                    file=result.path,
+                    time=when,
+                    service="rekognition",
+                    operation=OPERATION,
+                    kind=OperationKind.IDENTIFICATION_1TON,
+                    principal=principal,
+                    record=index,
+                    line=line,
+                    event_id=f"{event_id}/{i}" if isinstance(event_id, str) else None,
+                    attributes=tuple(
+                        sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != "")
+                    ),
+                )
+            )
 
 
 def _epoch(value: Any) -> datetime:
@@ -147,12 +203,17 @@ def _epoch(value: Any) -> datetime:
     return datetime.fromtimestamp(float(value), UTC)
 
 
-def _principal(frame: dict[str, Any], wrapper: dict[str, Any],
-               video: dict[str, Any]) -> Principal:
-    arns = [a for a in (frame.get("StreamProcessorArn"),
-                        _dig(frame, "StreamProcessorInformation", "StreamProcessorArn"),
-                        wrapper.get("eventSourceARN"), video.get("StreamArn"))
-            if isinstance(a, str) and a.startswith("arn:")]
+def _principal(frame: dict[str, Any], wrapper: dict[str, Any], video: dict[str, Any]) -> Principal:
+    arns = [
+        a
+        for a in (
+            frame.get("StreamProcessorArn"),
+            _dig(frame, "StreamProcessorInformation", "StreamProcessorArn"),
+            wrapper.get("eventSourceARN"),
+            video.get("StreamArn"),
+        )
+        if isinstance(a, str) and a.startswith("arn:")
+    ]
     arns = list(dict.fromkeys(arns))
     if not arns:
         return Principal(id="unknown")

@@ -34,19 +34,26 @@ class TextSource:
         """See `Source.read`."""
         import fnmatch
 
-        patterns = [(regex.compile(p.pattern), p.time_format) for p in job.settings.text_patterns
-                    if fnmatch.fnmatchcase(job.path, p.glob)]
+        patterns = [
+            (regex.compile(p.pattern), p.time_format)
+            for p in job.settings.text_patterns
+            if fnmatch.fnmatchcase(job.path, p.glob)
+        ]
         if not patterns:
-            result.issues.append(InputIssue(
-                result.path, "plain-text log but no [[text]] pattern in audit.toml matches it"))
+            result.issues.append(
+                InputIssue(
+                    result.path, "plain-text log but no [[text]] pattern in audit.toml matches it"
+                )
+            )
             return
         timeouts = 0
         for lineno, raw in stream.lines(result):
             try:
                 text = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
-                result.issues.append(InputIssue(result.path, f"not UTF-8 at byte {exc.start}",
-                                                line=lineno))
+                result.issues.append(
+                    InputIssue(result.path, f"not UTF-8 at byte {exc.start}", line=lineno)
+                )
                 continue
             if not text.strip():
                 continue
@@ -54,29 +61,51 @@ class TextSource:
                 found = _first_match(patterns, text)
             except TimeoutError:
                 timeouts += 1
-                result.issues.append(InputIssue(
-                    result.path, f"a [[text]] pattern took over {LINE_BUDGET_SECONDS} s on this "
-                    "line (catastrophic backtracking?); line skipped", line=lineno))
+                result.issues.append(
+                    InputIssue(
+                        result.path,
+                        f"a [[text]] pattern took over {LINE_BUDGET_SECONDS} s on this "
+                        "line (catastrophic backtracking?); line skipped",
+                        line=lineno,
+                    )
+                )
                 if timeouts >= MAX_TIMEOUTS_PER_FILE:
-                    result.issues.append(InputIssue(
-                        result.path, f"gave up after {timeouts} lines over the time budget: "
-                        f"the lines after line {lineno} were not read", line=lineno))
+                    result.issues.append(
+                        InputIssue(
+                            result.path,
+                            f"gave up after {timeouts} lines over the time budget: "
+                            f"the lines after line {lineno} were not read",
+                            line=lineno,
+                        )
+                    )
                     return
                 continue
             if found is not None:
                 self._match(job, found[0], found[1], result, lineno)
             else:
                 if looks_like_face_matching(text):
-                    result.notices.append(Notice(result.path, "line mentions face matching but "
-                                                 "matches no [[text]] pattern", line=lineno))
+                    result.notices.append(
+                        Notice(
+                            result.path,
+                            "line mentions face matching but matches no [[text]] pattern",
+                            line=lineno,
+                        )
+                    )
 
-    def _match(self, job: ReadJob, groups: dict[str, str | None], fmt: str | None,
-               result: FileResult, lineno: int) -> None:
+    def _match(
+        self,
+        job: ReadJob,
+        groups: dict[str, str | None],
+        fmt: str | None,
+        result: FileResult,
+        lineno: int,
+    ) -> None:
         operation = groups.get("operation") or ""
         service = groups.get("service") or "unknown"
         if not operation:
-            result.issues.append(InputIssue(result.path, "pattern matched but operation is empty",
-                                            line=lineno))
+            result.issues.append(
+                InputIssue(result.path, "pattern matched but operation is empty", line=lineno)
+            )
             return
         result.records += 1
         kind = classify(service, operation)
@@ -86,33 +115,50 @@ class TextSource:
             when = parse_time(groups.get("time"), job.settings.timezone, fmt)
         except (ValueError, TypeError):
             result.records -= 1
-            result.issues.append(InputIssue(result.path, f"bad time {groups.get('time')!r}",
-                                            line=lineno))
+            result.issues.append(
+                InputIssue(result.path, f"bad time {groups.get('time')!r}", line=lineno)
+            )
             return
         frame = groups.get("frame")
         outcome = groups.get("outcome")
-        attrs = tuple(sorted(
-            (k, v) for k, v in groups.items()
-            if v is not None and k not in {"time", "operation", "service", "principal", "frame",
-                                           "outcome", "event_id"}))
+        attrs = tuple(
+            sorted(
+                (k, v)
+                for k, v in groups.items()
+                if v is not None
+                and k
+                not in {"time", "operation", "service", "principal", "frame", "outcome", "event_id"}
+            )
+        )
         event = Event(
-            source=NAME, file=result.path, time=when, service=canonical_service(service),
-            operation=operation, kind=kind,
+            source=NAME,
+            file=result.path,
+            time=when,
+            service=canonical_service(service),
+            operation=operation,
+            kind=kind,
             principal=Principal(id=groups.get("principal") or "unknown"),
-            line=lineno, event_id=groups.get("event_id"),
+            line=lineno,
+            event_id=groups.get("event_id"),
             outcome="failed" if outcome and outcome.lower() in _FAILED else "succeeded",
             frames=frame_refs(job, [frame] if frame else [], result, lineno, None),
             attributes=attrs,
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
-            result.notices.append(Notice(result.path, f"{service} {operation} looks like face "
-                                         "matching but is not in the operation catalogue",
-                                         line=lineno))
+            result.notices.append(
+                Notice(
+                    result.path,
+                    f"{service} {operation} looks like face "
+                    "matching but is not in the operation catalogue",
+                    line=lineno,
+                )
+            )
 
 
-def _first_match(patterns: list[tuple[regex.Pattern[str], str | None]],
-                 text: str) -> tuple[dict[str, str | None], str | None] | None:
+def _first_match(
+    patterns: list[tuple[regex.Pattern[str], str | None]], text: str
+) -> tuple[dict[str, str | None], str | None] | None:
     """(named groups, time format) of the first pattern that matches; TimeoutError when one
     runs over the per-line budget."""
     for compiled, fmt in patterns:

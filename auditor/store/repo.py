@@ -41,7 +41,7 @@ class Store:
         self.url = safe_url(url)
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             try:
-                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+                Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
         self.engine = open_engine(url)
@@ -67,23 +67,32 @@ class Store:
     # -- writing runs -----------------------------------------------------------------------
 
     @contextmanager
-    def open_run(self, run_id: str, bundle: str, started: datetime,
-                 tool_version: str) -> Iterator[RunWriter]:
+    def open_run(
+        self, run_id: str, bundle: str, started: datetime, tool_version: str
+    ) -> Iterator[RunWriter]:
         """Write a run as it is produced: add inputs and findings, then `finish`.
 
         The run is listed as `running` from the start. An exception inside the block, or leaving
         it without `finish`, marks the run `failed` (never finished; see `writer`).
         """
         when = as_utc(started)
-        row = {"id": run_id, "started": when, "finished": when, "status": RUNNING,
-               "bundle": bundle, "exit_code": -1, "tool_version": tool_version,
-               "findings": 0, "errors": 0, "report": ""}
+        row = {
+            "id": run_id,
+            "started": when,
+            "finished": when,
+            "status": RUNNING,
+            "bundle": bundle,
+            "exit_code": -1,
+            "tool_version": tool_version,
+            "findings": 0,
+            "errors": 0,
+            "report": "",
+        }
         try:
             with writing(self.engine) as conn:
                 conn.execute(insert(table("runs")), row)
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"cannot start run {run_id} in {self.url}: {describe(exc)}") from None
+            raise StoreError(f"cannot start run {run_id} in {self.url}: {describe(exc)}") from None
         writer = RunWriter(self.engine, run_id)
         try:
             yield writer
@@ -98,8 +107,9 @@ class Store:
         """Record a finished run from a whole report (a thin wrapper over `open_run`)."""
         run = report["run"]
         head = {k: v for k, v in report.items() if k != "findings"}
-        with self.open_run(run["id"], bundle, as_utc(run["started"]),
-                           report["tool"]["version"]) as writer:
+        with self.open_run(
+            run["id"], bundle, as_utc(run["started"]), report["tool"]["version"]
+        ) as writer:
             writer.add_inputs(report["inputs"])
             writer.add_findings(report["findings"])
             writer.finish(head, exit_code)
@@ -117,15 +127,14 @@ class Store:
         runs = table("runs")
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with Session(self.engine) as s:
-            stmt = (select(RunRow).where(runs.c.id.like(pattern, escape="\\")).limit(2))
+            stmt = select(RunRow).where(runs.c.id.like(pattern, escape="\\")).limit(2)
             rows = list(s.scalars(stmt))
         return rows[0] if len(rows) == 1 else None
 
     def iter_findings(self, run_id: str) -> Iterator[dict[str, Any]]:
         """The run's finding dicts in report order, streamed from the database in batches."""
         findings = table("findings")
-        stmt = (select(findings.c.body).where(findings.c.run_id == run_id)
-                .order_by(findings.c.seq))
+        stmt = select(findings.c.body).where(findings.c.run_id == run_id).order_by(findings.c.seq)
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
             for (body,) in result:
@@ -160,9 +169,11 @@ class Store:
         out: dict[str, FaceCacheRow] = {}
         with Session(self.engine) as s:
             for start in range(0, len(wanted), _CACHE_CHUNK):
-                chunk = wanted[start:start + _CACHE_CHUNK]
-                stmt = select(FaceCacheRow).where(col(FaceCacheRow.sha256).in_(chunk),
-                                                  col(FaceCacheRow.fingerprint) == fingerprint)
+                chunk = wanted[start : start + _CACHE_CHUNK]
+                stmt = select(FaceCacheRow).where(
+                    col(FaceCacheRow.sha256).in_(chunk),
+                    col(FaceCacheRow.fingerprint) == fingerprint,
+                )
                 out.update((row.sha256, row) for row in s.scalars(stmt))
         return out
 
@@ -179,12 +190,13 @@ class Store:
         stmt = self._insert_ignore_faces()
         try:
             for start in range(0, len(ordered), _CACHE_CHUNK):
-                chunk = [_cache_values(r) for r in ordered[start:start + _CACHE_CHUNK]]
+                chunk = [_cache_values(r) for r in ordered[start : start + _CACHE_CHUNK]]
                 with writing(self.engine) as conn:
                     conn.execute(stmt, chunk)
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot write the face cache to {self.url}: {describe(exc)}") from None
+                f"cannot write the face cache to {self.url}: {describe(exc)}"
+            ) from None
 
     def purge_faces(self) -> int:
         """Delete every cached face; returns how many frames were dropped."""
@@ -203,7 +215,8 @@ class Store:
         keys = ["sha256", "fingerprint"]
         if self.engine.dialect.name == "postgresql":
             return postgresql.insert(table("face_cache")).on_conflict_do_nothing(
-                index_elements=keys)
+                index_elements=keys
+            )
         return sqlite.insert(table("face_cache")).on_conflict_do_nothing(index_elements=keys)
 
 
@@ -212,15 +225,33 @@ def save_report(store: Store, report: dict[str, Any], bundle: str, exit_code: in
     store.save_run(report, bundle, exit_code)
 
 
-def new_cache_row(sha256: str, fingerprint: str, width: int, height: int,
-                  boxes: list[list[int]], descriptors: bytes) -> FaceCacheRow:
+def new_cache_row(
+    sha256: str,
+    fingerprint: str,
+    width: int,
+    height: int,
+    boxes: list[list[int]],
+    descriptors: bytes,
+) -> FaceCacheRow:
     """Build a cache row (keeps sqlmodel out of the callers)."""
-    return FaceCacheRow(sha256=sha256, fingerprint=fingerprint, width=width, height=height,
-                        boxes=json.dumps(boxes), descriptors=descriptors,
-                        created=as_utc(datetime.now(UTC)))
+    return FaceCacheRow(
+        sha256=sha256,
+        fingerprint=fingerprint,
+        width=width,
+        height=height,
+        boxes=json.dumps(boxes),
+        descriptors=descriptors,
+        created=as_utc(datetime.now(UTC)),
+    )
 
 
 def _cache_values(row: FaceCacheRow) -> dict[str, Any]:
-    return {"sha256": row.sha256, "fingerprint": row.fingerprint, "width": row.width,
-            "height": row.height, "boxes": row.boxes, "descriptors": row.descriptors,
-            "created": row.created}
+    return {
+        "sha256": row.sha256,
+        "fingerprint": row.fingerprint,
+        "width": row.width,
+        "height": row.height,
+        "boxes": row.boxes,
+        "descriptors": row.descriptors,
+        "created": row.created,
+    }

@@ -30,8 +30,18 @@ RUNNING, FAILED = "running", "failed"
 #: Statuses of a run that finished (the report's own `run.status`).
 FINISHED = ("complete", "incomplete")
 
-_EVENT_COLUMNS = ("time", "organisation", "category", "operation", "kind", "outcome", "file",
-                  "record", "line", "event_id")
+_EVENT_COLUMNS = (
+    "time",
+    "organisation",
+    "category",
+    "operation",
+    "kind",
+    "outcome",
+    "file",
+    "record",
+    "line",
+    "event_id",
+)
 
 
 def table(name: str) -> Table:
@@ -56,17 +66,29 @@ def as_utc(value: datetime | str) -> datetime:
 def finding_row(run_id: str, seq: int, finding: dict[str, Any]) -> dict[str, Any]:
     """The findings-table row of one report finding: its JSON plus the queryable columns."""
     ev = (finding.get("events") or [{}])[0]
-    row = {"run_id": run_id, "seq": seq, "fingerprint": finding["id"], "pack": finding["pack"],
-           "rule": finding["rule"], "severity": finding["severity"], "body": dump(finding)}
+    row = {
+        "run_id": run_id,
+        "seq": seq,
+        "fingerprint": finding["id"],
+        "pack": finding["pack"],
+        "rule": finding["rule"],
+        "severity": finding["severity"],
+        "body": dump(finding),
+    }
     row.update((name, ev.get(name)) for name in _EVENT_COLUMNS)
     return row
 
 
 def input_row(run_id: str, item: dict[str, Any]) -> dict[str, Any]:
     """The inputs-table row of one report input."""
-    return {"run_id": run_id, "path": item["path"], "kind": item["kind"],
-            "sha256": item["sha256"], "records": item.get("records") or 0,
-            "errors": item.get("errors") or 0}
+    return {
+        "run_id": run_id,
+        "path": item["path"],
+        "kind": item["kind"],
+        "sha256": item["sha256"],
+        "records": item.get("records") or 0,
+        "errors": item.get("errors") or 0,
+    }
 
 
 class RunWriter:
@@ -122,18 +144,27 @@ class RunWriter:
             raise StoreError(f"finish(): run status {run['status']!r} is not a finished status")
         self.flush()
         runs = table("runs")
-        stmt = (update(runs).where(runs.c.id == self.run_id, runs.c.status == RUNNING)
-                .values(finished=as_utc(run["finished"]), status=run["status"],
-                        exit_code=exit_code, findings=self.findings,
-                        errors=len(report_head.get("errors") or ()),
-                        report=json.dumps(report_head, sort_keys=True)))
+        stmt = (
+            update(runs)
+            .where(runs.c.id == self.run_id, runs.c.status == RUNNING)
+            .values(
+                finished=as_utc(run["finished"]),
+                status=run["status"],
+                exit_code=exit_code,
+                findings=self.findings,
+                errors=len(report_head.get("errors") or ()),
+                report=json.dumps(report_head, sort_keys=True),
+            )
+        )
         try:
             with writing(self._engine) as conn:
                 if conn.execute(stmt).rowcount != 1:
                     raise StoreError(f"run {self.run_id} is no longer running in the store")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot finish run {self.run_id} in "
-                             f"{safe_url(str(self._engine.url))}: {describe(exc)}") from None
+            raise StoreError(
+                f"cannot finish run {self.run_id} in "
+                f"{safe_url(str(self._engine.url))}: {describe(exc)}"
+            ) from None
         self.finished = True
 
     def fail(self) -> None:
@@ -142,8 +173,11 @@ class RunWriter:
         runs = table("runs")
         try:
             with writing(self._engine) as conn:
-                conn.execute(update(runs).where(runs.c.id == self.run_id,
-                                                runs.c.status == RUNNING).values(status=FAILED))
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id == self.run_id, runs.c.status == RUNNING)
+                    .values(status=FAILED)
+                )
         except SQLAlchemyError:
             pass  # the database is gone: the run stays `running`, never finished
 
@@ -158,5 +192,7 @@ class RunWriter:
             with writing(self._engine) as conn:
                 conn.execute(insert(table(name)), rows)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write {name} of run {self.run_id} to "
-                             f"{safe_url(str(self._engine.url))}: {describe(exc)}") from None
+            raise StoreError(
+                f"cannot write {name} of run {self.run_id} to "
+                f"{safe_url(str(self._engine.url))}: {describe(exc)}"
+            ) from None

@@ -28,8 +28,13 @@ from tests.fuzz.strategies import json_values, mutate, text_lines
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIRS = (ROOT / "fixtures" / "logs-samples", ROOT / "fixtures" / "demo" / "logs")
 
-FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 #: The text source needs a pattern; this one accepts the demo gateway's lines.
 AUDIT_TOML = """\
@@ -125,8 +130,9 @@ def _check(result: FileResult, rel: str, data: bytes) -> None:
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 @FUZZ
-@given(data=st.binary(max_size=4096), gz=st.booleans(),
-       ext=st.sampled_from(["json", "jsonl", "log"]))
+@given(
+    data=st.binary(max_size=4096), gz=st.booleans(), ext=st.sampled_from(["json", "jsonl", "log"])
+)
 def test_random_bytes(bundle: Path, source: str, data: bytes, gz: bool, ext: str) -> None:
     _read(bundle, source, f"fuzz.{ext}", data, gz)
 
@@ -134,8 +140,7 @@ def test_random_bytes(bundle: Path, source: str, data: bytes, gz: bool, ext: str
 @pytest.mark.parametrize("source", sorted(SOURCES))
 @FUZZ
 @given(lines=text_lines(LINES), gz=st.booleans(), ext=st.sampled_from(["log", "jsonl"]))
-def test_random_text_lines(bundle: Path, source: str, lines: list[str], gz: bool,
-                           ext: str) -> None:
+def test_random_text_lines(bundle: Path, source: str, lines: list[str], gz: bool, ext: str) -> None:
     data = "\n".join(lines).encode("utf-8", "surrogatepass")
     _read(bundle, source, f"fuzz.{ext}", data, gz)
 
@@ -143,8 +148,9 @@ def test_random_text_lines(bundle: Path, source: str, lines: list[str], gz: bool
 @pytest.mark.parametrize("source", [*sorted(SOURCES), None])
 @FUZZ
 @given(data=st.data(), per_line=st.booleans(), gz=st.booleans())
-def test_mutated_sample_records(bundle: Path, source: str | None, data: st.DataObject,
-                                per_line: bool, gz: bool) -> None:
+def test_mutated_sample_records(
+    bundle: Path, source: str | None, data: st.DataObject, per_line: bool, gz: bool
+) -> None:
     """Sample records with fields dropped, replaced and added; one per line or one document.
     Mostly the source's own samples (so its parser gets past the shape checks), some others."""
     own = BY_SOURCE.get(source or "", []) or SAMPLES
@@ -154,8 +160,10 @@ def test_mutated_sample_records(bundle: Path, source: str | None, data: st.DataO
         body = "\n".join(json.dumps(r) for r in records)
         name = "fuzz.jsonl"
     else:
-        body = json.dumps(records[0] if len(records) == 1 else records, indent=data.draw(
-            st.sampled_from([None, 2])))
+        body = json.dumps(
+            records[0] if len(records) == 1 else records,
+            indent=data.draw(st.sampled_from([None, 2])),
+        )
         name = "fuzz.json"
     _read(bundle, source, name, body.encode(), gz)
 

@@ -21,10 +21,17 @@ from auditor.policy import check_pack
 from tests.fuzz.strategies import mutated_toml
 
 ROOT = Path(__file__).resolve().parents[2]
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-AUDIT_TOMLS = [(ROOT / "fixtures" / "demo" / "audit.toml").read_text(), """\
+AUDIT_TOMLS = [
+    (ROOT / "fixtures" / "demo" / "audit.toml").read_text(),
+    """\
 name = "x"
 timezone = "Europe/Berlin"
 description = "d"
@@ -42,7 +49,8 @@ time_format = "%Y-%m-%d"
 [[sources]]
 glob = "logs/x/*"
 source = "frigate"
-"""]
+""",
+]
 PRINCIPALS = sorted(p.read_text() for p in (ROOT / "fixtures").rglob("principals.toml"))
 PACKS = sorted(p.read_text() for p in (ROOT / "seeds").glob("*.toml"))
 

@@ -36,8 +36,10 @@ def test_gzip_bomb_line_is_one_error_and_the_next_line_is_read(
     tmp_path: Path, audit_json: AuditJson, filler: bytes
 ) -> None:
     data = filler * (MAX_LINE_BYTES + 10) + b"\n" + jsonl_line().encode()
-    bundle = write(tmp_path / "b", {"logs/bomb.jsonl.gz": gzip.compress(data),
-                                    "principals.toml": JSONL_PRINCIPALS})
+    bundle = write(
+        tmp_path / "b",
+        {"logs/bomb.jsonl.gz": gzip.compress(data), "principals.toml": JSONL_PRINCIPALS},
+    )
     code, report = audit_json(bundle, "--policy", AMAZON, "--no-frames")
     assert code == 3
     (error,) = report["errors"]
@@ -64,13 +66,18 @@ def test_records_bomb_is_one_error(tmp_path: Path, audit_json: AuditJson, size: 
 def test_pretty_printed_records_stream_with_the_right_count(
     tmp_path: Path, audit_json: AuditJson, gz: bool
 ) -> None:
-    background = {**ct_record(), "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
-                  "resources": [{"ARN": "arn:aws:s3:::b/k"}, {"ARN": "arn:aws:s3:::b"}]}
+    background = {
+        **ct_record(),
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "resources": [{"ARN": "arn:aws:s3:::b/k"}, {"ARN": "arn:aws:s3:::b"}],
+    }
     records = [background] * 3000 + [ct_record("2023-05-05T00:00:00Z")] + [background] * 10
     text = json.dumps({"Records": records}, indent=4).encode()
     name = "logs/ct.json.gz" if gz else "logs/ct.json"
-    bundle = write(tmp_path / "b", {name: gzip.compress(text) if gz else text,
-                                    "principals.toml": PRINCIPALS})
+    bundle = write(
+        tmp_path / "b", {name: gzip.compress(text) if gz else text, "principals.toml": PRINCIPALS}
+    )
     code, report = audit_json(bundle, "--policy", AMAZON, "--no-frames")
     assert code == 1 and report["errors"] == []
     assert report["summary"]["events"] == 3011
@@ -99,8 +106,12 @@ def test_one_line_records_document_over_the_line_limit_is_split_as_it_streams(
     tmp_path: Path, audit_json: AuditJson, limit: int
 ) -> None:
     pad = "x" * 2000
-    background = {**ct_record(), "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
-                  "requestParameters": {"pad": pad}}
+    background = {
+        **ct_record(),
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "requestParameters": {"pad": pad},
+    }
     count = limit // len(json.dumps(background, separators=(",", ":"))) + 100
     records = [background] * count + [ct_record("2023-05-05T00:00:00Z")]
     text = json.dumps({"Records": records}, separators=(",", ":"))
@@ -113,12 +124,16 @@ def test_one_line_records_document_over_the_line_limit_is_split_as_it_streams(
 
 
 def test_overlong_text_line_is_one_error(tmp_path: Path, audit_json: AuditJson) -> None:
-    toml = ("[[text]]\nglob = '*.log'\npattern = '''^(?P<time>\\S+) (?P<principal>\\S+) "
-            "(?P<service>\\S+) (?P<operation>\\S+)$'''\n")
+    toml = (
+        "[[text]]\nglob = '*.log'\npattern = '''^(?P<time>\\S+) (?P<principal>\\S+) "
+        "(?P<service>\\S+) (?P<operation>\\S+)$'''\n"
+    )
     line = "2023-01-01T00:00:00Z pd-analyst rekognition SearchFacesByImage\n"
     content = line + "y" * (MAX_LINE_BYTES + 1) + "\n" + line
-    bundle = write(tmp_path / "b", {"logs/app.log": content, "audit.toml": toml,
-                                    "principals.toml": JSONL_PRINCIPALS})
+    bundle = write(
+        tmp_path / "b",
+        {"logs/app.log": content, "audit.toml": toml, "principals.toml": JSONL_PRINCIPALS},
+    )
     code, report = audit_json(bundle, "--policy", AMAZON, "--no-frames")
     assert code == 3
     (error,) = report["errors"]
@@ -130,10 +145,13 @@ def test_long_values_are_truncated_visibly_in_reports_and_the_store(
     tmp_path: Path, audit_json: AuditJson, cli: Callable[..., Any], db_url: str
 ) -> None:
     long_id = "e" * (MAX_VALUE_CHARS + 5000)
-    bundle = write(tmp_path / "b", {
-        "logs/p.jsonl": jsonl_line(event_id=long_id, camera="c" * 100_000),
-        "principals.toml": JSONL_PRINCIPALS,
-    })
+    bundle = write(
+        tmp_path / "b",
+        {
+            "logs/p.jsonl": jsonl_line(event_id=long_id, camera="c" * 100_000),
+            "principals.toml": JSONL_PRINCIPALS,
+        },
+    )
     code, report = audit_json(bundle, "--policy", AMAZON, "--no-frames")
     assert code == 1 and report["errors"] == []
     event = report["findings"][0]["events"][0]

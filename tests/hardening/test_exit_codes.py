@@ -69,8 +69,12 @@ def test_empty_logs_folder_is_nothing_to_audit(tmp_path: Path, audit_json: Audit
     code, report = audit_json(bundle, "--no-frames")
     assert code == 3
     assert report["errors"] == [
-        {"file": "logs/", "line": None, "record": None,
-         "message": "the logs/ folder is empty: nothing to audit"}
+        {
+            "file": "logs/",
+            "line": None,
+            "record": None,
+            "message": "the logs/ folder is empty: nothing to audit",
+        }
     ]
 
 
@@ -81,9 +85,24 @@ def test_fifo_under_logs_is_an_input_error_and_never_waited_on(tmp_path: Path) -
     os.mkfifo(bundle / "logs" / "pipe.jsonl")
     out = tmp_path / "r.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "auditor", "audit", str(bundle), "--policy", AMAZON, "--no-store",
-         "--no-frames", "--format", "json", "--output", str(out)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "audit",
+            str(bundle),
+            "--policy",
+            AMAZON,
+            "--no-store",
+            "--no-frames",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 3, proc.stderr
     import json
@@ -127,8 +146,7 @@ def test_audit_toml_reports_every_problem_with_its_line(tmp_path: Path, cli: Cli
     lines = result.stderr.splitlines()
     assert lines[0].startswith("auditor: error: audit.toml:1: name: must be a string")
     for expected in [
-        "audit.toml:6: sources[0].source: unknown source 'unknown' "
-        f"(known: {', '.join(SOURCES)})",
+        f"audit.toml:6: sources[0].source: unknown source 'unknown' (known: {', '.join(SOURCES)})",
         "audit.toml:11: text[0].colour: unknown key 'colour'",
         "audit.toml:14: jsonl[0].glob: must be a string, not int",
         "audit.toml:16: jsonl[0].extra: unknown key 'extra'",

@@ -51,11 +51,10 @@ def test_missing_frame_with_fail_on_never_is_exit_0(tmp_path: Path, audit_json: 
     assert code == 0 and report["summary"]["frames_missing"] == 1
 
 
-def test_require_frames_makes_a_missing_frame_exit_3(
-    tmp_path: Path, audit_json: AuditJson
-) -> None:
-    code, report = audit_json(_bundle(tmp_path, "frames/gone.jpg"), "--policy", AMAZON,
-                              "--require-frames")
+def test_require_frames_makes_a_missing_frame_exit_3(tmp_path: Path, audit_json: AuditJson) -> None:
+    code, report = audit_json(
+        _bundle(tmp_path, "frames/gone.jpg"), "--policy", AMAZON, "--require-frames"
+    )
     assert code == 3
     (error,) = report["errors"]
     assert error["file"] == "frames/gone.jpg" and "--require-frames" in error["message"]
@@ -81,8 +80,9 @@ def test_frame_symlink_out_of_the_bundle_is_refused_unread(
     assert "leads outside the bundle" in error["message"]
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder", "too many bytes", "not an image",
-                                  "too many pixels"])
+@pytest.mark.parametrize(
+    "kind", ["fifo", "folder", "too many bytes", "not an image", "too many pixels"]
+)
 def test_present_but_unusable_frame_is_exit_3(
     tmp_path: Path, audit_json: AuditJson, kind: str
 ) -> None:

@@ -35,8 +35,9 @@ def _bytes_name(folder: Path, name: bytes) -> Path:
 def test_non_utf8_file_names_are_reported_escaped(
     tmp_path: Path, audit_json: AuditJson, folder: str
 ) -> None:
-    bundle = write(tmp_path / "b", {"logs/p.jsonl": jsonl_line(),
-                                    "principals.toml": JSONL_PRINCIPALS})
+    bundle = write(
+        tmp_path / "b", {"logs/p.jsonl": jsonl_line(), "principals.toml": JSONL_PRINCIPALS}
+    )
     _bytes_name(bundle / folder, b"bad\xff.jpg")
     code, report = audit_json(bundle, "--policy", AMAZON, "--all-frames")
     assert code == 3
@@ -49,19 +50,23 @@ def test_non_utf8_file_names_are_reported_escaped(
 def test_bundle_name_and_file_names_are_neutralised_in_runs_and_errors(
     tmp_path: Path, cli: Cli, db_url: str
 ) -> None:
-    bundle = write(tmp_path / "b", {
-        "logs/p.jsonl": jsonl_line(),
-        f"logs/evil{ESC}[2J.docx": "x",
-        "audit.toml": 'name = "\\u001b]0;pwned\\u0007 \\u202e"\n',
-    })
+    bundle = write(
+        tmp_path / "b",
+        {
+            "logs/p.jsonl": jsonl_line(),
+            f"logs/evil{ESC}[2J.docx": "x",
+            "audit.toml": 'name = "\\u001b]0;pwned\\u0007 \\u202e"\n',
+        },
+    )
     result = cli("audit", bundle, "--db", db_url, "--no-frames", "--format", "table")
     assert result.exit_code == 3
     assert not RAW.search(result.stdout + result.stderr)
     assert "logs/evil?[2J.docx" in result.stdout  # the table's own neutralisation
     runs = cli("runs", "--db", db_url)
     assert runs.exit_code == 0 and not RAW.search(runs.stdout)
-    report = json.loads(cli("report", runs.stdout.split()[0], "--format", "json",
-                            "--db", db_url).stdout)
+    report = json.loads(
+        cli("report", runs.stdout.split()[0], "--format", "json", "--db", db_url).stdout
+    )
     assert report["bundle"]["name"] == "\x1b]0;pwned\x07 \u202e"  # data keeps the value
 
 
@@ -104,11 +109,23 @@ def test_policy_show_and_lint_neutralise_pack_fields(tmp_path: Path, cli: Cli) -
 def test_sarif_help_is_plain_and_links_only_to_the_web(
     tmp_path: Path, cli: Cli, db_url: str
 ) -> None:
-    bundle = write(tmp_path / "b", {"logs/p.jsonl": jsonl_line(),
-                                    "principals.toml": JSONL_PRINCIPALS})
+    bundle = write(
+        tmp_path / "b", {"logs/p.jsonl": jsonl_line(), "principals.toml": JSONL_PRINCIPALS}
+    )
     out = tmp_path / "r.sarif"
-    result = cli("audit", bundle, "--policy", _hostile_pack(tmp_path), "--no-frames",
-                 "--db", db_url, "--format", "sarif", "--output", out)
+    result = cli(
+        "audit",
+        bundle,
+        "--policy",
+        _hostile_pack(tmp_path),
+        "--no-frames",
+        "--db",
+        db_url,
+        "--format",
+        "sarif",
+        "--output",
+        out,
+    )
     assert result.exit_code == 1
     sarif = json.loads(out.read_text())
     (rule,) = sarif["runs"][0]["tool"]["driver"]["rules"]
@@ -126,8 +143,19 @@ def test_bundle_folder_whose_name_is_not_utf8(tmp_path: Path, cli: Cli, db_url: 
     folder = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"bundle\xff")))
     write(folder, {"logs/p.jsonl": jsonl_line(), "principals.toml": JSONL_PRINCIPALS})
     out = tmp_path / "r.json"
-    result = cli("audit", folder, "--policy", AMAZON, "--no-frames", "--db", db_url,
-                 "--format", "json", "--output", out)
+    result = cli(
+        "audit",
+        folder,
+        "--policy",
+        AMAZON,
+        "--no-frames",
+        "--db",
+        db_url,
+        "--format",
+        "json",
+        "--output",
+        out,
+    )
     assert result.exit_code == 1, result.output
     assert json.loads(out.read_text())["bundle"]["name"] == "bundle\\xff"
     runs = cli("runs", "--db", db_url)

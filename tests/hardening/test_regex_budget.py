@@ -24,8 +24,9 @@ def _toml(pattern: str) -> str:
 def test_the_issue_pattern_is_a_located_error_at_load_time(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
-    bundle = write(tmp_path / "b", {"logs/app.log": LINE + "\n",
-                                    "audit.toml": _toml("(?P<operation>(a+)+)$")})
+    bundle = write(
+        tmp_path / "b", {"logs/app.log": LINE + "\n", "audit.toml": _toml("(?P<operation>(a+)+)$")}
+    )
     start = time.monotonic()
     result = cli("audit", bundle, "--no-store", "--no-frames")
     assert time.monotonic() - start < HANG
@@ -36,8 +37,10 @@ def test_the_issue_pattern_is_a_located_error_at_load_time(
 def test_nested_quantifier_on_a_41_char_line_finishes(
     tmp_path: Path, audit_json: AuditJson
 ) -> None:
-    bundle = write(tmp_path / "b", {"logs/app.log": LINE + "\n",
-                                    "audit.toml": _toml("(?P<time>)(?P<operation>(a+)+)$")})
+    bundle = write(
+        tmp_path / "b",
+        {"logs/app.log": LINE + "\n", "audit.toml": _toml("(?P<time>)(?P<operation>(a+)+)$")},
+    )
     start = time.monotonic()
     code, report = audit_json(bundle, "--no-frames")
     assert time.monotonic() - start < HANG
@@ -56,8 +59,9 @@ def test_a_pattern_over_budget_is_a_located_error_and_the_file_goes_on(
         r"^(?P<time>\S+) (?P<principal>\S+) (?P<service>\S+) (?P<operation>\S+)$"
         r"|^(?P<x>(a|a)+)$"
     )
-    bundle = write(tmp_path / "b", {"logs/app.log": "\n".join(lines) + "\n",
-                                    "audit.toml": _toml(pattern)})
+    bundle = write(
+        tmp_path / "b", {"logs/app.log": "\n".join(lines) + "\n", "audit.toml": _toml(pattern)}
+    )
     start = time.monotonic()
     code, report = audit_json(bundle, "--no-frames")
     assert time.monotonic() - start < HANG
@@ -69,8 +73,13 @@ def test_a_pattern_over_budget_is_a_located_error_and_the_file_goes_on(
 
 
 def test_many_lines_over_budget_give_up_on_the_file(tmp_path: Path, audit_json: AuditJson) -> None:
-    bundle = write(tmp_path / "b", {"logs/app.log": (LINE + "\n") * 50,
-                                    "audit.toml": _toml("(?P<time>)(?P<operation>(a|a)+)$")})
+    bundle = write(
+        tmp_path / "b",
+        {
+            "logs/app.log": (LINE + "\n") * 50,
+            "audit.toml": _toml("(?P<time>)(?P<operation>(a|a)+)$"),
+        },
+    )
     start = time.monotonic()
     code, report = audit_json(bundle, "--no-frames")
     assert time.monotonic() - start < HANG

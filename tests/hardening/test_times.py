@@ -15,9 +15,7 @@ from tests.hardening.helpers import AMAZON, PRINCIPALS, ct_record, write
 AuditJson = Callable[..., tuple[int, dict[str, Any]]]
 
 
-@pytest.mark.parametrize(
-    "bad", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"]
-)
+@pytest.mark.parametrize("bad", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"])
 @pytest.mark.parametrize("shape", ["records", "lines"])
 def test_overflowing_time_is_an_error_for_that_record_only(
     tmp_path: Path, audit_json: AuditJson, bad: str, shape: str
@@ -52,14 +50,27 @@ def test_years_below_1000_have_four_digits_in_json_and_html(
         },
     )
     # the Amazon pack, moved back in time so that a year-999 operation falls inside it
-    pack = (ROOT / "seeds" / f"{AMAZON}.toml").read_text().replace(
-        "from = 2020-06-10", "from = 0900-01-01"
+    pack = (
+        (ROOT / "seeds" / f"{AMAZON}.toml")
+        .read_text()
+        .replace("from = 2020-06-10", "from = 0900-01-01")
     )
     (tmp_path / "old.toml").write_text(pack)
     out = tmp_path / "out"
     result = cli(
-        "audit", bundle, "--policy", tmp_path / "old.toml", "--no-frames", "--db", db_url,
-        "--format", "json", "--format", "html", "--output-dir", out,
+        "audit",
+        bundle,
+        "--policy",
+        tmp_path / "old.toml",
+        "--no-frames",
+        "--db",
+        db_url,
+        "--format",
+        "json",
+        "--format",
+        "html",
+        "--output-dir",
+        out,
     )
     assert result.exit_code == 1, result.output
     report = json.loads((out / "report.json").read_text())

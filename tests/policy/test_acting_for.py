@@ -48,10 +48,18 @@ def directory(tmp_path: Path, text: str = DIRECTORY) -> principals.Directory:
 
 
 def search(who: str, **attrs: str) -> Event:
-    return Event(source="jsonl", file="logs/x.jsonl", time=WHEN, service="rekognition",
-                 operation="SearchFacesByImage", kind=OperationKind.IDENTIFICATION_1TON,
-                 principal=Principal(who), line=1, event_id="e1",
-                 attributes=tuple(sorted(attrs.items())))
+    return Event(
+        source="jsonl",
+        file="logs/x.jsonl",
+        time=WHEN,
+        service="rekognition",
+        operation="SearchFacesByImage",
+        kind=OperationKind.IDENTIFICATION_1TON,
+        principal=Principal(who),
+        line=1,
+        event_id="e1",
+        attributes=tuple(sorted(attrs.items())),
+    )
 
 
 def test_category_comes_from_the_organisations_own_entry_or_is_declared(tmp_path: Path) -> None:
@@ -68,28 +76,28 @@ def test_category_comes_from_the_organisations_own_entry_or_is_declared(tmp_path
 def test_the_log_record_wins_over_the_directory(tmp_path: Path) -> None:
     d = directory(tmp_path)
     e = d.attribute(search("acme", on_behalf_of="ShopCo", on_behalf_of_category="private_entity"))
-    assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == (
-        "ShopCo", "private_entity")
+    assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == ("ShopCo", "private_entity")
     # a record naming only the organisation: the category of that organisation's own entry,
     # never the one the principal's entry declares for another organisation
     e = d.attribute(search("acme", on_behalf_of="shopco"))
-    assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == ("shopco",
-                                                                         "private_entity")
+    assert (e.attr("on_behalf_of"), e.attr("on_behalf_of_category")) == ("shopco", "private_entity")
     e = d.attribute(search("acme", on_behalf_of="Unlisted Org"))
     assert e.attr("on_behalf_of_category") is None
     e = d.attribute(search("shop", on_behalf_of="Metro Police"))
     assert e.attr("on_behalf_of_category") == "police"
 
 
-@pytest.mark.parametrize(("entry", "line", "needle"), [
-    ('on_behalf_of = "Nobody Known"', 5, "names no organisation of another entry"),
-    ('on_behalf_of = "X"\non_behalf_of_category = "polise"', 6, "unknown category 'polise'"),
-    ('on_behalf_of_category = "police"', 5, "needs on_behalf_of"),
-    ('on_behalf_of = ""', 5, "must be a non-empty string"),
-    ('on_behalf_of = "X"\nacting = 1', 6, "unknown key 'acting'"),
-])
-def test_bad_entries_name_file_and_line(tmp_path: Path, entry: str, line: int,
-                                        needle: str) -> None:
+@pytest.mark.parametrize(
+    ("entry", "line", "needle"),
+    [
+        ('on_behalf_of = "Nobody Known"', 5, "names no organisation of another entry"),
+        ('on_behalf_of = "X"\non_behalf_of_category = "polise"', 6, "unknown category 'polise'"),
+        ('on_behalf_of_category = "police"', 5, "needs on_behalf_of"),
+        ('on_behalf_of = ""', 5, "must be a non-empty string"),
+        ('on_behalf_of = "X"\nacting = 1', 6, "unknown key 'acting'"),
+    ],
+)
+def test_bad_entries_name_file_and_line(tmp_path: Path, entry: str, line: int, needle: str) -> None:
     text = f'[[principal]]\nname = "a"\norganisation = "o"\ncategory = "vendor"\n{entry}\n'
     with pytest.raises(ConfigError) as err:
         directory(tmp_path, text)
@@ -105,8 +113,9 @@ def test_a_rule_binding_police_binds_its_contractor(tmp_path: Path) -> None:
     assert [f.events[0].principal.id for f in found] == ["acme"]
     assert found[0].message.endswith("(acting for metro police, police)")
     # the same contractor acting for a shop, as its log record says: not police use
-    shopping = d.attribute(search("acme", on_behalf_of="ShopCo",
-                                  on_behalf_of_category="private_entity"))
+    shopping = d.attribute(
+        search("acme", on_behalf_of="ShopCo", on_behalf_of_category="private_entity")
+    )
     assert not evaluate([shopping], resolve(["amazon-rekognition-police-2020"])).findings
 
 

@@ -55,8 +55,17 @@ def test_show_unknown_pack_is_exit_2() -> None:
 
 def test_export_sigma_passes_sigma_check(tmp_path: Path) -> None:
     out = tmp_path / "sigma"
-    result = run("policy", "export", "--format", "sigma", "amazon-rekognition-police-2020",
-                 "--principals", str(DEMO / "principals.toml"), "--output", str(out))
+    result = run(
+        "policy",
+        "export",
+        "--format",
+        "sigma",
+        "amazon-rekognition-police-2020",
+        "--principals",
+        str(DEMO / "principals.toml"),
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     files = sorted(out.glob("*.yml"))
     assert len(files) == 1
@@ -64,8 +73,12 @@ def test_export_sigma_passes_sigma_check(tmp_path: Path) -> None:
     assert "arn:aws:iam::111122223333:role/metro-pd-" in text  # the police allowlist, inlined
     assert '":444455556666:"' in text
     assert "tags:" not in text
-    check = subprocess.run([str(SIGMA), "check", "--fail-on-issues", str(out)],
-                           capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [str(SIGMA), "check", "--fail-on-issues", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "No validation issues found" in check.stdout
 
@@ -74,11 +87,17 @@ def test_export_to_stdout_and_without_principals() -> None:
     result = CliRunner().invoke(app, ["policy", "export", "amazon-rekognition-police-2020"])
     assert result.exit_code == 2
     assert "--principals" in result.output
-    ok = run("policy", "export", "amazon-rekognition-police-2020", "--principals",
-             str(DEMO / "principals.toml"))
+    ok = run(
+        "policy",
+        "export",
+        "amazon-rekognition-police-2020",
+        "--principals",
+        str(DEMO / "principals.toml"),
+    )
     assert ok.stdout.startswith("title: ")
-    no_rule = CliRunner().invoke(app, ["policy", "export", "us-il-bipa", "--principals",
-                                       str(DEMO / "principals.toml")])
+    no_rule = CliRunner().invoke(
+        app, ["policy", "export", "us-il-bipa", "--principals", str(DEMO / "principals.toml")]
+    )
     assert no_rule.exit_code == 2
     assert "BIPA-15B-001: not exported" in no_rule.output
 
@@ -94,20 +113,37 @@ def _bundle(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def _audit(root: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
     out = root.parent / "r.json"
-    result = CliRunner().invoke(app, ["audit", str(root), "--no-frames", "--no-store",
-                                      "--format", "json", "--output", str(out),
-                                      "--format", "table", "--output", "-", *extra],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            str(root),
+            "--no-frames",
+            "--no-store",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--format",
+            "table",
+            "--output",
+            "-",
+            *extra,
+        ],
+        catch_exceptions=False,
+    )
     return result.exit_code, json.loads(out.read_text()), result.stdout
 
 
 def test_repeated_policy_and_cannot_decide_in_reports(tmp_path: Path) -> None:
-    root = _bundle(tmp_path, {
-        "a.jsonl": "us-va-frt-2021/VA-2026-001/violating.jsonl",
-        "b.jsonl": "us-wa-rcw-43-386/WA-386-001/undecided.jsonl",
-    })
-    code, report, table = _audit(root, "--policy", "us-va-frt-2021",
-                                 "--policy", "us-wa-rcw-43-386")
+    root = _bundle(
+        tmp_path,
+        {
+            "a.jsonl": "us-va-frt-2021/VA-2026-001/violating.jsonl",
+            "b.jsonl": "us-wa-rcw-43-386/WA-386-001/undecided.jsonl",
+        },
+    )
+    code, report, table = _audit(root, "--policy", "us-va-frt-2021", "--policy", "us-wa-rcw-43-386")
     assert code == 1
     assert {p["id"] for p in report["packs"]} == {"us-va-frt-2021", "us-wa-rcw-43-386"}
     va = [f for f in report["findings"] if f["rule"] == "VA-2026-001"]
@@ -125,10 +161,21 @@ def test_policy_all_and_one_event_in_several_packs(tmp_path: Path) -> None:
     root = tmp_path / "b"
     (root / "logs").mkdir(parents=True)
     shutil.copy(PACKS / "us-ca-penal-code-832-19" / "principals.toml", root / "principals.toml")
-    (root / "logs" / "x.jsonl").write_text(json.dumps({
-        "time": "2021-05-01T10:00:00Z", "principal": "pd-analyst", "service": "rekognition",
-        "operation": "SearchFacesByImage", "country": "US", "region": "US-CA",
-        "camera": "body_worn", "event_id": "x1"}) + "\n")
+    (root / "logs" / "x.jsonl").write_text(
+        json.dumps(
+            {
+                "time": "2021-05-01T10:00:00Z",
+                "principal": "pd-analyst",
+                "service": "rekognition",
+                "operation": "SearchFacesByImage",
+                "country": "US",
+                "region": "US-CA",
+                "camera": "body_worn",
+                "event_id": "x1",
+            }
+        )
+        + "\n"
+    )
     code, report, _ = _audit(root, "--policy", "all")
     assert code == 1
     packs = {f["pack"] for f in report["findings"] if f["events"][0]["event_id"] == "x1"}
@@ -138,8 +185,10 @@ def test_policy_all_and_one_event_in_several_packs(tmp_path: Path) -> None:
 
 def test_demo_keeps_its_seven_amazon_findings_with_every_pack(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["audit", str(DEMO), "--no-frames", "--no-store",
-                                      "--format", "json", "--output", str(out)])
+    result = CliRunner().invoke(
+        app,
+        ["audit", str(DEMO), "--no-frames", "--no-store", "--format", "json", "--output", str(out)],
+    )
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     # the other packs' findings on the located logs: tests/test_demo_all_packs.py

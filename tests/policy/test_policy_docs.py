@@ -37,14 +37,23 @@ def test_every_table_is_documented_with_exactly_the_accepted_keys() -> None:
     for table, keys in schema.KEYS.items():
         assert docs[table] == set(keys), (
             f"{table}: undocumented {sorted(set(keys) - docs[table])}, "
-            f"documented but unknown {sorted(docs[table] - set(keys))}")
+            f"documented but unknown {sorted(docs[table] - set(keys))}"
+        )
 
 
 def test_vocabularies_are_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
-    words = (*schema.STATUSES, *schema.INSTRUMENT_KINDS, *schema.BINDINGS,
-             *schema.END_CONDITIONS, *schema.PRECISIONS, *schema.ANCHORS, *schema.MODALITIES,
-             *schema.RULE_KINDS, *(k.value for k in OperationKind))
+    words = (
+        *schema.STATUSES,
+        *schema.INSTRUMENT_KINDS,
+        *schema.BINDINGS,
+        *schema.END_CONDITIONS,
+        *schema.PRECISIONS,
+        *schema.ANCHORS,
+        *schema.MODALITIES,
+        *schema.RULE_KINDS,
+        *(k.value for k in OperationKind),
+    )
     missing = [w for w in words if f"`{w}`" not in text]
     assert not missing
     duty_rows = {m.group(1) for m in re.finditer(r"^\| `([a-z_]+)` \| ", text, re.M)}

@@ -15,13 +15,27 @@ POLICE = Principal("pd-1", "Test Police", "police", matched=True)
 LEA = Principal("le-1", "Landespolizei", "law_enforcement_authority", matched=True)
 
 
-def event(when: datetime, principal: Principal = POLICE, service: str = "rekognition",
-          operation: str = "SearchFacesByImage",
-          kind: OperationKind = OperationKind.IDENTIFICATION_1TON, event_id: str = "e1",
-          **attrs: str) -> Event:
-    return Event(source="jsonl", file="logs/x.jsonl", time=when, service=service,
-                 operation=operation, kind=kind, principal=principal, line=1, event_id=event_id,
-                 attributes=tuple(sorted(attrs.items())))
+def event(
+    when: datetime,
+    principal: Principal = POLICE,
+    service: str = "rekognition",
+    operation: str = "SearchFacesByImage",
+    kind: OperationKind = OperationKind.IDENTIFICATION_1TON,
+    event_id: str = "e1",
+    **attrs: str,
+) -> Event:
+    return Event(
+        source="jsonl",
+        file="logs/x.jsonl",
+        time=when,
+        service=service,
+        operation=operation,
+        kind=kind,
+        principal=principal,
+        line=1,
+        event_id=event_id,
+        attributes=tuple(sorted(attrs.items())),
+    )
 
 
 def rules_hit(events: list[Event], *packs: str) -> set[tuple[str, str]]:
@@ -48,35 +62,78 @@ def test_expired_pack_gives_nothing_after_its_end() -> None:
     assert not result.findings and not result.undecided
 
 
-@pytest.mark.parametrize(("delay", "urgency", "found"), [
-    (timedelta(hours=24), "true", False),
-    (timedelta(hours=24, seconds=1), "true", True),
-    (timedelta(hours=-3), "true", False),
-    (timedelta(hours=-3), "false", False),
-    (timedelta(0), "", False),
-    (timedelta(hours=2), "false", True),   # after the use without urgency: too late
-    (timedelta(hours=2), "", True),
-    (timedelta(hours=2), "Yes", False),
-])
-def test_authorisation_within_pt24h_only_in_urgency(delay: timedelta, urgency: str,
-                                                    found: bool) -> None:
+@pytest.mark.parametrize(
+    ("delay", "urgency", "found"),
+    [
+        (timedelta(hours=24), "true", False),
+        (timedelta(hours=24, seconds=1), "true", True),
+        (timedelta(hours=-3), "true", False),
+        (timedelta(hours=-3), "false", False),
+        (timedelta(0), "", False),
+        (timedelta(hours=2), "false", True),  # after the use without urgency: too late
+        (timedelta(hours=2), "", True),
+        (timedelta(hours=2), "Yes", False),
+    ],
+)
+def test_authorisation_within_pt24h_only_in_urgency(
+    delay: timedelta, urgency: str, found: bool
+) -> None:
     stamp = (T0 + delay).strftime("%Y-%m-%dT%H:%M:%SZ")
-    e = event(T0, LEA, country="DE", modality="real_time", space="publicly_accessible",
-              purpose="missing_person", authorisation_time=stamp, notification_ref="n",
-              national_law_ref="act-1", urgency=urgency)
+    e = event(
+        T0,
+        LEA,
+        country="DE",
+        modality="real_time",
+        space="publicly_accessible",
+        purpose="missing_person",
+        authorisation_time=stamp,
+        notification_ref="n",
+        national_law_ref="act-1",
+        urgency=urgency,
+    )
     assert (("eu-ai-act-art5", "EU-AIA-5-3-001") in rules_hit([e], "eu-ai-act-art5")) is found
 
 
 def test_authorisation_record_is_linked_by_case_and_must_come_in_time() -> None:
-    use = event(T0, LEA, country="DE", modality="real_time", space="publicly_accessible",
-                purpose="imminent_threat", case_ref="K-1", notification_ref="n", urgency="true")
+    use = event(
+        T0,
+        LEA,
+        country="DE",
+        modality="real_time",
+        space="publicly_accessible",
+        purpose="imminent_threat",
+        case_ref="K-1",
+        notification_ref="n",
+        urgency="true",
+    )
     court = Principal("court", "District Court", "other", matched=True)
-    late = event(T0 + timedelta(hours=30), court, "authority", "AuthorisationRequest",
-                 OperationKind.AUTHORISATION, "a1", case_ref="K-1")
-    in_time = event(T0 + timedelta(hours=20), court, "authority", "AuthorisationRequest",
-                    OperationKind.AUTHORISATION, "a2", case_ref="K-1")
-    other_case = event(T0, court, "authority", "AuthorisationGranted",
-                       OperationKind.AUTHORISATION, "a3", case_ref="K-2")
+    late = event(
+        T0 + timedelta(hours=30),
+        court,
+        "authority",
+        "AuthorisationRequest",
+        OperationKind.AUTHORISATION,
+        "a1",
+        case_ref="K-1",
+    )
+    in_time = event(
+        T0 + timedelta(hours=20),
+        court,
+        "authority",
+        "AuthorisationRequest",
+        OperationKind.AUTHORISATION,
+        "a2",
+        case_ref="K-1",
+    )
+    other_case = event(
+        T0,
+        court,
+        "authority",
+        "AuthorisationGranted",
+        OperationKind.AUTHORISATION,
+        "a3",
+        case_ref="K-2",
+    )
     rule = ("eu-ai-act-art5", "EU-AIA-5-3-001")
     assert rule in rules_hit([use, late, other_case], "eu-ai-act-art5")
     assert rule not in rules_hit([use, in_time], "eu-ai-act-art5")
@@ -84,11 +141,24 @@ def test_authorisation_record_is_linked_by_case_and_must_come_in_time() -> None:
 
 def test_refusal_after_use_is_no_breach_before_it_is() -> None:
     court = Principal("court", "District Court", "other", matched=True)
-    refusal = event(T0, court, "authority", "AuthorisationRefused", OperationKind.AUTHORISATION,
-                    "r1", case_ref="K-5")
-    base = {"country": "DE", "modality": "real_time", "space": "publicly_accessible",
-            "purpose": "imminent_threat", "case_ref": "K-5", "notification_ref": "n",
-            "authorisation_time": "2025-03-01T09:00:00Z"}
+    refusal = event(
+        T0,
+        court,
+        "authority",
+        "AuthorisationRefused",
+        OperationKind.AUTHORISATION,
+        "r1",
+        case_ref="K-5",
+    )
+    base = {
+        "country": "DE",
+        "modality": "real_time",
+        "space": "publicly_accessible",
+        "purpose": "imminent_threat",
+        "case_ref": "K-5",
+        "notification_ref": "n",
+        "authorisation_time": "2025-03-01T09:00:00Z",
+    }
     before = event(T0 - timedelta(minutes=5), LEA, event_id="u1", **base)
     after = event(T0 + timedelta(minutes=5), LEA, event_id="u2", **base)
     result = evaluate([refusal, before, after], resolve(["eu-ai-act-art5"]))
@@ -100,10 +170,19 @@ def test_refusal_after_use_is_no_breach_before_it_is() -> None:
 def test_two_distinct_reviewers() -> None:
     when = datetime(2028, 1, 10, tzinfo=UTC)
     reviewer = Principal("rev", "Test Police", "police", matched=True)
-    same_twice = event(when, LEA, event_id="m1", country="DE", reviewers="Insp A, insp-a",
-                       remote="true")
-    review = event(when + timedelta(hours=1), reviewer, "review", "HumanReview",
-                   OperationKind.HUMAN_REVIEW, "h1", reviewed_event="m2", reviewer="insp-b")
+    same_twice = event(
+        when, LEA, event_id="m1", country="DE", reviewers="Insp A, insp-a", remote="true"
+    )
+    review = event(
+        when + timedelta(hours=1),
+        reviewer,
+        "review",
+        "HumanReview",
+        OperationKind.HUMAN_REVIEW,
+        "h1",
+        reviewed_event="m2",
+        reviewer="insp-b",
+    )
     second = event(when, LEA, event_id="m2", country="DE", reviewers="insp-a", remote="true")
     result = evaluate([same_twice, review, second], resolve(["eu-ai-act-art5"]))
     hits = [f for f in result.findings if f.rule == "EU-AIA-14-5-001"]
@@ -115,8 +194,7 @@ def test_exception_needs_its_evidence() -> None:
     base = {"country": "US", "region": "US-WA", "modality": "real_time"}
     without = event(datetime(2022, 2, 1, tzinfo=UTC), event_id="a", **base)
     empty = event(datetime(2022, 2, 1, tzinfo=UTC), event_id="b", warrant_ref="", **base)
-    with_warrant = event(datetime(2022, 2, 1, tzinfo=UTC), event_id="c", warrant_ref="W-1",
-                         **base)
+    with_warrant = event(datetime(2022, 2, 1, tzinfo=UTC), event_id="c", warrant_ref="W-1", **base)
     result = evaluate([without, empty, with_warrant], resolve(["us-wa-rcw-43-386"]))
     hit = {f.events[0].event_id for f in result.findings if f.rule == "WA-386-001"}
     assert hit == {"a", "b"}
@@ -138,22 +216,30 @@ def test_territory_outside_is_not_undecided() -> None:
 
 
 def test_evaluation_is_deterministic_and_order_free() -> None:
-    events = [event(datetime(2021, 5, d, tzinfo=UTC), event_id=f"e{d}", region="US-CA",
-                    camera="body_worn") for d in range(1, 6)]
+    events = [
+        event(
+            datetime(2021, 5, d, tzinfo=UTC), event_id=f"e{d}", region="US-CA", camera="body_worn"
+        )
+        for d in range(1, 6)
+    ]
     packs = resolve(["all"])
     one = evaluate(events, packs)
     two = evaluate(list(reversed(events)), packs)
     assert [f.id for f in one.findings] == [f.id for f in two.findings]
     assert [(u.rule, u.event.event_id) for u in one.undecided] == [
-        (u.rule, u.event.event_id) for u in two.undecided]
+        (u.rule, u.event.event_id) for u in two.undecided
+    ]
 
 
-@pytest.mark.parametrize(("text", "start", "end"), [
-    ("PT24H", datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 2, tzinfo=UTC)),
-    ("P3Y", datetime(2020, 2, 29, tzinfo=UTC), datetime(2023, 2, 28, tzinfo=UTC)),
-    ("P1M", datetime(2025, 1, 31, tzinfo=UTC), datetime(2025, 2, 28, tzinfo=UTC)),
-    ("P1DT12H", datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, 12, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("PT24H", datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 2, tzinfo=UTC)),
+        ("P3Y", datetime(2020, 2, 29, tzinfo=UTC), datetime(2023, 2, 28, tzinfo=UTC)),
+        ("P1M", datetime(2025, 1, 31, tzinfo=UTC), datetime(2025, 2, 28, tzinfo=UTC)),
+        ("P1DT12H", datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, 12, tzinfo=UTC)),
+    ],
+)
 def test_durations(text: str, start: datetime, end: datetime) -> None:
     assert Duration.parse(text).after(start) == end
 

@@ -53,8 +53,9 @@ def pack(pack_id: str) -> Pack:
     return resolve([pack_id])[0]
 
 
-@pytest.mark.parametrize(("pack_id", "rule_id", "kind"), CASES,
-                         ids=[f"{p}/{r}/{k}" for p, r, k in CASES])
+@pytest.mark.parametrize(
+    ("pack_id", "rule_id", "kind"), CASES, ids=[f"{p}/{r}/{k}" for p, r, k in CASES]
+)
 def test_rule_fixture(pack_id: str, rule_id: str, kind: str) -> None:
     events = read_events(pack_id, f"{rule_id}/{kind}.jsonl")
     assert events
@@ -99,20 +100,31 @@ def _mini_bundle(tmp_path: Path, pack_id: str, *files: str) -> Path:
 
 def _audit(root: Path, *policies: str) -> tuple[int, dict[str, Any]]:
     out = root.parent / "report.json"
-    args = ["audit", str(root), "--no-frames", "--no-store", "--format", "json", "--output",
-            str(out)]
+    args = [
+        "audit",
+        str(root),
+        "--no-frames",
+        "--no-store",
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    ]
     for p in policies:
         args += ["--policy", p]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     return result.exit_code, json.loads(out.read_text())
 
 
-@pytest.mark.parametrize(("pack_id", "rule_id"), [
-    ("ring-neighbors-rfa-2021", "RING-RFA-001"),
-    ("eu-ai-act-art5", "EU-AIA-5-3-002"),
-    ("us-wa-rcw-43-386", "WA-386-003"),
-    ("us-va-frt-2021", "VA-2026-001"),
-])
+@pytest.mark.parametrize(
+    ("pack_id", "rule_id"),
+    [
+        ("ring-neighbors-rfa-2021", "RING-RFA-001"),
+        ("eu-ai-act-art5", "EU-AIA-5-3-002"),
+        ("us-wa-rcw-43-386", "WA-386-003"),
+        ("us-va-frt-2021", "VA-2026-001"),
+    ],
+)
 def test_cli_on_mini_bundle(tmp_path: Path, pack_id: str, rule_id: str) -> None:
     root = _mini_bundle(tmp_path, pack_id, f"{rule_id}/violating.jsonl")
     code, report = _audit(root, pack_id)

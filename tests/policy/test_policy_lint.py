@@ -99,16 +99,28 @@ def test_lint_reports_every_problem_with_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     out = result.output
     expect = {
-        5: "status must be one of", 6: "unknown key 'colour'", 9: "must be a TOML date",
-        11: "a source needs confidence", 18: "unknown severity", 19: "unknown placeholder {nope}",
-        21: "unknown principal category 'wizards'", 22: "unknown operation kind 'mind_reading'",
-        23: "modality must be one of", 24: "cites unknown source 's9'",
-        26: "an exception must name", 38: "unknown key 'planet'", 42: "is not an ISO-8601",
-        43: "'min_reviewers' does not apply to a authorisation duty", 46: "duplicate rule id",
+        5: "status must be one of",
+        6: "unknown key 'colour'",
+        9: "must be a TOML date",
+        11: "a source needs confidence",
+        18: "unknown severity",
+        19: "unknown placeholder {nope}",
+        21: "unknown principal category 'wizards'",
+        22: "unknown operation kind 'mind_reading'",
+        23: "modality must be one of",
+        24: "cites unknown source 's9'",
+        26: "an exception must name",
+        38: "unknown key 'planet'",
+        42: "is not an ISO-8601",
+        43: "'min_reviewers' does not apply to a authorisation duty",
+        46: "duplicate rule id",
     }
     for line, text in expect.items():
         assert any(f"broken.toml:{line}" in row and text in row for row in out.splitlines()), (
-            line, text, out)
+            line,
+            text,
+            out,
+        )
     assert "problem(s)" in out
 
 
@@ -122,7 +134,7 @@ def test_load_pack_raises_the_first_problem(tmp_path: Path) -> None:
 
 def test_syntax_error_is_located(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text("[pack]\nid = \"x\"\ntitle = \n")
+    path.write_text('[pack]\nid = "x"\ntitle = \n')
     check = check_pack(path, "bad.toml")
     assert check.pack is None and len(check.errors) == 1
     assert "bad.toml:3" in str(check.errors[0])
@@ -130,18 +142,22 @@ def test_syntax_error_is_located(tmp_path: Path) -> None:
 
 def test_expired_pack_needs_an_end(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
-    path.write_text('[pack]\nid = "p"\ntitle = "P"\nversion = "1"\nstatus = "expired"\n'
-                    '[pack.effective]\nfrom = 2020-01-01\n\n[[rules]]\nid = "R"\n'
-                    'severity = "low"\ntitle = "T"\nmessage = "M"\noperations = ["enrolment"]\n')
+    path.write_text(
+        '[pack]\nid = "p"\ntitle = "P"\nversion = "1"\nstatus = "expired"\n'
+        '[pack.effective]\nfrom = 2020-01-01\n\n[[rules]]\nid = "R"\n'
+        'severity = "low"\ntitle = "T"\nmessage = "M"\noperations = ["enrolment"]\n'
+    )
     errors = [str(e) for e in check_pack(path, "p.toml").errors]
     assert any("p.toml:6" in e and "needs effective.until" in e for e in errors)
 
 
 def test_lines_inside_multiline_strings_are_not_keys(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
-    path.write_text('[pack]\nid = "p"\ntitle = "P"\nversion = "1"\nsummary = """one\n'
-                    'severity = "high"\n[[rules]]\n"""\n[pack.effective]\nfrom = 2020-01-01\n\n'
-                    '[[rules]]\nid = "R"\nseverity = "huge"\ntitle = "T"\nmessage = "M"\n'
-                    'operations = ["enrolment"]\ncite = []\n')
+    path.write_text(
+        '[pack]\nid = "p"\ntitle = "P"\nversion = "1"\nsummary = """one\n'
+        'severity = "high"\n[[rules]]\n"""\n[pack.effective]\nfrom = 2020-01-01\n\n'
+        '[[rules]]\nid = "R"\nseverity = "huge"\ntitle = "T"\nmessage = "M"\n'
+        'operations = ["enrolment"]\ncite = []\n'
+    )
     errors = [str(e) for e in check_pack(path, "p.toml").errors]
     assert errors == [e for e in errors if e.startswith("p.toml:14")] and errors

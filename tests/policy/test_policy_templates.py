@@ -40,8 +40,9 @@ def _pack_with_message(tmp_path: Path, message: str) -> tuple[Path, int]:
 
 
 @pytest.mark.parametrize(("template", "expect"), HOSTILE, ids=[t for t, _ in HOSTILE])
-def test_lint_rejects_a_template_that_is_not_plain_fields(tmp_path: Path, template: str,
-                                                          expect: str) -> None:
+def test_lint_rejects_a_template_that_is_not_plain_fields(
+    tmp_path: Path, template: str, expect: str
+) -> None:
     path, line = _pack_with_message(tmp_path, f"ran {template} at {{time}}")
     result = CliRunner().invoke(app, ["policy", "lint", str(path)])
     assert result.exit_code == 2, result.output

@@ -37,8 +37,9 @@ def run_cli() -> Callable[..., Any]:
 
 
 @pytest.fixture(scope="session")
-def demo_report(tmp_path_factory: pytest.TempPathFactory, session_db: str,
-                run_cli: Callable[..., Any]) -> dict[str, Any]:
+def demo_report(
+    tmp_path_factory: pytest.TempPathFactory, session_db: str, run_cli: Callable[..., Any]
+) -> dict[str, Any]:
     """The JSON report of a real audit of fixtures/demo with the golden packs."""
     out = tmp_path_factory.mktemp("demo") / "report.json"
     args: list[object] = ["audit", DEMO, "--db", session_db, "-f", "json", "-o", out]
@@ -65,6 +66,8 @@ def chromium() -> Chromium:
     why.
     """
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: the browser checks of the HTML report need Debian's "
-                    "chromium (`make chromium` installs it; `make test` does so first)")
+        pytest.skip(
+            f"{CHROMIUM} is absent: the browser checks of the HTML report need Debian's "
+            "chromium (`make chromium` installs it; `make test` does so first)"
+        )
     return Chromium()

@@ -18,8 +18,7 @@ GOLDEN = ROOT / "fixtures" / "golden"
 GOLDEN_PACKS = ("amazon-rekognition-police-2020", "microsoft-face-police-2020")
 CHROMIUM = Path("/usr/bin/chromium")
 
-FIXED_RUN = {"id": "0" * 32, "started": "2000-01-01T00:00:00Z",
-             "finished": "2000-01-01T00:00:01Z"}
+FIXED_RUN = {"id": "0" * 32, "started": "2000-01-01T00:00:00Z", "finished": "2000-01-01T00:00:01Z"}
 
 
 def canonical(report: dict[str, Any]) -> dict[str, Any]:
@@ -42,23 +41,42 @@ def normalise(fmt: str, text: str) -> str:
     return text
 
 
-
 class Chromium:
     """Debian's chromium, headless, one fresh profile per call; no network use."""
 
-    FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run",
-             "--disable-default-apps", "--disable-extensions", "--hide-scrollbars",
-             "--enable-logging=stderr", "--v=0")
+    FLAGS = (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    )
 
     def run(self, page: Path, *extra: str, timeout: int = 90) -> subprocess.CompletedProcess[str]:
         """Load `page` (a local file) with the extra flags; returns the finished process."""
         with tempfile.TemporaryDirectory(prefix="auditor-chromium-") as profile:
             env = {**os.environ, "HOME": profile}
             return subprocess.run(
-                [str(CHROMIUM), *self.FLAGS, f"--user-data-dir={profile}", *extra,
-                 page.resolve().as_uri()],
-                capture_output=True, text=True, timeout=timeout, env=env, check=False)
+                [
+                    str(CHROMIUM),
+                    *self.FLAGS,
+                    f"--user-data-dir={profile}",
+                    *extra,
+                    page.resolve().as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                check=False,
+            )
 
     @staticmethod
     def console_lines(stderr: str) -> list[str]:

@@ -36,22 +36,47 @@ def test_output_dir_writes_every_format(tmp_path: Path, session_db: str, run_cli
 
 def test_one_output_per_format(tmp_path: Path, session_db: str, run_cli: Cli) -> None:
     a, b = tmp_path / "a.sarif", tmp_path / "b.csv"
-    result = _audit(run_cli, session_db, DEMO, "-f", "table", "-f", "sarif", "-f", "csv",
-                    "-o", "-", "-o", a, "-o", b)
+    result = _audit(
+        run_cli,
+        session_db,
+        DEMO,
+        "-f",
+        "table",
+        "-f",
+        "sarif",
+        "-f",
+        "csv",
+        "-o",
+        "-",
+        "-o",
+        a,
+        "-o",
+        b,
+    )
     assert result.exit_code == 1
     assert "AMZ-REK-001" in result.stdout and "Gate: findings at or above" in result.stdout
     assert json.loads(a.read_text())["version"] == "2.1.0"
     assert b.read_text().startswith("time,organisation,")
 
 
-@pytest.mark.parametrize("args, message", [
-    (("-f", "json", "-f", "sarif", "-o", "x.json"), "give one --output per --format"),
-    (("-f", "json", "-o", "x.json", "--output-dir", "d"), "either --output or --output-dir"),
-    (("-f", "json", "-f", "json", "--output-dir", "d"), "each --format may be given once"),
-    (("-f", "pdf",), "unknown format 'pdf'"),
-])
-def test_bad_output_options_exit_2_before_auditing(tmp_path: Path, run_cli: Cli,
-                                                   args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("-f", "json", "-f", "sarif", "-o", "x.json"), "give one --output per --format"),
+        (("-f", "json", "-o", "x.json", "--output-dir", "d"), "either --output or --output-dir"),
+        (("-f", "json", "-f", "json", "--output-dir", "d"), "each --format may be given once"),
+        (
+            (
+                "-f",
+                "pdf",
+            ),
+            "unknown format 'pdf'",
+        ),
+    ],
+)
+def test_bad_output_options_exit_2_before_auditing(
+    tmp_path: Path, run_cli: Cli, args: tuple[str, ...], message: str
+) -> None:
     db = tmp_path / "never.db"
     result = run_cli("audit", DEMO, "--db", f"sqlite:///{db}", *args)
     assert result.exit_code == 2
@@ -62,14 +87,27 @@ def test_bad_output_options_exit_2_before_auditing(tmp_path: Path, run_cli: Cli,
 def test_report_rerenders_a_stored_run(tmp_path: Path, run_cli: Cli) -> None:
     db = f"sqlite:///{tmp_path / 'runs.db'}"
     first = tmp_path / "first"
-    result = _audit(run_cli, db, DEMO, "-f", "sarif", "-f", "html", "-f", "junit",
-                    "--output-dir", first)
+    result = _audit(
+        run_cli, db, DEMO, "-f", "sarif", "-f", "html", "-f", "junit", "--output-dir", first
+    )
     assert result.exit_code == 1
     runs = run_cli("runs", "--db", db, "--json")
     run_id = json.loads(runs.stdout.splitlines()[0])["id"]
     again = tmp_path / "again"
-    result = run_cli("report", run_id[:10], "--db", db, "-f", "sarif", "-f", "html", "-f",
-                     "junit", "--output-dir", again)
+    result = run_cli(
+        "report",
+        run_id[:10],
+        "--db",
+        db,
+        "-f",
+        "sarif",
+        "-f",
+        "html",
+        "-f",
+        "junit",
+        "--output-dir",
+        again,
+    )
     assert result.exit_code == 0, result.stderr
     for name in ("report.sarif", "report.html", "report.xml"):
         assert (again / name).read_bytes() == (first / name).read_bytes(), name
@@ -77,6 +115,7 @@ def test_report_rerenders_a_stored_run(tmp_path: Path, run_cli: Cli) -> None:
 
 
 # ---- baselines and the gate ----------------------------------------------------------------
+
 
 @pytest.fixture
 def report_json(tmp_path: Path, session_db: str, run_cli: Cli) -> Path:
@@ -86,14 +125,28 @@ def report_json(tmp_path: Path, session_db: str, run_cli: Cli) -> Path:
     return out
 
 
-def _create(run_cli: Cli, report: Path, out: Path, *extra: object,
-            expires: str = "2099-12-31") -> Any:
-    return run_cli("baseline", "create", report, "-o", out, "--reason", "reviewed by counsel",
-                   "--who", "Compliance team", "--expires", expires, *extra)
+def _create(
+    run_cli: Cli, report: Path, out: Path, *extra: object, expires: str = "2099-12-31"
+) -> Any:
+    return run_cli(
+        "baseline",
+        "create",
+        report,
+        "-o",
+        out,
+        "--reason",
+        "reviewed by counsel",
+        "--who",
+        "Compliance team",
+        "--expires",
+        expires,
+        *extra,
+    )
 
 
-def test_baseline_suppresses_and_is_reported(tmp_path: Path, session_db: str, run_cli: Cli,
-                                             report_json: Path) -> None:
+def test_baseline_suppresses_and_is_reported(
+    tmp_path: Path, session_db: str, run_cli: Cli, report_json: Path
+) -> None:
     baseline = tmp_path / "baseline.json"
     result = _create(run_cli, report_json, baseline)
     assert result.exit_code == 0, result.stderr
@@ -102,11 +155,25 @@ def test_baseline_suppresses_and_is_reported(tmp_path: Path, session_db: str, ru
     assert data["schema"] == "auditor.baseline/v1"
     assert [e["fingerprint"] for e in data["entries"]] == [f["id"] for f in findings]
     assert {(e["reason"], e["who"], e["expires"]) for e in data["entries"]} == {
-        ("reviewed by counsel", "Compliance team", "2099-12-31")}
+        ("reviewed by counsel", "Compliance team", "2099-12-31")
+    }
 
     out = tmp_path / "gated"
-    result = _audit(run_cli, session_db, DEMO, "--baseline", baseline, "-f", "json", "-f",
-                    "table", "-f", "sarif", "--output-dir", out)
+    result = _audit(
+        run_cli,
+        session_db,
+        DEMO,
+        "--baseline",
+        baseline,
+        "-f",
+        "json",
+        "-f",
+        "table",
+        "-f",
+        "sarif",
+        "--output-dir",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads((out / "report.json").read_text())
     assert all(f["baselined"] for f in report["findings"])
@@ -117,21 +184,34 @@ def test_baseline_suppresses_and_is_reported(tmp_path: Path, session_db: str, ru
     assert sarif["runs"][0]["invocations"][0]["exitCode"] == 0
 
 
-def test_partial_baseline_and_merge(tmp_path: Path, session_db: str, run_cli: Cli,
-                                    report_json: Path) -> None:
+def test_partial_baseline_and_merge(
+    tmp_path: Path, session_db: str, run_cli: Cli, report_json: Path
+) -> None:
     findings = json.loads(report_json.read_text())["findings"]
     baseline = tmp_path / "baseline.json"
     result = _create(run_cli, report_json, baseline, "--finding", findings[0]["id"][:8])
     assert result.exit_code == 0
     assert len(json.loads(baseline.read_text())["entries"]) == 1
-    result = _audit(run_cli, session_db, DEMO, "--baseline", baseline, "-f", "json", "-o",
-                    tmp_path / "r.json")
+    result = _audit(
+        run_cli, session_db, DEMO, "--baseline", baseline, "-f", "json", "-o", tmp_path / "r.json"
+    )
     assert result.exit_code == 1  # the other findings still fail the gate
     report = json.loads((tmp_path / "r.json").read_text())
     assert [f["baselined"] for f in report["findings"]] == [True] + [False] * (len(findings) - 1)
     # a second create keeps the first entry as it was and adds the rest
-    result = run_cli("baseline", "create", report_json, "-o", baseline, "--reason", "other",
-                     "--who", "Someone else", "--expires", "2098-01-01")
+    result = run_cli(
+        "baseline",
+        "create",
+        report_json,
+        "-o",
+        baseline,
+        "--reason",
+        "other",
+        "--who",
+        "Someone else",
+        "--expires",
+        "2098-01-01",
+    )
     assert result.exit_code == 0
     entries = json.loads(baseline.read_text())["entries"]
     assert len(entries) == len(findings)
@@ -139,8 +219,9 @@ def test_partial_baseline_and_merge(tmp_path: Path, session_db: str, run_cli: Cl
     assert _create(run_cli, report_json, baseline, "--finding", "zzzz").exit_code == 2
 
 
-def test_expired_entries_warn_and_stop_suppressing(tmp_path: Path, session_db: str, run_cli: Cli,
-                                                   report_json: Path) -> None:
+def test_expired_entries_warn_and_stop_suppressing(
+    tmp_path: Path, session_db: str, run_cli: Cli, report_json: Path
+) -> None:
     baseline = tmp_path / "baseline.json"
     assert _create(run_cli, report_json, baseline).exit_code == 0
     data = json.loads(baseline.read_text())
@@ -158,20 +239,31 @@ def test_expired_entries_warn_and_stop_suppressing(tmp_path: Path, session_db: s
     assert any(fp in n["message"] and "expired" in n["message"] for n in report["notices"])
 
 
-@pytest.mark.parametrize("content, message", [
-    ("not json", "not JSON"),
-    ('{"schema": "other", "entries": []}', "not a baseline file"),
-    ('{"schema": "auditor.baseline/v1", "entries": [{"fingerprint": "abc", "reason": "r", '
-     '"expires": "2099-01-01"}]}', "entries[0].who"),
-    ('{"schema": "auditor.baseline/v1", "entries": [{"fingerprint": "abc", "reason": "r", '
-     '"who": "w", "expires": "next year"}]}', "is not a date"),
-])
-def test_bad_baseline_file_exits_2(tmp_path: Path, run_cli: Cli, content: str,
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "not JSON"),
+        ('{"schema": "other", "entries": []}', "not a baseline file"),
+        (
+            '{"schema": "auditor.baseline/v1", "entries": [{"fingerprint": "abc", "reason": "r", '
+            '"expires": "2099-01-01"}]}',
+            "entries[0].who",
+        ),
+        (
+            '{"schema": "auditor.baseline/v1", "entries": [{"fingerprint": "abc", "reason": "r", '
+            '"who": "w", "expires": "next year"}]}',
+            "is not a date",
+        ),
+    ],
+)
+def test_bad_baseline_file_exits_2(
+    tmp_path: Path, run_cli: Cli, content: str, message: str
+) -> None:
     baseline = tmp_path / "baseline.json"
     baseline.write_text(content)
-    result = run_cli("audit", DEMO, "--no-store", "--baseline", baseline, "-f", "json",
-                     "-o", tmp_path / "r.json")
+    result = run_cli(
+        "audit", DEMO, "--no-store", "--baseline", baseline, "-f", "json", "-o", tmp_path / "r.json"
+    )
     assert result.exit_code == 2
     assert message in result.stderr and str(baseline) in result.stderr
     assert not (tmp_path / "r.json").exists()
@@ -186,12 +278,24 @@ def test_create_refuses_a_past_expiry(tmp_path: Path, run_cli: Cli, report_json:
 
 def test_exit_codes(tmp_path: Path, session_db: str, run_cli: Cli) -> None:
     assert _audit(run_cli, session_db, DEMO, "-f", "json", "-o", tmp_path / "a").exit_code == 1
-    assert _audit(run_cli, session_db, DEMO, "--exit-zero", "-f", "sarif", "-o",
-                  tmp_path / "b").exit_code == 0
-    assert _audit(run_cli, session_db, DEMO, "--fail-on", "critical", "-f", "json", "-o",
-                  tmp_path / "c").exit_code == 0
-    assert _audit(run_cli, session_db, DEMO, "--fail-on", "never", "-f", "json", "-o",
-                  tmp_path / "d").exit_code == 0
+    assert (
+        _audit(
+            run_cli, session_db, DEMO, "--exit-zero", "-f", "sarif", "-o", tmp_path / "b"
+        ).exit_code
+        == 0
+    )
+    assert (
+        _audit(
+            run_cli, session_db, DEMO, "--fail-on", "critical", "-f", "json", "-o", tmp_path / "c"
+        ).exit_code
+        == 0
+    )
+    assert (
+        _audit(
+            run_cli, session_db, DEMO, "--fail-on", "never", "-f", "json", "-o", tmp_path / "d"
+        ).exit_code
+        == 0
+    )
     broken = tmp_path / "broken"
     shutil.copytree(DEMO, broken)
     (broken / "logs" / "bad.jsonl").write_text('{"time": \n')
@@ -200,5 +304,9 @@ def test_exit_codes(tmp_path: Path, session_db: str, run_cli: Cli) -> None:
     assert result.exit_code == 3
     assert "audit incomplete" in result.stderr
     assert "auditor.inputs" in (tmp_path / "e.xml").read_text()
-    assert _audit(run_cli, session_db, broken, "--exit-zero", "-f", "json", "-o",
-                  tmp_path / "f").exit_code == 3
+    assert (
+        _audit(
+            run_cli, session_db, broken, "--exit-zero", "-f", "json", "-o", tmp_path / "f"
+        ).exit_code
+        == 3
+    )

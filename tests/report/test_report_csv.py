@@ -11,8 +11,22 @@ from typing import Any
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.csv_report import COLUMNS, neutralise
 
-REQUIRED = ("time", "organisation", "category", "operation", "kind", "outcome", "pack", "rule",
-            "severity", "file", "record", "frames", "faces", "persons")
+REQUIRED = (
+    "time",
+    "organisation",
+    "category",
+    "operation",
+    "kind",
+    "outcome",
+    "pack",
+    "rule",
+    "severity",
+    "file",
+    "record",
+    "frames",
+    "faces",
+    "persons",
+)
 
 
 def rows(text: str) -> list[list[str]]:
@@ -57,25 +71,43 @@ def _injection_bundle(root: Path) -> Path:
         "[[principal]]\n"
         f"name = '''{PAYLOADS['principal']}'''\n"
         f"organisation = '''{PAYLOADS['organisation']}'''\n"
-        'category = "police"\n', encoding="utf-8")
+        'category = "police"\n',
+        encoding="utf-8",
+    )
     import json
 
-    record = {"time": "2023-05-02T08:00:00Z", "principal": PAYLOADS["principal"],
-              "service": "rekognition", "operation": "SearchFacesByImage",
-              "event_id": PAYLOADS["event_id"], "case_ref": PAYLOADS["case_ref"],
-              "purpose": 'line one\nline "two", with comma'}
+    record = {
+        "time": "2023-05-02T08:00:00Z",
+        "principal": PAYLOADS["principal"],
+        "service": "rekognition",
+        "operation": "SearchFacesByImage",
+        "event_id": PAYLOADS["event_id"],
+        "case_ref": PAYLOADS["case_ref"],
+        "purpose": 'line one\nline "two", with comma',
+    }
     second = {**record, "event_id": PAYLOADS["tab"], "time": "2023-05-03T08:00:00Z"}
     third = {**record, "event_id": PAYLOADS["cr"], "time": "2023-05-04T08:00:00Z"}
     (root / "logs" / "ops.jsonl").write_text(
-        "\n".join(json.dumps(r) for r in (record, second, third)) + "\n", encoding="utf-8")
+        "\n".join(json.dumps(r) for r in (record, second, third)) + "\n", encoding="utf-8"
+    )
     return root
 
 
 def test_formula_injection_from_log_fields(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
     bundle = _injection_bundle(tmp_path / "bundle")
     out = tmp_path / "report.csv"
-    result = run_cli("audit", bundle, "--no-store", "--no-frames",
-                     "--policy", "amazon-rekognition-police-2020", "-f", "csv", "-o", out)
+    result = run_cli(
+        "audit",
+        bundle,
+        "--no-store",
+        "--no-frames",
+        "--policy",
+        "amazon-rekognition-police-2020",
+        "-f",
+        "csv",
+        "-o",
+        out,
+    )
     assert result.exit_code == 1, result.stderr
     table = rows(out.read_bytes().decode("utf-8"))
     assert len(table) == 4

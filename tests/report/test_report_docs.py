@@ -33,15 +33,18 @@ def test_ci_examples_name_the_files_the_reporters_write() -> None:
 
 def test_groups_follow_severity_order(demo_report: dict[str, Any]) -> None:
     report = copy.deepcopy(demo_report)
-    for finding, severity in zip(report["findings"], ["low", "critical", "medium", "high"] * 2,
-                                 strict=False):
+    for finding, severity in zip(
+        report["findings"], ["low", "critical", "medium", "high"] * 2, strict=False
+    ):
         finding["severity"] = severity
     table = REPORTERS["table"].render(report, RenderOptions())
     marks = [table.index(f"  {s.upper()}: ") for s in ("critical", "high", "medium", "low")]
     assert marks == sorted(marks)
     html = REPORTERS["html"].render(report, RenderOptions())
-    heads = [html.index(f'<h4><span class="sev {s}">{s}</span>')
-             for s in ("critical", "high", "medium", "low")]
+    heads = [
+        html.index(f'<h4><span class="sev {s}">{s}</span>')
+        for s in ("critical", "high", "medium", "low")
+    ]
     assert heads == sorted(heads)
     for s in ("critical", "high", "medium", "low"):
         assert f'class="bar-{s}"' in html

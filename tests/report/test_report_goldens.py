@@ -42,9 +42,11 @@ def test_run_id_and_times_only_in_their_place(fmt: str, demo_report: dict[str, A
         assert run["id"] in run_line and run["started"] in run_line
         text = head + tail
     elif fmt == "sarif":
-        text = (text.replace(f'"startTimeUtc": "{run["started"]}"', "")
-                .replace(f'"endTimeUtc": "{run["finished"]}"', "")
-                .replace(f'"id": "auditor/{run["id"]}"', ""))
+        text = (
+            text.replace(f'"startTimeUtc": "{run["started"]}"', "")
+            .replace(f'"endTimeUtc": "{run["finished"]}"', "")
+            .replace(f'"id": "auditor/{run["id"]}"', "")
+        )
         text = text.replace(f'"guid": "{_uuid(run["id"])}"', "")
     elif fmt == "junit":
         text = text.replace(f'timestamp="{run["started"]}"', "")

@@ -25,8 +25,9 @@ def render(report: dict[str, Any], **options: Any) -> str:
     return REPORTERS["html"].render(report, RenderOptions(**options))
 
 
-def test_demo_page_renders_without_console_messages(tmp_path: Path, demo_report: dict[str, Any],
-                                                    chromium: Chromium) -> None:
+def test_demo_page_renders_without_console_messages(
+    tmp_path: Path, demo_report: dict[str, Any], chromium: Chromium
+) -> None:
     page = tmp_path / "report.html"
     page.write_text(render(demo_report, bundle_root=str(DEMO)), encoding="utf-8")
     shot = tmp_path / "shot.png"
@@ -43,7 +44,8 @@ def test_demo_page_renders_without_console_messages(tmp_path: Path, demo_report:
     assert chromium.console_lines(dom.stderr) == []
     assert "Findings per month" in dom.stdout and "Findings per organisation" in dom.stdout
     assert dom.stdout.count('src="data:image/jpeg;base64,') == sum(
-        1 for f in demo_report["findings"] for fr in f["frames"] if fr["sha256"])
+        1 for f in demo_report["findings"] for fr in f["frames"] if fr["sha256"]
+    )
 
 
 def test_page_is_self_contained(demo_report: dict[str, Any]) -> None:
@@ -52,14 +54,21 @@ def test_page_is_self_contained(demo_report: dict[str, Any]) -> None:
     for url in re.findall(r'\ssrc="([^"]*)"', html):
         assert url.startswith("data:image/jpeg;base64,"), url
     for tag, url in re.findall(r"<(\w+)[^>]*\shref=\"([^\"]*)\"", html):
-        assert (tag == "a" and url.startswith(("#", "https://", "http://"))) or \
-            (tag == "link" and url == "data:,"), (tag, url)
+        assert (tag == "a" and url.startswith(("#", "https://", "http://"))) or (
+            tag == "link" and url == "data:,"
+        ), (tag, url)
     assert "url(" not in html and "@import" not in html
     assert "default-src 'none'" in html
     # sections the issue asks for
-    for heading in ("Summary", "Findings per month", "Findings by pack and severity",
-                    "Findings per organisation", "Evidence", "Input errors",
-                    "Inputs and packs (SHA-256)"):
+    for heading in (
+        "Summary",
+        "Findings per month",
+        "Findings by pack and severity",
+        "Findings per organisation",
+        "Evidence",
+        "Input errors",
+        "Inputs and packs (SHA-256)",
+    ):
         assert f">{heading}</h2>" in html
     for item in demo_report["inputs"]:
         assert item["sha256"] in html
@@ -79,13 +88,23 @@ def _face_region(uri: str, box: list[int], scale: float) -> Image.Image:
     img = Image.open(io.BytesIO(data)).convert("L")
     top, right, bottom, left = box
     inset = 3  # stay inside the drawn box outline
-    return img.crop((round(left * scale) + inset, round(top * scale) + inset,
-                     round(right * scale) - inset, round(bottom * scale) - inset))
+    return img.crop(
+        (
+            round(left * scale) + inset,
+            round(top * scale) + inset,
+            round(right * scale) - inset,
+            round(bottom * scale) - inset,
+        )
+    )
 
 
 def test_faces_blurred_unless_show_faces(demo_report: dict[str, Any]) -> None:
-    frame = next(fr for f in demo_report["findings"] for fr in f["frames"]
-                 if fr["faces"] and max(b[2] - b[0] for b in fr["boxes"]) > 60)
+    frame = next(
+        fr
+        for f in demo_report["findings"]
+        for fr in f["frames"]
+        if fr["faces"] and max(b[2] - b[0] for b in fr["boxes"]) > 60
+    )
     box = max(frame["boxes"], key=lambda b: b[2] - b[0])
     with Image.open(DEMO / frame["path"]) as src:
         scale = min(1.0, 320 / max(src.size))
@@ -105,8 +124,9 @@ def test_faces_blurred_unless_show_faces(demo_report: dict[str, Any]) -> None:
     assert shown.uri in shown_page and "Faces are shown unblurred" in shown_page
 
 
-def test_thumbnail_refuses_changed_or_escaping_frames(tmp_path: Path,
-                                                      demo_report: dict[str, Any]) -> None:
+def test_thumbnail_refuses_changed_or_escaping_frames(
+    tmp_path: Path, demo_report: dict[str, Any]
+) -> None:
     frame = next(fr for f in demo_report["findings"] for fr in f["frames"] if fr["sha256"])
     bundle = tmp_path / "b"
     shutil.copytree(DEMO, bundle)
@@ -138,13 +158,29 @@ def _hostile_bundle(root: Path) -> Path:
     (root / "audit.toml").write_text(f"name = '''{SCRIPT}'''\n", encoding="utf-8")
     (root / "principals.toml").write_text(
         f"[[principal]]\nname = '''{IMG}'''\norganisation = '''{SCRIPT}'''\n"
-        'category = "police"\n', encoding="utf-8")
+        'category = "police"\n',
+        encoding="utf-8",
+    )
     records = [
-        {"time": "2023-05-02T08:00:00Z", "principal": IMG, "service": "rekognition",
-         "operation": "SearchFacesByImage", "frame": frame_rel, "purpose": BREAKOUT,
-         "case_ref": SCRIPT, "event_id": BREAKOUT, "camera": IMG, "reviewers": SCRIPT},
-        {"time": "2023-05-03T08:00:00Z", "principal": SCRIPT, "service": "vendorx",
-         "operation": "MatchFace" + SCRIPT, "event_id": IMG},
+        {
+            "time": "2023-05-02T08:00:00Z",
+            "principal": IMG,
+            "service": "rekognition",
+            "operation": "SearchFacesByImage",
+            "frame": frame_rel,
+            "purpose": BREAKOUT,
+            "case_ref": SCRIPT,
+            "event_id": BREAKOUT,
+            "camera": IMG,
+            "reviewers": SCRIPT,
+        },
+        {
+            "time": "2023-05-03T08:00:00Z",
+            "principal": SCRIPT,
+            "service": "vendorx",
+            "operation": "MatchFace" + SCRIPT,
+            "event_id": IMG,
+        },
     ]
     lines = [json.dumps(r) for r in records] + ["{not json " + SCRIPT + IMG]
     (root / log_rel).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -174,13 +210,23 @@ def _assert_inert(dom: str) -> None:
     assert elements.tags.count("img") == dom.count('<img src="data:image/jpeg;base64,')
 
 
-def test_hostile_log_content_is_text_and_runs_nothing(tmp_path: Path, session_db: str,
-                                                      run_cli: Callable[..., Any],
-                                                      chromium: Chromium) -> None:
+def test_hostile_log_content_is_text_and_runs_nothing(
+    tmp_path: Path, session_db: str, run_cli: Callable[..., Any], chromium: Chromium
+) -> None:
     bundle = _hostile_bundle(tmp_path / "bundle")
     page = tmp_path / "page.html"
-    result = run_cli("audit", bundle, "--db", session_db, "--policy",
-                     "amazon-rekognition-police-2020", "-f", "html", "-o", page)
+    result = run_cli(
+        "audit",
+        bundle,
+        "--db",
+        session_db,
+        "--policy",
+        "amazon-rekognition-police-2020",
+        "-f",
+        "html",
+        "-o",
+        page,
+    )
     assert result.exit_code == 3, result.stderr  # the malformed line makes it incomplete
     html = page.read_text(encoding="utf-8")
     assert SCRIPT not in html and IMG not in html and FILE_SAFE not in html
@@ -211,7 +257,9 @@ def test_hostile_log_content_is_text_and_runs_nothing(tmp_path: Path, session_db
 def test_the_browser_check_would_catch_a_script(tmp_path: Path, chromium: Chromium) -> None:
     """Guard for the guard: an unescaped payload does run and is seen by the same checks."""
     page = tmp_path / "unsafe.html"
-    page.write_text(f"<!DOCTYPE html><html><head><title>t</title></head><body>{SCRIPT}{IMG}"
-                    "</body></html>", encoding="utf-8")
+    page.write_text(
+        f"<!DOCTYPE html><html><head><title>t</title></head><body>{SCRIPT}{IMG}</body></html>",
+        encoding="utf-8",
+    )
     proc = chromium.run(page, "--dump-dom")
     assert "XSS-RAN" in proc.stdout or "data-xss" in proc.stdout

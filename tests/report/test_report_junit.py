@@ -60,11 +60,18 @@ def test_fail_on_above_the_findings_passes(demo_report: dict[str, Any]) -> None:
 
 
 def test_input_errors_make_an_error_case_and_control_chars_survive(
-        demo_report: dict[str, Any]) -> None:
+    demo_report: dict[str, Any],
+) -> None:
     report = copy.deepcopy(demo_report)
     report["run"]["status"] = "incomplete"
-    report["errors"] = [{"file": "logs/x.jsonl", "line": 2, "record": None,
-                         "message": "malformed JSON \x00\x1b[31m <b>&amp;</b>"}]
+    report["errors"] = [
+        {
+            "file": "logs/x.jsonl",
+            "line": 2,
+            "record": None,
+            "message": "malformed JSON \x00\x1b[31m <b>&amp;</b>",
+        }
+    ]
     report["findings"][0]["message"] = "bell \x07 and <tag> & 'quotes' \"too\""
     root = junit(report)
     suite = root.find("testsuite[@name='auditor.inputs']")

@@ -20,8 +20,10 @@ def _bad_outputs(tmp: Path) -> list[tuple[list[object], str]]:
         (["-f", "json", "-o", tmp / "typo" / "r.json"], "directory does not exist"),
         (["-f", "json", "-o", tmp], "is a directory"),
         (["-f", "json", "-o", afile / "r.json"], "not a directory"),
-        (["-f", "table", "-f", "json", "-o", "-", "-o", tmp / "typo" / "r.json"],
-         "directory does not exist"),
+        (
+            ["-f", "table", "-f", "json", "-o", "-", "-o", tmp / "typo" / "r.json"],
+            "directory does not exist",
+        ),
         (["-f", "json", "--output-dir", tmp / "typo" / "out"], "cannot be created"),
         (["-f", "json", "--output-dir", afile], "not a directory"),
         (["-f", "json", "--output-dir", tmp / "taken"], "is a directory"),
@@ -36,8 +38,9 @@ def _snapshot(tmp: Path) -> set[Path]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_audit_with_a_bad_output_path_exits_2_before_auditing(tmp_path: Path, run_cli: Cli,
-                                                              case: int) -> None:
+def test_audit_with_a_bad_output_path_exits_2_before_auditing(
+    tmp_path: Path, run_cli: Cli, case: int
+) -> None:
     args, message = _bad_outputs(tmp_path)[case]
     before = _snapshot(tmp_path)
     db = tmp_path / "never.db"
@@ -52,7 +55,8 @@ def test_audit_with_a_bad_output_path_exits_2_before_auditing(tmp_path: Path, ru
 
 @pytest.mark.parametrize("case", CASES)
 def test_report_with_a_bad_output_path_exits_2_before_reading_the_store(
-        tmp_path: Path, run_cli: Cli, case: int) -> None:
+    tmp_path: Path, run_cli: Cli, case: int
+) -> None:
     args, message = _bad_outputs(tmp_path)[case]
     before = _snapshot(tmp_path)
     db = tmp_path / "never.db"
@@ -63,10 +67,21 @@ def test_report_with_a_bad_output_path_exits_2_before_reading_the_store(
     assert _snapshot(tmp_path) == before
 
 
-def test_output_dir_that_does_not_exist_yet_is_made(tmp_path: Path, session_db: str,
-                                                    run_cli: Cli) -> None:
+def test_output_dir_that_does_not_exist_yet_is_made(
+    tmp_path: Path, session_db: str, run_cli: Cli
+) -> None:
     out = tmp_path / "reports"
-    result = run_cli("audit", DEMO, "--db", session_db, "--policy", GOLDEN_PACKS[0],
-                     "-f", "json", "--output-dir", out)
+    result = run_cli(
+        "audit",
+        DEMO,
+        "--db",
+        session_db,
+        "--policy",
+        GOLDEN_PACKS[0],
+        "-f",
+        "json",
+        "--output-dir",
+        out,
+    )
     assert result.exit_code == 1, result.stderr
     assert (out / "report.json").stat().st_size > 0

@@ -22,8 +22,9 @@ SCHEMA_FILE = ROOT / "auditor" / "report" / "schemas" / "sarif-schema-2.1.0.json
 def _validator() -> jsonschema.Draft4Validator:
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     jsonschema.Draft4Validator.check_schema(schema)
-    return jsonschema.Draft4Validator(schema,
-                                      format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    return jsonschema.Draft4Validator(
+        schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+    )
 
 
 def assert_valid(doc: dict[str, Any]) -> None:
@@ -75,8 +76,12 @@ def test_results_locations_levels_fingerprints(demo_report: dict[str, Any]) -> N
     assert len(results) == len(demo_report["findings"])
     for res, finding in zip(results, demo_report["findings"], strict=True):
         assert res["partialFingerprints"] == {FINGERPRINT_KEY: finding["id"]}
-        assert res["level"] == {"critical": "error", "high": "error", "medium": "warning",
-                                "low": "note"}[finding["severity"]]
+        assert (
+            res["level"]
+            == {"critical": "error", "high": "error", "medium": "warning", "low": "note"}[
+                finding["severity"]
+            ]
+        )
         assert run["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
         loc = res["locations"][0]["physicalLocation"]
         ev = finding["events"][0]
@@ -86,8 +91,11 @@ def test_results_locations_levels_fingerprints(demo_report: dict[str, Any]) -> N
         else:
             assert res["locations"][0]["logicalLocations"][0]["name"] == f"record {ev['record']}"
         assert res["message"]["text"] == finding["message"]
-    jsonl = next(r for r in results if r["locations"][0]["physicalLocation"]["artifactLocation"]
-                 ["uri"].endswith(".jsonl"))
+    jsonl = next(
+        r
+        for r in results
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(".jsonl")
+    )
     assert jsonl["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
     inv = run["invocations"][0]
     assert inv["exitCode"] == 1 and inv["executionSuccessful"] is True
@@ -102,8 +110,14 @@ def test_baselined_incomplete_and_odd_paths_stay_valid(demo_report: dict[str, An
     for f in report["findings"]:
         f["baselined"] = True
     report["findings"][0]["events"][0]["file"] = "logs/odd name #1 %.jsonl"
-    report["errors"] = [{"file": "logs/bad.jsonl", "line": 3, "record": None,
-                         "message": "malformed JSON: unexpected character"}]
+    report["errors"] = [
+        {
+            "file": "logs/bad.jsonl",
+            "line": 3,
+            "record": None,
+            "message": "malformed JSON: unexpected character",
+        }
+    ]
     report["run"]["status"] = "incomplete"
     doc = sarif(report)
     assert_valid(doc)
@@ -122,14 +136,16 @@ def test_baselined_incomplete_and_odd_paths_stay_valid(demo_report: dict[str, An
     assert sarif(report)["runs"][0]["invocations"][0]["exitCode"] == 0
 
 
-def test_fingerprints_stable_across_runs(tmp_path: Path, session_db: str,
-                                         run_cli: Callable[..., Any]) -> None:
+def test_fingerprints_stable_across_runs(
+    tmp_path: Path, session_db: str, run_cli: Callable[..., Any]
+) -> None:
     """Two real audits of the same bundle: same fingerprints and results, valid files."""
     docs = []
     for n in (1, 2):
         out = tmp_path / f"run{n}.sarif"
-        result = run_cli("audit", DEMO, "--db", session_db, "--policy", GOLDEN_PACKS[0],
-                         "-f", "sarif", "-o", out)
+        result = run_cli(
+            "audit", DEMO, "--db", session_db, "--policy", GOLDEN_PACKS[0], "-f", "sarif", "-o", out
+        )
         assert result.exit_code == 1, result.stderr
         docs.append(json.loads(out.read_text(encoding="utf-8")))
         assert_valid(docs[-1])

@@ -74,8 +74,10 @@ def _frame(rng: random.Random, chips: list[Path], backgrounds: list[Image.Image]
         chip = chip.resize((side, side))
         if rng.random() < 0.5:
             chip = chip.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        frame.paste(chip, (slot * third + rng.randrange(0, third - side + 10),
-                           rng.randrange(0, height - side)))
+        frame.paste(
+            chip,
+            (slot * third + rng.randrange(0, third - side + 10), rng.randrange(0, height - side)),
+        )
     return frame
 
 
@@ -85,11 +87,16 @@ def build_scale_bundle(dest: Path, frames: int = SCALE_FRAMES, logs: int = SCALE
     frame and a bad log line, so errors and missing evidence are part of what must come out
     identical."""
     shutil.copytree(FIXTURES / "demo", dest)
-    shutil.copytree(FIXTURES / "realdata" / "cloudtrail", dest / "logs" / "real",
-                    ignore=shutil.ignore_patterns("*.md"))
+    shutil.copytree(
+        FIXTURES / "realdata" / "cloudtrail",
+        dest / "logs" / "real",
+        ignore=shutil.ignore_patterns("*.md"),
+    )
     with (dest / "principals.toml").open("a") as fh:
-        fh.write('\n[[principal]]\nname = "scale-police"\norganisation = "Scale Police"\n'
-                 'category = "police"\n')
+        fh.write(
+            '\n[[principal]]\nname = "scale-police"\norganisation = "Scale Police"\n'
+            'category = "police"\n'
+        )
     rng = random.Random(20261201)
     chips = sorted((FIXTURES / "faces" / "johns").glob("*/*.jpg"))
     backgrounds = [Image.open(FIXTURES / "faces" / "mmod_cars_test_image.jpg").convert("RGB")]
@@ -106,13 +113,27 @@ def build_scale_bundle(dest: Path, frames: int = SCALE_FRAMES, logs: int = SCALE
     logdir = dest / "logs" / "scale"
     logdir.mkdir()
     for part in range(logs):
-        lines = [{"time": f"2023-06-{1 + part % 28:02d}T10:{n % 60:02d}:00Z",
-                  "principal": "ingest", "service": "s3", "operation": "GetObject",
-                  "event_id": f"bg-{part}-{n}"} for n in range(BACKGROUND_LINES)]
-        lines.extend({"time": f"2023-06-{1 + part % 28:02d}T11:{i % 60:02d}:00Z",
-                      "principal": "scale-police", "service": "rekognition",
-                      "operation": "SearchFacesByImage", "frame": names[i],
-                      "event_id": f"scale-{i:04d}"} for i in range(part, len(names), logs))
+        lines = [
+            {
+                "time": f"2023-06-{1 + part % 28:02d}T10:{n % 60:02d}:00Z",
+                "principal": "ingest",
+                "service": "s3",
+                "operation": "GetObject",
+                "event_id": f"bg-{part}-{n}",
+            }
+            for n in range(BACKGROUND_LINES)
+        ]
+        lines.extend(
+            {
+                "time": f"2023-06-{1 + part % 28:02d}T11:{i % 60:02d}:00Z",
+                "principal": "scale-police",
+                "service": "rekognition",
+                "operation": "SearchFacesByImage",
+                "frame": names[i],
+                "event_id": f"scale-{i:04d}",
+            }
+            for i in range(part, len(names), logs)
+        )
         text = "".join(json.dumps(line) + "\n" for line in lines)
         if part == 3:
             text += "{not json\n"
@@ -120,13 +141,26 @@ def build_scale_bundle(dest: Path, frames: int = SCALE_FRAMES, logs: int = SCALE
     return dest
 
 
-def audit_cli(bundle: Path, out: Path, *extra: str, env: dict[str, str] | None = None,
-              timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def audit_cli(
+    bundle: Path, out: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """The installed `auditor audit` command, JSON report to `out`, no store."""
-    argv = [str(AUDITOR), "audit", str(bundle), "--format", "json", "--output", str(out),
-            "--no-store", "--fail-on", "never", *extra]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    argv = [
+        str(AUDITOR),
+        "audit",
+        str(bundle),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+        "--no-store",
+        "--fail-on",
+        "never",
+        *extra,
+    ]
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,30 +177,63 @@ class Cluster:
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: list[Path] = field(default_factory=list)
 
-    def spawn(self, argv: list[str], name: str,
-               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, argv: list[str], name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = self.folder / f"{name}.log"
         self.logs.append(log)
         with log.open("wb") as fh:
-            return subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, cwd=self.folder,
-                                    env={**os.environ, **(env or {})})
+            return subprocess.Popen(
+                argv,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                env={**os.environ, **(env or {})},
+            )
 
     def start_scheduler(self) -> None:
         port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
         self.scheduler = self.spawn(
-            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-             "--no-dashboard", "--idle-timeout", "600"], "scheduler")
+            [
+                str(DASK),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+                "--idle-timeout",
+                "600",
+            ],
+            "scheduler",
+        )
 
     def start_worker(self, env: dict[str, str] | None = None) -> str:
         """Start one single-threaded worker; returns its address."""
         port = free_port()
         address = f"tcp://127.0.0.1:{port}"
         self.workers[address] = self.spawn(
-            [str(DASK), "worker", self.address, "--nthreads", "1", "--no-nanny",
-             "--host", "127.0.0.1", "--worker-port", str(port), "--no-dashboard",
-             "--death-timeout", "60", "--local-directory", str(self.folder / "work")],
-            f"worker-{port}", env)
+            [
+                str(DASK),
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--host",
+                "127.0.0.1",
+                "--worker-port",
+                str(port),
+                "--no-dashboard",
+                "--death-timeout",
+                "60",
+                "--local-directory",
+                str(self.folder / "work"),
+            ],
+            f"worker-{port}",
+            env,
+        )
         return address
 
     def stop_worker(self, address: str) -> None:
@@ -192,12 +259,16 @@ class Cluster:
             except (OSError, TimeoutError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 time.sleep(0.5)
-        raise AssertionError(f"cluster did not get {workers} worker(s): {problem}\n"
-                             f"{self.log_text()}")
+        raise AssertionError(
+            f"cluster did not get {workers} worker(s): {problem}\n{self.log_text()}"
+        )
 
     def log_text(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-                         for p in self.logs if p.exists())
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in self.logs
+            if p.exists()
+        )
 
     def stop(self) -> None:
         procs = [*self.workers.values(), *([self.scheduler] if self.scheduler else [])]
@@ -212,8 +283,7 @@ class Cluster:
                 proc.wait()
 
 
-def start_cluster(folder: Path, workers: int = 2,
-                  env: dict[str, str] | None = None) -> Cluster:
+def start_cluster(folder: Path, workers: int = 2, env: dict[str, str] | None = None) -> Cluster:
     folder.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(folder)
     try:

@@ -20,8 +20,10 @@ def _jobs(bundle_path: Path) -> list[ReadJob]:
     return [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in paths]
 
 
-@pytest.mark.parametrize(("jobs", "chunk", "slots"), [(0, 8, 2), (1, 8, 2), (7, 8, 2),
-                                                      (48, 8, 2), (2000, 8, 4), (2000, 32, 2)])
+@pytest.mark.parametrize(
+    ("jobs", "chunk", "slots"),
+    [(0, 8, 2), (1, 8, 2), (7, 8, 2), (48, 8, 2), (2000, 8, 4), (2000, 32, 2)],
+)
 def test_frame_chunks_cover_every_job_in_order(jobs: int, chunk: int, slots: int) -> None:
     chunks = frame_chunks(list(range(jobs)), chunk, slots)
     assert [j for c in chunks for j in c] == list(range(jobs))
@@ -54,8 +56,15 @@ def test_dask_window_is_bounded_and_ordered(scale_bundle: Path, cluster: Cluster
         for result in executor.map(read_file, jobs, progress.append):
             paths.append(result.path)
             # how many auditor log tasks the scheduler holds (a lambda: pickled by value)
-            seen.append(client.run_on_scheduler(lambda dask_scheduler: sum(
-                1 for key in dask_scheduler.tasks if str(key).startswith("auditor-read_file-"))))
+            seen.append(
+                client.run_on_scheduler(
+                    lambda dask_scheduler: sum(
+                        1
+                        for key in dask_scheduler.tasks
+                        if str(key).startswith("auditor-read_file-")
+                    )
+                )
+            )
         assert paths == [j.path for j in jobs] and sum(progress) == len(jobs)
         assert 0 < max(seen) <= window + 2  # releases reach the scheduler a moment later
         assert executor.describe()["dask_threads"] == 2

@@ -41,23 +41,28 @@ def test_bad_scheduler_timeout_is_a_usage_error(tmp_path: Path) -> None:
 def _without_dask(*args: str) -> subprocess.CompletedProcess[str]:
     """The real command line in an interpreter where `import distributed` fails, as it does
     when the optional extra is not installed (a None entry in sys.modules blocks the import)."""
-    code = ("import sys; sys.modules['distributed'] = None; sys.argv[0] = 'auditor'; "
-            "from auditor.cli import main; main()")
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=300)
+    code = (
+        "import sys; sys.modules['distributed'] = None; sys.argv[0] = 'auditor'; "
+        "from auditor.cli import main; main()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_without_dask_installed(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    done = _without_dask("audit", str(DEMO), "--scheduler", "local", "--no-store",
-                         "-f", "json", "-o", str(out))
+    done = _without_dask(
+        "audit", str(DEMO), "--scheduler", "local", "--no-store", "-f", "json", "-o", str(out)
+    )
     assert done.returncode == 2, done.stderr
     assert "Dask is not installed" in done.stderr and "auditor[dask]" in done.stderr
     _no_traceback(done.stderr)
     assert not out.exists()
     # Dask is optional: without --scheduler the same interpreter audits as before.
-    done = _without_dask("audit", str(DEMO), "--no-store", "--no-frames", "-f", "json",
-                         "-o", str(out))
+    done = _without_dask(
+        "audit", str(DEMO), "--no-store", "--no-frames", "-f", "json", "-o", str(out)
+    )
     assert done.returncode == 1, done.stderr
     assert out.exists()
 
@@ -73,8 +78,7 @@ def test_no_workers_then_workers_without_this_auditor(tmp_path: Path) -> None:
         cluster.start_scheduler()
         deadline = time.monotonic() + 60
         while True:  # the scheduler takes a moment to listen
-            done = audit_cli(DEMO, out, "--scheduler", cluster.address,
-                             "--scheduler-timeout", "2")
+            done = audit_cli(DEMO, out, "--scheduler", cluster.address, "--scheduler-timeout", "2")
             if "has no workers" in done.stderr or time.monotonic() > deadline:
                 break
         assert done.returncode == 2, done.stderr
@@ -124,9 +128,11 @@ def test_worker_that_cannot_see_the_bundle(tmp_path: Path) -> None:
         cluster.start_scheduler()
         port = free_port()
         address = f"tcp://127.0.0.1:{port}"
-        worker = (f"mount -t tmpfs none '{hidden}' && exec '{DASK}' worker {cluster.address} "
-                  f"--nthreads 1 --no-nanny --host 127.0.0.1 --worker-port {port} "
-                  f"--no-dashboard --death-timeout 60 --local-directory '{cluster.folder}/w'")
+        worker = (
+            f"mount -t tmpfs none '{hidden}' && exec '{DASK}' worker {cluster.address} "
+            f"--nthreads 1 --no-nanny --host 127.0.0.1 --worker-port {port} "
+            f"--no-dashboard --death-timeout 60 --local-directory '{cluster.folder}/w'"
+        )
         cluster.workers[address] = cluster.spawn(["unshare", "-m", "sh", "-c", worker], "blind")
         cluster.wait(1)
         out = tmp_path / "report.json"

@@ -24,8 +24,9 @@ def test_local_report_is_a_real_audit(local_report: str) -> None:
     assert "executor" not in report["run"] and report["run"]["workers"] == 2
 
 
-def test_local_cluster_gives_the_same_report(scale_bundle: Path, local_report: str,
-                                             tmp_path: Path) -> None:
+def test_local_cluster_gives_the_same_report(
+    scale_bundle: Path, local_report: str, tmp_path: Path
+) -> None:
     out = tmp_path / "report.json"
     done = audit_cli(scale_bundle, out, "--scheduler", "local", "--workers", "2")
     assert done.returncode == 3, done.stderr
@@ -75,7 +76,10 @@ def test_faces_command_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
     def faces(*extra: str) -> list[dict[str, object]]:
         done = subprocess.run(
             [str(AUDITOR), "faces", "faces", "--json", "--no-cache", *extra],
-            capture_output=True, text=True, cwd=FIXTURES, timeout=600,
+            capture_output=True,
+            text=True,
+            cwd=FIXTURES,
+            timeout=600,
             env={**os.environ},
         )
         assert done.returncode == 0, done.stderr

@@ -20,8 +20,20 @@ def test_worker_killed_mid_audit(
 
     victim = sorted(own_cluster.workers)[0]
     out = tmp_path / "report.json"
-    argv = [str(AUDITOR), "audit", str(scale_bundle), "--format", "json", "--output", str(out),
-            "--no-store", "--fail-on", "never", "--scheduler", own_cluster.address]
+    argv = [
+        str(AUDITOR),
+        "audit",
+        str(scale_bundle),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+        "--no-store",
+        "--fail-on",
+        "never",
+        "--scheduler",
+        own_cluster.address,
+    ]
     audit = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with Client(own_cluster.address, timeout=10, set_as_default=False) as client:

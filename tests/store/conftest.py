@@ -14,6 +14,7 @@ from pgcluster import Cluster
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """A real PostgreSQL server on a free loopback port; always stopped and removed."""
+
     def terminate(_signum: int, _frame: object) -> None:
         raise SystemExit("terminated")  # so a killed test run still stops its server
 

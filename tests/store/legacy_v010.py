@@ -92,24 +92,53 @@ def save_run(url: str, report: dict[str, Any], bundle: str, exit_code: int) -> N
     engine = create_engine(url)
     run = report["run"]
     with Session(engine) as s:
-        s.add(RunRow(
-            id=run["id"], started=_dt(run["started"]), finished=_dt(run["finished"]),
-            status=run["status"], bundle=bundle, exit_code=exit_code,
-            tool_version=report["tool"]["version"], findings=len(report["findings"]),
-            errors=len(report["errors"]), report=json.dumps(report, sort_keys=True),
-        ))
+        s.add(
+            RunRow(
+                id=run["id"],
+                started=_dt(run["started"]),
+                finished=_dt(run["finished"]),
+                status=run["status"],
+                bundle=bundle,
+                exit_code=exit_code,
+                tool_version=report["tool"]["version"],
+                findings=len(report["findings"]),
+                errors=len(report["errors"]),
+                report=json.dumps(report, sort_keys=True),
+            )
+        )
         s.flush()
-        s.add_all(InputRow(run_id=run["id"], path=i["path"], kind=i["kind"],
-                           sha256=i["sha256"], records=i.get("records") or 0,
-                           errors=i.get("errors") or 0) for i in report["inputs"])
+        s.add_all(
+            InputRow(
+                run_id=run["id"],
+                path=i["path"],
+                kind=i["kind"],
+                sha256=i["sha256"],
+                records=i.get("records") or 0,
+                errors=i.get("errors") or 0,
+            )
+            for i in report["inputs"]
+        )
         for f in report["findings"]:
             ev = f["events"][0]
-            s.add(FindingRow(
-                run_id=run["id"], fingerprint=f["id"], pack=f["pack"], rule=f["rule"],
-                severity=f["severity"], time=ev["time"], organisation=ev["organisation"],
-                category=ev["category"], operation=ev["operation"], kind=ev["kind"],
-                outcome=ev["outcome"], file=ev["file"], record=ev["record"],
-                line=ev["line"], event_id=ev["event_id"]))
+            s.add(
+                FindingRow(
+                    run_id=run["id"],
+                    fingerprint=f["id"],
+                    pack=f["pack"],
+                    rule=f["rule"],
+                    severity=f["severity"],
+                    time=ev["time"],
+                    organisation=ev["organisation"],
+                    category=ev["category"],
+                    operation=ev["operation"],
+                    kind=ev["kind"],
+                    outcome=ev["outcome"],
+                    file=ev["file"],
+                    record=ev["record"],
+                    line=ev["line"],
+                    event_id=ev["event_id"],
+                )
+            )
         s.commit()
     engine.dispose()
 

@@ -31,15 +31,30 @@ def test_concurrent_audits_share_one_store(
     procs = []
     for i in range(PROCESSES):
         out = tmp_path / f"report-{i}.json"
-        args = [str(AUDITOR), "audit", str(demo_bundle), "--workers", "1", "-f", "json",
-                "-o", str(out)]
+        args = [
+            str(AUDITOR),
+            "audit",
+            str(demo_bundle),
+            "--workers",
+            "1",
+            "-f",
+            "json",
+            "-o",
+            str(out),
+        ]
         env = {**os.environ}
         if i % 2:
             env["AUDITOR_DB"] = url  # half through the environment, half through --db
         else:
             args += ["--db", url]
-        procs.append((out, subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True)))
+        procs.append(
+            (
+                out,
+                subprocess.Popen(
+                    args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                ),
+            )
+        )
     reports = []
     for out, proc in procs:
         stdout, stderr = proc.communicate(timeout=600)
@@ -52,7 +67,10 @@ def test_concurrent_audits_share_one_store(
         for report in reports:
             row = runs[report["run"]["id"]]
             assert (row.status, row.exit_code, row.findings) == (
-                "complete", 1, len(report["findings"]))
+                "complete",
+                1,
+                len(report["findings"]),
+            )
             assert store.load_report(row.id) == report
     frames = {i["sha256"] for r in reports for i in r["inputs"] if i["kind"] == "frame"}
     engine = create_engine(normalise_url(url))

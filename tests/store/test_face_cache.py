@@ -10,8 +10,12 @@ from auditor.store import Store, new_cache_row
 
 
 def rows(keys: list[int], fingerprint: str = "fp", width: int = 100) -> list:  # type: ignore[type-arg]
-    return [new_cache_row(f"{k:064x}", fingerprint, width, 50, [[k, k + 1, k + 2, k + 3]],
-                          bytes([k % 256]) * 1024) for k in keys]
+    return [
+        new_cache_row(
+            f"{k:064x}", fingerprint, width, 50, [[k, k + 1, k + 2, k + 3]], bytes([k % 256]) * 1024
+        )
+        for k in keys
+    ]
 
 
 def test_first_writer_wins_and_fingerprints_are_separate(store_url: str) -> None:
@@ -21,7 +25,11 @@ def test_first_writer_wins_and_fingerprints_are_separate(store_url: str) -> None
         store.cache_faces(rows([1], fingerprint="other", width=7))
         got = store.cached_faces([f"{k:064x}" for k in range(6)], "fp")
         assert {k: r.width for k, r in got.items()} == {
-            f"{1:064x}": 100, f"{2:064x}": 100, f"{3:064x}": 100, f"{4:064x}": 999}
+            f"{1:064x}": 100,
+            f"{2:064x}": 100,
+            f"{3:064x}": 100,
+            f"{4:064x}": 999,
+        }
         assert got[f"{2:064x}"].descriptors == bytes([2]) * 1024
         assert [r.width for r in store.cached_faces([f"{1:064x}"], "other").values()] == [7]
         assert store.purge_faces() == 5
@@ -41,7 +49,7 @@ def test_concurrent_writers_of_overlapping_frames_all_succeed(store_url: str) ->
             with Store(store_url) as store:
                 start.wait()
                 for i in range(0, len(keys), 300):
-                    store.cache_faces(rows(keys[i:i + 300]))
+                    store.cache_faces(rows(keys[i : i + 300]))
         except BaseException as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
 

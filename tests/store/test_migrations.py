@@ -76,10 +76,18 @@ def test_release_0_1_0_store_upgrades(store_url: str, demo_report: dict[str, Any
     legacy.save_run(url, demo_report, "/bundles/one", 1)
     legacy.save_run(url, second, "/bundles/two", 1)
     descriptors = bytes(range(256)) * 4
-    legacy.cache_face(url, {"sha256": "ab" * 32, "fingerprint": "fp", "width": 640,
-                            "height": 480, "boxes": "[[1, 2, 3, 4]]",
-                            "descriptors": descriptors,
-                            "created": datetime(2025, 1, 1, tzinfo=UTC)})
+    legacy.cache_face(
+        url,
+        {
+            "sha256": "ab" * 32,
+            "fingerprint": "fp",
+            "width": 640,
+            "height": 480,
+            "boxes": "[[1, 2, 3, 4]]",
+            "descriptors": descriptors,
+            "created": datetime(2025, 1, 1, tzinfo=UTC),
+        },
+    )
     engine = create_engine(url)
     assert not inspect(engine).has_table("alembic_version")
     engine.dispose()
@@ -99,13 +107,17 @@ def test_release_0_1_0_store_upgrades(store_url: str, demo_report: dict[str, Any
     assert schema_diff(store_url) == []
     engine = create_engine(url)
     with engine.connect() as conn:
-        stored = conn.execute(text(
-            "SELECT seq, fingerprint, rule FROM findings WHERE run_id = 'second-run' ORDER BY seq"
-        )).all()
+        stored = conn.execute(
+            text(
+                "SELECT seq, fingerprint, rule FROM findings"
+                " WHERE run_id = 'second-run' ORDER BY seq"
+            )
+        ).all()
         head = conn.execute(text("SELECT report FROM runs WHERE id = 'second-run'")).scalar()
     engine.dispose()
     assert [tuple(r) for r in stored] == [
-        (i, f["id"], f["rule"]) for i, f in enumerate(second["findings"])]
+        (i, f["id"], f["rule"]) for i, f in enumerate(second["findings"])
+    ]
     assert "findings" not in json.loads(head)  # the head only, no second copy of the findings
 
 
@@ -172,9 +184,15 @@ def test_many_processes_opening_a_new_store_at_once_all_succeed(store_url: str) 
     import subprocess
     import sys
 
-    procs = [subprocess.Popen([sys.executable, "-c", OPEN_ON_GO, store_url],
-                              stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(6)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_ON_GO, store_url],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
     for proc in procs:  # all have imported auditor.store and wait on stdin
         assert proc.stdin is not None
     for proc in procs:

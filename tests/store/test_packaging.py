@@ -30,16 +30,31 @@ def test_installed_wheel_upgrades_an_old_store(tmp_path: Path) -> None:
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "auditor", src / "auditor",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "auditor", src / "auditor", ignore=shutil.ignore_patterns("__pycache__"))
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("auditor-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {f"auditor/store/migrations/{p.relative_to(migrate.MIGRATIONS).as_posix()}"
-               for p in migrate.MIGRATIONS.rglob("*.py")}
+    shipped = {
+        f"auditor/store/migrations/{p.relative_to(migrate.MIGRATIONS).as_posix()}"
+        for p in migrate.MIGRATIONS.rglob("*.py")
+    }
     assert shipped and shipped <= names
 
     site = tmp_path / "site"
@@ -47,9 +62,14 @@ def test_installed_wheel_upgrades_an_old_store(tmp_path: Path) -> None:
         zf.extractall(site)  # a wheel is installed by unpacking it
     url = f"sqlite:///{tmp_path / 'old.db'}"
     legacy.create(url)
-    done = subprocess.run([sys.executable, "-c", OPEN_STORE, url, str(site)],
-                          env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_STORE, url, str(site)],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     engine = create_engine(url)
     with engine.connect() as conn:

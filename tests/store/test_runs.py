@@ -59,7 +59,11 @@ def test_save_run_round_trips_the_report(store_url: str, demo_report: dict[str, 
         assert list(store.iter_findings(run_id)) == demo_report["findings"]
         (row,) = store.runs()
         assert (row.id, row.status, row.exit_code, row.bundle) == (
-            run_id, "complete", 1, "/bundles/demo")
+            run_id,
+            "complete",
+            1,
+            "/bundles/demo",
+        )
         assert row.findings == len(demo_report["findings"]) and row.errors == 0
         assert row.started == datetime.fromisoformat(demo_report["run"]["started"])
         assert store.report(run_id[:6]) == demo_report
@@ -78,8 +82,9 @@ def test_writer_streams_findings_in_batches(store_url: str, demo_report: dict[st
                 if i in (BATCH + 10, 2 * BATCH + 10):
                     row = other.find_run(run_id)
                     assert row is not None
-                    seen_while_writing.append((sum(1 for _ in other.iter_findings(run_id)),
-                                               row.status))
+                    seen_while_writing.append(
+                        (sum(1 for _ in other.iter_findings(run_id)), row.status)
+                    )
                 yield f
 
         started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -103,8 +108,10 @@ def test_error_inside_the_block_marks_the_run_failed(
     store_url: str, demo_report: dict[str, Any]
 ) -> None:
     with Store(store_url) as store:
-        with pytest.raises(RuntimeError, match="boom"), \
-                store.open_run("fail-1", "/b", datetime.now(UTC), "0") as w:
+        with (
+            pytest.raises(RuntimeError, match="boom"),
+            store.open_run("fail-1", "/b", datetime.now(UTC), "0") as w,
+        ):
             w.add_findings(many_findings(demo_report, BATCH + 1))
             raise RuntimeError("boom")
         row = store.find_run("fail-1")
@@ -115,16 +122,17 @@ def test_error_inside_the_block_marks_the_run_failed(
 
 def test_leaving_without_finish_marks_failed(store_url: str) -> None:
     with Store(store_url) as store:
-        with pytest.raises(StoreError, match="without finish"), \
-                store.open_run("open-1", "/b", datetime.now(UTC), "0"):
+        with (
+            pytest.raises(StoreError, match="without finish"),
+            store.open_run("open-1", "/b", datetime.now(UTC), "0"),
+        ):
             pass
         row = store.find_run("open-1")
         assert row is not None and row.status == "failed"
 
 
 def test_finish_checks_what_it_is_given(store_url: str, demo_report: dict[str, Any]) -> None:
-    with Store(store_url) as store, \
-            store.open_run("chk-1", "/b", datetime.now(UTC), "0") as w:
+    with Store(store_url) as store, store.open_run("chk-1", "/b", datetime.now(UTC), "0") as w:
         with pytest.raises(StoreError, match="is run"):
             w.finish(head_of(demo_report), 0)
         w.add_findings(demo_report["findings"][:2])
@@ -159,8 +167,9 @@ def test_cli_report_re_renders_byte_for_byte(
     """Every format rendered by `auditor audit` equals `auditor report RUN` from the store."""
     fmt_args = [a for f in FORMATS if f != "table" for a in ("-f", f)]
     first, again = tmp_path / "first", tmp_path / "again"
-    done = cli("audit", demo_bundle, "--db", store_url, "--workers", "1", *fmt_args,
-               "--output-dir", first)
+    done = cli(
+        "audit", demo_bundle, "--db", store_url, "--workers", "1", *fmt_args, "--output-dir", first
+    )
     assert done.exit_code == 1, done.output
     run_id = json.loads((first / "report.json").read_text())["run"]["id"]
     listed = cli("runs", "--db", store_url, "--json")
@@ -174,8 +183,11 @@ def test_cli_report_re_renders_byte_for_byte(
 
 
 def test_cli_report_refuses_a_failed_run(store_url: str, cli: Callable[..., Any]) -> None:
-    with Store(store_url) as store, pytest.raises(KeyError), \
-            store.open_run("abcdef-failed", "/b", datetime.now(UTC), "0"):
+    with (
+        Store(store_url) as store,
+        pytest.raises(KeyError),
+        store.open_run("abcdef-failed", "/b", datetime.now(UTC), "0"),
+    ):
         raise KeyError("x")
     listed = cli("runs", "--db", store_url)
     assert "failed" in listed.stdout and "exit -" in listed.stdout

@@ -32,14 +32,16 @@ def test_unreachable_server_is_a_clear_cli_error(cli: Callable[..., Any]) -> Non
     url = f"postgresql://me:s3cret-pw@127.0.0.1:{free_port()}/audits"
     result = cli("runs", "--db", url)
     assert result.exit_code == 2
-    assert "auditor: error: cannot open database postgresql://me:***@127.0.0.1" in (
-        result.stderr)
+    assert "auditor: error: cannot open database postgresql://me:***@127.0.0.1" in (result.stderr)
     assert "s3cret-pw" not in result.output and "Traceback" not in result.output
 
 
 def test_postgresql_store_through_the_cli_and_the_environment(
-    pg_url: str, cli: Callable[..., Any], demo_bundle: Any, tmp_path: Any,
-    monkeypatch: pytest.MonkeyPatch
+    pg_url: str,
+    cli: Callable[..., Any],
+    demo_bundle: Any,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AUDITOR_DB", pg_url)
     done = cli("audit", demo_bundle, "--no-frames", "-f", "json", "-o", tmp_path / "r.json")

@@ -24,8 +24,12 @@ def test_postgresql_url_without_psycopg_says_how_to_install(
 ) -> None:
     url = f"{scheme}://auditor:s3cr3t-pw@127.0.0.1:1/audits"
     args = [a.replace("{bundle}", str(demo_bundle)) for a in command]
-    proc = subprocess.run([sys.executable, "-c", NO_PSYCOPG, *args, "--db", url],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_PSYCOPG, *args, "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out
     assert "pip install 'auditor[postgres]'" in out, out

@@ -48,9 +48,15 @@ def _create_findings() -> sa.Table:
 
 def _row(run_id: str, seq: int, f: dict[str, Any]) -> dict[str, Any]:
     ev = (f.get("events") or [{}])[0]
-    row = {"run_id": run_id, "seq": seq, "fingerprint": f["id"], "pack": f["pack"],
-           "rule": f["rule"], "severity": f["severity"],
-           "body": json.dumps(f, sort_keys=True, ensure_ascii=False, separators=(",", ":"))}
+    row = {
+        "run_id": run_id,
+        "seq": seq,
+        "fingerprint": f["id"],
+        "pack": f["pack"],
+        "rule": f["rule"],
+        "severity": f["severity"],
+        "body": json.dumps(f, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+    }
     row.update((name, ev.get(name)) for name in (*_EVENT_TEXT, "record", "line", "event_id"))
     return row
 
@@ -77,9 +83,12 @@ def upgrade() -> None:
             continue
         rows = [_row(run_id, seq, f) for seq, f in enumerate(report.pop("findings"))]
         for start in range(0, len(rows), _BATCH):
-            bind.execute(findings.insert(), rows[start:start + _BATCH])
-        bind.execute(runs.update().where(runs.c.id == run_id)
-                     .values(report=json.dumps(report, sort_keys=True)))
+            bind.execute(findings.insert(), rows[start : start + _BATCH])
+        bind.execute(
+            runs.update()
+            .where(runs.c.id == run_id)
+            .values(report=json.dumps(report, sort_keys=True))
+        )
 
 
 def downgrade() -> None:
