@@ -34,7 +34,7 @@ postgresql:
 	sh scripts/install-postgresql.sh
 
 test: $(STAMP) chromium postgresql
-	$(PY) -m pytest -q $(TESTS)
+	AUDITOR_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q $(TESTS)
 
 # Rewrite fixtures/golden/ from the current reporters; review the diff before committing.
 goldens: $(STAMP)
