@@ -44,6 +44,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check auditor tests bench
 	$(VENV)/bin/ruff format --check auditor tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench-logs: $(STAMP)
 	$(PY) bench/logs_bench.py

@@ -1,6 +1,6 @@
 """auditor: checks face-recognition moratoria against what a video pipeline logged.
 
-The public API is small on purpose: run an audit through `auditor.audit.run_audit`, render it
+The public API is small on purpose: run an audit through `auditor.run.audit.run_audit`, render it
 through `auditor.report.REPORTERS`. Everything else is internal and may change.
 """
 

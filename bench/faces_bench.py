@@ -305,7 +305,8 @@ def run_naive(ctx: Context) -> dict[str, Any]:
 
 
 def run_engine(ctx: Context, kernel: str = "onnx") -> dict[str, Any]:
-    from auditor.faces.engine import FaceParams, ImageJob, analyse
+    from auditor.faces.engine import ImageJob, analyse
+    from auditor.faces.params import FaceParams
 
     start = time.perf_counter()
     jobs = [ImageJob(str(path), path.name) for path in ctx.frames]
@@ -340,7 +341,9 @@ def _floor_part(paths: list[str], kernel: str = "dlib") -> tuple[float, float, i
     BLAS threads spin and inflate the CPU time: no floor at all)."""
     import dlib  # noqa: I001
 
-    from auditor.faces.modelfiles import model_paths  # sets the BLAS thread limit first
+    from auditor.faces.modelfiles import (
+        model_paths,
+    )  # sets the BLAS thread limit first  # sets the BLAS thread limit first
 
     models = model_paths()
     detector = dlib.get_frontal_face_detector()
@@ -709,7 +712,8 @@ def score_probe(
 ) -> dict[str, int]:
     """Faces of (c) within DEFAULT_PROBE_TOLERANCE of the probe photo, and how many are right
     (the probe enrolled with the same kernel as the frames)."""
-    from auditor.faces.engine import FaceParams, ImageJob, analyse
+    from auditor.faces.engine import ImageJob, analyse
+    from auditor.faces.params import FaceParams
     from auditor.faces.probes import best_match, is_match
 
     params = FaceParams(workers=1, kernel=kernel)
@@ -758,7 +762,7 @@ def compare(out: Path, left: str, right: str) -> dict[str, Any] | None:
 
 
 def machine() -> dict[str, Any]:
-    from auditor.faces.modelfiles import build_info
+    from auditor.faces.fingerprint import build_info
 
     model = "unknown"
     try:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from logs_bench import AUDITOR, MB, OUT, Run, machine, measure, wait_quiet  # noqa: E402
 
-from auditor.routes import ROUTES  # noqa: E402
+from auditor.catalogue.routes import ROUTES  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "httplog"
 BACKGROUND = [

@@ -292,7 +292,7 @@ def frames_bundle(dest: Path, frames_src: Path) -> tuple[Path, int]:
 
 def task_overhead(address: str, workers: int, tasks: int = 400) -> dict[str, float]:
     """Milliseconds per trivial task through each executor's `map` (window included)."""
-    from auditor.executor import open_executor
+    from auditor.run.executors import open_executor
 
     out = {}
     for name, scheduler in (("local pool", None), ("dask cluster", address)):

@@ -164,7 +164,8 @@ def measure(name: str, url: str, n: int, run_id: str) -> dict[str, Any]:
 
 def make_template() -> None:
     """The report of a real audit of the demo bundle, frames included."""
-    from auditor.audit import AuditOptions, run_audit
+    from auditor.run.audit import run_audit
+    from auditor.run.options import AuditOptions
 
     with tempfile.TemporaryDirectory() as tmp:
         import shutil

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.bundle import SourceSettings
+from auditor.config.bundle import SourceSettings
 from auditor.sources import FileResult, ReadJob, read_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "logs-samples"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.catalogue import CATALOGUE, classify
-from auditor.models import OperationKind as K
+from auditor.catalogue.operations import CATALOGUE, classify
+from auditor.core.models import OperationKind as K
 
 NAMED = {
     ("rekognition.amazonaws.com", "SearchFacesByImage"): K.IDENTIFICATION_1TON,

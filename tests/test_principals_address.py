@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from auditor import principals
-from auditor.errors import ConfigError
-from auditor.models import Principal
+from auditor.config import principals
+from auditor.core.errors import ConfigError
+from auditor.core.models import Principal
 from tests.conftest import make_bundle
 from tests.logsamples import SAMPLES
 

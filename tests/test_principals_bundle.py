@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor import principals
-from auditor.bundle import PathEscape, open_bundle, safe_relpath
-from auditor.errors import ConfigError
-from auditor.models import Principal
+from auditor.config import principals
+from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.core.errors import ConfigError
+from auditor.core.models import Principal
+from auditor.sources import open_bundle
 
 
 def directory(tmp_path: Path, text: str) -> principals.Directory:

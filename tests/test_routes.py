@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.models import OperationKind as K
-from auditor.routes import ROUTES, Route, match_route, may_be_face_request, request_path
+from auditor.catalogue.routes import ROUTES, Route, match_route, may_be_face_request, request_path
+from auditor.core.models import OperationKind as K
 
 
 def _method(route: Route) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.bundle import SourceSettings
+from auditor.config.bundle import SourceSettings
 from auditor.sources import FileResult, ReadJob, read_file
 from tests.conftest import REAL_COUNTS, REALDATA
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.bundle import JsonlMapping, SourceSettings, TextPattern
+from auditor.config.bundle import JsonlMapping, SourceSettings, TextPattern
 from auditor.sources import sniff
 from tests.logsamples import issues, read_sample, rows
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.bundle import JsonlMapping, SourceSettings, TextPattern, open_bundle
-from auditor.sources import SOURCES, ReadJob, read_file
+from auditor.config.bundle import JsonlMapping, SourceSettings, TextPattern
+from auditor.sources import SOURCES, ReadJob, open_bundle, read_file
 
 
 def read(root: Path, rel: str, settings: SourceSettings | None = None):  # type: ignore[no-untyped-def]

@@ -83,7 +83,7 @@ def test_wrong_types_anywhere_are_located_issues_never_crashes(tmp_path: Path, r
     import json
     import random
 
-    from auditor.bundle import SourceSettings
+    from auditor.config.bundle import SourceSettings
 
     rng = random.Random(rel)
     source = read_sample(rel).source

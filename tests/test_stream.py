@@ -263,7 +263,7 @@ def test_store_receives_every_finding(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_sorted_spool_equals_one_stable_sort_with_cascades(tmp_path: Path) -> None:
     """Batches of 2 (250 runs, so the 64-run cascade happens): same order as `sorted`."""
-    from auditor import spool
+    from auditor.run import spool
 
     rng = random.Random(5)
     items = [(rng.randrange(40), i) for i in range(500)]  # many equal keys: stability counts

@@ -15,7 +15,7 @@ import sys
 from auditor.cli import run_cmds  # noqa: F401 - registers commands
 from auditor.cli import policy_cmds, baseline_cmds, face_cmds, verify_cmds  # noqa: F401
 from auditor.cli.common import app, echo
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 
 __all__ = ["app", "main"]
 

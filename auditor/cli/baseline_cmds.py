@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli.common import _fail, _write, baseline_app, echo
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 
 
 @baseline_app.command("create")
@@ -34,7 +34,7 @@ def baseline_create(
     """Write a baseline from a JSON report: each finding's fingerprint, reason, who, expiry."""
     from datetime import UTC, datetime
 
-    from auditor import baseline as baseline_mod
+    from auditor.config import baseline as baseline_mod
 
     try:
         until = baseline_mod.parse_expiry(expires)

@@ -24,7 +24,7 @@ from auditor.cli.common import (
     cache_app,
     echo,
 )
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 
 
 @app.command()
@@ -42,9 +42,9 @@ def faces(
     scheduler_timeout: SchedulerTimeout = 10.0,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split."""
-    from auditor.audit import worker_count
-    from auditor.evidence import image_files, scan_images
-    from auditor.executor import open_executor
+    from auditor.run.audit import worker_count
+    from auditor.run.executors import open_executor
+    from auditor.run.scan import image_files, scan_images
 
     if upsample < 0 or upsample > 3:
         _fail("--upsample must be between 0 and 3")

@@ -13,7 +13,7 @@ from auditor.cli.common import (
     echo,
     policy_app,
 )
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 
 
 @policy_app.command("list")

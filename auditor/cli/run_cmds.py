@@ -31,7 +31,7 @@ from auditor.cli.common import (
     app,
     echo,
 )
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 
 
 @app.command()
@@ -96,7 +96,8 @@ def audit(
     scheduler_timeout: SchedulerTimeout = 10.0,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
-    from auditor.audit import AuditOptions, run_audit
+    from auditor.run.audit import run_audit
+    from auditor.run.options import AuditOptions
 
     if fail_on not in FAIL_ON:
         _fail(f"--fail-on must be one of {', '.join(FAIL_ON)}")
@@ -219,7 +220,7 @@ def report(
 @app.command()
 def version() -> None:
     """Print the version of auditor and of the dlib build and models it uses."""
-    from auditor.faces.modelfiles import build_info
+    from auditor.faces.fingerprint import build_info
 
     echo(f"auditor {__version__}")
     for key, value in build_info().items():

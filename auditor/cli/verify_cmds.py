@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from auditor.cli.common import Db, Workers, _db_url, _fail, app, echo
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 
 _MARK = {True: "ok  ", False: "FAIL"}
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 from auditor.evidence_pack.records import Record, RecordError, cut
 from auditor.report.base import RenderOptions
 from auditor.report.json_report import JsonReporter
@@ -138,7 +138,7 @@ def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes
 
 
 def _bundle_bytes(root: Path, rel: str) -> bytes:
-    from auditor.bundle import PathEscape, safe_relpath
+    from auditor.config.bundle import PathEscape, safe_relpath
 
     try:
         path = root.resolve() / safe_relpath(root.resolve(), rel)

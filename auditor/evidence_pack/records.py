@@ -29,8 +29,8 @@ from typing import Any
 
 import orjson
 
-from auditor.bundle import PathEscape, safe_relpath
-from auditor.errors import AuditorError
+from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.core.errors import AuditorError
 from auditor.sources.jsondoc import records_of
 
 #: A CloudTrail record that parses and counts but that no catalogue entry knows.

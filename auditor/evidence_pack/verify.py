@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.bundle import PathEscape, safe_relpath
-from auditor.errors import ConfigError
+from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.core.errors import ConfigError
 from auditor.evidence_pack import archive as archive_mod
 from auditor.evidence_pack.compare import (
     Point,
@@ -171,7 +171,7 @@ def resolve_packs(report: dict[str, Any], files: list[Path]) -> list[Pack]:
     Each is loaded under the display path the report recorded, so `packs[].path` compares equal.
     """
     from auditor.policy import resolve
-    from auditor.policy.pack import load_pack
+    from auditor.policy.loader import load_pack
 
     by_path = {p["id"]: p.get("path") for p in report.get("packs", [])}
     if files:
@@ -186,7 +186,7 @@ def resolve_packs(report: dict[str, Any], files: list[Path]) -> list[Pack]:
 
 def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -> Any:
     """AuditOptions from the report's settings (and its face engine's parameters)."""
-    from auditor.audit import AuditOptions
+    from auditor.run.options import AuditOptions
 
     settings = report.get("settings") or {}
     engine = report.get("face_engine") or {}
@@ -216,7 +216,7 @@ def verify_bundle(
     archive_packs: dict[str, bytes] | None = None,
 ) -> Verification:
     """Full mode: hashes, packs, and a complete re-run compared point by point."""
-    from auditor.audit import run_audit
+    from auditor.run.audit import run_audit
 
     result = Verification("full")
     root = bundle.resolve()
@@ -389,7 +389,7 @@ def verify_archive(
         options = rerun_options(report, workers, None)
         from dataclasses import replace
 
-        from auditor.audit import run_audit
+        from auditor.run.audit import run_audit
 
         new = run_audit(root, replace(options, frames="none"), packs=packs).report
     finally:

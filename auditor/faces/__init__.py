@@ -27,13 +27,14 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from auditor.faces.engine import (  # noqa: E402 - after the thread limit above
     Face,
-    FaceParams,
     ImageJob,
     ImageResult,
     analyse,
     analyse_chunk,
 )
-from auditor.faces.modelfiles import build_info, fingerprint, model_paths  # noqa: E402
+from auditor.faces.fingerprint import build_info, fingerprint  # noqa: E402
+from auditor.faces.modelfiles import model_paths  # noqa: E402
+from auditor.faces.params import FaceParams  # noqa: E402
 from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster, count_people  # noqa: E402
 from auditor.faces.probes import DEFAULT_PROBE_TOLERANCE, best_match, is_match  # noqa: E402
 

@@ -32,7 +32,7 @@ from time import perf_counter
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from auditor.bundle import MAX_IMAGE_BYTES
+from auditor.config.bundle import MAX_IMAGE_BYTES
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 from auditor.faces.modelfiles import model_paths
 
 KERNELS = ("onnx", "dlib")

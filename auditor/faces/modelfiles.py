@@ -17,19 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from auditor.errors import AuditorError
-
-if TYPE_CHECKING:
-    from auditor.faces.engine import FaceParams
-
-#: Bump when the engine changes what it computes (decoding, trimming, landmark or descriptor calls).
-#: The descriptor kernel is keyed separately (`result_params`, `build_info`).
-PIPELINE_VERSION = 1
+from auditor.core.errors import AuditorError
 
 _MODEL_FILES = {
     "shape_predictor_5": "shape_predictor_5_face_landmarks.dat",
@@ -76,65 +67,3 @@ def _sha256_file(path: Path) -> str:
 def model_hashes() -> dict[str, str]:
     """sha256 of each model file used (hashed once per process)."""
     return {key: _sha256_file(path) for key, path in model_paths().items()}
-
-
-def _dlib_flags() -> dict[str, object]:
-    import dlib
-
-    # Names differ between dlib releases (20.0 has USE_AVX_INSTRUCTIONS, no DLIB_HAVE_*), so
-    # record every upper-case build flag dlib exposes instead of a fixed list.
-    flags: dict[str, object] = {}
-    for name in sorted(dir(dlib)):
-        if name.isupper() and (name.startswith(("DLIB_", "USE_"))):
-            value = getattr(dlib, name)
-            if isinstance(value, bool | int | str):
-                flags[name] = value
-    return flags
-
-
-@lru_cache(maxsize=1)
-def _build_info() -> tuple[tuple[str, object], ...]:
-    import dlib
-    import PIL
-
-    info: dict[str, object] = {"dlib": str(dlib.__version__), "pillow": str(PIL.__version__)}
-    info.update(_dlib_flags())
-    info.update({f"sha256:{key}": value for key, value in model_hashes().items()})
-    return tuple(info.items())
-
-
-def build_info(kernel: str = "dlib") -> dict[str, object]:
-    """dlib version and build flags (BLAS, CUDA, AVX...), Pillow version and model file hashes,
-    plus what the descriptor kernel runs on (the onnxruntime version and provider).
-
-    Pillow is included because it decodes the frames: a different libjpeg can change pixels.
-    """
-    from auditor.faces.kernels import kernel_build
-
-    return {**dict(_build_info()), **kernel_build(kernel)}
-
-
-def result_params(params: FaceParams) -> dict[str, object]:
-    """The parameters that change what the engine returns (not workers, not chunk size)."""
-    return {
-        "detector": "hog",
-        "landmarks": "shape_predictor_5",
-        "upsample": params.upsample,
-        # dlib treats num_jitters 0 and 1 alike (no jitter): same results, same fingerprint.
-        "jitters": params.jitters if params.jitters > 1 else 0,
-        "padding": params.padding,
-        "max_pixels": params.max_pixels,
-        # dlib or onnx: they agree within 1e-6 (tested), but cached results never mix.
-        "kernel": params.kernel,
-    }
-
-
-def fingerprint(params: FaceParams) -> str:
-    """sha256 over pipeline version, build info, model hashes and result-changing parameters."""
-    payload = {
-        "pipeline": PIPELINE_VERSION,
-        "build": build_info(params.kernel),
-        "params": result_params(params),
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()

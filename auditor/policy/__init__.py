@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from auditor.errors import ConfigError, Location
+from auditor.core.errors import ConfigError, Location
 from auditor.policy.engine import Evaluation, Evaluator, Undecided, evaluate, undecided_key
 from auditor.policy.loader import PackCheck, check_pack, load_pack
 from auditor.policy.pack import Pack, Rule

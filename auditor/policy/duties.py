@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from auditor.models import Event, OperationKind
+from auditor.core.models import Event, OperationKind
 from auditor.policy.pack import Duty
 
 _REFUSED = {"refused", "denied", "rejected", "refusal"}

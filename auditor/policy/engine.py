@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from auditor.models import Event, Finding, OperationKind, utc_text
+from auditor.core.models import Event, Finding, OperationKind, utc_text
 from auditor.policy.duties import LINKED_KINDS, EventIndex, check, norm, value_of
 from auditor.policy.pack import Duty, Pack, Rule, RuleException, organisation_matches, weakest
 from auditor.policy.template import render as render_template

@@ -13,14 +13,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import tomlfile
-from auditor.errors import ConfigError, Location
-from auditor.models import OperationKind, Severity
-from auditor.policy import schema as S
-from auditor.policy import template
+import auditor.policy.schema as S
+import auditor.policy.template as template
+from auditor.config import tomlfile
+from auditor.config.principals import CATEGORIES
+from auditor.core.errors import ConfigError, Location
+from auditor.core.models import OperationKind, Severity
 from auditor.policy.locate import Locator, field_name
 from auditor.policy.pack import Duration, Duty, Pack, Rule, RuleException, Source, Window
-from auditor.principals import CATEGORIES
 
 P = tuple[str | int, ...]
 

@@ -1,7 +1,7 @@
 """Policy packs as values: frozen dataclasses the loader builds and the engine reads.
 
 One TOML file per real-world instrument (docs/packs.md). `load_pack` lives in
-`auditor.policy.loader` and is re-exported here for callers that import it from this module.
+`auditor.policy.loader`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from auditor.models import OperationKind, Severity
-
-if TYPE_CHECKING:
-    from auditor.policy.loader import PackCheck
+from auditor.core.models import OperationKind, Severity
 
 _RANK = {"U": 0, "S": 1, "P": 2}
 
@@ -225,17 +220,3 @@ class Pack:
     def window(self) -> Window:
         """The pack's effective period."""
         return Window(self.effective_from, self.effective_until, self.dates_confidence)
-
-
-def load_pack(path: Path, display: str | None = None) -> Pack:
-    """Read and validate one pack file (see `auditor.policy.loader.load_pack`)."""
-    from auditor.policy.loader import load_pack as _load
-
-    return _load(path, display)
-
-
-def check_pack(path: Path, display: str | None = None) -> PackCheck:
-    """Every problem of a pack file (see `auditor.policy.loader.check_pack`)."""
-    from auditor.policy.loader import check_pack as _check
-
-    return _check(path, display)

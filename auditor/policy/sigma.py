@@ -19,8 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor import principals as principals_mod
-from auditor.catalogue import CATALOGUE
+from auditor.catalogue.operations import CATALOGUE
+from auditor.config import principals as principals_mod
 from auditor.policy.pack import Pack, Rule, organisation_matches
 
 LEVELS = {"low": "low", "medium": "medium", "high": "high", "critical": "critical"}

@@ -1,7 +1,7 @@
 """The reporter interface: one module per output format renders the report dict.
 
 `report["findings"]` is any sized, re-iterable sequence of finding dicts (a list, or a
-`auditor.report.stream.Lazy` read back from spill files or the store): reporters iterate it and
+`auditor.core.jsonstream.Lazy` read back from spill files or the store): reporters iterate it and
 never index or slice it.
 """
 

@@ -6,7 +6,7 @@ of the inputs alone: sorted, bundle-relative, no clock, no machine paths.
 
 Nothing here holds all events or all findings: the audit feeds events to an `EventTally` and
 undecided entries to `UndecidedGroups` as they pass, and hands the findings over as a sized,
-re-iterable sequence (`auditor.report.stream.Lazy`) that reporters and the store stream.
+re-iterable sequence (`auditor.core.jsonstream.Lazy`) that reporters and the store stream.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from auditor import __version__
-from auditor.bundle import Bundle
-from auditor.errors import InputIssue
-from auditor.models import (
+from auditor.config.bundle import Bundle
+from auditor.core.errors import InputIssue
+from auditor.core.models import (
     MATCHING_KINDS,
     Event,
     Finding,

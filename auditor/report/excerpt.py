@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from auditor.bundle import PathEscape, safe_relpath
+from auditor.config.bundle import PathEscape, safe_relpath
 from auditor.sources.base import FileResult
 from auditor.sources.ctstream import START, stream_records
 from auditor.sources.jsondoc import records_of

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 from typing import Any, TextIO
 
+from auditor.core.jsonstream import write_json
 from auditor.report.base import RenderOptions
-from auditor.report.stream import write_json
 
 
 class JsonReporter:

@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from auditor.core.jsonstream import Lazy, write_json
 from auditor.report.base import RenderOptions
 from auditor.report.common import (
     finding_faces,
@@ -30,7 +31,6 @@ from auditor.report.common import (
     undecided_fails,
     web_url,
 )
-from auditor.report.stream import Lazy, write_json
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 BASE_ID = "BUNDLEROOT"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from auditor.bundle import PathEscape, safe_relpath
+from auditor.config.bundle import PathEscape, safe_relpath
 
 MAX_SIDE = 320
 MAX_PIXELS = 50_000_000

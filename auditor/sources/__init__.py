@@ -10,7 +10,9 @@ from pathlib import Path
 
 import orjson
 
-from auditor.errors import InputIssue
+from auditor.config import bundle as bundle_mod
+from auditor.config.bundle import Bundle
+from auditor.core.errors import InputIssue
 from auditor.sources import (
     azure_monitor,
     cloudtrail,
@@ -42,7 +44,12 @@ _JSON_EXT = frozenset({"json", "jsonl", "ndjson"})
 _TEXT_EXT = frozenset({"log", "txt"})
 _CT_KEYS = (b'"eventSource"', b'"CloudTrailEvent"', b'"Records"', b'"eventVersion"')
 
-__all__ = ["SOURCES", "FileResult", "ReadJob", "read_file", "sniff"]
+__all__ = ["SOURCES", "FileResult", "ReadJob", "open_bundle", "read_file", "sniff"]
+
+
+def open_bundle(path: Path) -> Bundle:
+    """`config.bundle.open_bundle` with this registry's names as the known sources."""
+    return bundle_mod.open_bundle(path, known_sources=tuple(SOURCES))
 
 
 def sniff(path: str, head: bytes) -> str | None:

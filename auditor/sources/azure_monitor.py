@@ -7,8 +7,9 @@ diagnostic setting writes them to a storage account or event hub: one JSON recor
 `Trace` records are counted and left.
 
 A call is classified by its request path when `properties` carries one (the route catalogue,
-`auditor.routes`), else by `operationName` through the operation catalogue (`azure_face`; the
-part after the last `_`, `.` or `/` is tried too, so `Face_Identify` is `Identify`).
+`auditor.catalogue.routes`), else by `operationName` through the operation catalogue
+(`azure_face`; the part after the last `_`, `.` or `/` is tried too, so `Face_Identify` is
+`Identify`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 
 import orjson
 
-from auditor.catalogue import classify
-from auditor.errors import InputIssue
-from auditor.models import Event, Notice, OperationKind, Principal
-from auditor.routes import match_route, request_path
+from auditor.catalogue.operations import classify
+from auditor.catalogue.routes import match_route, request_path
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.jsondoc import records
 

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
-from auditor.bundle import PathEscape, SourceSettings, safe_relpath
-from auditor.errors import InputIssue
-from auditor.models import Event, Notice
+from auditor.config.bundle import PathEscape, SourceSettings, safe_relpath
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, Notice
 
 _BUFFER = 1 << 20
 #: A line longer than this is an error for that line and is skipped without being held in

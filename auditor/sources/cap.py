@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from auditor.errors import InputIssue
-from auditor.models import Event, Notice
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, Notice
 from auditor.sources.base import FileResult
 
 #: Longest value (principal, operation, event id, attribute, ...) kept whole.

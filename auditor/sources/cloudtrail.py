@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
-from auditor.catalogue import canonical_service, classify
-from auditor.errors import InputIssue
-from auditor.models import Event, Notice, OperationKind, Principal
+from auditor.catalogue.operations import canonical_service, classify
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import (
     MAX_LINE_BYTES,
     FileResult,

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from auditor.errors import InputIssue
+from auditor.core.errors import InputIssue
 from auditor.sources.base import FileResult
 
 #: One record larger than this ends the split with an error (CloudTrail caps events at 256 KB).

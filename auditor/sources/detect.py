@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from auditor.bundle import SourceSettings
+from auditor.config.bundle import SourceSettings
 from auditor.sources.httplog import looks_like_clf, looks_like_json_access
 
 HTTPLOG = "httplog"

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.errors import InputIssue
-from auditor.models import Event, OperationKind, Principal
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.jsondoc import records
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.catalogue import canonical_service, classify
-from auditor.errors import InputIssue
-from auditor.models import Event, Notice, OperationKind, Principal
+from auditor.catalogue.operations import canonical_service, classify
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.jsondoc import dig, records
 

@@ -3,7 +3,8 @@
 A self-hosted recogniser (CompreFace, DeepStack, CodeProject.AI behind Frigate / Double Take) or
 a pipeline calling Azure AI Face or Face++ over REST leaves its face operations in the access
 log of the server or proxy in front of it. Each request line is one record; the route catalogue
-(`auditor.routes`) says which requests are face operations, so no pattern has to be written.
+(`auditor.catalogue.routes`) says which requests are face operations, so no pattern has to be
+written.
 
 The principal is the authenticated user (`%u` / `remote_user`) when the log has one, otherwise
 the client address; the address is kept either way, so principals.toml can attribute by CIDR
@@ -18,10 +19,10 @@ from typing import Any
 
 import orjson
 
-from auditor.catalogue import looks_like_face_matching
-from auditor.errors import InputIssue
-from auditor.models import Event, Notice, OperationKind, Principal
-from auditor.routes import match_route, may_be_face_request, request_path
+from auditor.catalogue.operations import looks_like_face_matching
+from auditor.catalogue.routes import match_route, may_be_face_request, request_path
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 
 NAME = "httplog"

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from auditor.errors import InputIssue
+from auditor.core.errors import InputIssue
 from auditor.sources.base import FileResult, HashingStream
 
 

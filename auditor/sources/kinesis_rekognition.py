@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 
-from auditor.errors import InputIssue
-from auditor.models import Event, OperationKind, Principal
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob
 from auditor.sources.jsondoc import dig as _dig
 from auditor.sources.jsondoc import documents, is_filler

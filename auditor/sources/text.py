@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import regex
 
-from auditor.catalogue import canonical_service, classify, looks_like_face_matching
-from auditor.errors import InputIssue
-from auditor.models import Event, Notice, OperationKind, Principal
+from auditor.catalogue.operations import canonical_service, classify, looks_like_face_matching
+from auditor.core.errors import InputIssue
+from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
 
 NAME = "text"

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
-from auditor.errors import StoreError
+from auditor.core.errors import StoreError
 
 #: Dialects the store is written and tested for.
 SUPPORTED = ("sqlite", "postgresql")

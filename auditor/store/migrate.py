@@ -24,7 +24,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from auditor.errors import StoreError
+from auditor.core.errors import StoreError
 from auditor.store.engine import writing
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

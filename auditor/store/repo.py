@@ -17,9 +17,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
-from auditor.errors import StoreError
-from auditor.store import migrate
+from auditor.core.errors import StoreError
 from auditor.store.engine import autocommit, describe, open_engine, safe_url, writing
+from auditor.store.migrate import upgrade
 from auditor.store.tables import FaceCacheRow, RunRow
 from auditor.store.writer import (
     BATCH,
@@ -46,7 +46,7 @@ class Store:
                 raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
         self.engine = open_engine(url)
         try:
-            migrate.upgrade(self.engine)
+            upgrade(self.engine)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
@@ -151,7 +151,7 @@ class Store:
             raise StoreError(f"run {run_id} did not finish (status {row.status}): no report")
         report: dict[str, Any] = json.loads(row.report)
         # read lazily, page by page, each time a renderer iterates: never all in memory
-        from auditor.report.stream import Lazy
+        from auditor.core.jsonstream import Lazy
 
         report["findings"] = Lazy(lambda: self.iter_findings(run_id), row.findings)
         return report

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
-from auditor.errors import StoreError
+from auditor.core.errors import StoreError
 from auditor.store.engine import describe, safe_url, writing
 
 #: Rows per insert batch (and the most the writer holds in memory at once).

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from auditor.faces.engine import FaceParams, ImageJob, ImageResult, analyse
+from auditor.faces.engine import ImageJob, ImageResult, analyse
+from auditor.faces.params import FaceParams
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "faces"
 PHOTOS = sorted(p for p in FIXTURES.rglob("*") if p.suffix.lower() in {".jpg", ".png"})

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from auditor.faces.engine import FaceParams, ImageJob, ImageResult, analyse, analyse_chunk
+from auditor.faces.engine import ImageJob, ImageResult, analyse, analyse_chunk
+from auditor.faces.params import FaceParams
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "faces"
 PHOTOS = sorted(p for p in FIXTURES.rglob("*") if p.suffix.lower() in {".jpg", ".png"})

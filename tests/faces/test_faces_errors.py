@@ -10,7 +10,8 @@ import pytest
 from PIL import Image, ImageFile
 
 from auditor.faces.decode import decode_file
-from auditor.faces.engine import FaceParams, ImageJob, ImageResult, analyse
+from auditor.faces.engine import ImageJob, ImageResult, analyse
+from auditor.faces.params import FaceParams
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "faces"
 PARAMS = FaceParams(workers=1)

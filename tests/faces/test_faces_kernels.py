@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 
 from auditor.faces import dlibnet
-from auditor.faces.engine import FaceParams, ImageResult, analyse
+from auditor.faces.engine import ImageResult, analyse
+from auditor.faces.fingerprint import fingerprint
 from auditor.faces.kernels import KernelUnavailable, check_kernel, kernel_build
-from auditor.faces.modelfiles import fingerprint, model_paths
+from auditor.faces.modelfiles import model_paths
 from auditor.faces.onnx_kernel import build_model, providers
+from auditor.faces.params import FaceParams
 from tests.faces.conftest import PHOTOS, _jobs
 
 TOLERANCE = 1e-4

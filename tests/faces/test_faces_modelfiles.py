@@ -7,8 +7,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from auditor.faces.engine import FaceParams
-from auditor.faces.modelfiles import build_info, fingerprint, model_paths
+from auditor.faces.fingerprint import build_info, fingerprint
+from auditor.faces.modelfiles import model_paths
+from auditor.faces.params import FaceParams
 
 ROOT = Path(__file__).resolve().parents[2]
 

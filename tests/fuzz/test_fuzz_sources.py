@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.bundle import SourceSettings, open_bundle
-from auditor.sources import SOURCES, FileResult, ReadJob, read_file
+from auditor.config.bundle import SourceSettings
+from auditor.sources import SOURCES, FileResult, ReadJob, open_bundle, read_file
 from tests.fuzz.strategies import json_values, mutate, text_lines
 
 ROOT = Path(__file__).resolve().parents[2]

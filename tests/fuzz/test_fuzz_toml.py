@@ -1,5 +1,5 @@
 """Fuzzing the TOML loaders with mutated real files: audit.toml (through `open_bundle`),
-principals.toml (`auditor.principals.load`) and policy packs (`check_pack`).
+principals.toml (`auditor.config.principals.load`) and policy packs (`check_pack`).
 
 Whatever the text, a loader either succeeds or raises the project's `ConfigError` (packs: returns
 them), and every error names the file it is about; a line, when it has one, is in the file.
@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor import principals
-from auditor.bundle import open_bundle
-from auditor.errors import ConfigError, ConfigErrors
+from auditor.config import principals
+from auditor.core.errors import ConfigError, ConfigErrors
 from auditor.policy import check_pack
+from auditor.sources import open_bundle
 from tests.fuzz.strategies import mutated_toml
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor import principals
-from auditor.errors import ConfigError
-from auditor.models import Event, OperationKind, Principal
+from auditor.config import principals
+from auditor.core.errors import ConfigError
+from auditor.core.models import Event, OperationKind, Principal
 from auditor.policy import evaluate, resolve
-from auditor.policy.pack import load_pack
+from auditor.policy.loader import load_pack
 
 WHEN = datetime(2021, 3, 4, 10, 0, tzinfo=UTC)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auditor.catalogue import classify
+from auditor.catalogue.operations import classify
 from auditor.cli import app
-from auditor.models import Event, OperationKind, Principal
+from auditor.core.models import Event, OperationKind, Principal
 from auditor.policy import evaluate, resolve
 from auditor.policy.loader import check_pack, load_pack
 from auditor.policy.sigma import export_sigma, read_principals

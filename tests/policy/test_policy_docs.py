@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from auditor.models import OperationKind
+from auditor.core.models import OperationKind
 from auditor.policy import schema
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "packs.md"

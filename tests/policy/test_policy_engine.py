@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auditor.models import Event, OperationKind, Principal
+from auditor.core.models import Event, OperationKind, Principal
 from auditor.policy import evaluate, resolve
 from auditor.policy.pack import Duration
 

@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from auditor import principals
-from auditor.bundle import open_bundle
 from auditor.cli import app
-from auditor.models import Event
+from auditor.config import principals
+from auditor.core.models import Event
 from auditor.policy import Pack, evaluate, resolve, seed_files
-from auditor.sources import ReadJob, read_file
+from auditor.sources import ReadJob, open_bundle, read_file
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKS = ROOT / "fixtures" / "packs"

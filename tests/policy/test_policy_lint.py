@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.errors import ConfigError
+from auditor.core.errors import ConfigError
 from auditor.policy import check_pack, load_pack, seed_files
 
 SEEDS = seed_files()

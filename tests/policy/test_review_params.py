@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import ConfigError
-from auditor.models import Event, OperationKind, Principal
+from auditor.core.errors import ConfigError
+from auditor.core.models import Event, OperationKind, Principal
 from auditor.policy import evaluate, resolve
-from auditor.policy.pack import check_pack, load_pack
+from auditor.policy.loader import check_pack, load_pack
 
 PACK = """[pack]
 id = "range-test"

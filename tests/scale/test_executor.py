@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 from scale_helpers import Cluster
 
-from auditor.audit import _log_files
-from auditor.bundle import open_bundle
-from auditor.executor import AHEAD, LocalPool, SchedulerError, frame_chunks, open_executor
-from auditor.sources import ReadJob, read_file
+from auditor.run.audit import _log_files
+from auditor.run.executors import (
+    AHEAD,
+    LocalPool,
+    SchedulerError,
+    frame_chunks,
+    open_executor,
+)
+from auditor.sources import ReadJob, open_bundle, read_file
 
 
 def _jobs(bundle_path: Path) -> list[ReadJob]:

@@ -18,8 +18,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
 
-from auditor.audit import AuditOptions, run_audit
-from auditor.errors import StoreError
+from auditor.core.errors import StoreError
+from auditor.run.audit import run_audit
+from auditor.run.options import AuditOptions
 from auditor.store import Store, migrate, new_cache_row
 from auditor.store.engine import normalise_url
 

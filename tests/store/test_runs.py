@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from auditor.audit import AuditOptions, run_audit
-from auditor.errors import StoreError
+from auditor.core.errors import StoreError
+from auditor.run.audit import run_audit
+from auditor.run.options import AuditOptions
 from auditor.store import BATCH, Store, save_report
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pgcluster import free_port
 
-from auditor.errors import StoreError
+from auditor.core.errors import StoreError
 from auditor.store import Store
 from auditor.store.engine import normalise_url
 

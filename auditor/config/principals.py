@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from auditor import tomlfile
-from auditor.models import Event, Principal
+from auditor.config import tomlfile
+from auditor.core.models import Event, Principal
 
 #: The documented categories (docs/bundle.md). Others are refused so typos cannot hide police.
 CATEGORIES = (

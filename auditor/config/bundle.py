@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from auditor import settings as settings_mod
-from auditor import tomlfile
-from auditor.errors import BundleError, ConfigError, InputIssue, Location
-from auditor.settings import JsonlMapping, SourceSettings, TextPattern
+from auditor.config import settings as settings_mod
+from auditor.config import tomlfile
+from auditor.config.settings import JsonlMapping, SourceSettings, TextPattern
+from auditor.core.errors import BundleError, ConfigError, InputIssue, Location
 
 __all__ = [
     "AUDIT_TOML",
@@ -167,8 +168,11 @@ class Bundle:
             raise ConfigError(f"cannot be used: {exc}", Location(name)) from None
 
 
-def open_bundle(path: Path) -> Bundle:
-    """Check that `path` is a bundle folder and read its audit.toml (if any)."""
+def open_bundle(path: Path, known_sources: Collection[str]) -> Bundle:
+    """Check that `path` is a bundle folder and read its audit.toml (if any).
+
+    `known_sources` are the source names audit.toml may name (`auditor.sources.open_bundle`
+    passes the registry's)."""
     if not path.exists():
         raise BundleError("bundle not found", Location(str(path)))
     if not path.is_dir():
@@ -178,5 +182,5 @@ def open_bundle(path: Path) -> Bundle:
     config = bundle.config_path(AUDIT_TOML)
     if config is None:
         return bundle
-    name, settings = settings_mod.parse(tomlfile.load(config, AUDIT_TOML))
+    name, settings = settings_mod.parse(tomlfile.load(config, AUDIT_TOML), known_sources)
     return Bundle(root=root, name=name or bundle.name, settings=settings, config_file=AUDIT_TOML)

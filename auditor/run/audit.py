@@ -2,8 +2,8 @@
 
 This module orchestrates and never prints: progress goes through a callback, and the result is
 plain data that the command line renders. Parsing and the frame pass run on an executor
-(`auditor.executor`), so this module does not care whether a job runs in this process, in a pool
-of worker processes or on a Dask cluster.
+(`auditor.run.executors`), so this module does not care whether a job runs in this process,
+in a pool of worker processes or on a Dask cluster.
 
 Memory stays flat whatever the size of the audit: parsed files stream in job order into the
 policy engine (`Evaluator`), which judges most events at once and keeps only a keyed index of
@@ -12,7 +12,7 @@ one batch) until every file was read, because an authorisation may be logged aft
 covers; re-reading these waiting events is cheaper than parsing the corpus twice, and a spill is
 plain files where an on-disk index would need a database for what is only a queue. Findings go
 to a `SortedSpool` (external merge sort), undecided entries into per-rule counts, and the report
-and store stream the sorted findings from the spool (see `auditor.spool`).
+and store stream the sorted findings from the spool (see `auditor.run.spool`).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import principals as principals_mod
-from auditor.bundle import PRINCIPALS_TOML, Bundle, display_name, open_bundle
-from auditor.errors import InputIssue
-from auditor.executor import DEFAULT_SCHEDULER_TIMEOUT, Executor, open_executor
-from auditor.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
+from auditor.config import principals as principals_mod
+from auditor.config.bundle import PRINCIPALS_TOML, Bundle, display_name
+from auditor.core.errors import InputIssue
+from auditor.core.jsonstream import Lazy
+from auditor.core.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
 from auditor.policy import Evaluator, Pack, resolve
 from auditor.report.build import (
     EventTally,
@@ -38,57 +38,14 @@ from auditor.report.build import (
     build_report,
     finding_dict,
 )
-from auditor.report.stream import Lazy
-from auditor.sources import ReadJob, read_file
-from auditor.spool import Scratch, SortedSpool, Spill
+from auditor.run.executors import Executor, open_executor
+from auditor.run.options import AuditOptions, AuditResult
+from auditor.run.spool import Scratch, SortedSpool, Spill
+from auditor.sources import ReadJob, open_bundle, read_file
 
 Progress = Callable[[str, int, int], None]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
-
-
-@dataclass(frozen=True)
-class AuditOptions:
-    """What to audit and how; the command line fills it from its flags."""
-
-    policies: tuple[str, ...] = ()
-    workers: int = 0  # 0: one per core
-    frames: str = "referenced"  # referenced | all | none
-    fail_on: str = "low"  # low | medium | high | critical | never
-    face_upsample: int = 1
-    face_kernel: str | None = None  # None: the default descriptor kernel (auditor.faces.kernels)
-    probe_tolerance: float = 0.6
-    use_cache: bool = True
-    store_url: str | None = None  # None: do not record the run
-    baseline: str | None = None  # baseline file: accepted findings do not fail the gate
-    scheduler: str | None = None  # Dask scheduler address or "local"; None: local processes
-    scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
-    require_frames: bool = False  # a referenced frame absent from the bundle is an input error
-    fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
-
-
-@dataclass
-class AuditResult:
-    """Everything an audit produced, ready for reporters and the store.
-
-    `report["findings"]` and `findings` are read from spill files: render the report before
-    `close`, which deletes them.
-    """
-
-    report: dict[str, Any]
-    findings: SortedSpool[Finding]
-    issues: list[InputIssue]
-    exit_code: int
-    run_id: str
-    notices: list[Notice] = field(default_factory=list)
-    #: Things the command line shows on stderr (expired baseline entries).
-    warnings: list[str] = field(default_factory=list)
-    scratch: Scratch | None = None
-
-    def close(self) -> None:
-        """Delete the audit's spill files."""
-        if self.scratch is not None:
-            self.scratch.close()
 
 
 def finding_order(f: Finding) -> tuple[Any, ...]:
@@ -176,7 +133,7 @@ def _run_audit(
     bundle, directory = load_config(bundle_path)
     accepted = None
     if options.baseline is not None:
-        from auditor import baseline as baseline_mod
+        from auditor.config import baseline as baseline_mod
 
         accepted = baseline_mod.load(Path(options.baseline))
     workers = worker_count(options.workers)
@@ -305,7 +262,7 @@ def _finish(
     probes_report: list[dict[str, Any]] = []
     decorate: Callable[[Finding], Finding] = lambda f: f  # noqa: E731
     if options.frames != "none":
-        from auditor.evidence import attach_frame_evidence
+        from auditor.run.frames import attach_frame_evidence
 
         outcome = attach_frame_evidence(
             bundle, got.refs, found, options, workers, progress, executor
@@ -322,7 +279,7 @@ def _finish(
     suppressed: frozenset[str] = frozenset()
     warnings: list[str] = []
     if accepted is not None:
-        from auditor import baseline as baseline_mod
+        from auditor.config import baseline as baseline_mod
 
         known = {e.fingerprint for e in accepted.entries}
         applied = baseline_mod.apply(

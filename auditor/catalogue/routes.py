@@ -1,8 +1,9 @@
 """The route catalogue: which HTTP endpoint of a face API is which kind of face operation.
 
 Access logs only say `POST /face/v1.0/identify?...`; this table turns such a request line into
-a service, an operation and a kind. Like the operation catalogue (`auditor.catalogue`) it is one
-data table a reviewer can read in one place and a test walks (tests/test_routes.py).
+a service, an operation and a kind. Like the operation catalogue
+(`auditor.catalogue.operations`) it is one data table a reviewer can read in one place and a
+test walks (tests/test_routes.py).
 
 Patterns are paths with placeholders: `{v}` is an API version segment (`v1.0`, `v1.1-preview.1`,
 `v1.2`, `v1.2-preview.1`), `{id}` any one path segment (person group ids, GUIDs). Matching
@@ -17,7 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from auditor.models import OperationKind as K
+from auditor.core.models import OperationKind as K
 
 _ANY: frozenset[str] = frozenset()
 _POST = frozenset({"POST"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from auditor.models import OperationKind as K
+from auditor.core.models import OperationKind as K
 
 #: Canonical service names, and the spellings logs use for them.
 SERVICE_ALIASES: dict[str, str] = {

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import ConfigError, Location
+from auditor.core.errors import ConfigError, Location
 
 SCHEMA = "auditor.baseline/v1"
 _REQUIRED = ("fingerprint", "reason", "who", "expires")

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import regex
 
-from auditor import tomlfile
-from auditor.errors import ConfigError, ConfigErrors
+from auditor.config import tomlfile
+from auditor.core.errors import ConfigError, ConfigErrors
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,14 @@ class _Collect:
             )
 
 
-def parse(doc: tomlfile.TomlDoc) -> tuple[str | None, SourceSettings]:
-    """(bundle name or None, settings) from audit.toml; raises ConfigErrors with every problem."""
-    from auditor.sources import SOURCES  # late: the sources package imports this module
+def parse(
+    doc: tomlfile.TomlDoc, known_sources: Collection[str]
+) -> tuple[str | None, SourceSettings]:
+    """(bundle name or None, settings) from audit.toml; raises ConfigErrors with every problem.
 
+    `known_sources` are the names a `source = "..."` override may use: the sources registry
+    owns them, and this layer sits below it, so the caller passes them in."""
+    SOURCES = known_sources
     c = _Collect(doc)
     data = doc.data
     for key in sorted(set(data) - set(KEYS[""])):

@@ -37,7 +37,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from auditor.executor import AHEAD, SchedulerError
+from auditor.run.executors.base import AHEAD, SchedulerError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,7 +57,7 @@ def worker_facts() -> dict[str, str]:
     import json
 
     from auditor import __version__
-    from auditor.faces.modelfiles import build_info
+    from auditor.faces.fingerprint import build_info
 
     build = json.dumps(build_info(), sort_keys=True, default=str)
     return {

@@ -14,23 +14,25 @@ distances, kept once per frame however many findings reference it), never with t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.bundle import MAX_IMAGE_BYTES, Bundle, PathEscape, regular_file
-from auditor.errors import InputIssue
-from auditor.models import Finding, FrameEvidence, InputFile, Notice, ProbeHit
+from auditor.config.bundle import MAX_IMAGE_BYTES, Bundle, PathEscape, regular_file
+from auditor.core.errors import InputIssue
+from auditor.core.models import Finding, FrameEvidence, InputFile, Notice, ProbeHit
 
 if TYPE_CHECKING:
-    from auditor.audit import AuditOptions
-    from auditor.executor import Executor
     from auditor.faces.engine import ImageJob, ImageResult
+    from auditor.faces.params import FaceParams
+    from auditor.run.executors.base import Executor
+    from auditor.run.options import AuditOptions
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 
@@ -111,9 +113,9 @@ class FaceAnalyser:
         kernel: str | None = None,
         executor: Executor | None = None,
     ) -> None:
-        from auditor.faces.engine import FaceParams
+        from auditor.faces.fingerprint import fingerprint
         from auditor.faces.kernels import DEFAULT_KERNEL
-        from auditor.faces.modelfiles import fingerprint
+        from auditor.faces.params import FaceParams
 
         self.params = FaceParams(
             upsample=upsample, workers=workers, kernel=kernel or DEFAULT_KERNEL
@@ -164,7 +166,6 @@ class FaceAnalyser:
 
     def _analyse(self, todo: list[ImageJob], out: dict[str, Faces | str]) -> dict[str, Faces | str]:
         """Run the engine on the cache misses and keep what it found (when there is a store)."""
-        from auditor.executor import analyse_frames
         from auditor.store import new_cache_row
 
         done = 0
@@ -198,7 +199,7 @@ class FaceAnalyser:
 
     def engine_info(self) -> dict[str, Any]:
         """The dlib build, model hashes and parameters: NGOs must know what they re-ran."""
-        from auditor.faces.modelfiles import build_info, result_params
+        from auditor.faces.fingerprint import build_info, result_params
 
         return {
             "fingerprint": self.fingerprint,
@@ -384,55 +385,28 @@ _WHY = {
 }
 
 
-def scan_images(
-    paths: list[Path],
-    upsample: int,
-    workers: int,
-    store_url: str | None,
-    use_cache: bool,
-    progress: Callable[[str, int, int], None] | None = None,
-    kernel: str | None = None,
-    executor: Executor | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """`auditor faces`: faces, boxes and timings per image (no descriptors), plus engine info."""
-    analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress, kernel, executor)
-    # absolute: on a cluster the workers do not share this process's working directory
-    images = [(p.absolute(), str(p)) for p in paths]
-    results = analyser.run(images)
-    rows: list[dict[str, Any]] = []
-    for _, display in images:
-        res = results[display]
-        width, height, timings = analyser.meta.get(display, (0, 0, {}))
-        if isinstance(res, str):
-            rows.append({"path": display, "error": res, "faces": None, "boxes": []})
-            continue
-        rows.append(
-            {
-                "path": display,
-                "sha256": res.sha256,
-                "width": width,
-                "height": height,
-                "faces": len(res.boxes),
-                "boxes": [list(b) for b in res.boxes],
-                "cached": display in analyser.cached,
-                "timings": {k: round(v, 6) for k, v in timings.items()},
-                "error": None,
-            }
-        )
-    return rows, analyser.engine_info()
+def analyse_frames(
+    executor: Executor | None,
+    jobs: Sequence[ImageJob],
+    params: FaceParams,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[ImageResult]:
+    """The frame pass on `executor`: one result per job, in job order.
 
+    On the local pool this is exactly `engine.analyse` (its own fork pool, models loaded once per
+    process by the pool initialiser). On a cluster each task is one chunk of frames given to
+    `engine.analyse_chunk` (one batched descriptor call per chunk); each worker process loads the
+    models once, on its first chunk.
+    """
+    from auditor.faces.engine import analyse, analyse_chunk
+    from auditor.run.executors import LocalPool, frame_chunks
 
-def image_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Expand folders to their image files (sorted); names that do not exist are errors."""
-    found: list[Path] = []
-    missing: list[str] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXT)
-            )
-        elif path.exists():
-            found.append(path)
-        else:
-            missing.append(str(path))
-    return found, missing
+    if executor is None or isinstance(executor, LocalPool):
+        yield from analyse(jobs, params, progress)
+        return
+    chunks = frame_chunks(list(jobs), params.chunk, executor.slots())
+    work = functools.partial(analyse_chunk, params=params)
+    for done in executor.map(work, chunks):
+        if progress is not None:
+            progress(len(done))
+        yield from done

@@ -1,0 +1,40 @@
+"""Executors, one module each: `local` (the default pool) and `dask` (an optional extra).
+
+`open_executor` is the registry: it names every executor the command line can ask for, and
+imports the Dask one only when asked, so `distributed` stays optional.
+"""
+
+from __future__ import annotations
+
+from auditor.run.executors.base import (
+    AHEAD,
+    DEFAULT_SCHEDULER_TIMEOUT,
+    Executor,
+    SchedulerError,
+    frame_chunks,
+)
+from auditor.run.executors.local import LocalPool
+
+__all__ = [
+    "AHEAD",
+    "DEFAULT_SCHEDULER_TIMEOUT",
+    "Executor",
+    "LocalPool",
+    "SchedulerError",
+    "frame_chunks",
+    "open_executor",
+]
+
+
+def open_executor(
+    scheduler: str | None, workers: int, timeout: float = DEFAULT_SCHEDULER_TIMEOUT
+) -> Executor:
+    """`LocalPool` without a scheduler; otherwise a Dask executor (connects on first use).
+
+    Raises SchedulerError at once when Dask is not installed.
+    """
+    if not scheduler:
+        return LocalPool(workers)
+    from auditor.run.executors.dask import DaskExecutor
+
+    return DaskExecutor(scheduler, workers, timeout)
