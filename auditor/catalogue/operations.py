@@ -213,8 +213,3 @@ def classify(service: str, operation: str) -> K | None:
 def looks_like_face_matching(operation: str) -> bool:
     """True for names such as `MatchFaceTemplate`, `face_search_v2`, `verify-face`."""
     return bool(_FACE.search(operation) and _MATCH_VERB.search(operation))
-
-
-def known_services() -> frozenset[str]:
-    """Services the catalogue knows by name."""
-    return _SERVICES

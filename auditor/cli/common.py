@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 from collections.abc import Callable
@@ -9,6 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+
+from auditor.core import defaults
+from auditor.core.gate import FAIL_ON
+from auditor.faces.kernels import KERNELS
+
+#: Typed choices built from the registries and the gate, so `--help` lists them and click
+#: refuses anything else (case-insensitive); commands read `.value`.
+KernelName = enum.Enum("KernelName", {k: k for k in KERNELS}, type=str)  # type: ignore[misc]
+FailOnLevel = enum.Enum("FailOnLevel", {k: k for k in FAIL_ON}, type=str)  # type: ignore[misc]
 
 app = typer.Typer(
     add_completion=False,
@@ -24,8 +34,6 @@ baseline_app = typer.Typer(
     no_args_is_help=True, help="Accept findings for a while, with a reason (--baseline FILE)."
 )
 app.add_typer(baseline_app, name="baseline")
-
-FAIL_ON = ("low", "medium", "high", "critical", "never")
 
 
 # Options several commands share, defined once (typer reads the Annotated metadata).
@@ -45,12 +53,35 @@ Db = Annotated[
     str | None,
     typer.Option(help="Database URL (default: AUDITOR_DB or sqlite:///.auditor/audit.db)."),
 ]
-Workers = Annotated[int, typer.Option(help="Worker processes (0 = one per core).")]
-Upsample = Annotated[int, typer.Option(help="HOG detector upsampling (faces down to ~40 px at 1).")]
+Workers = Annotated[int, typer.Option(min=0, help="Worker processes (0 = one per core).")]
+Upsample = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        max=defaults.MAX_UPSAMPLE,
+        help="HOG detector upsampling (faces down to ~40 px at 1).",
+    ),
+]
+FailOn = Annotated[
+    FailOnLevel,
+    typer.Option(
+        case_sensitive=False,
+        help="The lowest severity that fails the gate (exit 1); never: findings do not.",
+    ),
+]
+ProbeTolerance = Annotated[
+    float,
+    typer.Option(
+        min=defaults.PROBE_TOLERANCE_RANGE[0],
+        max=defaults.PROBE_TOLERANCE_RANGE[1],
+        help="Max descriptor distance for a probe match.",
+    ),
+]
 Kernel = Annotated[
-    str,
+    KernelName,
     typer.Option(
         "--kernel",
+        case_sensitive=False,
         help="Descriptor kernel: onnx (dlib's network on ONNX Runtime, default) or dlib.",
     ),
 ]
@@ -108,14 +139,6 @@ def _db_url(db: str | None) -> str:
 def _fail(message: str, code: int = 2) -> NoReturn:
     echo(f"auditor: error: {message}", err=True)
     raise typer.Exit(code)
-
-
-def _check_kernel_name(kernel: str) -> None:
-    """`--kernel` must name a known descriptor kernel (exit 2 otherwise)."""
-    from auditor.faces.kernels import KERNELS
-
-    if kernel not in KERNELS:
-        _fail(f"--kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:

@@ -11,12 +11,12 @@ import typer
 from auditor.cli.common import (
     Db,
     Kernel,
+    KernelName,
     NoCache,
     Scheduler,
     SchedulerTimeout,
     Upsample,
     Workers,
-    _check_kernel_name,
     _db_url,
     _fail,
     _progress_bar,
@@ -24,7 +24,9 @@ from auditor.cli.common import (
     cache_app,
     echo,
 )
+from auditor.core import defaults
 from auditor.core.errors import AuditorError
+from auditor.faces.kernels import DEFAULT_KERNEL
 
 
 @app.command()
@@ -35,20 +37,17 @@ def faces(
     ] = False,
     no_cache: NoCache = False,
     workers: Workers = 0,
-    upsample: Upsample = 1,
-    kernel: Kernel = "onnx",
+    upsample: Upsample = defaults.UPSAMPLE,
+    kernel: Kernel = KernelName(DEFAULT_KERNEL),
     db: Db = None,
     scheduler: Scheduler = None,
-    scheduler_timeout: SchedulerTimeout = 10.0,
+    scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split."""
     from auditor.run.audit import worker_count
     from auditor.run.executors import open_executor
     from auditor.run.scan import image_files, scan_images
 
-    if upsample < 0 or upsample > 3:
-        _fail("--upsample must be between 0 and 3")
-    _check_kernel_name(kernel)
     if scheduler_timeout <= 0:
         _fail("--scheduler-timeout must be positive")
     files, missing = image_files(paths)
@@ -58,7 +57,9 @@ def faces(
     executor = None
     try:
         if scheduler:
-            executor = open_executor(scheduler, worker_count(workers), scheduler_timeout)
+            executor = open_executor(
+                scheduler, worker_count(workers), scheduler_timeout, kernel.value
+            )
             for folder in sorted({str(f.resolve().parent) for f in files}):
                 executor.share(Path(folder))
         rows, engine = scan_images(
@@ -68,7 +69,7 @@ def faces(
             None if no_cache else _db_url(db),
             not no_cache,
             update,
-            kernel,
+            kernel.value,
             executor,
         )
     except AuditorError as exc:

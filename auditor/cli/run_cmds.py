@@ -10,19 +10,21 @@ import typer
 
 from auditor import __version__
 from auditor.cli.common import (
-    FAIL_ON,
     Db,
+    FailOn,
+    FailOnLevel,
     Formats,
     Kernel,
+    KernelName,
     NoCache,
     OutputDir,
     Outputs,
+    ProbeTolerance,
     Scheduler,
     SchedulerTimeout,
     ShowFaces,
     Upsample,
     Workers,
-    _check_kernel_name,
     _db_url,
     _fail,
     _plan_outputs,
@@ -31,7 +33,10 @@ from auditor.cli.common import (
     app,
     echo,
 )
+from auditor.core import defaults
 from auditor.core.errors import AuditorError
+from auditor.core.gate import DEFAULT_FAIL_ON
+from auditor.faces.kernels import DEFAULT_KERNEL
 
 
 @app.command()
@@ -48,7 +53,7 @@ def audit(
     fmt: Formats = None,
     output: Outputs = None,
     output_dir: OutputDir = None,
-    fail_on: Annotated[str, typer.Option(help="low|medium|high|critical|never")] = "low",
+    fail_on: FailOn = FailOnLevel(DEFAULT_FAIL_ON),
     baseline: Annotated[
         Path | None,
         typer.Option(
@@ -85,37 +90,30 @@ def audit(
             "error (exit 3); by default it is a notice, since frames are samples.",
         ),
     ] = False,
-    upsample: Upsample = 1,
-    kernel: Kernel = "onnx",
-    probe_tolerance: Annotated[
-        float, typer.Option(help="Max descriptor distance for a probe match.")
-    ] = 0.6,
+    upsample: Upsample = defaults.UPSAMPLE,
+    kernel: Kernel = KernelName(DEFAULT_KERNEL),
+    probe_tolerance: ProbeTolerance = defaults.PROBE_TOLERANCE,
     no_cache: NoCache = False,
     show_faces: ShowFaces = False,
     scheduler: Scheduler = None,
-    scheduler_timeout: SchedulerTimeout = 10.0,
+    scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.run.audit import run_audit
     from auditor.run.options import AuditOptions
 
-    if fail_on not in FAIL_ON:
-        _fail(f"--fail-on must be one of {', '.join(FAIL_ON)}")
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
     if all_frames and no_frames:
         _fail("--all-frames and --no-frames exclude each other")
-    if upsample < 0 or upsample > 3:
-        _fail("--upsample must be between 0 and 3")
-    _check_kernel_name(kernel)
     if scheduler_timeout <= 0:
         _fail("--scheduler-timeout must be positive")
     options = AuditOptions(
         policies=tuple(policy or ()),
         workers=workers,
         frames="none" if no_frames else "all" if all_frames else "referenced",
-        fail_on=fail_on,
+        fail_on=fail_on.value,
         face_upsample=upsample,
-        face_kernel=kernel,
+        face_kernel=kernel.value,
         probe_tolerance=probe_tolerance,
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),
@@ -219,9 +217,11 @@ def report(
 
 @app.command()
 def version() -> None:
-    """Print the version of auditor and of the dlib build and models it uses."""
+    """Print the version of auditor, the default descriptor kernel and what it runs on (the
+    dlib build, the kernel's runtime, the model file hashes)."""
     from auditor.faces.fingerprint import build_info
 
     echo(f"auditor {__version__}")
-    for key, value in build_info().items():
+    echo(f"kernel: {DEFAULT_KERNEL}")
+    for key, value in build_info(DEFAULT_KERNEL).items():
         echo(f"{key}: {value}")

@@ -76,8 +76,6 @@ class Application:
     suppressed: frozenset[str]
     #: Entries past their expiry date (they suppress nothing).
     expired: tuple[BaselineEntry, ...]
-    #: Live entries that matched no finding of this run.
-    unused: tuple[BaselineEntry, ...]
 
     def warnings(self) -> list[str]:
         """One line per expired entry, for stderr and the report's notices."""
@@ -174,7 +172,6 @@ def apply(baseline: Baseline, finding_ids: Iterable[str], today: date) -> Applic
     return Application(
         suppressed=frozenset(e.fingerprint for e in live if e.fingerprint in ids),
         expired=tuple(e for e in baseline.entries if e.expired(today)),
-        unused=tuple(e for e in live if e.fingerprint not in ids),
     )
 
 

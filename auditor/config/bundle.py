@@ -11,7 +11,7 @@ import os
 import re
 import stat
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.config import settings as settings_mod
@@ -125,7 +125,6 @@ class Bundle:
     name: str
     settings: SourceSettings
     config_file: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
     def entries(
         self, folder: str, max_bytes: int | None = None

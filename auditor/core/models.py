@@ -7,7 +7,7 @@ later, Dask workers) and can be compared in tests.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -204,4 +204,3 @@ class Notice:
     record: int | None = None
     line: int | None = None
     event_id: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)

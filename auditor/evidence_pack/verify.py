@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.core.defaults import PROBE_TOLERANCE
 from auditor.core.errors import ConfigError
 from auditor.evidence_pack import archive as archive_mod
 from auditor.evidence_pack.compare import (
@@ -199,7 +200,7 @@ def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -
         face_upsample=int(params.get("upsample", 1)),
         # reports from before descriptor kernels existed were made with dlib's
         face_kernel=str(params.get("kernel", "dlib")),
-        probe_tolerance=float(settings.get("probe_tolerance", 0.6)),
+        probe_tolerance=float(settings.get("probe_tolerance", PROBE_TOLERANCE)),
         use_cache=False,
         store_url=None,
         baseline=str(baseline) if baseline is not None else None,

@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from auditor.core.defaults import MAX_UPSAMPLE, UPSAMPLE
 from auditor.faces.kernels import DEFAULT_KERNEL, KERNELS
-
-#: The largest upsample the engine accepts; each step quadruples the pixels HOG scans.
-MAX_UPSAMPLE = 4
 
 
 def default_workers() -> int:
@@ -32,7 +30,7 @@ class FaceParams:
     ~80 px (26 % of the faces in the research frames, all 6 of fixtures/faces/2008_002470.jpg).
     """
 
-    upsample: int = 1
+    upsample: int = UPSAMPLE
     jitters: int = 0
     padding: float = 0.25
     max_pixels: int = 16_777_216  # 4096 x 4096; see docs/faces.md "Limits"

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from auditor.core.defaults import PROBE_TOLERANCE
+
 #: face_recognition's default tolerance; a match is `distance <= DEFAULT_PROBE_TOLERANCE`.
-DEFAULT_PROBE_TOLERANCE = 0.6
+DEFAULT_PROBE_TOLERANCE = PROBE_TOLERANCE
 
 
 def best_match(

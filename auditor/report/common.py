@@ -8,14 +8,28 @@ from __future__ import annotations
 import re
 from typing import Any
 
-SEVERITIES = ("critical", "high", "medium", "low")
-_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+from auditor.core import gate
+from auditor.core.gate import SEVERITIES, severity_rank
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
+__all__ = ["SEVERITIES", "severity_rank"]
 
-def severity_rank(severity: str) -> int:
-    """0 for critical ... 3 for low; unknown severities sort last."""
-    return _RANK.get(severity, len(SEVERITIES))
+
+def _settings(report: dict[str, Any]) -> dict[str, Any]:
+    return dict(report.get("settings", {}))
+
+
+def verdict(report: dict[str, Any]) -> gate.Verdict:
+    """The gate's verdict for a report (fresh or stored), from `core.gate`."""
+    settings = _settings(report)
+    return gate.decide(
+        incomplete=report["run"].get("status") == "incomplete",
+        fail_on=settings.get("fail_on", gate.DEFAULT_FAIL_ON),
+        severities=(f["severity"] for f in report["findings"] if not f.get("baselined")),
+        undecided=undecided_count(report),
+        fail_on_undecided=bool(settings.get("fail_on_undecided")),
+    )
 
 
 def gate_exit_code(report: dict[str, Any]) -> int:
@@ -24,36 +38,12 @@ def gate_exit_code(report: dict[str, Any]) -> int:
     Baselined findings never fail the gate. `--exit-zero` is a command-line choice and is not
     part of the report.
     """
-    if report["run"].get("status") == "incomplete":
-        return 3
-    if undecided_fails(report):
-        return 1
-    fail_on = report.get("settings", {}).get("fail_on", "low")
-    if fail_on == "never" or fail_on not in _RANK:
-        return 0
-    threshold = _RANK[fail_on]
-    failing = (f for f in report["findings"] if not f.get("baselined"))
-    return 1 if any(severity_rank(f["severity"]) <= threshold for f in failing) else 0
-
-
-def undecided_fails(report: dict[str, Any]) -> bool:
-    """Do "cannot decide" entries fail the gate (`--fail-on-undecided` and at least one)?"""
-    return bool(report.get("settings", {}).get("fail_on_undecided") and report.get("undecided"))
+    return verdict(report).exit_code
 
 
 def gate_text(report: dict[str, Any]) -> str:
-    """Why the gate gives its exit code, in one sentence (table, HTML)."""
-    code = gate_exit_code(report)
-    fail_on = report.get("settings", {}).get("fail_on", "low")
-    if code == 3:
-        return "audit incomplete (exit 3)"
-    if code == 1 and undecided_fails(report):
-        return (
-            f"{undecided_count(report)} cannot-decide entr(ies) with --fail-on-undecided (exit 1)"
-        )
-    if code == 1:
-        return f"findings at or above --fail-on {fail_on} (exit 1)"
-    return f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
+    """Why the gate gives its exit code, in one sentence (table)."""
+    return verdict(report).sentence()
 
 
 def undecided_count(report: dict[str, Any]) -> int:
@@ -75,10 +65,8 @@ def undecided_by_pack(report: dict[str, Any]) -> dict[str, int]:
 
 def gate_failing(report: dict[str, Any], finding: dict[str, Any]) -> bool:
     """Does this one finding fail the gate (severity at or above fail_on, not baselined)?"""
-    fail_on = report.get("settings", {}).get("fail_on", "low")
-    if finding.get("baselined") or fail_on == "never" or fail_on not in _RANK:
-        return False
-    return severity_rank(finding["severity"]) <= _RANK[fail_on]
+    fail_on = _settings(report).get("fail_on", gate.DEFAULT_FAIL_ON)
+    return gate.fails(finding["severity"], fail_on, bool(finding.get("baselined")))
 
 
 def template_text(title: str) -> str:

@@ -23,16 +23,15 @@ from typing import Any
 
 import jinja2
 
+from auditor.core import gate
 from auditor.report.base import RenderOptions
 from auditor.report.common import (
     SEVERITIES,
     finding_faces,
-    gate_exit_code,
     location_text,
     rules_of,
     severity_rank,
-    undecided_count,
-    undecided_fails,
+    verdict,
 )
 from auditor.report.excerpt import excerpts
 from auditor.report.thumbs import Thumbnail, thumbnail
@@ -65,27 +64,9 @@ def _css() -> tuple[str, str]:
 
 
 def _verdict(report: dict[str, Any]) -> dict[str, str]:
-    code = gate_exit_code(report)
-    fail_on = report.get("settings", {}).get("fail_on", "low")
-    if code == 3:
-        return {
-            "css": "incomplete",
-            "text": "Audit incomplete: some inputs could not be read "
-            "(see Input errors). Exit code 3.",
-        }
-    if code == 1 and undecided_fails(report):
-        return {
-            "css": "fail",
-            "text": f"{undecided_count(report)} cannot-decide entr(ies) "
-            "with --fail-on-undecided. Exit code 1.",
-        }
-    if code == 1:
-        return {"css": "fail", "text": f"Findings at or above --fail-on {fail_on}. Exit code 1."}
-    return {
-        "css": "pass",
-        "text": f"No finding at or above --fail-on {fail_on} "
-        "(baselined findings excluded). Exit code 0.",
-    }
+    decided = verdict(report)
+    css = {gate.Reason.INCOMPLETE: "incomplete", gate.Reason.CLEAN: "pass"}
+    return {"css": css.get(decided.reason, "fail"), "text": decided.banner()}
 
 
 def _timeline(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -23,12 +23,11 @@ from auditor.report.base import RenderOptions
 from auditor.report.common import (
     finding_faces,
     finding_persons,
-    gate_exit_code,
     help_uri,
     markdown_text,
     rules_of,
     template_text,
-    undecided_fails,
+    verdict,
     web_url,
 )
 
@@ -244,17 +243,12 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
         ]
 
     run = report["run"]
-    exit_code = gate_exit_code(report)
+    decided = verdict(report)
+    exit_code = decided.exit_code
     invocation: dict[str, Any] = {
         "executionSuccessful": run.get("status") == "complete",
         "exitCode": exit_code,
-        "exitCodeDescription": {
-            0: "no finding at or above --fail-on",
-            1: "cannot-decide entries with --fail-on-undecided"
-            if undecided_fails(report)
-            else "findings at or above --fail-on",
-            3: "audit incomplete: some input unreadable",
-        }[exit_code],
+        "exitCodeDescription": decided.short(),
         "startTimeUtc": run["started"],
         "endTimeUtc": run["finished"],
         "toolExecutionNotifications": [_notification(e, "error") for e in report["errors"]],

@@ -12,11 +12,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.report.base import RenderOptions
-from auditor.report.common import finding_faces, gate_text, location_text, undecided_by_pack
+from auditor.report.common import (
+    finding_faces,
+    gate_text,
+    location_text,
+    severity_rank,
+    undecided_by_pack,
+)
 
 _COLORS = {"critical": "\x1b[1;35m", "high": "\x1b[1;31m", "medium": "\x1b[33m", "low": "\x1b[36m"}
 _RESET = "\x1b[0m"
-_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 #: Rows listed per pack and severity (in report order); the count above them is always complete.
 MAX_ROWS = 1000
 
@@ -66,7 +71,7 @@ class TableReporter:
         for pack in sorted(groups):
             by_sev = groups[pack]
             out.append(f"{pack}: {sum(c for c, _ in by_sev.values())} finding(s)")
-            for sev in sorted(by_sev, key=lambda x: _ORDER.get(x, 9)):
+            for sev in sorted(by_sev, key=severity_rank):
                 count, rows = by_sev[sev]
                 label = sev.upper()
                 if options.color:

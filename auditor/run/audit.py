@@ -27,9 +27,11 @@ from typing import Any
 
 from auditor.config import principals as principals_mod
 from auditor.config.bundle import PRINCIPALS_TOML, Bundle, display_name
+from auditor.core import gate
 from auditor.core.errors import InputIssue
 from auditor.core.jsonstream import Lazy
-from auditor.core.models import MATCHING_KINDS, Event, Finding, InputFile, Notice, Severity
+from auditor.core.models import MATCHING_KINDS, Event, Finding, InputFile, Notice
+from auditor.faces.kernels import DEFAULT_KERNEL
 from auditor.policy import Evaluator, Pack, resolve
 from auditor.report.build import (
     EventTally,
@@ -44,8 +46,6 @@ from auditor.run.spool import Scratch, SortedSpool, Spill
 from auditor.sources import ReadJob, open_bundle, read_file
 
 Progress = Callable[[str, int, int], None]
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 def finding_order(f: Finding) -> tuple[Any, ...]:
@@ -67,24 +67,15 @@ def compute_exit_code(
     undecided: int = 0,
     fail_on_undecided: bool = False,
 ) -> int:
-    """0 clean, 1 findings at or above `fail_on`, 3 incomplete (takes precedence over 1).
-
-    Findings whose id is in `suppressed` (a live baseline entry) never fail the gate. With
-    `fail_on_undecided`, any "cannot decide" entry fails it too (whatever `fail_on` says): a
-    gate that must not pass what it could not judge.
-    """
-    if incomplete:
-        return EXIT_INCOMPLETE
-    if fail_on_undecided and undecided:
-        return EXIT_FINDINGS
-    if fail_on == "never":
-        return EXIT_OK
-    threshold = Severity.parse(fail_on)
-    return (
-        EXIT_FINDINGS
-        if any(f.severity >= threshold and f.id not in suppressed for f in findings)
-        else EXIT_OK
-    )
+    """The gate's exit code (`core.gate`) for these findings; those whose id is in
+    `suppressed` (a live baseline entry) never fail it."""
+    return gate.decide(
+        incomplete=incomplete,
+        fail_on=fail_on,
+        severities=(f.severity.label for f in findings if f.id not in suppressed),
+        undecided=undecided,
+        fail_on_undecided=fail_on_undecided,
+    ).exit_code
 
 
 def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
@@ -112,7 +103,10 @@ def run_audit(
     a report used.
     """
     executor = open_executor(
-        options.scheduler, worker_count(options.workers), options.scheduler_timeout
+        options.scheduler,
+        worker_count(options.workers),
+        options.scheduler_timeout,
+        options.face_kernel or DEFAULT_KERNEL,
     )
     try:
         return _run_audit(bundle_path, options, progress, packs, executor)
@@ -330,9 +324,9 @@ def _finish(
         },
     )
     if options.store_url is not None:
-        from auditor.store import Store, save_report
+        from auditor.store import Store
 
-        save_report(Store(options.store_url), report, display_name(str(bundle.root)), exit_code)
+        Store(options.store_url).save_run(report, display_name(str(bundle.root)), exit_code)
     return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
 
 

@@ -62,10 +62,10 @@ class FrameOutcome:
     frames: dict[str, tuple[str, tuple[Any, ...], tuple[str, ...], dict[str, float]]] = field(
         default_factory=dict
     )
-    #: frames that were referenced but refused or unreadable (input errors)
+    #: frames that were referenced but refused or unreadable (input errors): status unreadable
+    unreadable: set[str] = field(default_factory=set)
+    #: frames referenced but not in the bundle (frames are samples: a notice): status missing
     missing: set[str] = field(default_factory=set)
-    #: frames referenced but not in the bundle (frames are samples: a notice, not an error)
-    absent: set[str] = field(default_factory=set)
     analysed: bool = False
 
     def decorate(self, finding: Finding) -> Finding:
@@ -80,9 +80,9 @@ class FrameOutcome:
                 if known is None:
                     status = (
                         "missing"
-                        if rel in self.absent
-                        else "unreadable"
                         if rel in self.missing
+                        else "unreadable"
+                        if rel in self.unreadable
                         else "not_analysed"
                     )
                     evidence.append(FrameEvidence(rel, None, None, (), _WHY[status], status=status))
@@ -248,13 +248,13 @@ def attach_frame_evidence(
         outcome.issues.extend(refused)
         refs |= {r for r in listed if Path(r).suffix.lower() in IMAGE_EXT}
     images: list[tuple[Path, str]] = []
-    missing = outcome.missing
-    absent = outcome.absent  # frames are samples: one not in the bundle is a notice
+    unreadable = outcome.unreadable
+    missing = outcome.missing  # frames are samples: one not in the bundle is a notice
     for rel in sorted(refs):
         try:
             path = regular_file(bundle.root, rel, MAX_IMAGE_BYTES)
         except FileNotFoundError:
-            absent.add(rel)
+            missing.add(rel)
             if options.require_frames:
                 outcome.issues.append(
                     InputIssue(
@@ -272,13 +272,13 @@ def attach_frame_evidence(
             continue
         except PathEscape as exc:
             outcome.issues.append(InputIssue(rel, f"frame refused: {exc}"))
-            missing.add(rel)
+            unreadable.add(rel)
             continue
         images.append((path, rel))
-    outcome.summary["frames_missing"] = len(absent)
+    outcome.summary["frames_missing"] = len(missing)
     probe_sets = _probe_folders(bundle, outcome.issues)
     probe_images = [(bundle.root / rel, rel) for files in probe_sets.values() for rel in files]
-    if not images and not probe_images and not (missing or absent):
+    if not images and not probe_images and not (unreadable or missing):
         return outcome
     outcome.analysed = True
 
@@ -298,7 +298,7 @@ def attach_frame_evidence(
         res = results[rel]
         if isinstance(res, str):
             outcome.issues.append(InputIssue(rel, res))
-            missing.add(rel)
+            unreadable.add(rel)
         else:
             frames[rel] = res
             outcome.inputs.append(InputFile(rel, "frame", res.sha256, len(res.boxes), 0))
@@ -362,7 +362,7 @@ def attach_frame_evidence(
             probe_hits[name].append(f.events[0].event_id or f.id)
 
     outcome.summary = {
-        "frames_missing": len(absent),
+        "frames_missing": len(missing),
         "frames_analysed": len(frames),
         "faces_detected": sum(len(fr.boxes) for fr in frames.values()),
         "persons": len(person_ids),

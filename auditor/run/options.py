@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.core.defaults import PROBE_TOLERANCE, UPSAMPLE
 from auditor.core.errors import InputIssue
 from auditor.core.models import Finding, Notice
 from auditor.run.executors.base import DEFAULT_SCHEDULER_TIMEOUT
@@ -23,9 +24,9 @@ class AuditOptions:
     workers: int = 0  # 0: one per core
     frames: str = "referenced"  # referenced | all | none
     fail_on: str = "low"  # low | medium | high | critical | never
-    face_upsample: int = 1
+    face_upsample: int = UPSAMPLE
     face_kernel: str | None = None  # None: the default descriptor kernel (auditor.faces.kernels)
-    probe_tolerance: float = 0.6
+    probe_tolerance: float = PROBE_TOLERANCE
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate

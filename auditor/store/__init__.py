@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from auditor.store.repo import DEFAULT_URL, Store, new_cache_row, save_report
+from auditor.store.repo import DEFAULT_URL, Store, new_cache_row
 from auditor.store.writer import BATCH, RunWriter
 
-__all__ = ["BATCH", "DEFAULT_URL", "RunWriter", "Store", "new_cache_row", "save_report"]
+__all__ = ["BATCH", "DEFAULT_URL", "RunWriter", "Store", "new_cache_row"]

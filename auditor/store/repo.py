@@ -220,11 +220,6 @@ class Store:
         return sqlite.insert(table("face_cache")).on_conflict_do_nothing(index_elements=keys)
 
 
-def save_report(store: Store, report: dict[str, Any], bundle: str, exit_code: int) -> None:
-    """Same as `store.save_run(report, bundle, exit_code)` (the findings may be any iterable)."""
-    store.save_run(report, bundle, exit_code)
-
-
 def new_cache_row(
     sha256: str,
     fingerprint: str,

@@ -16,7 +16,7 @@ import pytest
 from auditor.core.errors import StoreError
 from auditor.run.audit import run_audit
 from auditor.run.options import AuditOptions
-from auditor.store import BATCH, Store, save_report
+from auditor.store import BATCH, Store
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 FORMATS = ("json", "sarif", "junit", "csv", "html", "table")
@@ -150,7 +150,7 @@ def test_save_report_takes_any_iterable_of_findings(
     store_url: str, demo_report: dict[str, Any]
 ) -> None:
     with Store(store_url) as store:
-        save_report(store, {**demo_report, "findings": iter(demo_report["findings"])}, "/b", 1)
+        store.save_run({**demo_report, "findings": iter(demo_report["findings"])}, "/b", 1)
         assert store.load_report(demo_report["run"]["id"]) == demo_report
 
 

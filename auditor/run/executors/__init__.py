@@ -6,6 +6,7 @@ imports the Dask one only when asked, so `distributed` stays optional.
 
 from __future__ import annotations
 
+from auditor.faces.kernels import DEFAULT_KERNEL
 from auditor.run.executors.base import (
     AHEAD,
     DEFAULT_SCHEDULER_TIMEOUT,
@@ -27,9 +28,13 @@ __all__ = [
 
 
 def open_executor(
-    scheduler: str | None, workers: int, timeout: float = DEFAULT_SCHEDULER_TIMEOUT
+    scheduler: str | None,
+    workers: int,
+    timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
+    kernel: str = DEFAULT_KERNEL,
 ) -> Executor:
-    """`LocalPool` without a scheduler; otherwise a Dask executor (connects on first use).
+    """`LocalPool` without a scheduler; otherwise a Dask executor (connects on first use),
+    whose workers are checked against this client for the descriptor `kernel` the run uses.
 
     Raises SchedulerError at once when Dask is not installed.
     """
@@ -37,4 +42,4 @@ def open_executor(
         return LocalPool(workers)
     from auditor.run.executors.dask import DaskExecutor
 
-    return DaskExecutor(scheduler, workers, timeout)
+    return DaskExecutor(scheduler, workers, timeout, kernel)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from auditor.core.defaults import SCHEDULER_TIMEOUT
 from auditor.core.errors import AuditorError
 
 T = TypeVar("T")
@@ -28,8 +29,7 @@ R = TypeVar("R")
 #: Jobs submitted ahead per worker: enough to keep every worker busy while results are consumed.
 AHEAD = 4
 
-#: Seconds to wait for a Dask scheduler (and its first worker) before giving up.
-DEFAULT_SCHEDULER_TIMEOUT = 10.0
+DEFAULT_SCHEDULER_TIMEOUT = SCHEDULER_TIMEOUT
 
 
 class SchedulerError(AuditorError):

@@ -48,8 +48,9 @@ RETRIES = 2
 INSTALL_HINT = "install the optional Dask support: pip install 'auditor[dask]'"
 
 
-def worker_facts() -> dict[str, str]:
-    """What must be equal on the client and every worker for identical results.
+def worker_facts(kernel: str) -> dict[str, str]:
+    """What must be equal on the client and every worker for identical results, for the
+    descriptor kernel the audit uses (the onnx kernel adds the onnxruntime version and provider).
 
     Runs on each worker (`Client.run`), so it is top-level and imports lazily.
     """
@@ -59,11 +60,12 @@ def worker_facts() -> dict[str, str]:
     from auditor import __version__
     from auditor.faces.fingerprint import build_info
 
-    build = json.dumps(build_info(), sort_keys=True, default=str)
+    build = json.dumps(build_info(kernel), sort_keys=True, default=str)
     return {
         "auditor": __version__,
         "python": platform.python_version(),
-        "dlib build and models": hashlib.sha256(build.encode()).hexdigest()[:16],
+        "kernel": kernel,
+        "dlib build, kernel runtime and models": hashlib.sha256(build.encode()).hexdigest()[:16],
     }
 
 
@@ -79,7 +81,7 @@ def can_read(root: str) -> bool:
 class DaskExecutor:
     """A connection to a Dask scheduler, opened on first use and closed by `close`."""
 
-    def __init__(self, address: str, workers: int, timeout: float) -> None:
+    def __init__(self, address: str, workers: int, timeout: float, kernel: str) -> None:
         try:
             import distributed  # noqa: F401 - only to fail early and clearly
         except ImportError as exc:
@@ -88,6 +90,7 @@ class DaskExecutor:
             ) from exc
         self.address = address
         self.workers = workers
+        self.kernel = kernel
         self.timeout = timeout
         self._client: Any = None
         self._cluster: Any = None
@@ -146,9 +149,9 @@ class DaskExecutor:
 
     def _check_workers(self, client: Any) -> None:
         """Every worker must import this auditor and have the same dlib build and models."""
-        mine = worker_facts()
+        mine = worker_facts(self.kernel)
         try:
-            theirs = client.run(worker_facts)
+            theirs = client.run(worker_facts, self.kernel)
         except Exception as exc:  # noqa: BLE001 - ModuleNotFoundError raised on a worker
             self.close()
             raise SchedulerError(
