@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench-logs bench-faces bench-kernel dlib-fast bench-faces-both clean chromium postgresql goldens
+.PHONY: schemas install demo test lint bench-logs bench-faces bench-kernel dlib-fast bench-faces-both clean chromium postgresql goldens
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ postgresql:
 
 test: $(STAMP) chromium postgresql
 	AUDITOR_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q $(TESTS)
+
+# Regenerate the JSON Schemas shipped in the package from the typed models (auditor/core/report.py).
+schemas: $(STAMP)
+	$(PY) -c "import json; from auditor.core.report import report_schema; open('auditor/report/schemas/auditor.report-v1.schema.json', 'w').write(json.dumps(report_schema(), indent=2, sort_keys=True) + '\\n')"
 
 # Rewrite fixtures/golden/ from the current reporters; review the diff before committing.
 goldens: $(STAMP)

@@ -35,6 +35,7 @@ def baseline_create(
     from datetime import UTC, datetime
 
     from auditor.config import baseline as baseline_mod
+    from auditor.core.report import ReportShapeError, load_report
 
     try:
         until = baseline_mod.parse_expiry(expires)
@@ -45,11 +46,14 @@ def baseline_create(
             report_data = json.loads(report_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             _fail(f"{report_file}: cannot read the JSON report: {exc}")
-        if not isinstance(report_data, dict):
-            _fail(f"{report_file}: not an auditor JSON report")
+        try:
+            report = load_report(report_data)
+        except ReportShapeError as exc:
+            lines = "\n".join(f"  {p}" for p in exc.problems)
+            _fail(f"{report_file}: not an auditor.report/v1 JSON report:\n{lines}")
         existing = baseline_mod.load(output) if output.exists() else None
         new = baseline_mod.entries_from_report(
-            report_data,
+            report,
             reason=reason,
             who=who,
             expires=until,

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from auditor.core.errors import ConfigError, Location
+from auditor.core.report import Report
 
 SCHEMA = "auditor.baseline/v1"
 _REQUIRED = ("fingerprint", "reason", "who", "expires")
@@ -176,7 +176,7 @@ def apply(baseline: Baseline, finding_ids: Iterable[str], today: date) -> Applic
 
 
 def entries_from_report(
-    report: dict[str, Any],
+    report: Report,
     *,
     reason: str,
     who: str,
@@ -184,33 +184,29 @@ def entries_from_report(
     created: date,
     only: Sequence[str] = (),
 ) -> list[BaselineEntry]:
-    """Entries for the findings of a JSON report (all, or those whose id starts with `only`)."""
+    """Entries for the findings of a validated report (all, or those whose id starts with
+    `only`)."""
     if not reason.strip() or not who.strip():
         raise ConfigError("--reason and --who must not be empty")
-    findings = report.get("findings")
-    if report.get("schema") != "auditor.report/v1" or not isinstance(findings, list):
-        raise ConfigError("not an auditor JSON report (expected schema auditor.report/v1)")
-    chosen = [f for f in findings if not only or any(f["id"].startswith(p) for p in only)]
+    findings = report.findings
+    chosen = [f for f in findings if not only or any(f.id.startswith(p) for p in only)]
     for prefix in only:
-        if not any(f["id"].startswith(prefix) for f in findings):
+        if not any(f.id.startswith(prefix) for f in findings):
             raise ConfigError(f"no finding id starts with {prefix!r}", Location("--finding"))
-    out = []
-    for f in chosen:
-        first = f["events"][0] if f.get("events") else {}
-        out.append(
-            BaselineEntry(
-                fingerprint=f["id"],
-                reason=reason.strip(),
-                who=who.strip(),
-                expires=expires,
-                pack=f.get("pack", ""),
-                rule=f.get("rule", ""),
-                title=f.get("title", ""),
-                time=first.get("time") or "",
-                created=created.isoformat(),
-            )
+    return [
+        BaselineEntry(
+            fingerprint=f.id,
+            reason=reason.strip(),
+            who=who.strip(),
+            expires=expires,
+            pack=f.pack,
+            rule=f.rule,
+            title=f.title,
+            time=f.events[0].time if f.events else "",
+            created=created.isoformat(),
         )
-    return out
+        for f in chosen
+    ]
 
 
 def merge(

@@ -310,3 +310,19 @@ def test_exit_codes(tmp_path: Path, session_db: str, run_cli: Cli) -> None:
         ).exit_code
         == 3
     )
+
+
+def test_baseline_create_refuses_a_malformed_report_with_its_paths(
+    tmp_path: Path, run_cli: Cli, report_json: Path
+) -> None:
+    data = json.loads(report_json.read_text())
+    del data["findings"][0]["id"]
+    data["findings"][1]["severity"] = "severe"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = _create(run_cli, bad, tmp_path / "baseline.json")
+    assert result.exit_code == 2
+    assert "not an auditor.report/v1 JSON report" in result.stderr
+    assert "findings[0].id: Field required" in result.stderr
+    assert "findings[1].severity" in result.stderr
+    assert not (tmp_path / "baseline.json").exists()

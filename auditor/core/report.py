@@ -1,0 +1,373 @@
+"""The typed model of the JSON report, `auditor.report/v1`: the one owner of its shape.
+
+The report is written streaming (findings never all in memory), so the writer does not build
+these models; they are what a report *is*: `docs/report.md`'s key tables are checked against
+them, the JSON Schema shipped in the package is generated from them (`report_schema`), and
+everything that reads a report it did not just make (a stored run, a report inside an evidence
+archive) validates it here first (`load_report`), so a malformed or hostile document is one
+located error instead of a KeyError deep in a reporter.
+
+Models are frozen and forbid unknown keys: a key the writer adds must be added here, or the
+tests that validate the goldens and the demo fail. `upgrade` turns documents stored by older
+releases into the current shape before validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA = "auditor.report/v1"
+
+__all__ = [
+    "SCHEMA",
+    "Report",
+    "ReportShapeError",
+    "load_report",
+    "report_schema",
+    "upgrade",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tool(_Model):
+    """Which program wrote the report."""
+
+    name: str
+    version: str
+
+
+class Spilled(_Model):
+    """What a large audit wrote to disk on the way (sorted runs, waiting files)."""
+
+    findings_runs: int
+    waiting_files: int
+
+
+class Run(_Model):
+    """The one block that differs between identical audits."""
+
+    id: str
+    started: str
+    finished: str
+    status: Literal["complete", "incomplete"]
+    workers: int
+    spilled: Spilled
+    frames_from_cache: int | None = None
+    frames_computed: int | None = None
+    executor: str | None = None
+    scheduler: str | None = None
+    dask_workers: int | None = None
+    dask_threads: int | None = None
+
+
+class BundleInfo(_Model):
+    """The audited bundle, by name only (paths in a report are bundle-relative)."""
+
+    name: str
+
+
+class Settings(_Model):
+    """The options that change the verdict or the evidence (re-checked by `verify`)."""
+
+    fail_on: str
+    fail_on_undecided: bool
+    frames: Literal["referenced", "all", "none"]
+    probe_tolerance: float
+    baseline: str | None
+
+
+class InputEntry(_Model):
+    """One file that was read, with its hash."""
+
+    path: str
+    kind: Literal["log", "frame", "probe", "pack", "config"]
+    sha256: str
+    records: int
+    errors: int
+    source: str | None
+
+
+class PackSource(_Model):
+    """A source a pack cites, with its confidence mark (P primary, S secondary, U unverified)."""
+
+    id: str
+    title: str
+    url: str
+    confidence: str
+
+
+class PackRule(_Model):
+    """A rule's metadata, so reports can list rules that did not fire."""
+
+    id: str
+    title: str
+    severity: str
+    confidence: str
+    kind: str
+    cite: tuple[str, ...]
+
+
+class PackEntry(_Model):
+    """A policy pack used by the run."""
+
+    id: str
+    version: str
+    sha256: str
+    path: str
+    status: str
+    title: str
+    citation: str
+    sources: tuple[PackSource, ...]
+    rules: tuple[PackRule, ...]
+
+
+class SeverityCounts(_Model):
+    """Findings per severity."""
+
+    critical: int
+    high: int
+    medium: int
+    low: int
+
+
+class Summary(_Model):
+    """Counts over the whole run."""
+
+    events: int
+    face_operations: int
+    kinds: dict[str, int]
+    findings: SeverityCounts
+    attempts: int
+    baselined: int
+    excused: int
+    cannot_decide: int
+    cannot_decide_by_pack: dict[str, int]
+    unknown_principals: int
+    suspected_face_matching: int
+    frames_analysed: int
+    frames_missing: int
+    faces_detected: int
+    persons: int
+    errors: int
+    person_threshold: float | None = None
+    probe_tolerance: float | None = None
+
+
+class EventRef(_Model):
+    """One event of a finding, located in its log."""
+
+    source: str
+    file: str
+    record: int | None
+    line: int | None
+    event_id: str | None
+    time: str
+    principal: str
+    organisation: str
+    category: str
+    service: str
+    operation: str
+    kind: str
+    outcome: str
+    error_code: str | None
+    frames: tuple[str, ...]
+    attributes: dict[str, str]
+
+
+class FrameRef(_Model):
+    """What one frame of a finding showed (positions only, never descriptors)."""
+
+    path: str
+    sha256: str | None
+    faces: int | None
+    persons: tuple[str, ...]
+    boxes: tuple[tuple[int, int, int, int], ...]
+    status: Literal["analysed", "missing", "unreadable", "not_analysed"]
+    error: str | None
+
+
+class ProbeRef(_Model):
+    """A consenting person's probe found in a finding's frames."""
+
+    name: str
+    distance: float
+
+
+class Finding(_Model):
+    """One rule of one pack broken by one (or, for duties, several) events."""
+
+    id: str
+    pack: str
+    pack_version: str
+    rule: str
+    severity: Literal["critical", "high", "medium", "low"]
+    confidence: str
+    attempt: bool
+    baselined: bool
+    title: str
+    message: str
+    events: tuple[EventRef, ...]
+    frames: tuple[FrameRef, ...]
+    probes: tuple[ProbeRef, ...]
+
+
+class UndecidedSample(_Model):
+    """One event a rule could not decide (the first few of a group)."""
+
+    file: str
+    record: int | None
+    line: int | None
+    event_id: str | None
+    time: str
+    principal: str
+    organisation: str
+    category: str
+    service: str
+    operation: str
+    kind: str
+
+
+class Undecided(_Model):
+    """Events one rule could not decide for one reason (never a pass, never a finding)."""
+
+    pack: str
+    rule: str
+    reason: str
+    missing: tuple[str, ...]
+    count: int
+    sample: tuple[UndecidedSample, ...]
+
+
+class NoticeEntry(_Model):
+    """Something a reader should see that is neither a finding nor an error."""
+
+    file: str
+    line: int | None
+    record: int | None
+    event_id: str | None
+    message: str
+
+
+class ProbeSummary(_Model):
+    """A probe folder and the events whose frames showed that person."""
+
+    name: str
+    event_ids: tuple[str, ...]
+
+
+class FaceEngine(_Model):
+    """What an NGO must re-run to get the same faces."""
+
+    fingerprint: str
+    build: dict[str, str | int | bool | None]
+    params: dict[str, str | int | float | bool | None]
+
+
+class ErrorEntry(_Model):
+    """One unreadable record, line, file or frame."""
+
+    file: str
+    line: int | None
+    record: int | None
+    message: str
+
+
+class Report(_Model):
+    """A whole `auditor.report/v1` document."""
+
+    schema_: Literal["auditor.report/v1"] = Field(alias="schema")
+    tool: Tool
+    run: Run
+    bundle: BundleInfo
+    settings: Settings
+    inputs: tuple[InputEntry, ...]
+    packs: tuple[PackEntry, ...]
+    summary: Summary
+    findings: tuple[Finding, ...]
+    undecided: tuple[Undecided, ...]
+    notices: tuple[NoticeEntry, ...]
+    probes: tuple[ProbeSummary, ...]
+    face_engine: FaceEngine | None
+    errors: tuple[ErrorEntry, ...]
+
+
+class ReportShapeError(ValueError):
+    """A report document that is not `auditor.report/v1`: each problem with its JSON path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(document)"
+
+
+def problems(error: ValidationError, limit: int = 10) -> list[str]:
+    """`path: message` for the first `limit` problems pydantic found."""
+    out = [f"{_path(e['loc'])}: {e['msg']}" for e in error.errors()[:limit]]
+    if error.error_count() > limit:
+        out.append(f"... and {error.error_count() - limit} more")
+    return out
+
+
+def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored document in the current shape: reports written before grouped `undecided`
+    entries listed one entry per event (`{pack, rule, missing, reason, event}`)."""
+    out = dict(data)
+    undecided = out.get("undecided")
+    if isinstance(undecided, list) and any(isinstance(u, dict) and "event" in u for u in undecided):
+        out["undecided"] = list(_grouped(undecided))
+    return out
+
+
+def _grouped(entries: list[Any]) -> Iterator[dict[str, Any]]:
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for u in entries:
+        if not isinstance(u, dict) or "event" not in u:
+            yield u
+            continue
+        key = (str(u.get("pack")), str(u.get("rule")), str(u.get("reason")))
+        group = groups.setdefault(
+            key,
+            {
+                "pack": key[0],
+                "rule": key[1],
+                "reason": key[2],
+                "missing": list(u.get("missing") or []),
+                "count": 0,
+                "sample": [],
+            },
+        )
+        group["count"] += 1
+        if len(group["sample"]) < 5:
+            group["sample"].append(u["event"])
+    yield from (groups[k] for k in sorted(groups))
+
+
+def load_report(data: object) -> Report:
+    """Validate a report document (after `upgrade`); ReportShapeError lists what is wrong."""
+    if not isinstance(data, Mapping):
+        raise ReportShapeError([f"(document): must be an object, not {type(data).__name__}"])
+    try:
+        return Report.model_validate(upgrade(data))
+    except ValidationError as exc:
+        raise ReportShapeError(problems(exc)) from None
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of `auditor.report/v1`, generated from the models."""
+    schema = Report.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://auditor.invalid/schemas/auditor.report-v1.json"
+    schema["title"] = SCHEMA
+    return schema
