@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: schemas install demo test lint bench-logs bench-faces bench-kernel dlib-fast bench-faces-both clean chromium postgresql goldens
+.PHONY: schemas install demo test test-fast lint bench-logs bench-faces bench-kernel dlib-fast bench-faces-both clean chromium postgresql goldens
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ postgresql:
 
 test: $(STAMP) chromium postgresql
 	AUDITOR_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q $(TESTS)
+
+# The edit-test loop: everything but the tests marked slow (Dask clusters, fuzzing, concurrent
+# audits, the two-process determinism check). Browser and PostgreSQL tests still run when the
+# machine has them (make chromium postgresql).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m 'not slow' $(TESTS)
 
 # Regenerate the JSON Schemas shipped in the package from the typed models (auditor/core/report.py).
 schemas: $(STAMP)

@@ -1,17 +1,18 @@
-"""Shared test fixtures: paths, a fresh copy of the demo bundle, a CLI runner, a temp database."""
+"""Shared test fixtures: paths, a fresh copy of the demo bundle, the real CLI, a temp database."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
-
-from auditor.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -62,15 +63,52 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'audit.db'}"
 
 
+#: The installed console script (`[project.scripts]`), beside the interpreter running the tests.
+ENTRY_POINT = Path(sys.executable).with_name("auditor")
+#: Every CLI call in the tests ends within this many seconds, or the test fails.
+CLI_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one run of the real `auditor` process did."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """stdout then stderr, for messages in asserts."""
+        return self.stdout + self.stderr
+
+
+def run_auditor(*args: object, cwd: Path | None = None, stdin: str | None = None) -> CliResult:
+    """Run the real console entry point in a new process: what a user or a CI job runs, so a
+    traceback, a stray print or an exit code is seen exactly as they would see it."""
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [str(ENTRY_POINT), *(str(a) for a in args)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        input=stdin,
+        cwd=cwd,
+        env=env,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    # No path through the real command line may end in a Python traceback (the CLI turns
+    # every error into one `auditor: error: ...` line and an exit code): checked on every call.
+    assert "Traceback (most recent call last)" not in done.stderr, done.stderr
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
 @pytest.fixture
-def cli() -> Callable[..., Any]:
-    """Run the real typer app in-process; returns the click Result."""
-    runner = CliRunner()
-
-    def run(*args: str) -> Any:
-        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-    return run
+def cli() -> Callable[..., CliResult]:
+    """The real `auditor` command, run as a process (see `run_auditor`)."""
+    assert ENTRY_POINT.is_file(), f"{ENTRY_POINT} missing: run `make install`"
+    return run_auditor
 
 
 @pytest.fixture
@@ -123,3 +161,17 @@ arn = "arn:aws:iam::111122223333:role/pd-*"
 organisation = "Role Police"
 category = "police"
 """
+
+
+#: Folders whose every test is `slow`: real Dask clusters (scale) and property-based fuzzing.
+#: Single slow tests elsewhere (concurrent audits, the two-process determinism check) carry
+#: `@pytest.mark.slow` themselves. `make test-fast` runs the rest (`-m "not slow"`).
+SLOW_FOLDERS = ("scale", "fuzz")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of SLOW_FOLDERS slow."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT).parts
+        if len(parts) > 2 and parts[0] == "tests" and parts[1] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)

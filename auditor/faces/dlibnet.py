@@ -342,7 +342,7 @@ def _read_cache(path: Path, sha256: str) -> DlibNet:
             if key != "meta":
                 index, name = key.split("/")
                 layers[int(index)].arrays[name] = saved[key]
-    return DlibNet(tuple(meta["means"]), int(meta["size"]), layers, sha256)  # type: ignore[arg-type]
+    return DlibNet(tuple(meta["means"]), int(meta["size"]), layers, sha256)
 
 
 def load(model: Path, sha256: str | None = None) -> DlibNet:

@@ -157,7 +157,7 @@ class FaceAnalyser:
             if row is not None:
                 boxes = tuple(tuple(b) for b in json.loads(row.boxes))
                 desc = np.frombuffer(row.descriptors, dtype=np.float64).reshape(-1, 128)
-                out[display] = Faces(sha, boxes, desc)  # type: ignore[arg-type]
+                out[display] = Faces(sha, boxes, desc)
                 self.cached.add(display)
                 self.meta[display] = (row.width, row.height, {})
             else:

@@ -97,7 +97,7 @@ def read_file(job: ReadJob) -> FileResult:
         return result
     try:
         try:
-            head = stream.stream.peek(1 << 16)[: 1 << 16]  # type: ignore[attr-defined]
+            head = stream.stream.peek(1 << 16)[: 1 << 16]
         except (EOFError, OSError) as exc:
             from auditor.sources.base import broken_stream_message
 

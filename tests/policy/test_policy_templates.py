@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from auditor.cli import app
 from auditor.policy import seed_files
 from auditor.policy.schema import TEMPLATE_FIELDS
 from auditor.policy.template import render
+from tests.conftest import run_auditor
 
 SEED = next(p for p in seed_files() if p.stem == "amazon-rekognition-police-2020")
 
@@ -44,7 +43,7 @@ def test_lint_rejects_a_template_that_is_not_plain_fields(
     tmp_path: Path, template: str, expect: str
 ) -> None:
     path, line = _pack_with_message(tmp_path, f"ran {template} at {{time}}")
-    result = CliRunner().invoke(app, ["policy", "lint", str(path)])
+    result = run_auditor("policy", "lint", path)
     assert result.exit_code == 2, result.output
     rows = [r for r in result.output.splitlines() if f"{path.name}:{line}:" in r]
     assert rows and all("message" in r for r in rows), result.output
@@ -54,14 +53,14 @@ def test_lint_rejects_a_template_that_is_not_plain_fields(
 
 def test_escaped_braces_and_known_fields_lint_clean(tmp_path: Path) -> None:
     path, _ = _pack_with_message(tmp_path, "{{literal}} {principal} ran {operation} {{")
-    result = CliRunner().invoke(app, ["policy", "lint", str(path)])
+    result = run_auditor("policy", "lint", path)
     assert result.exit_code == 0, result.output
 
 
 def test_every_seed_pack_lints_clean_through_the_cli() -> None:
     seeds = sorted(str(p) for p in (Path(__file__).parents[2] / "seeds").glob("*.toml"))
     assert seeds
-    result = CliRunner().invoke(app, ["policy", "lint", *seeds])
+    result = run_auditor("policy", "lint", *seeds)
     assert result.exit_code == 0, result.output
 
 

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 from report_helpers import CHROMIUM, DEMO, GOLDEN_PACKS, Chromium
-from typer.testing import CliRunner
 
-from auditor.cli import app
+from tests.conftest import run_auditor
 
 
 @pytest.fixture(scope="session")
@@ -28,13 +27,8 @@ def session_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def run_cli() -> Callable[..., Any]:
-    """Invoke the real typer app in-process (stdout and stderr kept apart)."""
-    runner = CliRunner()
-
-    def run(*args: object) -> Any:
-        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-    return run
+    """The real `auditor` command as a process (stdout and stderr kept apart)."""
+    return run_auditor
 
 
 @pytest.fixture(scope="session")

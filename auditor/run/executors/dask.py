@@ -108,7 +108,7 @@ class DaskExecutor:
         if self.address == "local":
             target = self._cluster = self._local_cluster()
         try:
-            client = Client(target, timeout=self.timeout, set_as_default=False)
+            client = Client(target, timeout=self.timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError (bad address)
             self.close()
             raise SchedulerError(
@@ -124,7 +124,7 @@ class DaskExecutor:
                 f"the Dask scheduler at {self.address} has no workers (waited {self.timeout:g} s)"
             ) from exc
         self._check_workers(client)
-        threads = client.nthreads()
+        threads = client.nthreads()  # type: ignore[no-untyped-call]
         self._slots = max(1, sum(threads.values()))
         self._facts = {"dask_workers": len(threads), "dask_threads": self._slots}
         return client
@@ -134,7 +134,7 @@ class DaskExecutor:
         from distributed import LocalCluster
 
         try:
-            return LocalCluster(
+            return LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=max(1, self.workers),
                 threads_per_worker=1,
                 processes=True,
