@@ -35,9 +35,7 @@ _RUNTIME_TIME = re.compile(
 _PY_LOGGING_WERKZEUG = re.compile(rb"^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):werkzeug:")
 
 #: Go's `time.Duration.String`: `800ns`, `45.2µs`, `312.5ms`, `1.2345s`, `1m2s`, `1h2m3.5s`.
-_LATENCY = (
-    rb"\d+(?:\.\d+)?(?:ns|us|ms|\xc2\xb5s|\xce\xbcs)|(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s"
-)
+_LATENCY = rb"\d+(?:\.\d+)?(?:ns|us|ms|\xc2\xb5s|\xce\xbcs)|(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s"
 _QUOTED = rb'"(?:[^"\\]|\\.)*"'
 _STATUS = rb"(?P<status>\d{3}|-)"
 _TOKEN = rb"(?P<method>[A-Za-z][A-Za-z_-]*)"
@@ -57,8 +55,13 @@ FORMATS: tuple[LineFormat, ...] = (
         "gin",
         re.compile(
             rb"^\[GIN\] (?P<time>\d{4}/\d\d/\d\d - \d\d:\d\d:\d\d) \|\s*(?P<status>\d{1,3})\s*\|"
-            rb"\s*(?:" + _LATENCY + rb")\s*\|\s*(?P<client>\S*)\s*\|\s*" + _TOKEN
-            + rb"\s*(?:\|\s*)?(?P<target>" + _QUOTED + rb"|.*?)\s*$"
+            rb"\s*(?:"
+            + _LATENCY
+            + rb")\s*\|\s*(?P<client>\S*)\s*\|\s*"
+            + _TOKEN
+            + rb"\s*(?:\|\s*)?(?P<target>"
+            + _QUOTED
+            + rb"|.*?)\s*$"
         ),
         True,
     ),
@@ -73,7 +76,10 @@ FORMATS: tuple[LineFormat, ...] = (
     LineFormat(  # morgan dev: ':method :url :status :response-time ms - :res[content-length]'
         "morgan-dev",
         re.compile(
-            rb"^" + _TOKEN + rb" (?P<target>\S+) " + _STATUS
+            rb"^"
+            + _TOKEN
+            + rb" (?P<target>\S+) "
+            + _STATUS
             + rb" (?:\d+(?:\.\d+)?|-) ms - (?:\d+|-)$"
         ),
         False,
@@ -81,7 +87,10 @@ FORMATS: tuple[LineFormat, ...] = (
     LineFormat(  # morgan tiny: ':method :url :status :res[content-length] - :response-time ms'
         "morgan-tiny",
         re.compile(
-            rb"^" + _TOKEN + rb" (?P<target>\S+) " + _STATUS
+            rb"^"
+            + _TOKEN
+            + rb" (?P<target>\S+) "
+            + _STATUS
             + rb" (?:\d+|-) - (?:\d+(?:\.\d+)?|-) ms$"
         ),
         False,
@@ -89,8 +98,11 @@ FORMATS: tuple[LineFormat, ...] = (
     LineFormat(  # morgan short: ':remote-addr :remote-user :method :url HTTP/:http-version ...'
         "morgan-short",
         re.compile(
-            rb"^(?P<client>\S+) (?P<user>\S+) " + _TOKEN + rb" (?P<target>\S+) HTTP/(?:[\d.]+|-) "
-            + _STATUS + rb" (?:\d+|-) - (?:\d+(?:\.\d+)?|-) ms$"
+            rb"^(?P<client>\S+) (?P<user>\S+) "
+            + _TOKEN
+            + rb" (?P<target>\S+) HTTP/(?:[\d.]+|-) "
+            + _STATUS
+            + rb" (?:\d+|-) - (?:\d+(?:\.\d+)?|-) ms$"
         ),
         False,
     ),
@@ -111,7 +123,7 @@ SERVER_MESSAGES: tuple[tuple[str, re.Pattern[bytes], re.Pattern[bytes] | None], 
     (
         "werkzeug",
         re.compile(
-            rb"^(?: \* (?:Serving Flask app|Debug mode|Running on|Restarting with|Debugger is "
+            rb"^(?: ?\* (?:Serving Flask app|Debug mode|Running on|Restarting with|Debugger is "
             rb"active|Debugger PIN|Detected change in)|Press CTRL\+C to quit"
             rb"|WARNING: This is a development server)"
         ),

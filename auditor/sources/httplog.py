@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -39,7 +36,8 @@ from auditor.config.logformat import parse_line
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources import accesslines
-from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
+from auditor.sources.accesstime import access_time
+from auditor.sources.base import FileResult, HashingStream, ReadJob
 
 NAME = "httplog"
 
@@ -50,22 +48,11 @@ CLF = re.compile(
     rb'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<size>\S+)'
     rb'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?'
 )
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
-_CLF_TIME = re.compile(
-    r"(\d{1,2})/(\w{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.\d+)? ([+-])(\d{2})(\d{2})"
-)
-#: werkzeug's `log_date_time_string` (local time, no zone): `14/Mar/2023 09:02:51`
-_WERKZEUG_TIME = re.compile(r"(\d{1,2})/(\w{3})/(\d{4}) (\d{2}):(\d{2}):(\d{2})")
-#: Gin's `2006/01/02 - 15:04:05` (local time, no zone)
-_GIN_TIME = re.compile(r"(\d{4})/(\d{2})/(\d{2}) - (\d{2}:\d{2}:\d{2})")
 #: Encoded, doubled-slash, dot-segment or `;param` paths pass the cheap face pre-test: what
 #: they route to is only known after `normalise_path`.
 _UNNORMAL = (b"%", b"//", b";", b"/.")
+#: A request inside a server's own message (a malformed access line looks like one).
+_REQUEST_IN_TEXT = re.compile(rb"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
 _LABELS = {
     "gin": "Gin's access-line format",
     "uvicorn": "uvicorn's access-line format",
@@ -135,8 +122,8 @@ class HttpLogSource:
         """Fields of a text line: a declared format first, then CLF, then `accesslines`."""
         line, runtime_time = accesslines.clean(raw)
         fields: dict[str, Any] | None = None
-        if state.custom:
-            text = line.decode("utf-8", "replace")
+        if state.custom:  # the declared format sees the line as written (a time may lead it)
+            text = raw.decode("utf-8", "replace")
             for fmt in state.custom:
                 fields = parse_line(fmt, text)
                 if fields is not None:
@@ -169,12 +156,13 @@ class HttpLogSource:
         if message is not None:
             server, opens = message
             state.in_block, state.after_gin = opens, False
-            if server != "gin-debug" and may_be_face_request(line):
+            request = _REQUEST_IN_TEXT.search(line)
+            if server != "gin-debug" and request and _may_be_face(request.group(0)):
                 result.issues.append(
                     InputIssue(
                         result.path,
-                        f"a {server} message that names a face-API path is not an access line;"
-                        " not read as a request",
+                        f"a {server} message holds a request that may be a face operation"
+                        " but is not an access line in a known format; not read as a request",
                         line=lineno,
                     )
                 )
@@ -286,7 +274,7 @@ class HttpLogSource:
             )
             return
         try:
-            when = _time(f.get("time"), job.settings.timezone)
+            when = access_time(f.get("time"), job.settings.timezone)
         except (ValueError, TypeError, OverflowError, OSError):  # OSError: platform time range
             result.records -= 1
             result.issues.append(
@@ -309,7 +297,7 @@ class HttpLogSource:
             )
             if v
         ]
-        failed = status[:1] in ("4", "5")
+        failed = status[:1] in ("4", "5") or status == "0"  # 0: no response was sent
         event = Event(
             source=NAME,
             file=result.path,
@@ -349,49 +337,6 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return None if text in ("", "-") else text
-
-
-def _time(value: Any, tz: str) -> datetime:
-    """CLF time (`10/Oct/2000:13:55:36 -0700`), ISO-8601 text or epoch seconds -> UTC.
-
-    Also werkzeug's and Gin's local times (in the bundle's zone), RFC 1123 (morgan's `:date`)
-    and a parsed `datetime` (a `[[httplog]]` format; naive means the bundle's zone)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
-    if isinstance(value, datetime):
-        zone = UTC if tz == "UTC" else ZoneInfo(tz)
-        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
-    if isinstance(value, str):
-        m = _CLF_TIME.fullmatch(value.strip())
-        if m is None:
-            return _other_time(value.strip(), tz)
-        else:
-            day, mon, year, hh, mm, ss, sign, oh, om = m.groups()
-            offset = timedelta(hours=int(oh), minutes=int(om)) * (-1 if sign == "-" else 1)
-            month = _MONTHS.get(mon.lower())
-            if month is None:
-                raise ValueError(f"bad month {mon!r}")
-            return datetime(
-                int(year), month, int(day), int(hh), int(mm), int(ss), tzinfo=timezone(offset)
-            ).astimezone(UTC)
-    return parse_time(value, tz)
-
-
-def _other_time(text: str, tz: str) -> datetime:
-    w = _WERKZEUG_TIME.fullmatch(text)
-    if w:
-        day, mon, year, hh, mm, ss = w.groups()
-        month = _MONTHS.get(mon.lower())
-        if month is None:
-            raise ValueError(f"bad month {mon!r}")
-        naive = datetime(int(year), month, int(day), int(hh), int(mm), int(ss))
-        return _time(naive, tz)
-    g = _GIN_TIME.fullmatch(text)
-    if g:
-        return parse_time(f"{g[1]}-{g[2]}-{g[3]}T{g[4]}", tz)
-    if text[:3].isalpha() and text[3:4] == ",":  # RFC 1123: `Tue, 14 Mar 2023 09:02:51 GMT`
-        return parsedate_to_datetime(text).astimezone(UTC)
-    return parse_time(text, tz)
 
 
 @dataclass

@@ -1,0 +1,335 @@
+"""Access lines of the servers face APIs run behind: Gin, werkzeug, uvicorn, gunicorn, morgan,
+Envoy, and `[[httplog]] format` (Apache LogFormat / nginx log_format) from audit.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.config import settings as settings_mod
+from auditor.config import tomlfile
+from auditor.config.bundle import SourceSettings
+from auditor.config.logformat import to_apache
+from auditor.config.settings import HttpLogFormat
+from auditor.core.errors import ConfigErrors
+from auditor.sources import SOURCES, sniff
+from auditor.sources.accesslines import go_unquote
+from tests.logsamples import SAMPLES, issues, read_sample, rows
+
+NO_TIME = (
+    "has no time: {} carries none (read the log with its runtime's timestamps, e.g. `docker logs"
+    " --timestamps`, or log in a format with a time)"
+)
+
+
+def test_gin_as_deepstack_writes_it_unquoted_with_debug_lines() -> None:
+    result = read_sample("gin/deepstack.log")
+    assert result.source == "httplog"
+    # 2 warnings + 4 other [GIN-debug] lines (3 route registrations) + 5 access lines
+    assert result.records == 11
+    assert rows(result) == [
+        (
+            11,
+            None,
+            "deepstack",
+            "face.recognize",
+            "identification_1toN",
+            "192.168.3.200",
+            "succeeded",
+        ),
+        (12, None, "deepstack", "face.register", "enrolment", "192.168.3.200", "succeeded"),
+        (13, None, "deepstack", "face.recognize", "identification_1toN", "192.168.3.201", "failed"),
+        (15, None, "deepstack", "face.match", "verification_1to1", "192.168.3.201", "succeeded"),
+    ]
+    # route registrations name face paths but are never operations; line 14 (`Error #01`)
+    # belongs to line 13; line 17 is a broken Gin line
+    assert issues(result) == [
+        (17, None, "not an access-log line (expected Gin's access-line format)")
+    ]
+    assert result.events[0].time.isoformat() == "2023-03-14T09:02:51+00:00"
+    assert result.events[3].time.isoformat() == "2023-03-14T09:04:10+00:00"  # `1m2s` latency
+    assert result.events[2].error_code == "HTTP 400"  # `45.2µs` latency
+
+
+def test_gin_quoted_paths_colour_and_the_1_12_latency_column() -> None:
+    result = read_sample("gin/gin-1.9.log")
+    assert result.source == "httplog" and result.records == 7 and result.issues == []
+    assert [(e.line, e.operation) for e in result.events] == [
+        (5, "face.recognize"),
+        (6, "face"),
+        (8, "face.register"),
+    ]
+    assert result.events[0].attr("http_path") == "/v1/vision/face/recognize"  # query dropped
+    assert result.events[1].principal.address == "10.0.0.5"  # ANSI colour codes removed
+
+
+def test_gin_local_time_is_in_the_bundle_timezone(tmp_path: Path) -> None:
+    (tmp_path / "gin.log").write_bytes(
+        b'[GIN] 2023/03/14 - 10:02:51 | 200 |   312.5ms |  10.0.0.5 | POST  "/v1/vision/face"\n'
+    )
+    result = read_sample("gin.log", SourceSettings(timezone="Europe/Berlin"), root=tmp_path)
+    assert result.events[0].time.isoformat() == "2023-03-14T09:02:51+00:00"
+
+
+def test_go_quoted_path_is_unescaped() -> None:
+    assert go_unquote(r'"/v1/vision/face/\"x\"\\y"') == '/v1/vision/face/"x"\\y'
+    assert go_unquote(r'"/caf\xc3\xa9"') == "/café"
+    assert go_unquote(r'"/a\u00e9\tb"') == "/aé\tb"
+
+
+def test_werkzeug_development_server() -> None:
+    result = read_sample("werkzeug/flask-dev.log")
+    assert result.source == "httplog" and result.records == 9 and result.issues == []
+    assert rows(result) == [
+        (6, None, "compreface", "recognize", "identification_1toN", "10.0.0.5", "succeeded"),
+        (8, None, "compreface", "add_face", "enrolment", "10.0.0.6", "failed"),
+        (
+            9,
+            None,
+            "compreface",
+            "verification.verify",
+            "verification_1to1",
+            "10.0.0.6",
+            "succeeded",
+        ),
+    ]
+    assert result.events[0].time.isoformat() == "2023-03-14T09:02:51+00:00"
+
+
+def test_werkzeug_through_python_logging() -> None:
+    result = read_sample("werkzeug/python-logging.log")
+    assert result.source == "httplog" and result.records == 7 and result.issues == []
+    assert [(e.line, e.operation) for e in result.events] == [(6, "face.recognize"), (7, "face")]
+
+
+def test_uvicorn_without_a_time_is_a_located_issue_for_face_calls() -> None:
+    result = read_sample("uvicorn/uvicorn.log")
+    assert result.source == "httplog" and result.events == []
+    # 4 start-up lines, GET /docs, the ERROR line (its traceback belongs to it)
+    assert result.records == 6
+    label = "uvicorn's access-line format"
+    assert issues(result) == [
+        (5, None, "POST /api/v1/recognition/recognize " + NO_TIME.format(label)),
+        (12, None, "POST /api/v1/detection/detect " + NO_TIME.format(label)),
+    ]
+
+
+def test_uvicorn_with_docker_timestamps() -> None:
+    result = read_sample("uvicorn/docker-timestamps.log")
+    assert result.source == "httplog" and result.records == 7 and result.issues == []
+    assert rows(result) == [
+        (5, None, "compreface", "recognize", "identification_1toN", "10.0.0.5", "succeeded"),
+        (7, None, "compreface", "add_face", "enrolment", "10.0.0.7", "failed"),
+    ]
+    assert result.events[0].time.isoformat() == "2023-03-14T09:02:51.532110+00:00"
+    assert result.events[1].error_code == "HTTP 422"
+
+
+def test_gunicorn_default_access_format_after_its_error_log() -> None:
+    result = read_sample("gunicorn/gunicorn.log")
+    assert result.source == "httplog" and result.records == 7 and result.issues == []
+    assert [(e.line, e.operation, e.attr("user_agent")) for e in result.events] == [
+        (5, "search", "python-requests/2.28.2"),
+        (6, "detect", "python-requests/2.28.2"),
+    ]
+
+
+def test_morgan_combined_common_and_default_date() -> None:
+    combined = read_sample("morgan/combined.log")
+    assert combined.source == "httplog" and combined.issues == []
+    assert [(e.line, e.operation, e.time.isoformat()) for e in combined.events] == [
+        (1, "recognize", "2023-03-14T09:02:51+00:00"),
+        (2, "add_face", "2023-03-14T09:02:52+00:00"),
+        (3, "verification.verify", "2023-03-14T09:02:53+00:00"),  # `[:date]`, RFC 1123
+    ]
+    common = read_sample("morgan/common.log")
+    assert [(e.line, e.operation) for e in common.events] == [(1, "recognize"), (2, "manage")]
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "face_lines"),
+    [
+        ("dev", "morgan's dev format", [(1, "recognize"), (3, "faces")]),
+        ("tiny", "morgan's tiny format", [(1, "recognize")]),
+        ("short", "morgan's short format", [(1, "recognize")]),
+    ],
+)
+def test_morgan_formats_without_a_date(name: str, label: str, face_lines: list) -> None:
+    result = read_sample(f"morgan/{name}.log")
+    assert result.source == "httplog" and result.events == [] and result.records == 1
+    expected = []
+    for line, tail in face_lines:
+        path = (
+            "/api/v1/recognition/recognize" if tail == "recognize" else "/api/v1/recognition/faces"
+        )
+        expected.append((line, None, f"POST {path} " + NO_TIME.format(label)))
+    assert issues(result) == expected
+
+
+def test_morgan_dev_with_runtime_timestamps_gives_events(tmp_path: Path) -> None:
+    dev = (SAMPLES / "morgan/dev.log").read_bytes().splitlines(keepends=True)
+    stamped = b"".join(b"2023-03-14T09:02:5%dZ " % i + line for i, line in enumerate(dev))
+    (tmp_path / "dev.log").write_bytes(stamped)
+    result = read_sample("dev.log", root=tmp_path)
+    assert result.issues == [] and result.records == 3
+    assert [(e.line, e.operation, e.time.isoformat()) for e in result.events] == [
+        (1, "recognize", "2023-03-14T09:02:50+00:00"),
+        (3, "add_face", "2023-03-14T09:02:52+00:00"),
+    ]
+
+
+def test_envoy_default_format() -> None:
+    result = read_sample("envoy/envoy.log")
+    assert result.source == "httplog" and result.records == 6 and result.issues == []
+    assert rows(result) == [
+        (3, None, "azure_face", "Identify", "identification_1toN", "10.0.0.5", "succeeded"),
+        (4, None, "azure_face", "Detect", "face_detection", "10.0.0.5", "succeeded"),
+        # response code 0: Envoy never sent a response (the client disconnected, `DC`)
+        (5, None, "azure_face", "Verify", "verification_1to1", "unknown", "failed"),
+    ]
+    assert result.events[1].principal.address == "10.0.0.5"  # first X-Forwarded-For address
+    assert result.events[0].time.isoformat() == "2023-03-14T09:02:51.310000+00:00"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"[GIN-debug] [WARNING] Creating an Engine instance with the Logger and Recovery"
+        b" middleware already attached.\n\n[GIN-debug] POST   /v1/vision/face --> main.f (3"
+        b' handlers)\n[GIN] 2023/03/14 - 09:02:51 | 200 |  1ms |  10.0.0.5 | POST  "/x"\n',
+        b"[GIN] 2021/11/07 - 08:54:46 | 200 |  9.931778818s |   192.168.3.200 | POST     /v1\n",
+        b" * Serving Flask app 'a'\n * Debug mode: off\n"
+        b'10.0.0.5 - - [14/Mar/2023 09:02:51] "GET / HTTP/1.1" 200 -\n',
+        b'INFO:werkzeug:10.0.0.5 - - [14/Mar/2023 09:02:51] "GET / HTTP/1.1" 200 -\n',
+        b'INFO:     Started server process [1]\nINFO:     1.2.3.4:5 - "GET / HTTP/1.1" 200 OK\n',
+        b"[2023-03-14 09:02:40 +0000] [1] [INFO] Starting gunicorn 20.1.0\n"
+        b'10.0.0.5 - - [14/Mar/2023:09:02:51 +0000] "GET / HTTP/1.1" 200 2 "-" "x"\n',
+        b"\x1b[0mPOST /x \x1b[32m200\x1b[0m 12.345 ms - 123\x1b[0m\n",
+        b"POST /x 200 123 - 12.345 ms\n",
+        b'[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100'
+        b' "10.0.35.28" "nsq2http" "cc21d9b0" "locations" "tcp://10.0.2.1:80"\n',
+    ],
+)
+def test_each_shape_is_detected_by_content(head: bytes) -> None:
+    assert sniff("logs/server.log", head) == "httplog"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"INFO:     Started server process [1]\nINFO:     Waiting for application startup.\n",
+        b" * Serving Flask app 'a'\n2023-05-02T08:00:00Z user=pd svc=rekognition op=Search\n",
+        b"[GIN-debug] Listening and serving HTTP on :8080\nsomething else\n",
+    ],
+)
+def test_start_up_lines_alone_do_not_make_an_access_log(head: bytes) -> None:
+    assert sniff("logs/server.log", head) == "text"
+
+
+def test_a_server_message_holding_a_face_request_is_an_issue(tmp_path: Path) -> None:
+    (tmp_path / "u.log").write_bytes(
+        b'INFO:     10.0.0.5:1 - "GET /docs HTTP/1.1" 200 OK\n'
+        b'INFO:     10.0.0.5:1 - "POST /v1/vision/face/recognize HTTP/1.1"\n'
+    )
+    result = read_sample("u.log", root=tmp_path)
+    assert result.records == 1 and result.events == []
+    assert [line for line, _, _ in issues(result)] == [2]
+    assert "may be a face operation" in issues(result)[0][2]
+
+
+# --- [[httplog]] format in audit.toml ---------------------------------------------------------
+
+NGINX_FORMAT = '$time_iso8601 $remote_addr "$request" $status $request_time "$http_user_agent"'
+VHOST_COMBINED = '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
+
+
+def test_nginx_log_format_is_translated_to_apache() -> None:
+    assert to_apache(NGINX_FORMAT) == (
+        '%{NGINX-VAR-time_iso8601}i %h "%r" %>s %{NGINX-VAR-request_time}i "%{User-Agent}i"'
+    )
+    assert to_apache("${remote_user}|$http_x_forwarded_for 100%") == (
+        "%u|%{X-Forwarded-For}i 100%%"
+    )
+
+
+def test_custom_nginx_format_from_audit_toml(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path, f"[[httplog]]\nglob = 'nginx-custom/access.log'\nformat = '{NGINX_FORMAT}'\n"
+    )
+    result = read_sample("nginx-custom/access.log", settings)
+    assert result.source == "httplog" and result.records == 3 and result.issues == []
+    assert [
+        (e.line, e.operation, e.time.isoformat(), e.attr("user_agent")) for e in result.events
+    ] == [
+        (1, "recognize", "2023-03-14T09:02:51+00:00", "axios/1.3.4"),
+        (3, "add_face", "2023-03-14T08:02:53+00:00", "axios/1.3.4"),
+    ]
+    # without the declaration the file is not an access log (its first field is a time)
+    assert read_sample("nginx-custom/access.log").source == "text"
+
+
+def test_custom_apache_format_from_audit_toml(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path, f"[[httplog]]\nglob = 'nginx-custom/*.log'\nformat = '{VHOST_COMBINED}'\n"
+    )
+    result = read_sample("nginx-custom/apache-vhost.log", settings)
+    assert result.source == "httplog" and result.records == 3
+    assert [(e.line, e.operation, e.attr("raw_path")) for e in result.events] == [
+        (1, "Identify", None),
+        (3, "Identify", "/face/v1.0/%69dentify"),
+    ]
+    assert issues(result) == [
+        (4, None, "not an access-log line (expected the [[httplog]] format of audit.toml)")
+    ]
+
+
+def test_format_without_glob_applies_to_detected_access_logs(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_bytes(
+        b'10.0.0.5 - - [14/Mar/2023:09:02:51 +0000] "POST /facepp/v3/search HTTP/1.1" 200 9'
+        b" 0.312 upstream=10.1.0.2:80\n"
+    )
+    fmt = '%h %l %u %t "%r" %>s %b %{NGINX-x}i upstream=%{NGINX-y}i'
+    settings = SourceSettings(httplog_formats=(HttpLogFormat("*", fmt),))
+    assert settings.source_override("a.log") is None  # "*" forces no file
+    result = read_sample("a.log", settings, root=tmp_path)
+    assert result.source == "httplog" and [e.operation for e in result.events] == ["search"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[[httplog]]\nformat = '%h %Q'\n",
+            "audit.toml:2: httplog[0].format: bad access-log format: Unknown log format"
+            " directive: '%Q'",
+        ),
+        (
+            "[[httplog]]\nformat = '%h %t %>s'\n",
+            "audit.toml:2: httplog[0].format: bad access-log format: has no request",
+        ),
+        (
+            "[[httplog]]\nglob = '*.log'\nformat = '$remote_addr [$time_local] $status'\n",
+            "audit.toml:3: httplog[0].format: bad access-log format: has no request",
+        ),
+        ("[[httplog]]\nglob = 'x'\n", "audit.toml:1: httplog[0].format: needs a `format` string"),
+        (
+            "[[httplog]]\nformat = '%r'\npattern = 'x'\n",
+            "audit.toml:3: httplog[0].pattern: unknown key 'pattern'",
+        ),
+        ("[[httplog]]\nformat = 7\n", "audit.toml:2: httplog[0].format: must be a non-empty"),
+    ],
+)
+def test_bad_httplog_format_is_a_located_config_error(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    with pytest.raises(ConfigErrors) as err:
+        _settings(tmp_path, toml)
+    assert message in str(err.value), str(err.value)
+
+
+def _settings(tmp_path: Path, toml: str) -> SourceSettings:
+    path = tmp_path / "audit.toml"
+    path.write_text(toml)
+    _, settings = settings_mod.parse(tomlfile.load(path, "audit.toml"), tuple(SOURCES))
+    return settings
