@@ -3,7 +3,11 @@ Envoy, and `[[httplog]] format` (Apache LogFormat / nginx log_format) from audit
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -253,11 +257,16 @@ def test_nginx_log_format_is_translated_to_apache() -> None:
     )
 
 
-def test_custom_nginx_format_from_audit_toml(tmp_path: Path) -> None:
-    settings = _settings(
-        tmp_path, f"[[httplog]]\nglob = 'nginx-custom/access.log'\nformat = '{NGINX_FORMAT}'\n"
-    )
-    result = read_sample("nginx-custom/access.log", settings)
+CUSTOM = SAMPLES.parent / "httplog-custom"
+
+
+def _custom_settings() -> SourceSettings:
+    doc = tomlfile.load(CUSTOM / "audit.toml", "audit.toml")
+    return settings_mod.parse(doc, tuple(SOURCES))[1]
+
+
+def test_custom_nginx_format_from_audit_toml() -> None:
+    result = read_sample("logs/nginx/access.log", _custom_settings(), root=CUSTOM)
     assert result.source == "httplog" and result.records == 3 and result.issues == []
     assert [
         (e.line, e.operation, e.time.isoformat(), e.attr("user_agent")) for e in result.events
@@ -266,14 +275,11 @@ def test_custom_nginx_format_from_audit_toml(tmp_path: Path) -> None:
         (3, "add_face", "2023-03-14T08:02:53+00:00", "axios/1.3.4"),
     ]
     # without the declaration the file is not an access log (its first field is a time)
-    assert read_sample("nginx-custom/access.log").source == "text"
+    assert read_sample("logs/nginx/access.log", root=CUSTOM).source == "text"
 
 
-def test_custom_apache_format_from_audit_toml(tmp_path: Path) -> None:
-    settings = _settings(
-        tmp_path, f"[[httplog]]\nglob = 'nginx-custom/*.log'\nformat = '{VHOST_COMBINED}'\n"
-    )
-    result = read_sample("nginx-custom/apache-vhost.log", settings)
+def test_custom_apache_format_from_audit_toml() -> None:
+    result = read_sample("logs/apache/vhost.log", _custom_settings(), root=CUSTOM)
     assert result.source == "httplog" and result.records == 3
     assert [(e.line, e.operation, e.attr("raw_path")) for e in result.events] == [
         (1, "Identify", None),
@@ -282,6 +288,30 @@ def test_custom_apache_format_from_audit_toml(tmp_path: Path) -> None:
     assert issues(result) == [
         (4, None, "not an access-log line (expected the [[httplog]] format of audit.toml)")
     ]
+
+
+def test_custom_format_bundle_through_the_cli(
+    tmp_path: Path, cli: Callable[..., Any], db_url: str
+) -> None:
+    bundle = tmp_path / "b"
+    shutil.copytree(CUSTOM, bundle, ignore=shutil.ignore_patterns("SOURCES.md"))
+    out = tmp_path / "r.json"
+    result = cli(
+        "audit", bundle, "--format", "json", "--output", out, "--db", db_url, "--no-frames",
+        "--policy", "all",
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output  # vhost.log line 4 is not in its format
+    report = json.loads(out.read_text())
+    assert [(e["file"], e["line"]) for e in report["errors"]] == [("logs/apache/vhost.log", 4)]
+    sources = {
+        i["path"]: (i["source"], i["records"]) for i in report["inputs"] if i["kind"] == "log"
+    }
+    assert sources == {
+        "logs/apache/vhost.log": ("httplog", 3),
+        "logs/nginx/access.log": ("httplog", 3),
+    }
+    found = {(e["file"], e["line"]) for f in report["findings"] for e in f["events"]}
+    assert found == {("logs/apache/vhost.log", 1), ("logs/apache/vhost.log", 3)}
 
 
 def test_format_without_glob_applies_to_detected_access_logs(tmp_path: Path) -> None:
