@@ -27,14 +27,15 @@ NO_TIME = (
 )
 
 
-def test_gin_as_deepstack_writes_it_unquoted_with_debug_lines() -> None:
+def test_gin_as_deepstack_writes_it_after_its_banner() -> None:
     result = read_sample("gin/deepstack.log")
     assert result.source == "httplog"
-    # 2 warnings + 4 other [GIN-debug] lines (3 route registrations) + 5 access lines
-    assert result.records == 11
+    # the banner (version, then the activated endpoints between dashes) is one record, never an
+    # operation; then 5 access lines
+    assert result.records == 6
     assert rows(result) == [
         (
-            11,
+            17,
             None,
             "deepstack",
             "face.recognize",
@@ -42,30 +43,64 @@ def test_gin_as_deepstack_writes_it_unquoted_with_debug_lines() -> None:
             "192.168.3.200",
             "succeeded",
         ),
-        (12, None, "deepstack", "face.register", "enrolment", "192.168.3.200", "succeeded"),
-        (13, None, "deepstack", "face.recognize", "identification_1toN", "192.168.3.201", "failed"),
-        (15, None, "deepstack", "face.match", "verification_1to1", "192.168.3.201", "succeeded"),
+        (18, None, "deepstack", "face.register", "enrolment", "192.168.3.200", "succeeded"),
+        (19, None, "deepstack", "face.recognize", "identification_1toN", "192.168.3.201", "failed"),
+        (21, None, "deepstack", "face.match", "verification_1to1", "192.168.3.201", "succeeded"),
     ]
-    # route registrations name face paths but are never operations; line 14 (`Error #01`)
-    # belongs to line 13; line 17 is a broken Gin line
+    # line 20 (`Error #01`) belongs to line 19; line 23 is a broken Gin line
     assert issues(result) == [
-        (17, None, "not an access-log line (expected Gin's access-line format)")
+        (23, None, "not an access-log line (expected Gin's access-line format)")
     ]
     assert result.events[0].time.isoformat() == "2023-03-14T09:02:51+00:00"
     assert result.events[3].time.isoformat() == "2023-03-14T09:04:10+00:00"  # `1m2s` latency
     assert result.events[2].error_code == "HTTP 400"  # `45.2µs` latency
 
 
-def test_gin_quoted_paths_colour_and_the_1_12_latency_column() -> None:
+def test_gin_debug_lines_quoted_paths_colour_and_the_1_12_latency_column() -> None:
     result = read_sample("gin/gin-1.9.log")
-    assert result.source == "httplog" and result.records == 7 and result.issues == []
+    assert result.source == "httplog" and result.issues == []
+    # 2 warnings (their further lines belong to them), 3 route registrations (two name face
+    # routes: never operations), `Listening and serving`, 4 access lines
+    assert result.records == 10
     assert [(e.line, e.operation) for e in result.events] == [
-        (5, "face.recognize"),
-        (6, "face"),
-        (8, "face.register"),
+        (11, "face.recognize"),
+        (12, "face"),
+        (14, "face.register"),
     ]
     assert result.events[0].attr("http_path") == "/v1/vision/face/recognize"  # query dropped
     assert result.events[1].principal.address == "10.0.0.5"  # ANSI colour codes removed
+
+
+def test_docker_compose_prefix_and_timestamps(tmp_path: Path) -> None:
+    lines = (SAMPLES / "gin/deepstack.log").read_bytes().splitlines(keepends=True)
+    (tmp_path / "compose.log").write_bytes(
+        b"".join(
+            b"deepstack    | 2023-03-14T09:02:5%dZ " % (i % 10) + line
+            for i, line in enumerate(lines)
+        )
+    )
+    result = read_sample("compose.log", root=tmp_path)
+    assert result.source == "httplog" and result.records == 6
+    assert [e.line for e in result.events] == [17, 18, 19, 21]
+    assert [line for line, _, _ in issues(result)] == [23]
+    assert result.events[0].time.isoformat() == "2023-03-14T09:02:51+00:00"  # Gin's own time
+
+
+def test_a_traceback_does_not_hide_a_broken_face_line(tmp_path: Path) -> None:
+    (tmp_path / "u.log").write_bytes(
+        b'2023-03-14T09:02:50Z INFO:     10.0.0.5:1 - "GET /docs HTTP/1.1" 200 OK\n'
+        b"ERROR:    Exception in ASGI application\n"
+        b"Traceback (most recent call last):\n"
+        b'  File "/app/main.py", line 9, in recognise\n'
+        b"ValueError: image is not a JPEG\n"
+        b"10.0.0.5 POST /v1/vision/face/recognize 200\n"
+        b'2023-03-14T09:02:51Z INFO:     10.0.0.5:1 - "GET /docs HTTP/1.1" 200 OK\n'
+    )
+    result = read_sample("u.log", root=tmp_path)
+    assert result.source == "httplog" and result.records == 3  # GET /docs twice, ERROR
+    assert issues(result) == [
+        (6, None, "not an access-log line (expected uvicorn's access-line format)")
+    ]
 
 
 def test_gin_local_time_is_in_the_bundle_timezone(tmp_path: Path) -> None:
@@ -203,6 +238,9 @@ def test_envoy_default_format() -> None:
         b" middleware already attached.\n\n[GIN-debug] POST   /v1/vision/face --> main.f (3"
         b' handlers)\n[GIN] 2023/03/14 - 09:02:51 | 200 |  1ms |  10.0.0.5 | POST  "/x"\n',
         b"[GIN] 2021/11/07 - 08:54:46 | 200 |  9.931778818s |   192.168.3.200 | POST     /v1\n",
+        b"DeepStack: Version 2022.01.1\n/v1/vision/face\n" + b"-" * 39 + b"\nv1/restore\n"
+        b"[GIN] 2021/11/07 - 08:54:46 | 200 |  9.931778818s |   192.168.3.200 | POST     /v1\n",
+        b"deepstack    | [GIN] 2021/08/09 - 20:33:34 | 404 |         926ns |    192.168.1.18 | GET /\n",
         b" * Serving Flask app 'a'\n * Debug mode: off\n"
         b'10.0.0.5 - - [14/Mar/2023 09:02:51] "GET / HTTP/1.1" 200 -\n',
         b'INFO:werkzeug:10.0.0.5 - - [14/Mar/2023 09:02:51] "GET / HTTP/1.1" 200 -\n',

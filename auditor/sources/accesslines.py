@@ -24,6 +24,7 @@ blank line, belong to it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,59 +118,111 @@ FORMATS: tuple[LineFormat, ...] = (
     ),
 )
 
-#: (name, pattern, opens a block): a server's own message lines, one record each, no request.
-SERVER_MESSAGES: tuple[tuple[str, re.Pattern[bytes], re.Pattern[bytes] | None], ...] = (
-    ("gin-debug", re.compile(rb"^\[GIN-debug\] "), re.compile(rb"\[WARNING\]|Loaded HTML")),
-    (
+
+@dataclass(frozen=True)
+class ServerMessage:
+    """A server's own message line: one record that holds no request.
+
+    When `opens` matches the line it starts a block: the lines after it that are indented or
+    match `continues` belong to it, up to a blank line or the next access line."""
+
+    name: str
+    regex: re.Pattern[bytes]
+    opens: re.Pattern[bytes] | None = None
+    continues: re.Pattern[bytes] | None = None
+
+
+#: A Python traceback after an `ERROR:` line (its indented lines count by their indentation).
+_TRACEBACK = re.compile(
+    rb"^(?:Traceback \(most recent call last\):|During handling of the above exception"
+    rb"|The above exception was the direct cause|[A-Za-z_][\w.]*(?:Error|Exception|Exit"
+    rb"|Interrupt|Warning|Group)\b)"
+)
+_ERROR_LEVEL = re.compile(rb"^(?:ERROR|CRITICAL):")
+
+SERVER_MESSAGES: tuple[ServerMessage, ...] = (
+    # gin debug.go: `debugPrint` writes "[GIN-debug] " before every message; a warning ends
+    # with a blank line and may take more lines (` - using env:`, the SetHTMLTemplate advice)
+    ServerMessage(
+        "gin-debug",
+        re.compile(rb"^\[GIN-debug\] "),
+        re.compile(rb"\[WARNING\]|Loaded HTML"),
+        re.compile(rb"^(?!\[GIN)"),
+    ),
+    # DeepStack's start-up banner: its version, then each activated endpoint between dashes
+    ServerMessage(
+        "deepstack",
+        re.compile(rb"^DeepStack: Version \S+$"),
+        re.compile(rb"."),
+        re.compile(rb"^(?:/?v1/\S*|-{3,})$"),
+    ),
+    ServerMessage(
         "werkzeug",
         re.compile(
             rb"^(?: ?\* (?:Serving Flask app|Debug mode|Running on|Restarting with|Debugger is "
             rb"active|Debugger PIN|Detected change in)|Press CTRL\+C to quit"
             rb"|WARNING: This is a development server)"
         ),
-        None,
     ),
-    (
+    ServerMessage(
         "uvicorn",
         re.compile(rb"^(?:TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):\s+\S"),
-        re.compile(rb"^(?:ERROR|CRITICAL):"),
+        _ERROR_LEVEL,
+        _TRACEBACK,
     ),
-    (
+    ServerMessage(  # gunicorn glogging.py: `%(asctime)s [%(process)d] [%(levelname)s] ...`
         "gunicorn",
         re.compile(
             rb"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] "
             rb"\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\] "
         ),
         re.compile(rb"\[(?:ERROR|CRITICAL)\]"),
+        _TRACEBACK,
     ),
-    (
+    ServerMessage(  # Envoy's own log: `[%Y-%m-%d %T.%e][%t][%l][%n] ...`
         "envoy",
         re.compile(
             rb"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\]\[\d+\]"
             rb"\[(?:trace|debug|info|warning|error|critical)\]"
         ),
-        None,
     ),
 )
 #: Lines Gin writes right after an access line: `c.Errors` (`Error #01: ...`), part of it.
 GIN_ERROR = re.compile(rb"^Error #\d+: ")
+#: `docker compose logs` writes `service  | ` before each line.
+_COMPOSE = re.compile(rb"^[A-Za-z0-9][\w.-]*\s+\| ")
 
 
-def clean(line: bytes) -> tuple[bytes, str | None]:
-    """(line without colour codes and runtime time prefix, that prefix's time or None)."""
-    text = line.strip()
+@dataclass(frozen=True)
+class Line:
+    """A line made ready for the patterns: colour codes, a `docker compose` service prefix, a
+    runtime time prefix and Python logging's `INFO:werkzeug:` taken off; the time kept."""
+
+    text: bytes
+    runtime_time: str | None
+    indented: bool
+
+
+def clean(raw: bytes) -> Line:
+    """See `Line`."""
+    text = raw.rstrip(b"\r\n")
     if b"\x1b[" in text:
-        text = _ANSI.sub(b"", text).strip()
+        text = _ANSI.sub(b"", text)
+    m = _COMPOSE.match(text)
+    if m is not None:
+        text = text[m.end() :]
     when = None
     m = _RUNTIME_TIME.match(text)
     if m is not None:
         when = m.group("ts").decode()
-        text = text[m.end() :].lstrip()
+        text = text[m.end() :]
+    indented = text[:1] in (b" ", b"\t")
+    text = text.strip()
     if text[:1] in (b"D", b"I", b"W", b"E", b"C"):
-        m2 = _PY_LOGGING_WERKZEUG.match(text)
-        if m2 is not None:
-            text = text[m2.end() :]
-    return text, when
+        m = _PY_LOGGING_WERKZEUG.match(text)
+        if m is not None:
+            text = text[m.end() :]
+    return Line(text, when, indented)
 
 
 def parse(line: bytes) -> tuple[str, dict[str, Any]] | None:
@@ -194,41 +247,55 @@ def parse(line: bytes) -> tuple[str, dict[str, Any]] | None:
         if fmt.name == "envoy":
             g["client"] = g.get("client", "").split(",", 1)[0].strip()
         g.setdefault("time", None)
+        g["untimed"] = None if fmt.timed else fmt.name
         return fmt.name, g
     return None
 
 
-def server_message(line: bytes) -> tuple[str, bool] | None:
-    """(server, opens a block) when a cleaned line is one of a server's own messages."""
-    for name, regex, opens in SERVER_MESSAGES:
-        if regex.match(line):
-            return name, bool(opens is not None and opens.search(line))
+def server_message(line: bytes) -> ServerMessage | None:
+    """The server message a cleaned line is, if it is one."""
+    for message in SERVER_MESSAGES:
+        if message.regex.match(line):
+            return message
     return None
 
 
-def looks_like_access_log(head: bytes, is_access_line: Any) -> bool:
+def opens_block(message: ServerMessage, line: bytes) -> ServerMessage | None:
+    """`message` when this line of it starts a block, else None."""
+    return message if message.opens is not None and message.opens.search(line) else None
+
+
+def continues_block(block: ServerMessage | None, line: Line) -> bool:
+    """True when `line` belongs to the block that `block` opened."""
+    if block is None:
+        return False
+    if line.indented:
+        return True
+    return block.continues is not None and block.continues.match(line.text) is not None
+
+
+def looks_like_access_log(head: bytes, is_access_line: Callable[[bytes], bool]) -> bool:
     """True when the first line that is not a server's start-up message is an access line.
 
-    `is_access_line(cleaned_line)` tells CLF lines (owned by `httplog`); this module adds its own
+    `is_access_line(text)` tells CLF lines (owned by `httplog`); this module adds its own
     formats. Only whole lines of the first 200 are looked at."""
-    in_block = False
+    block: ServerMessage | None = None
     lines = head.split(b"\n")
     if len(lines) > 1:
         lines = lines[:-1]  # the peek window may cut the last line short
     for raw in lines[:200]:
-        line, _ = clean(raw)
-        if not line:
-            in_block = False
+        line = clean(raw)
+        if not line.text:
+            block = None
             continue
-        if is_access_line(line) or parse(line) is not None:
+        if is_access_line(line.text) or parse(line.text) is not None:
             return True
-        found = server_message(line)
-        if found is not None:
-            in_block = found[1]
+        message = server_message(line.text)
+        if message is not None:
+            block = opens_block(message, line.text)
             continue
-        if in_block:
-            continue
-        return False
+        if not continues_block(block, line):
+            return False
     return False
 
 

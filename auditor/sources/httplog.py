@@ -106,13 +106,13 @@ class HttpLogSource:
         for lineno, raw in stream.lines(result):
             line = raw.strip()
             if not line:
-                state.in_block = state.after_gin = False
+                state.block, state.after_gin = None, False
                 continue
             if line.startswith(b"{"):
-                state.after_gin = False
+                state.block, state.after_gin = None, False
                 fields = self._json(line, result, lineno)
             else:
-                fields = self._text(line, state, result, lineno)
+                fields = self._text(raw, state, result, lineno)
             if fields is not None:
                 self._record(job, fields, result, lineno)
 
@@ -120,61 +120,63 @@ class HttpLogSource:
         self, raw: bytes, state: _State, result: FileResult, lineno: int
     ) -> dict[str, Any] | None:
         """Fields of a text line: a declared format first, then CLF, then `accesslines`."""
-        line, runtime_time = accesslines.clean(raw)
+        line = accesslines.clean(raw)
         fields: dict[str, Any] | None = None
         if state.custom:  # the declared format sees the line as written (a time may lead it)
-            text = raw.decode("utf-8", "replace")
+            text = raw.strip().decode("utf-8", "replace")
             for fmt in state.custom:
                 fields = parse_line(fmt, text)
                 if fields is not None:
                     state.kind = "custom"
                     break
         if fields is None:
-            m = CLF.match(line)
+            m = CLF.match(line.text)
             if m is not None:
                 state.kind = "clf"
                 fields = self._clf(m)
         if fields is None:
-            found = accesslines.parse(line)
+            found = accesslines.parse(line.text)
             if found is not None:
                 state.kind, fields = found
-                fields["untimed"] = state.kind
         if fields is not None:
-            state.after_gin, state.in_block = state.kind == "gin", False
-            if fields.get("time") is None and runtime_time is not None:
-                fields["time"] = runtime_time
+            state.after_gin, state.block = state.kind == "gin", None
+            if fields.get("time") is None and line.runtime_time is not None:
+                fields["time"] = line.runtime_time
             return fields
         return self._other(line, state, result, lineno)
 
     def _other(
-        self, line: bytes, state: _State, result: FileResult, lineno: int
+        self, line: accesslines.Line, state: _State, result: FileResult, lineno: int
     ) -> dict[str, Any] | None:
         """A line that is no request: part of a block, a server's own message, or an issue."""
-        if state.after_gin and accesslines.GIN_ERROR.match(line):
+        text = line.text
+        if state.after_gin and accesslines.GIN_ERROR.match(text):
             return None  # Gin's `c.Errors` after an access line belong to it
-        message = accesslines.server_message(line)
+        message = accesslines.server_message(text)
+        part_of_block = message is None and accesslines.continues_block(state.block, line)
+        owner = message if message is not None else state.block if part_of_block else None
+        if owner is None:
+            label = _LABELS.get(state.kind or "", "the common or combined format")
+            result.issues.append(
+                InputIssue(result.path, f"not an access-log line (expected {label})", line=lineno)
+            )
+            return None
         if message is not None:
-            server, opens = message
-            state.in_block, state.after_gin = opens, False
-            request = _REQUEST_IN_TEXT.search(line)
-            if server != "gin-debug" and request and _may_be_face(request.group(0)):
-                result.issues.append(
-                    InputIssue(
-                        result.path,
-                        f"a {server} message holds a request that may be a face operation"
-                        " but is not an access line in a known format; not read as a request",
-                        line=lineno,
-                    )
+            state.block, state.after_gin = accesslines.opens_block(message, text), False
+        request = _REQUEST_IN_TEXT.search(text)
+        if owner.name != "gin-debug" and request and _may_be_face(request.group(0)):
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"a {owner.name} message holds a request that may be a face operation"
+                    " but is not an access line in a known format; not read as a request",
+                    line=lineno,
                 )
-                return None
-            return {"no_request": True}  # counted: the server's own message, no request
-        if state.in_block:
-            return None  # a warning's or traceback's further lines belong to its first line
-        label = _LABELS.get(state.kind or "", "the common or combined format")
-        result.issues.append(
-            InputIssue(result.path, f"not an access-log line (expected {label})", line=lineno)
-        )
-        return None
+            )
+            return None
+        if part_of_block:
+            return None  # a warning's, banner's or traceback's further lines belong to its first
+        return {"no_request": True}  # counted: the server's own message, no request
 
     def _clf(self, m: re.Match[bytes]) -> dict[str, Any]:
         if not _may_be_face(m.group("request")):
@@ -346,7 +348,7 @@ class _State:
 
     custom: tuple[str, ...]
     kind: str | None = None
-    in_block: bool = False
+    block: accesslines.ServerMessage | None = None
     after_gin: bool = False
 
 
