@@ -401,3 +401,29 @@ def _settings(tmp_path: Path, toml: str) -> SourceSettings:
     path.write_text(toml)
     _, settings = settings_mod.parse(tomlfile.load(path, "audit.toml"), tuple(SOURCES))
     return settings
+
+
+def test_custom_format_time_problems_are_located(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_bytes(
+        b"99999999999999999 POST /facepp/v3/search HTTP/1.1\n"
+        b"1678784571 POST /facepp/v3/search HTTP/1.1\n"
+    )
+    (tmp_path / "b.log").write_bytes(b"2023-03-14 POST /facepp/v3/search HTTP/1.1\n")
+    settings = SourceSettings(
+        httplog_formats=(
+            HttpLogFormat("a.log", "%{sec}t %r"),
+            HttpLogFormat("b.log", "%{%Y-%m-%d}t %r"),  # a date is not a time
+        )
+    )
+    a = read_sample("a.log", settings, root=tmp_path)
+    assert [(e.line, e.time.isoformat()) for e in a.events] == [(2, "2023-03-14T09:02:51+00:00")]
+    ((line, _, message),) = issues(a)
+    assert line == 1 and message.startswith("bad time in the [[httplog]] format: ")
+    b = read_sample("b.log", settings, root=tmp_path)
+    assert b.events == [] and issues(b) == [
+        (
+            1,
+            None,
+            "POST /facepp/v3/search " + NO_TIME.format("the [[httplog]] format of audit.toml"),
+        )
+    ]

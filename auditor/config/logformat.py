@@ -91,11 +91,16 @@ def compile_format(fmt: str) -> apachelogs.LogParser:
 
 
 def parse_line(fmt: str, line: str) -> dict[str, Any] | None:
-    """The `httplog` fields of one line in format `fmt`, or None when it does not match."""
+    """The `httplog` fields of one line in format `fmt`, or None when it does not match.
+
+    A line that matches but holds an impossible time (`%{sec}t` past year 9999, 31 February)
+    gives `{"invalid": message}`: it is in the format, and the time is what is wrong."""
     try:
         entry = compile_format(fmt).parse(line)
     except apachelogs.Error:
         return None
+    except (ValueError, OverflowError, OSError) as exc:  # apachelogs assembling the time
+        return {"invalid": f"bad time in the [[httplog]] format: {exc}"}
     d = entry.directives
     nginx = {k[len(_PLACEHOLDER) + 2 : -2]: v for k, v in d.items() if _PLACEHOLDER in k}
     request = d.get("%r")
@@ -109,8 +114,10 @@ def parse_line(fmt: str, line: str) -> dict[str, Any] | None:
     target = nginx.get("request_uri") or target
     status = next((d[k] for k in ("%>s", "%s", "%<s") if d.get(k) is not None), None)
     headers = getattr(entry, "headers_in", None) or {}
+    when = _entry_time(entry, nginx)
     return {
-        "time": _entry_time(entry, nginx),
+        "time": when,
+        "untimed": "custom" if when is None else None,
         "method": method,
         "target": target if request != "-" else "",
         "status": None if status is None else str(status),

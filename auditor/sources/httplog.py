@@ -129,6 +129,9 @@ class HttpLogSource:
                 if fields is not None:
                     state.kind = "custom"
                     break
+            if fields is not None and "invalid" in fields:
+                result.issues.append(InputIssue(result.path, fields["invalid"], line=lineno))
+                return None
         if fields is None:
             m = CLF.match(line.text)
             if m is not None:
