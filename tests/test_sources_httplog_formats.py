@@ -240,7 +240,8 @@ def test_envoy_default_format() -> None:
         b"[GIN] 2021/11/07 - 08:54:46 | 200 |  9.931778818s |   192.168.3.200 | POST     /v1\n",
         b"DeepStack: Version 2022.01.1\n/v1/vision/face\n" + b"-" * 39 + b"\nv1/restore\n"
         b"[GIN] 2021/11/07 - 08:54:46 | 200 |  9.931778818s |   192.168.3.200 | POST     /v1\n",
-        b"deepstack    | [GIN] 2021/08/09 - 20:33:34 | 404 |         926ns |    192.168.1.18 | GET /\n",
+        b"deepstack    | [GIN] 2021/08/09 - 20:33:34 | 404 |         926ns |    192.168.1.18 |"
+        b" GET      /\n",
         b" * Serving Flask app 'a'\n * Debug mode: off\n"
         b'10.0.0.5 - - [14/Mar/2023 09:02:51] "GET / HTTP/1.1" 200 -\n',
         b'INFO:werkzeug:10.0.0.5 - - [14/Mar/2023 09:02:51] "GET / HTTP/1.1" 200 -\n',
