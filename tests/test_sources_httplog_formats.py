@@ -4,6 +4,7 @@ Envoy, and `[[httplog]] format` (Apache LogFormat / nginx log_format) from audit
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -428,3 +429,63 @@ def test_custom_format_time_problems_are_located(tmp_path: Path) -> None:
             "POST /facepp/v3/search " + NO_TIME.format("the [[httplog]] format of audit.toml"),
         )
     ]
+
+
+def _go(fmt: str, *args: object) -> str:
+    """Go's `fmt.Sprintf` for the verbs Gin's logger uses (`%v %s %d %#v` with widths)."""
+    values = iter(args)
+
+    def one(m: re.Match[str]) -> str:
+        flags, width = m.group(1), m.group(2)
+        value = next(values)
+        text = json.dumps(value) if flags == "#" else str(value)
+        if not width:
+            return text
+        return text.ljust(int(width)) if flags == "-" else text.rjust(int(width))
+
+    return re.sub(r"%([-#]?)(\d*)[vsd]", one, fmt)
+
+
+#: Gin's access-line format strings, by the first release that wrote each (gin logger.go).
+GIN_VERSIONS = {
+    "v0.5": "[GIN] %v |%s %3d %s| %12v | %s |%s %-7s %s| %s",
+    "v1.0": "[GIN] %v |%s %3d %s| %12v | %s |%s  %s %-7s %s",
+    "v1.2": "[GIN] %v |%s %3d %s| %13v | %s |%s  %s %-7s %s",
+    "v1.3": "[GIN] %v |%s %3d %s| %13v | %15s |%s  %s %-7s %s",
+    "v1.5": "[GIN] %v |%s %3d %s| %13v | %15s |%s %-7s %s %s",
+    "v1.6": "[GIN] %v |%s %3d %s| %13v | %15s |%s %-7s %s %#v",
+}
+
+
+@pytest.mark.parametrize("version", sorted(GIN_VERSIONS))
+@pytest.mark.parametrize("colour", [False, True])
+@pytest.mark.parametrize("latency", ["800ns", "45.2µs", "312.5ms", "9.931778818s", "1m2s"])
+def test_every_gin_version_of_the_format(
+    tmp_path: Path, version: str, colour: bool, latency: str
+) -> None:
+    fmt = GIN_VERSIONS[version]
+    green, cyan, reset = ("\x1b[97;42m", "\x1b[97;46m", "\x1b[0m") if colour else ("", "", "")
+    when, status, client, path = "2023/03/14 - 09:02:51", 200, "10.0.0.5", "/v1/vision/face/match"
+    if version in ("v1.0", "v1.2", "v1.3"):  # methodColor, reset, method, path
+        args: tuple[object, ...] = (when, green, status, reset, latency, client, cyan, reset)
+        args += ("POST", path)
+    else:  # methodColor, method, reset, path
+        args = (when, green, status, reset, latency, client, cyan, "POST", reset, path)
+    line = _go(fmt, *args)
+    (tmp_path / "gin.log").write_text(line + "\n", encoding="utf-8")
+    result = read_sample("gin.log", root=tmp_path)
+    assert result.issues == [], line
+    assert [(e.operation, e.principal.address, e.time.isoformat()) for e in result.events] == [
+        ("face.match", "10.0.0.5", "2023-03-14T09:02:51+00:00")
+    ]
+
+
+def test_gin_1_12_format_with_latency_colour(tmp_path: Path) -> None:
+    fmt = "[GIN] %v |%s %3d %s|%s %8v %s| %15s |%s %-7s %s %#v"
+    line = _go(
+        fmt, "2023/03/14 - 09:02:51", "\x1b[97;42m", 200, "\x1b[0m", "\x1b[97;43m", "312.51ms",
+        "\x1b[0m", "10.0.0.5", "\x1b[97;46m", "POST", "\x1b[0m", "/v1/vision/face/recognize",
+    )  # fmt: skip
+    (tmp_path / "gin.log").write_text(line + "\n", encoding="utf-8")
+    (event,) = read_sample("gin.log", root=tmp_path).events
+    assert event.operation == "face.recognize"

@@ -14,11 +14,13 @@ names where the shape comes from; fixtures/logs-samples/SOURCES.md has the commi
 werkzeug's `log_request` line is CLF with a space-separated local time; `httplog` reads it with
 the CLF pattern once `clean` has taken off Python logging's `INFO:werkzeug:` prefix.
 
-Servers also print their own messages into the same stream (Gin's `[GIN-debug]` route table,
-uvicorn's `INFO:     Started server process`, werkzeug's ` * Running on`, gunicorn's and Envoy's
-error log). `SERVER_MESSAGES` recognises them: each is one record that holds no request. Some
-open a block (a Gin warning, a Python traceback after `ERROR:`) whose following lines, up to a
-blank line, belong to it.
+Servers also print their own messages into the same stream (DeepStack's start-up banner, Gin's
+`[GIN-debug]` route table, uvicorn's `INFO:     Started server process`, werkzeug's ` * Running
+on`, gunicorn's and Envoy's own log). `SERVER_MESSAGES` recognises them: each is one record that
+holds no request. Some open a block (a Gin warning, DeepStack's endpoint list, a Python
+traceback after `ERROR:`) whose following lines belong to it while they are indented or match
+the block's `continues` pattern, up to a blank line. `clean` takes off what runtimes add before
+a line (`docker compose logs` service prefixes, `docker logs --timestamps` times, colour codes).
 """
 
 from __future__ import annotations
