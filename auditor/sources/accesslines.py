@@ -210,11 +210,11 @@ def clean(raw: bytes) -> Line:
     text = raw.rstrip(b"\r\n")
     if b"\x1b[" in text:
         text = _ANSI.sub(b"", text)
-    m = _COMPOSE.match(text)
+    m = _COMPOSE.match(text) if b"| " in text[:80] else None
     if m is not None:
         text = text[m.end() :]
     when = None
-    m = _RUNTIME_TIME.match(text)
+    m = _RUNTIME_TIME.match(text) if text[4:5] == b"-" else None
     if m is not None:
         when = m.group("ts").decode()
         text = text[m.end() :]
