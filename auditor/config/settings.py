@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import regex
 
-from auditor.config import tomlfile
+from auditor.config import logformat, tomlfile
 from auditor.core.errors import ConfigError, ConfigErrors
 
 
@@ -39,6 +39,17 @@ class TextPattern:
 
 
 @dataclass(frozen=True)
+class HttpLogFormat:
+    """An access-log line format (Apache LogFormat or nginx log_format) for the `httplog` source.
+
+    `glob` "*" (none given) applies it to every file read as an access log; an explicit glob
+    also makes `httplog` read the files it names, whatever their first line looks like."""
+
+    glob: str
+    format: str
+
+
+@dataclass(frozen=True)
 class SourceSettings:
     """What the log sources need from audit.toml; plain data so it travels to worker processes."""
 
@@ -47,6 +58,7 @@ class SourceSettings:
     text_patterns: tuple[TextPattern, ...] = ()
     overrides: tuple[tuple[str, str], ...] = ()
     timezone: str = "UTC"
+    httplog_formats: tuple[HttpLogFormat, ...] = ()
 
     def mapping_for(self, rel: str) -> JsonlMapping | None:
         """The first JSONL mapping whose glob matches the bundle-relative path."""
@@ -60,15 +72,23 @@ class SourceSettings:
         for glob, name in self.overrides:
             if fnmatch.fnmatchcase(rel, glob):
                 return name
+        for fmt in self.httplog_formats:
+            if fmt.glob != "*" and fnmatch.fnmatchcase(rel, fmt.glob):
+                return "httplog"
         return None
+
+    def httplog_formats_for(self, rel: str) -> tuple[str, ...]:
+        """The `[[httplog]]` formats that apply to a bundle-relative path, in file order."""
+        return tuple(f.format for f in self.httplog_formats if fnmatch.fnmatchcase(rel, f.glob))
 
 
 #: Keys each part of audit.toml may have; anything else is a located error.
 KEYS: dict[str, tuple[str, ...]] = {
-    "": ("name", "timezone", "frames", "jsonl", "text", "sources", "description"),
+    "": ("name", "timezone", "frames", "jsonl", "text", "sources", "httplog", "description"),
     "jsonl": ("glob", "fields"),
     "text": ("glob", "pattern", "time_format"),
     "sources": ("glob", "source"),
+    "httplog": ("glob", "format"),
 }
 #: Field names a `[jsonl.fields]` mapping may use: the core fields, and any snake_case
 #: attribute name (country, camera, warrant_ref, ...) that rules can then ask for.
@@ -236,11 +256,41 @@ def parse(
             )
         elif chosen is not None and source is not None:
             overrides.append((chosen, source))
+    formats = _httplog_formats(c)
     if c.errors:
         raise ConfigErrors(c.errors)
     return name, SourceSettings(
-        tuple(prefixes), tuple(mappings), tuple(patterns), tuple(overrides), tz
+        tuple(prefixes),
+        tuple(mappings),
+        tuple(patterns),
+        tuple(overrides),
+        tz,
+        httplog_formats=formats,
     )
+
+
+def _httplog_formats(c: _Collect) -> tuple[HttpLogFormat, ...]:
+    """`[[httplog]]` tables: each format must parse (apachelogs) and name a request."""
+    formats = []
+    for i, entry in _array(c, "httplog"):
+        c.known(entry, "httplog", i)
+        glob = c.string(entry, "glob", "httplog", i) or "*"
+        fmt = c.string(entry, "format", "httplog", i, required=True)
+        if fmt is None:
+            continue
+        try:
+            logformat.compile_format(fmt)
+        except logformat.FormatError as exc:
+            c.add(
+                f"bad access-log format: {exc}",
+                "httplog",
+                i,
+                key="format",
+                field=f"httplog[{i}].format",
+            )
+            continue
+        formats.append(HttpLogFormat(glob, fmt))
+    return tuple(formats)
 
 
 def _array(c: _Collect, key: str) -> list[tuple[int, dict[str, Any]]]:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from auditor.config.bundle import SourceSettings
-from auditor.sources.httplog import looks_like_clf, looks_like_json_access
+from auditor.sources.httplog import looks_like_access_log, looks_like_json_access
 
 HTTPLOG = "httplog"
 AZURE_MONITOR = "azure_monitor"
@@ -51,7 +51,7 @@ def refine(ext: str, head: bytes, json_ext: frozenset[str], text_ext: frozenset[
         if first.startswith(b"{"):
             obj = _loads(first)
             return json_kind(obj) if isinstance(obj, dict) else None
-        return HTTPLOG if looks_like_clf(first) else None
+        return HTTPLOG if looks_like_access_log(h) else None
     if ext not in json_ext:
         return None
     if h.startswith(b'{"Records"') or h.startswith(b"{\n") or h.startswith(b"{ "):

@@ -1,4 +1,4 @@
-"""HTTP access logs: nginx/Apache combined and common formats, and JSON access logs.
+"""HTTP access logs: nginx/Apache combined and common formats, JSON, and other servers' lines.
 
 A self-hosted recogniser (CompreFace, DeepStack, CodeProject.AI behind Frigate / Double Take) or
 a pipeline calling Azure AI Face or Face++ over REST leaves its face operations in the access
@@ -9,21 +9,35 @@ written.
 The principal is the authenticated user (`%u` / `remote_user`) when the log has one, otherwise
 the client address; the address is kept either way, so principals.toml can attribute by CIDR
 range (`[[principal]] address = "10.0.0.0/8"`). A 4xx or 5xx status is an attempt (`failed`).
+
+Besides CLF (which also covers gunicorn's default, morgan `combined`/`common` and werkzeug's
+`log_request`) and JSON, `accesslines` reads Gin, uvicorn, morgan `dev`/`tiny`/`short` and Envoy
+lines, and `[[httplog]] format` in audit.toml declares any other Apache or nginx format. Paths
+are normalised (`auditor.catalogue.paths`) before the route table sees them; the path as logged
+is kept as `raw_path` when it differs.
+
+uvicorn's and morgan's `dev`/`tiny`/`short` lines carry no time. A runtime's time prefix
+(`docker logs --timestamps`) gives them one; without it a line that is a face operation is a
+located issue (an event needs a time, and none is invented), and any other line is counted.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from auditor.catalogue.operations import looks_like_face_matching
+from auditor.catalogue.paths import normalise_path
 from auditor.catalogue.routes import match_route, may_be_face_request, request_path
+from auditor.config.logformat import parse_line
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
+from auditor.sources import accesslines
+from auditor.sources.accesstime import access_time
+from auditor.sources.base import FileResult, HashingStream, ReadJob
 
 NAME = "httplog"
 
@@ -34,15 +48,20 @@ CLF = re.compile(
     rb'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<size>\S+)'
     rb'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?'
 )
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
+#: Encoded, doubled-slash, dot-segment or `;param` paths pass the cheap face pre-test: what
+#: they route to is only known after `normalise_path`.
+_UNNORMAL = (b"%", b"//", b";", b"/.")
+#: A request inside a server's own message (a malformed access line looks like one).
+_REQUEST_IN_TEXT = re.compile(rb"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
+_LABELS = {
+    "gin": "Gin's access-line format",
+    "uvicorn": "uvicorn's access-line format",
+    "morgan-dev": "morgan's dev format",
+    "morgan-tiny": "morgan's tiny format",
+    "morgan-short": "morgan's short format",
+    "envoy": "Envoy's default access-log format",
+    "custom": "the [[httplog]] format of audit.toml",
 }
-_CLF_TIME = re.compile(
-    r"(\d{1,2})/(\w{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.\d+)? ([+-])(\d{2})(\d{2})"
-)
 
 # JSON access logs: the field names nginx `log_format ... escape=json` recipes, Apache
 # mod_log_config JSON formats, Caddy and Traefik use, first present wins.
@@ -82,30 +101,88 @@ class HttpLogSource:
     name = NAME
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`: each line is CLF text or one JSON object."""
+        """See `Source.read`: each line is CLF text, one JSON object, or another server's line."""
+        state = _State(job.settings.httplog_formats_for(job.path))
         for lineno, raw in stream.lines(result):
             line = raw.strip()
             if not line:
+                state.block, state.after_gin = None, False
                 continue
             if line.startswith(b"{"):
+                state.block, state.after_gin = None, False
                 fields = self._json(line, result, lineno)
             else:
-                fields = self._clf(line, result, lineno)
+                fields = self._text(raw, state, result, lineno)
             if fields is not None:
                 self._record(job, fields, result, lineno)
 
-    def _clf(self, line: bytes, result: FileResult, lineno: int) -> dict[str, Any] | None:
-        m = CLF.match(line)
-        if m is None:
+    def _text(
+        self, raw: bytes, state: _State, result: FileResult, lineno: int
+    ) -> dict[str, Any] | None:
+        """Fields of a text line: a declared format first, then CLF, then `accesslines`."""
+        line = accesslines.clean(raw)
+        fields: dict[str, Any] | None = None
+        if state.custom:  # the declared format sees the line as written (a time may lead it)
+            text = raw.strip().decode("utf-8", "replace")
+            for fmt in state.custom:
+                fields = parse_line(fmt, text)
+                if fields is not None:
+                    state.kind = "custom"
+                    break
+            if fields is not None and "invalid" in fields:
+                result.issues.append(InputIssue(result.path, fields["invalid"], line=lineno))
+                return None
+        if fields is None:
+            m = CLF.match(line.text)
+            if m is not None:
+                state.kind = "clf"
+                fields = self._clf(m)
+        if fields is None:
+            found = accesslines.parse(line.text)
+            if found is not None:
+                state.kind, fields = found
+        if fields is not None:
+            state.after_gin, state.block = state.kind == "gin", None
+            if fields.get("time") is None and line.runtime_time is not None:
+                fields["time"] = line.runtime_time
+            return fields
+        return self._other(line, state, result, lineno)
+
+    def _other(
+        self, line: accesslines.Line, state: _State, result: FileResult, lineno: int
+    ) -> dict[str, Any] | None:
+        """A line that is no request: part of a block, a server's own message, or an issue."""
+        text = line.text
+        if state.after_gin and accesslines.GIN_ERROR.match(text):
+            return None  # Gin's `c.Errors` after an access line belong to it
+        message = accesslines.server_message(text)
+        part_of_block = message is None and accesslines.continues_block(state.block, line)
+        owner = message if message is not None else state.block if part_of_block else None
+        if owner is None:
+            label = _LABELS.get(state.kind or "", "the common or combined format")
+            result.issues.append(
+                InputIssue(result.path, f"not an access-log line (expected {label})", line=lineno)
+            )
+            return None
+        if message is not None:
+            state.block, state.after_gin = accesslines.opens_block(message, text), False
+        request = _REQUEST_IN_TEXT.search(text)
+        if owner.name != "gin-debug" and request and _may_be_face(request.group(0)):
             result.issues.append(
                 InputIssue(
                     result.path,
-                    "not an access-log line (expected the common or combined format)",
+                    f"a {owner.name} message holds a request that may be a face operation"
+                    " but is not an access line in a known format; not read as a request",
                     line=lineno,
                 )
             )
             return None
-        if not may_be_face_request(m.group("request")):
+        if part_of_block:
+            return None  # a warning's, banner's or traceback's further lines belong to its first
+        return {"no_request": True}  # counted: the server's own message, no request
+
+    def _clf(self, m: re.Match[bytes]) -> dict[str, Any]:
+        if not _may_be_face(m.group("request")):
             return {"no_request": True}  # counted; nothing in it can be a face operation
         g = {
             k: (v.decode("utf-8", "replace") if v is not None else None)
@@ -176,8 +253,9 @@ class HttpLogSource:
             )
             return
         result.records += 1
-        route = match_route(method, target)
-        path = request_path(target)
+        raw_path = request_path(target)
+        path = normalise_path(raw_path)
+        route = match_route(method, path)
         if route is None:
             if not looks_like_face_matching(path):
                 return
@@ -188,8 +266,20 @@ class HttpLogSource:
             )
         else:
             service, operation, kind = route.service, route.operation, route.kind
+        if f.get("time") is None and f.get("untimed"):
+            result.records -= 1
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"{method.upper()} {path} has no time: {_LABELS[f['untimed']]} carries none"
+                    " (read the log with its runtime's timestamps, e.g. `docker logs"
+                    " --timestamps`, or log in a format with a time)",
+                    line=lineno,
+                )
+            )
+            return
         try:
-            when = _time(f.get("time"), job.settings.timezone)
+            when = access_time(f.get("time"), job.settings.timezone)
         except (ValueError, TypeError, OverflowError, OSError):  # OSError: platform time range
             result.records -= 1
             result.issues.append(
@@ -200,6 +290,8 @@ class HttpLogSource:
         client = _text(f.get("client"))
         user = _text(f.get("user"))
         attrs = [("http_method", method.upper()), ("http_path", path)]
+        if raw_path != path:
+            attrs.append(("raw_path", raw_path))
         attrs += [
             (k, v)
             for k, v in (
@@ -210,7 +302,7 @@ class HttpLogSource:
             )
             if v
         ]
-        failed = status[:1] in ("4", "5")
+        failed = status[:1] in ("4", "5") or status == "0"  # 0: no response was sent
         event = Event(
             source=NAME,
             file=result.path,
@@ -252,22 +344,25 @@ def _text(value: Any) -> str | None:
     return None if text in ("", "-") else text
 
 
-def _time(value: Any, tz: str) -> datetime:
-    """CLF time (`10/Oct/2000:13:55:36 -0700`), ISO-8601 text or epoch seconds -> UTC."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
-    if isinstance(value, str):
-        m = _CLF_TIME.fullmatch(value.strip())
-        if m:
-            day, mon, year, hh, mm, ss, sign, oh, om = m.groups()
-            offset = timedelta(hours=int(oh), minutes=int(om)) * (-1 if sign == "-" else 1)
-            month = _MONTHS.get(mon.lower())
-            if month is None:
-                raise ValueError(f"bad month {mon!r}")
-            return datetime(
-                int(year), month, int(day), int(hh), int(mm), int(ss), tzinfo=timezone(offset)
-            ).astimezone(UTC)
-    return parse_time(value, tz)
+@dataclass
+class _State:
+    """What one file's earlier lines say about the next: declared formats, the last format
+    read, and whether a line may continue a block or a Gin access line."""
+
+    custom: tuple[str, ...]
+    kind: str | None = None
+    block: accesslines.ServerMessage | None = None
+    after_gin: bool = False
+
+
+def _may_be_face(request: bytes) -> bool:
+    return may_be_face_request(request) or any(t in request for t in _UNNORMAL)
+
+
+def looks_like_access_log(head: bytes) -> bool:
+    """True when a file's first lines are an access log in a shape this source reads (used by
+    `sniff`): its first line that is not a server's start-up message is an access line."""
+    return accesslines.looks_like_access_log(head, lambda line: CLF.match(line) is not None)
 
 
 def looks_like_clf(line: bytes) -> bool:

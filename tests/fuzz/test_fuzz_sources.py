@@ -89,6 +89,11 @@ def _sample_lines() -> list[str]:
 BY_SOURCE = _samples()
 SAMPLES = [record for records in BY_SOURCE.values() for record in records]
 LINES = _sample_lines()
+CUSTOM_LINES = [
+    line
+    for path in sorted((ROOT / "fixtures" / "httplog-custom" / "logs").rglob("*.log"))
+    for line in path.read_text().splitlines()
+] + ["99999999999999999 POST /facepp/v3/search?x=1 200", "1678784571 POST /v1/vision/face 200"]
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +148,34 @@ def test_random_bytes(bundle: Path, source: str, data: bytes, gz: bool, ext: str
 def test_random_text_lines(bundle: Path, source: str, lines: list[str], gz: bool, ext: str) -> None:
     data = "\n".join(lines).encode("utf-8", "surrogatepass")
     _read(bundle, source, f"fuzz.{ext}", data, gz)
+
+
+#: `[[httplog]]` formats (Apache and nginx) that every line of a fuzzed access log meets first.
+HTTPLOG_FORMATS = """
+[[httplog]]
+format = '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
+[[httplog]]
+format = '$time_iso8601 $remote_addr "$request" $status $request_time "$http_user_agent"'
+[[httplog]]
+format = '%{sec}t %m %U%q %>s'
+"""
+
+
+@FUZZ
+@given(lines=text_lines(LINES + CUSTOM_LINES), gz=st.booleans())
+def test_random_lines_through_httplog_formats(bundle: Path, lines: list[str], gz: bool) -> None:
+    (bundle / "audit.toml").write_text(
+        AUDIT_TOML + HTTPLOG_FORMATS + '[[sources]]\nglob = "logs/*"\nsource = "httplog"\n'
+    )
+    settings_ = open_bundle(bundle).settings
+    data = "\n".join(lines).encode("utf-8", "surrogatepass")
+    for old in (bundle / "logs").iterdir():
+        old.unlink()
+    rel = "logs/fuzz.log" + (".gz" if gz else "")
+    (bundle / rel).write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    result = read_file(ReadJob(str(bundle), rel, "auto", settings_))
+    assert result.source == "httplog"
+    _check(result, rel, data)
 
 
 @pytest.mark.parametrize("source", [*sorted(SOURCES), None])

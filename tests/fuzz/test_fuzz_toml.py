@@ -31,6 +31,7 @@ FUZZ = settings(
 
 AUDIT_TOMLS = [
     (ROOT / "fixtures" / "demo" / "audit.toml").read_text(),
+    (ROOT / "fixtures" / "httplog-custom" / "audit.toml").read_text(),
     """\
 name = "x"
 timezone = "Europe/Berlin"
