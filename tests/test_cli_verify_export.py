@@ -385,3 +385,21 @@ def test_one_line_delivery_files_round_trip(cli: Callable[..., Any], tmp_path: P
     assert f"{len(report['findings'])} of {len(report['findings'])} finding(s) reproduced" in (
         res.output
     )
+
+
+def test_verify_leaves_no_spill_folder(
+    exported: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify re-runs the audit; the re-run's spill files are removed when it is done, for a
+    bundle check and for an archive-only check alike."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setenv("AUDITOR_SPILL_BATCH", "3")  # the re-run spills its findings
+    from tests.conftest import run_auditor
+
+    for args in ((exported["report"], exported["bundle"]), (exported["archive"],)):
+        res = run_auditor("verify", *args)
+        assert res.exit_code == 0, res.output
+        # (onnxruntime leaves a `.ses` file of its own in TMPDIR; only ours are checked)
+        assert sorted(p.name for p in scratch.glob("auditor-*")) == [], args

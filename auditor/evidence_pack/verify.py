@@ -238,15 +238,20 @@ def verify_bundle(
                 )
             )
         options = rerun_options(report, workers, baseline)
-        new = run_audit(root, options, packs=packs).report
-    _compare_full(
-        report,
-        new,
-        result,
-        compare_baselined=baseline is not None or not report.get("settings", {}).get("baseline"),
-    )
-    result.rerun_errors = [_error_line(e) for e in new.get("errors", [])]
-    result.rerun_incomplete = bool(new.get("errors"))
+        done = run_audit(root, options, packs=packs)
+    try:  # the re-run's findings stream from its spill files until it is closed
+        new = done.report
+        _compare_full(
+            report,
+            new,
+            result,
+            compare_baselined=baseline is not None
+            or not report.get("settings", {}).get("baseline"),
+        )
+        result.rerun_errors = [_error_line(e) for e in new.get("errors", [])]
+        result.rerun_incomplete = bool(new.get("errors"))
+    finally:
+        done.close()
     return result
 
 
@@ -392,14 +397,21 @@ def verify_archive(
 
         from auditor.run.audit import run_audit
 
-        new = run_audit(root, replace(options, frames="none"), packs=packs).report
+        done = run_audit(root, replace(options, frames="none"), packs=packs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result.points.extend(
-        compare_findings(
-            report.get("findings", []), new.get("findings", []), log_only=True, engine_differs=False
+    try:  # the re-run's findings stream from its spill files until it is closed
+        new = done.report
+        result.points.extend(
+            compare_findings(
+                report.get("findings", []),
+                new.get("findings", []),
+                log_only=True,
+                engine_differs=False,
+            )
         )
-    )
+    finally:
+        done.close()
     result.points.append(
         Point(
             "frames",

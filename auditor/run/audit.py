@@ -43,6 +43,7 @@ from auditor.report.build import (
 from auditor.run.executors import Executor, open_executor
 from auditor.run.options import AuditOptions, AuditResult
 from auditor.run.spool import Scratch, SortedSpool, Spill
+from auditor.run.stores import LazyStore
 from auditor.sources import ReadJob, open_bundle, read_file
 
 Progress = Callable[[str, int, int], None]
@@ -109,7 +110,8 @@ def run_audit(
         options.face_kernel or DEFAULT_KERNEL,
     )
     try:
-        return _run_audit(bundle_path, options, progress, packs, executor)
+        with LazyStore(options.store_url) as store:
+            return _run_audit(bundle_path, options, progress, packs, executor, store)
     finally:
         executor.close()
 
@@ -120,6 +122,7 @@ def _run_audit(
     progress: Progress | None,
     packs: list[Pack] | None,
     executor: Executor,
+    store: LazyStore,
 ) -> AuditResult:
     started = datetime.now(UTC)
     if packs is None:
@@ -209,6 +212,7 @@ def _run_audit(
             ),
             scratch,
             executor,
+            store,
         )
     except BaseException:
         scratch.close()
@@ -243,6 +247,7 @@ def _finish(
     got: _Collected,
     scratch: Scratch,
     executor: Executor,
+    store: LazyStore,
 ) -> AuditResult:
     """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
     inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
@@ -259,7 +264,7 @@ def _finish(
         from auditor.run.frames import attach_frame_evidence
 
         outcome = attach_frame_evidence(
-            bundle, got.refs, found, options, workers, progress, executor
+            bundle, got.refs, found, options, workers, progress, executor, store
         )
         decorate = outcome.decorate
         inputs.extend(outcome.inputs)
@@ -323,10 +328,9 @@ def _finish(
             "baseline": Path(options.baseline).name if options.baseline else None,
         },
     )
-    if options.store_url is not None:
-        from auditor.store import Store
-
-        Store(options.store_url).save_run(report, display_name(str(bundle.root)), exit_code)
+    opened = store()
+    if opened is not None:
+        opened.save_run(report, display_name(str(bundle.root)), exit_code)
     return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from auditor.faces.params import FaceParams
     from auditor.run.executors.base import Executor
     from auditor.run.options import AuditOptions
+    from auditor.store import Store
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 
@@ -107,12 +108,14 @@ class FaceAnalyser:
         self,
         upsample: int,
         workers: int,
-        store_url: str | None,
+        store: Callable[[], Store | None],
         use_cache: bool,
         progress: Callable[[str, int, int], None] | None = None,
         kernel: str | None = None,
         executor: Executor | None = None,
     ) -> None:
+        """`store` opens (or returns the already open) store of the run, or None: the audit
+        owns it, so one audit uses one connection pool for its cache and its run."""
         from auditor.faces.fingerprint import fingerprint
         from auditor.faces.kernels import DEFAULT_KERNEL
         from auditor.faces.params import FaceParams
@@ -121,11 +124,7 @@ class FaceAnalyser:
             upsample=upsample, workers=workers, kernel=kernel or DEFAULT_KERNEL
         )
         self.fingerprint = fingerprint(self.params)
-        self.store = None
-        if use_cache and store_url is not None:
-            from auditor.store import Store
-
-            self.store = Store(store_url)
+        self.store = store() if use_cache else None
         self.progress = progress
         self.executor = executor  # None: the engine's own local pool
         self.cached: set[str] = set()
@@ -232,6 +231,7 @@ def attach_frame_evidence(
     workers: int,
     progress: Callable[[str, int, int], None] | None,
     executor: Executor | None = None,
+    store: Callable[[], Store | None] = lambda: None,
 ) -> FrameOutcome:
     """Analyse the frames (`refs`: those referenced by face operations) and the probes.
 
@@ -285,7 +285,7 @@ def attach_frame_evidence(
     analyser = FaceAnalyser(
         options.face_upsample,
         workers,
-        options.store_url,
+        store,
         options.use_cache,
         progress,
         options.face_kernel,

@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor.run.executors.base import Executor
 from auditor.run.frames import IMAGE_EXT, FaceAnalyser
+from auditor.run.stores import LazyStore
 
 
 def scan_images(
@@ -21,7 +22,12 @@ def scan_images(
     executor: Executor | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """`auditor faces`: faces, boxes and timings per image (no descriptors), plus engine info."""
-    analyser = FaceAnalyser(upsample, workers, store_url, use_cache, progress, kernel, executor)
+    with LazyStore(store_url) as store:
+        analyser = FaceAnalyser(upsample, workers, store, use_cache, progress, kernel, executor)
+        return _scan(paths, analyser)
+
+
+def _scan(paths: list[Path], analyser: FaceAnalyser) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     # absolute: on a cluster the workers do not share this process's working directory
     images = [(p.absolute(), str(p)) for p in paths]
     results = analyser.run(images)

@@ -29,13 +29,13 @@ from typing import Any
 
 import orjson
 
+import auditor.sources.accesslines as accesslines
 from auditor.catalogue.operations import looks_like_face_matching
 from auditor.catalogue.paths import normalise_path
 from auditor.catalogue.routes import match_route, may_be_face_request, request_path
 from auditor.config.logformat import parse_line
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources import accesslines
 from auditor.sources.accesstime import access_time
 from auditor.sources.base import FileResult, HashingStream, ReadJob
 
