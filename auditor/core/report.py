@@ -159,10 +159,9 @@ class Summary(_Model):
     probe_tolerance: float | None = None
 
 
-class EventRef(_Model):
-    """One event of a finding, located in its log."""
+class UndecidedSample(_Model):
+    """One event a rule could not decide (the first few of a group)."""
 
-    source: str
     file: str
     record: int | None
     line: int | None
@@ -174,6 +173,13 @@ class EventRef(_Model):
     service: str
     operation: str
     kind: str
+
+
+class EventRef(UndecidedSample):
+    """One event of a finding, located in its log: the sample's fields and what the log said
+    of its source, outcome, frames and optional attributes."""
+
+    source: str
     outcome: str
     error_code: str | None
     frames: tuple[str, ...]
@@ -215,22 +221,6 @@ class Finding(_Model):
     events: tuple[EventRef, ...]
     frames: tuple[FrameRef, ...]
     probes: tuple[ProbeRef, ...]
-
-
-class UndecidedSample(_Model):
-    """One event a rule could not decide (the first few of a group)."""
-
-    file: str
-    record: int | None
-    line: int | None
-    event_id: str | None
-    time: str
-    principal: str
-    organisation: str
-    category: str
-    service: str
-    operation: str
-    kind: str
 
 
 class Undecided(_Model):
