@@ -21,6 +21,7 @@ from auditor.core.errors import ConfigError, Location
 from auditor.core.models import OperationKind, Severity
 from auditor.policy.locate import Locator, field_name
 from auditor.policy.pack import Duration, Duty, Pack, Rule, RuleException, Source, Window
+from auditor.policy.zones import valid_zone
 
 P = tuple[str | int, ...]
 
@@ -126,7 +127,27 @@ class _Checker:
         if start and until and until <= start:
             self.add("until must be after from", (*path, "until"))
         conf = self.choice(raw, "confidence", S.CONFIDENCE, path, "P")
-        return Window(start, until, conf, self.text(raw, "note", path))
+        return Window(start, until, conf, self.text(raw, "note", path), self.zone(raw, path))
+
+    def zone(self, raw: dict[str, Any], path: P, key: str = "timezone") -> str:
+        name = self.text(raw, key, path)
+        if name and not valid_zone(name):
+            self.add(
+                f"unknown IANA time zone {name!r} (e.g. America/New_York, Europe/Brussels)",
+                (*path, key),
+            )
+            return ""
+        return name
+
+    def zone_map(self, raw: dict[str, Any], path: P) -> tuple[tuple[str, str], ...]:
+        table = self.table(raw, "zones", path)
+        out = []
+        for place, name in table.items():
+            if not isinstance(name, str) or not valid_zone(name):
+                self.add(f"unknown IANA time zone {name!r} for {place!r}", (*path, "zones", place))
+                continue
+            out.append((str(place), name))
+        return tuple(out)
 
     def cites(self, raw: dict[str, Any], path: P, sources: set[str]) -> tuple[str, ...]:
         cite = self.strings(raw, "cite", path)
@@ -200,6 +221,8 @@ def _pack(c: _Checker, data: dict[str, Any], display: str, sha: str) -> Pack | N
         (k, c.strings(jur, k, jp)) for k in ("country", "region", "locality") if k in jur
     )
     anchor = c.choice(jur, "anchor", S.ANCHORS, jp)
+    timezone = c.zone(jur, jp) or "UTC"
+    zones = c.zone_map(jur, jp)
 
     lin = c.table(meta, "lineage", m)
     c.keys(lin, "pack.lineage", (*m, "lineage"))
@@ -262,6 +285,8 @@ def _pack(c: _Checker, data: dict[str, Any], display: str, sha: str) -> Pack | N
         definitions=tuple(definitions),
         verified_by=c.text(meta, "verified_by", m),
         effective_note=c.text(eff, "note", ep),
+        timezone=timezone,
+        zones=zones,
     )
 
 
@@ -417,12 +442,25 @@ def _duty(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Duty:
     if not isinstance(mr, int) or isinstance(mr, bool) or mr < 1:
         c.add("must be a whole number of at least 1", (*p, "min_reviewers"))
         mr = 1
+    kinds = {}
+    for key in ("before_use", "within_deadline"):
+        kinds[key] = c.strings(raw, key, p, tuple(d.get(key, ())))  # type: ignore[arg-type]
+        for k in kinds[key]:
+            if k not in S.AUTHORISATION_KINDS[:2]:
+                c.add(f"{key} kinds are grant or request (got {k!r})", (*p, key))
+    refusal_ends = raw.get("refusal_ends", False)
+    if not isinstance(refusal_ends, bool):
+        c.add("must be true or false", (*p, "refusal_ends"))
+        refusal_ends = False
     numeric = dtype == "number_range"
     low, high = (_number(c, raw, k, p) if numeric else None for k in ("min", "max"))
     duty = Duty(
         type=dtype,
         deadline=c.duration(raw, "deadline", p),
         deadline_if=c.text(raw, "deadline_if", p),
+        before_use=kinds["before_use"],
+        within_deadline=kinds["within_deadline"],
+        refusal_ends=refusal_ends,
         low=low,
         high=high,
         min=None if numeric else c.duration(raw, "min", p),
