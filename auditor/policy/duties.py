@@ -252,7 +252,9 @@ def _authorisation(event: Event, duty: Duty, index: EventIndex) -> Outcome:
         return Outcome(False, f"{text}: a {wanted} is needed {limit}", related)
     if prior:
         return Outcome(
-            False, f"only a {prior[0].kind} ({prior[0].origin}): a {wanted} is needed {limit}", related
+            False,
+            f"only a {prior[0].kind} ({prior[0].origin}): a {wanted} is needed {limit}",
+            related,
         )
     if any(r.kind == REFUSAL for r in records):
         return Outcome(False, f"the authorisation was refused before the use ({limit})", related)

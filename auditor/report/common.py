@@ -41,6 +41,21 @@ def undecided_fails(report: dict[str, Any]) -> bool:
     return bool(report.get("settings", {}).get("fail_on_undecided") and report.get("undecided"))
 
 
+def gate_caution(report: dict[str, Any]) -> str:
+    """Why a passing gate is not a clean pass: cannot-decide entries or unknown principals
+    (empty when there are none, or when the gate does not pass)."""
+    if gate_exit_code(report) != 0:
+        return ""
+    parts = []
+    undecided = undecided_count(report)
+    unknown = int(report.get("summary", {}).get("unknown_principals", 0) or 0)
+    if undecided:
+        parts.append(f"{undecided} cannot-decide entr(ies)")
+    if unknown:
+        parts.append(f"{unknown} unknown principal(s)")
+    return ", ".join(parts)
+
+
 def gate_text(report: dict[str, Any]) -> str:
     """Why the gate gives its exit code, in one sentence (table, HTML)."""
     code = gate_exit_code(report)
@@ -53,7 +68,9 @@ def gate_text(report: dict[str, Any]) -> str:
         )
     if code == 1:
         return f"findings at or above --fail-on {fail_on} (exit 1)"
-    return f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
+    text = f"no finding at or above --fail-on {fail_on}, baselined excluded (exit 0)"
+    caution = gate_caution(report)
+    return f"{text}; not a clean pass: {caution}" if caution else text
 
 
 def undecided_count(report: dict[str, Any]) -> int:

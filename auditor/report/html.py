@@ -27,6 +27,7 @@ from auditor.report.base import RenderOptions
 from auditor.report.common import (
     SEVERITIES,
     finding_faces,
+    gate_caution,
     gate_exit_code,
     location_text,
     rules_of,
@@ -81,6 +82,13 @@ def _verdict(report: dict[str, Any]) -> dict[str, str]:
         }
     if code == 1:
         return {"css": "fail", "text": f"Findings at or above --fail-on {fail_on}. Exit code 1."}
+    caution = gate_caution(report)
+    if caution:
+        return {
+            "css": "caution",
+            "text": f"No finding at or above --fail-on {fail_on}, but not a clean pass: "
+            f"{caution} (--fail-on-undecided fails the gate on them). Exit code 0.",
+        }
     return {
         "css": "pass",
         "text": f"No finding at or above --fail-on {fail_on} "
