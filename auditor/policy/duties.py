@@ -145,7 +145,8 @@ def record_kind(e: Event) -> str | None:
 
     The record's `decision` (or `authorisation_decision`) field decides; else its operation
     name (`AuthorisationRequest`, `AuthorisationGranted`, `AuthorisationRefused`, `Warrant`,
-    `CourtOrder`); a failed call is a refusal."""
+    `CourtOrder`); a failed call is a refusal. A `decision` of another value (conditional,
+    deferred) says neither."""
     decision = norm(e.attr("decision") or e.attr("authorisation_decision") or "")
     if decision in _REFUSED:
         return REFUSAL
@@ -153,12 +154,14 @@ def record_kind(e: Event) -> str | None:
         return GRANT
     if decision in _REQUESTED:
         return REQUEST
+    if decision:
+        return None  # a decision the auditor does not know (conditional, deferred): cannot say
     op = e.operation.lower()
     if any(w in op for w in ("refus", "denied", "deny", "reject")) or e.attempted_only:
         return REFUSAL
     if "request" in op or "application" in op:
         return REQUEST
-    if any(w in op for w in ("grant", "approv", "warrant", "order", "authoriz", "authoris")):
+    if any(w in op for w in ("grant", "approv", "warrant", "order")):
         return GRANT
     return None
 
