@@ -18,7 +18,8 @@ def period(window: Window, open_end: str = "open-ended") -> str:
     """`2020-01-01 .. 2023-01-01 [U]`."""
     start = window.start.date().isoformat() if window.start else "(pack start)"
     until = window.until.date().isoformat() if window.until else open_end
-    return f"{start} .. {until}{mark(window.confidence)}"
+    zone = f" ({window.timezone})" if window.timezone else ""
+    return f"{start} .. {until}{mark(window.confidence)}{zone}"
 
 
 def _pairs(items: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
@@ -124,6 +125,9 @@ def describe(pack: Pack) -> list[str]:
             f"jurisdiction: {_pairs(pack.jurisdiction)}"
             + (f" (tested against {pack.anchor})" if pack.anchor else "")
         )
+    if pack.timezone != "UTC" or pack.zones:
+        zones = "; ".join(f"{place} {name}" for place, name in pack.zones)
+        out.append(f"dates in: {pack.timezone}" + (f" (and by place: {zones})" if zones else ""))
     for key, values in pack.lineage:
         if values:
             out.append(f"{key}: {', '.join(values)}")

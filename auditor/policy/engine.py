@@ -81,7 +81,8 @@ def placed(pack: Pack, event: Event) -> Placed:
     return event_zone(pack.timezone, pack.zones, event, value_of)
 
 
-def _inside(window: Window, when: datetime, name: str) -> bool:
+def inside_window(window: Window, when: datetime, name: str) -> bool:
+    """Is `when` inside `window`, read on the calendar of its own zone or else `name`?"""
     return window.contains(wall(when, window.timezone or name))
 
 
@@ -89,7 +90,7 @@ def in_window(pack: Pack, rule: Rule, event: Event, name: str | None = None) -> 
     """Is the event inside both the pack's and the rule's effective period (until exclusive),
     read on the calendar of zone `name` (default: the event's zone for this pack)?"""
     zone_name = name or placed(pack, event).name
-    return _inside(pack.window, event.time, zone_name) and _inside(
+    return inside_window(pack.window, event.time, zone_name) and inside_window(
         rule.window, event.time, zone_name
     )
 
@@ -215,7 +216,7 @@ def exception_applies(exc: RuleException, event: Event, zone_name: str = "UTC") 
     """All conditions the exception names must hold, including the evidence it requires.
 
     Its period is read in its own zone, else `zone_name` (the event's zone for the pack)."""
-    if not _inside(exc.window, event.time, zone_name):
+    if not inside_window(exc.window, event.time, zone_name):
         return False
     if exc.organisations and norm(event.principal.organisation) not in {
         norm(o) for o in exc.organisations
