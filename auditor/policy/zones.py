@@ -47,6 +47,16 @@ def wall(when: datetime, name: str) -> datetime:
     return when.astimezone(zone(name)).replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=64)
+def _table(zones: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {key.casefold(): name for key, name in zones}
+
+
+@lru_cache(maxsize=64)
+def _others(zones: tuple[tuple[str, str], ...], default: str) -> tuple[str, ...]:
+    return tuple(sorted({name for _, name in zones} - {default}))
+
+
 @dataclass(frozen=True)
 class Placed:
     """The zone an event's dates are judged in, and where that zone came from."""
@@ -71,7 +81,7 @@ def event_zone(
     if own and valid_zone(own):
         return Placed(own, "the event's timezone")
     if zones:
-        table = {key.casefold(): name for key, name in zones}
+        table = _table(zones)
         region = get(event, "region")
         country = get(event, "country") or (
             region.split("-", 1)[0] if region and "-" in region else None
@@ -83,6 +93,5 @@ def event_zone(
         ):
             if value and value.casefold() in table:
                 return Placed(table[value.casefold()], f"the event's {field_name} {value}")
-        others = tuple(sorted({name for _, name in zones} - {default}))
-        return Placed(default, "the pack's zone", others)
+        return Placed(default, "the pack's zone", _others(zones, default))
     return Placed(default, "the pack's zone")
