@@ -19,6 +19,7 @@ from auditor.config import tomlfile
 from auditor.config.principals import CATEGORIES
 from auditor.core.errors import ConfigError, Location
 from auditor.core.models import OperationKind, Severity
+from auditor.policy.duties import REGISTRY
 from auditor.policy.locate import Locator, field_name
 from auditor.policy.pack import Duration, Duty, Pack, Rule, RuleException, Source, Window
 from auditor.policy.zones import valid_zone
@@ -478,22 +479,9 @@ def _duty(c: _Checker, p: P, raw: dict[str, Any], sources: set[str]) -> Duty:
         cite=c.cites(raw, p, sources),
         note=c.text(raw, "note", p),
     )
-    needed = {
-        "fields": duty.fields,
-        "max_window": duty.max,
-        "retention": duty.max,
-        "field_equals": duty.field and duty.other,
-        "number_range": duty.field and (low is not None or high is not None),
-    }
-    if dtype in needed and not needed[dtype]:
-        what = {
-            "fields": "fields",
-            "max_window": "max",
-            "retention": "max",
-            "field_equals": "field and other",
-            "number_range": "field and min or max",
-        }[dtype]
-        c.add(f"a {dtype} duty needs {what}", p)
+    kind = REGISTRY.get(dtype)
+    if kind is not None and not kind.complete(duty):
+        c.add(f"a {dtype} duty needs {kind.requires}", p)
     if low is not None and high is not None and high < low:
         c.add("max must not be less than min", (*p, "max"))
     return duty

@@ -6,6 +6,8 @@ key tables out of docs/packs.md and compares them with `KEYS`, so the two cannot
 
 from __future__ import annotations
 
+from auditor.policy.duties import REGISTRY
+
 RULE_KINDS = ("prohibit", "require", "notify")
 STATUSES = ("in_force", "expired", "superseded", "pending", "announced", "unverified")
 CONFIDENCE = ("P", "S", "U")
@@ -47,36 +49,17 @@ CONTEXT_FIELDS = (
     "inferred_attribute",
 )
 
-#: Duty types and the parameters each accepts (beyond type, note, cite, confidence).
+#: Duty types and the parameters each accepts (beyond type, note, cite, confidence), read from
+#: the duty-type registry (one class per type, auditor/policy/duties/).
 DUTY_PARAMS: dict[str, frozenset[str]] = {
-    "authorisation": frozenset(
-        {"deadline", "deadline_if", "link", "before_use", "within_deadline", "refusal_ends"}
-    ),
-    "stop_on_refusal": frozenset({"link"}),
-    "public_post": frozenset({"link"}),
-    "human_review": frozenset({"min_reviewers", "deadline", "link"}),
-    "fields": frozenset({"fields"}),
-    "max_window": frozenset({"start_field", "end_field", "max", "min"}),
-    "field_equals": frozenset({"field", "other"}),
-    "prior_consent": frozenset({"field", "time_field"}),
-    "retention": frozenset({"field", "max", "start_field", "end_field"}),
-    "number_range": frozenset({"field", "min", "max"}),
+    name: frozenset(dt.params) for name, dt in REGISTRY.items()
 }
 DUTY_TYPES = tuple(DUTY_PARAMS)
 
 #: Default parameters of each duty type (documented in docs/packs.md).
 DUTY_DEFAULTS: dict[str, dict[str, object]] = {
-    "authorisation": {
-        "link": ("authorisation_ref", "case_ref"),
-        "before_use": ("grant",),
-        "within_deadline": ("request", "grant"),
-    },
-    "stop_on_refusal": {"link": ("authorisation_ref", "case_ref")},
-    "public_post": {"link": ("public_post_id", "case_ref")},
-    "human_review": {"min_reviewers": 1, "link": ("reviewed_event:event_id",)},
-    "max_window": {"start_field": "window_start", "end_field": "window_end"},
-    "prior_consent": {"field": "consent_ref", "time_field": "consent_time"},
-    "retention": {"field": "retention_until"},
+    name: {k: v for k, v in dt.params.items() if v is not None and v is not False}
+    for name, dt in REGISTRY.items()
 }
 
 #: Authorisation record kinds (`before_use`, `within_deadline`).
