@@ -18,7 +18,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 
 from auditor.core.models import Event, Finding, OperationKind, utc_text
@@ -28,12 +27,11 @@ from auditor.policy.pack import (
     Pack,
     Rule,
     RuleException,
-    Window,
     organisation_matches,
     weakest,
 )
+from auditor.policy.periods import inside_window, window_verdict
 from auditor.policy.template import render as render_template
-from auditor.policy.zones import Placed, event_zone, wall
 
 
 @dataclass(frozen=True)
@@ -74,55 +72,6 @@ def fingerprint(pack: str, rule: str, event: Event) -> str:
         ]
     )
     return hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
-def placed(pack: Pack, event: Event) -> Placed:
-    """The zone the pack's dates are read in for this event (docs/packs.md, local dates)."""
-    return event_zone(pack.timezone, pack.zones, event, value_of)
-
-
-def inside_window(window: Window, when: datetime, name: str) -> bool:
-    """Is `when` inside `window`, read on the calendar of its own zone or else `name`?"""
-    return window.contains(wall(when, window.timezone or name))
-
-
-def in_window(pack: Pack, rule: Rule, event: Event, name: str | None = None) -> bool:
-    """Is the event inside both the pack's and the rule's effective period (until exclusive),
-    read on the calendar of zone `name` (default: the event's zone for this pack)?"""
-    zone_name = name or placed(pack, event).name
-    return inside_window(pack.window, event.time, zone_name) and inside_window(
-        rule.window, event.time, zone_name
-    )
-
-
-def window_verdict(pack: Pack, rule: Rule, event: Event) -> tuple[bool, str, str]:
-    """(inside, the zone used, a note when the zone was a guess that matters).
-
-    When a multi-zone pack cannot place the event and the zones of its jurisdiction disagree
-    on whether the event is inside the period, the default zone decides a finding and the note
-    says so; an event the default zone puts outside but another zone inside is returned as
-    inside with a note starting `undecided:` so the engine reports it as cannot decide.
-    """
-    where = placed(pack, event)
-    inside = in_window(pack, rule, event, where.name)
-    if not where.alternatives or rule.window.timezone:
-        return inside, where.name, ""
-    others = [z for z in where.alternatives if in_window(pack, rule, event, z) != inside]
-    if not others:
-        return inside, where.name, ""
-    if inside:
-        return (
-            True,
-            where.name,
-            f"dates read in {where.name}, {where.source}: the event names no timezone or "
-            f"place, and in {', '.join(others)} it falls outside the period",
-        )
-    return (
-        True,
-        where.name,
-        f"undecided:the event names no timezone or place: outside the period in {where.name} "
-        f"({where.source}), inside it in {', '.join(others)}",
-    )
 
 
 def unknown_principal(rule: Rule, event: Event) -> bool:
