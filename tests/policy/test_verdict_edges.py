@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.core.models import Event, OperationKind, Principal, Severity
 from auditor.policy import Pack, evaluate, resolve, seed_files
-from auditor.policy.periods import in_window, inside_window
 from auditor.policy.pack import Rule, Window
+from auditor.policy.periods import in_window, inside_window
 from auditor.policy.zones import zone
 
 ROOT = Path(__file__).resolve().parents[2]
