@@ -262,3 +262,23 @@ def test_a_passing_gate_with_undecided_entries_is_amber(tmp_path: Path) -> None:
     assert '<div class="verdict pass">' not in page
     gate = next(line for line in table.read_text().splitlines() if line.startswith("Gate:"))
     assert "not a clean pass: 1 cannot-decide entr(ies), 1 unknown principal(s)" in gate
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("violating-request-only", "only a request (record "),
+        ("violating-late-grant", "the grant (record "),
+        ("violating-refused", "the authorisation was refused (record "),
+    ],
+)
+def test_authorisation_fixtures_say_what_was_wrong(name: str, words: str) -> None:
+    """The request-only, late-grant and refusal fixtures, read as the audit reads them."""
+    from tests.policy.test_policy_fixtures import read_events
+
+    events = read_events("eu-ai-act-art5", f"EU-AIA-5-3-001/{name}.jsonl")
+    result = evaluate(events, resolve(["eu-ai-act-art5"]))
+    [hit] = [f for f in result.findings if f.rule == "EU-AIA-5-3-001"]
+    assert words in hit.message
+    if name == "violating-late-grant":
+        assert "came 60 h after the use: a grant is needed before the use" in hit.message

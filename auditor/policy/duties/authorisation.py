@@ -154,8 +154,15 @@ def _authorisation(event: Event, duty: Duty, index: EventIndex) -> Outcome:
             f"only a {prior[0].kind} ({prior[0].origin}): a {wanted} is needed {limit}",
             related,
         )
-    if any(r.kind == REFUSAL for r in records):
-        return Outcome(False, f"the authorisation was refused before the use ({limit})", related)
+    refusals = sorted((r for r in records if r.kind == REFUSAL), key=_when)
+    if refusals:
+        at = refusals[-1]
+        return Outcome(
+            False,
+            f"the authorisation was refused ({at.origin}, {at.time:%Y-%m-%dT%H:%M:%SZ}) before "
+            f"the use, which ends it: a new {wanted} is needed {limit}",
+            related,
+        )
     ref = event.attr("authorisation_ref")
     if ref:
         return Outcome(
