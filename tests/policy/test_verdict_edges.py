@@ -344,3 +344,48 @@ operations = ["identification_1toN"]
     assert "inside it in America/Los_Angeles" in u.reason
     placed = evaluate([_event(when, country="US", region="US-CA")], pack)
     assert [f.rule for f in placed.findings] == ["R-1"] and not placed.undecided
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('timezone = "America/Springfield"', "unknown IANA time zone 'America/Springfield'"),
+        ('region = "Virginia"', "region 'Virginia' is not an ISO 3166-2 code"),
+        ('country = "USA"', "country 'USA' is not an ISO 3166-1 alpha-2 code"),
+        ('locality = ""', "locality must be a non-empty string"),
+    ],
+)
+def test_a_bad_place_in_principals_is_a_located_error(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    root = _cloudtrail_bundle(tmp_path, METRO + line + "\n")
+    result = CliRunner().invoke(app, ["audit", str(root), "--no-frames", "--no-store"])
+    assert result.exit_code == 2
+    assert message in result.stderr and "principals.toml:" in result.stderr
+
+
+def test_a_bad_pack_zone_is_a_located_lint_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        """[pack]
+id = "bad-zone"
+title = "t"
+version = "1.0.0"
+[pack.jurisdiction]
+timezone = "Mars/Olympus"
+[pack.effective]
+from = 2020-01-01
+[[rules]]
+id = "R-1"
+severity = "high"
+title = "t"
+message = "m"
+operations = ["identification_1toN"]
+effective = { from = 2021-01-01, timezone = "Nowhere/Town" }
+"""
+    )
+    result = CliRunner().invoke(app, ["policy", "lint", str(path)])
+    assert result.exit_code == 2
+    out = result.stdout + result.stderr
+    assert "p.toml:6" in out and "unknown IANA time zone 'Mars/Olympus'" in out
+    assert "p.toml:15" in out and "unknown IANA time zone 'Nowhere/Town'" in out
