@@ -47,20 +47,37 @@ def test_make_demo_result(tmp_path: Path) -> None:
     assert contractor["message"].endswith("(acting for Metro City Police Department, police)")
     s = report["summary"]
     assert s["findings"] == {"critical": 1, "high": 10, "medium": 2, "low": 0}
-    assert (s["excused"], s["cannot_decide"]) == (6, 45)
+    assert (s["excused"], s["cannot_decide"]) == (6, 50)
     # the located pipeline logs are decided; what stays undecided is CloudTrail (no location)
     # and the gateway's gw-0001 (no significant_effect for Washington's human-review rule)
     # (undecided[] is grouped per pack, rule and reason, with a count and a sample of events)
-    assert sum(u["count"] for u in report["undecided"]) == 45
+    # and the unknown principal contractor-77 (matcher line 6): one entry per rule binding a
+    # category or organisation that its Washington search would otherwise meet
+    assert sum(u["count"] for u in report["undecided"]) == 50
     files = {e["file"].split("/")[-1] for u in report["undecided"] for e in u["sample"]}
-    assert files == {"111122223333_CloudTrail_us-east-1_rekognition.json", "gateway.log"}
+    assert files == {
+        "111122223333_CloudTrail_us-east-1_rekognition.json",
+        "gateway.log",
+        "matcher-2023-05.jsonl",
+    }
+    unknown = sorted(
+        (u["pack"], u["rule"]) for u in report["undecided"] if "contractor-77" in u["reason"]
+    )
+    assert unknown == [
+        ("amazon-rekognition-police-2020", "AMZ-REK-001"),
+        ("us-wa-king-county-19296", "KC-19296-001"),
+        ("us-wa-rcw-43-386", "WA-386-001"),
+        ("us-wa-rcw-43-386", "WA-386-003"),
+    ]
     gateway = [
         u
         for u in report["undecided"]
         if any(e["file"].endswith("gateway.log") for e in u["sample"])
     ]
     assert [u["count"] for u in gateway] == [1]
-    assert s["cannot_decide_by_pack"]["us-wa-rcw-43-386"] == 5
+    assert s["cannot_decide_by_pack"]["us-wa-rcw-43-386"] == 7
+    # Texas CUBI (b) binds since 2001: ShopCo's 2021 CloudTrail search has no place to test
+    assert s["cannot_decide_by_pack"]["us-tx-cubi-503-001"] == 1
     assert s["cannot_decide_by_pack"]["eu-ai-act-art5"] == 0
-    # Maine (from 2021-10-01) cannot place the three later police CloudTrail searches
+    # Maine (from 2021-10-18) cannot place the three later police CloudTrail searches
     assert s["cannot_decide_by_pack"]["us-me-ld-1585-2021"] == 3

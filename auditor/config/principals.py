@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditor.config import tomlfile
 from auditor.core.models import Event, Principal
@@ -70,6 +71,11 @@ class PrincipalRule:
     #: category: rules that bind the category bind those acting for it (docs/bundle.md).
     on_behalf_of: str | None = None
     on_behalf_of_category: str | None = None
+    #: Where the principal acts (country, region, locality, timezone), for logs that carry no
+    #: place (CloudTrail, Azure Monitor, access logs): event fields the packs' filters test.
+    place: tuple[tuple[str, str], ...] = ()
+    #: The entry's position in principals.toml (`principal[3]`), named in `place_from`.
+    index: int = 0
 
     def matches(self, p: Principal) -> bool:
         """True when this entry describes principal `p`."""
@@ -110,8 +116,20 @@ class Directory:
         names, unless the log already carries either: the record is the more specific witness
         (a contractor may work for the police on one job and for a shop on the next). A record
         naming only the organisation gets its category from that organisation's own entry.
+        The entry's place keys (country, region, locality, timezone) fill the fields the log
+        lacks; `place_from` says which came from principals.toml and which from the log.
         """
-        principal = self.resolve(event.principal)
+        rule = next((r for r in self.rules if r.matches(event.principal)), None)
+        principal = (
+            replace(
+                event.principal,
+                organisation=rule.organisation,
+                category=rule.category,
+                matched=True,
+            )
+            if rule is not None
+            else event.principal
+        )
         extra: dict[str, str] = {}
         named, category = event.attr("on_behalf_of"), event.attr("on_behalf_of_category")
         if named and not category:
@@ -119,16 +137,33 @@ class Directory:
             found = self.category_of(named)
             extra = {"on_behalf_of_category": found} if found else {}
         elif not named and not category:
-            rule = next((r for r in self.rules if r.matches(event.principal)), None)
             if rule is not None and rule.on_behalf_of and rule.on_behalf_of_category:
                 extra = {
                     "on_behalf_of": rule.on_behalf_of,
                     "on_behalf_of_category": rule.on_behalf_of_category,
                 }
+        if rule is not None and rule.place:
+            extra.update(_place(event, rule))
         if not extra:
             return replace(event, principal=principal)
         attrs = tuple(sorted({**dict(event.attributes), **extra}.items()))
         return replace(event, principal=principal, attributes=attrs)
+
+
+def _place(event: Event, rule: PrincipalRule) -> dict[str, str]:
+    """The entry's place keys the event lacks, and `place_from` naming where each came from."""
+    filled = {k: v for k, v in rule.place if not event.attr(k)}
+    if not filled:
+        return {}
+    own = [k for k, _ in rule.place if k not in filled]
+    source = f"{', '.join(filled)} from principals.toml principal[{rule.index}]"
+    if own:
+        source += f"; {', '.join(own)} from the log"
+    return {**filled, "place_from": source}
+
+
+#: Keys of a `[[principal]]` entry that say where the principal acts.
+PLACE_KEYS = ("country", "region", "locality", "timezone")
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -195,6 +230,7 @@ def load(path: Path, display: str) -> Directory:
             "category",
             "note",
             *ACTING_FOR_KEYS,
+            *PLACE_KEYS,
         }
         if extra:
             bad = sorted(extra)[0]
@@ -209,9 +245,45 @@ def load(path: Path, display: str) -> Directory:
                 address=network,
                 on_behalf_of=entry.get("on_behalf_of"),
                 on_behalf_of_category=entry.get("on_behalf_of_category"),
+                place=_place_keys(doc, entry, i),
+                index=i,
             )
         )
     return Directory(_acting_for(doc, entries, tuple(rules)))
+
+
+def _place_keys(
+    doc: tomlfile.TomlDoc, entry: dict[str, object], i: int
+) -> tuple[tuple[str, str], ...]:
+    """Check an entry's place keys: non-empty strings, an IANA zone, ISO-looking codes."""
+    out = []
+    for key in PLACE_KEYS:
+        if key not in entry:
+            continue
+        value = entry[key]
+        where = f"principal[{i}].{key}"
+        if not isinstance(value, str) or not value.strip():
+            raise doc.error(
+                f"{key} must be a non-empty string", "principal", i, key=key, field=where
+            )
+        problem = _place_problem(key, value)
+        if problem:
+            raise doc.error(problem, "principal", i, key=key, field=where)
+        out.append((key, value.strip()))
+    return tuple(out)
+
+
+def _place_problem(key: str, value: str) -> str | None:
+    if key == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            return f"unknown IANA time zone {value!r} (e.g. America/New_York)"
+    if key == "country" and not re.fullmatch(r"[A-Z]{2}", value):
+        return f"country {value!r} is not an ISO 3166-1 alpha-2 code such as US or DE"
+    if key == "region" and not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", value):
+        return f"region {value!r} is not an ISO 3166-2 code such as US-VA or DE-BY"
+    return None
 
 
 #: Keys of a `[[principal]]` entry that say whom it acts for.

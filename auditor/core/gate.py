@@ -52,6 +52,28 @@ class Verdict:
     reason: Reason
     fail_on: str
     undecided: int
+    unknown_principals: int = 0
+
+    def caution(self) -> str:
+        """Why a passing gate is not a clean pass: cannot-decide entries or unknown principals
+        (empty when there are none, or when the gate does not pass)."""
+        if self.reason is not Reason.CLEAN:
+            return ""
+        parts = []
+        if self.undecided:
+            parts.append(f"{self.undecided} cannot-decide entr(ies)")
+        if self.unknown_principals:
+            parts.append(f"{self.unknown_principals} unknown principal(s)")
+        return ", ".join(parts)
+
+    @property
+    def css(self) -> str:
+        """The HTML banner's class: incomplete, fail, caution (a pass with cautions) or pass."""
+        if self.reason is Reason.INCOMPLETE:
+            return "incomplete"
+        if self.reason is not Reason.CLEAN:
+            return "fail"
+        return "caution" if self.caution() else "pass"
 
     @property
     def exit_code(self) -> int:
@@ -65,6 +87,12 @@ class Verdict:
 
     def sentence(self) -> str:
         """One line for the terminal table: why the exit code is what it is."""
+        caution = self.caution()
+        if caution:
+            return (
+                f"no finding at or above --fail-on {self.fail_on}, baselined excluded (exit 0); "
+                f"not a clean pass: {caution}"
+            )
         return {
             Reason.INCOMPLETE: "audit incomplete (exit 3)",
             Reason.UNDECIDED: f"{self.undecided} cannot-decide entr(ies) with "
@@ -76,6 +104,12 @@ class Verdict:
 
     def banner(self) -> str:
         """The HTML report's banner text."""
+        caution = self.caution()
+        if caution:
+            return (
+                f"No finding at or above --fail-on {self.fail_on}, but not a clean pass: "
+                f"{caution} (--fail-on-undecided fails the gate on them). Exit code 0."
+            )
         return {
             Reason.INCOMPLETE: "Audit incomplete: some inputs could not be read "
             "(see Input errors). Exit code 3.",
@@ -103,6 +137,7 @@ def decide(
     severities: Iterable[str],
     undecided: int = 0,
     fail_on_undecided: bool = False,
+    unknown_principals: int = 0,
 ) -> Verdict:
     """The verdict for an audit. `severities` are those of the findings that are not baselined
     (read lazily: the first failing one decides). Incomplete takes precedence over findings."""
@@ -114,4 +149,4 @@ def decide(
         reason = Reason.FINDINGS
     else:
         reason = Reason.CLEAN
-    return Verdict(reason, fail_on, undecided)
+    return Verdict(reason, fail_on, undecided, unknown_principals)

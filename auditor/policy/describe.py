@@ -6,6 +6,7 @@ its mark, so a reader never mistakes an unverified fact for a checked one.
 
 from __future__ import annotations
 
+from auditor.policy.duties import REGISTRY
 from auditor.policy.pack import Duty, Pack, Rule, RuleException, Window
 
 
@@ -18,7 +19,8 @@ def period(window: Window, open_end: str = "open-ended") -> str:
     """`2020-01-01 .. 2023-01-01 [U]`."""
     start = window.start.date().isoformat() if window.start else "(pack start)"
     until = window.until.date().isoformat() if window.until else open_end
-    return f"{start} .. {until}{mark(window.confidence)}"
+    zone = f" ({window.timezone})" if window.timezone else ""
+    return f"{start} .. {until}{mark(window.confidence)}{zone}"
 
 
 def _pairs(items: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
@@ -43,36 +45,7 @@ def _exception(e: RuleException) -> str:
 
 
 def _duty(d: Duty) -> str:
-    params = []
-    if d.deadline:
-        params.append(f"deadline {d.deadline.text}")
-    if d.deadline_if:
-        params.append(f"deadline only if {d.deadline_if} is true, else before the use")
-    if d.min:
-        params.append(f"min {d.min.text}")
-    if d.max:
-        params.append(f"max {d.max.text}")
-    if d.type == "number_range":
-        params.append(
-            f"{d.field} in {d.low if d.low is not None else '-inf'} .. "
-            f"{d.high if d.high is not None else 'inf'}"
-        )
-    if d.type == "human_review":
-        params.append(f"min_reviewers {d.min_reviewers}")
-    if d.link and d.type in ("authorisation", "stop_on_refusal", "public_post", "human_review"):
-        params.append("link " + ", ".join(d.link))
-    if d.fields:
-        params.append("fields " + ", ".join(d.fields))
-    if d.type in ("max_window",):
-        params.append(f"window {d.start_field} .. {d.end_field}")
-    if d.type in ("field_equals",):
-        params.append(f"{d.field} = {d.other}")
-    if d.type in ("prior_consent", "retention"):
-        params.append(f"field {d.field}")
-    if d.type == "retention" and d.start_field:
-        params.append(f"from {d.start_field} (else the capture)")
-    if d.type == "retention" and d.end_field:
-        params.append(f"no later than {d.end_field}")
+    params = REGISTRY[d.type].describe(d) if d.type in REGISTRY else []
     if d.recipient:
         params.append(f"to {d.recipient}")
     return f"duty {d.type}{mark(d.confidence)}: {'; '.join(params)}".rstrip(": ")
@@ -124,6 +97,9 @@ def describe(pack: Pack) -> list[str]:
             f"jurisdiction: {_pairs(pack.jurisdiction)}"
             + (f" (tested against {pack.anchor})" if pack.anchor else "")
         )
+    if pack.timezone != "UTC" or pack.zones:
+        zones = "; ".join(f"{place} {name}" for place, name in pack.zones)
+        out.append(f"dates in: {pack.timezone}" + (f" (and by place: {zones})" if zones else ""))
     for key, values in pack.lineage:
         if values:
             out.append(f"{key}: {', '.join(values)}")

@@ -22,7 +22,15 @@ from functools import lru_cache
 
 from auditor.core.models import Event, Finding, OperationKind, utc_text
 from auditor.policy.duties import LINKED_KINDS, EventIndex, check, norm, value_of
-from auditor.policy.pack import Duty, Pack, Rule, RuleException, organisation_matches, weakest
+from auditor.policy.pack import (
+    Duty,
+    Pack,
+    Rule,
+    RuleException,
+    organisation_matches,
+    weakest,
+)
+from auditor.policy.periods import inside_window, window_verdict
 from auditor.policy.template import render as render_template
 
 
@@ -66,22 +74,38 @@ def fingerprint(pack: str, rule: str, event: Event) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def in_window(pack: Pack, rule: Rule, event: Event) -> bool:
-    """Is the event inside both the pack's and the rule's effective period (until exclusive)?"""
-    return pack.window.contains(event.time) and rule.window.contains(event.time)
+def unknown_principal(rule: Rule, event: Event) -> bool:
+    """Does the rule bind a category or organisation that this event's principal has none of?
+
+    A principal that matched no `[[principal]]` entry (category `unknown`) and acts for no
+    known organisation cannot be judged by such a rule: it is reported as cannot decide, never
+    passed (docs/packs.md, unknown principals).
+    """
+    binds = "any" not in rule.principals or bool(rule.organisations)
+    return (
+        binds
+        and event.principal.category == "unknown"
+        and acting_for(event) is None
+        and value_of(event, "on_behalf_of") is None
+    )
 
 
-def covers(rule: Rule, event: Event) -> bool:
-    """Does the rule speak about this event at all (operation kind, principal, service)?"""
+def covers(rule: Rule, event: Event, anyone: bool = False) -> bool:
+    """Does the rule speak about this event at all (operation kind, principal, service)?
+
+    `anyone`: leave out the principal tests (for an unknown principal, see
+    `unknown_principal`)."""
     if event.kind not in rule.operations:
         return False
+    if "any" not in rule.services and event.service not in rule.services:
+        return False
+    if anyone:
+        return rule.include_attempts or not event.attempted_only
     if (
         "any" not in rule.principals
         and event.principal.category not in rule.principals
         and (acting_for(event) not in rule.principals)
     ):
-        return False
-    if "any" not in rule.services and event.service not in rule.services:
         return False
     if rule.organisations and not any(
         organisation_matches(rule.organisations, org)
@@ -137,9 +161,11 @@ def conditions(pack: Pack, rule: Rule, event: Event) -> tuple[bool, tuple[str, .
     return True, tuple(missing)
 
 
-def exception_applies(exc: RuleException, event: Event) -> bool:
-    """All conditions the exception names must hold, including the evidence it requires."""
-    if not exc.window.contains(event.time):
+def exception_applies(exc: RuleException, event: Event, zone_name: str = "UTC") -> bool:
+    """All conditions the exception names must hold, including the evidence it requires.
+
+    Its period is read in its own zone, else `zone_name` (the event's zone for the pack)."""
+    if not inside_window(exc.window, event.time, zone_name):
         return False
     if exc.organisations and norm(event.principal.organisation) not in {
         norm(o) for o in exc.organisations
@@ -180,6 +206,7 @@ def _finding(
     duty: Duty | None = None,
     reason: str = "",
     related: tuple[Event, ...] = (),
+    note: str = "",
 ) -> Finding:
     message = _render(rule.message, pack, rule, event)
     if "any" not in rule.principals and event.principal.category not in rule.principals:
@@ -190,6 +217,11 @@ def _finding(
         message += f" [{duty.type if duty else rule.kind}: {reason}]"
     if event.attempted_only:
         message += f" (attempt: the call failed with {event.error_code or 'an error'})"
+    if note:
+        message += f" ({note})"
+    place = event.attr("place_from")
+    if place and pack.jurisdiction:
+        message += f" (place: {place})"
     # A date reported by secondary sources only (S) does not weaken a finding well inside the
     # period; an unverified date (U) does, since the whole period may be wrong.
     marks = [rule.confidence, *("U" for w in (pack.window, rule.window) if w.confidence == "U")]
@@ -219,22 +251,41 @@ def judge(
 ) -> None:
     """Apply one rule to one event, appending to (findings, excused, undecided)."""
     findings, excused, undecided = out
-    if not covers(rule, event) or not in_window(pack, rule, event):
+    unknown = unknown_principal(rule, event)
+    if not covers(rule, event, anyone=unknown):
+        return
+    inside, zone_name, zone_note = window_verdict(pack, rule, event)
+    if not inside:
         return
     applies, missing = conditions(pack, rule, event)
     if not applies:
         return
-    exc = next((e for e in rule.exceptions if exception_applies(e, event)), None)
+    exc = next((e for e in rule.exceptions if exception_applies(e, event, zone_name)), None)
     if exc is not None:
         excused.append((pack.id, rule.id, exc.id, event))
+        return
+    if unknown:
+        who = event.principal.id
+        undecided.append(
+            Undecided(
+                pack.id,
+                rule.id,
+                event,
+                ("principal",),
+                f"unknown principal {who}: no [[principal]] entry in principals.toml matches it",
+            )
+        )
         return
     if missing:
         undecided.append(
             Undecided(pack.id, rule.id, event, missing, f"the event has no {', '.join(missing)}")
         )
         return
+    if zone_note.startswith("undecided:"):
+        undecided.append(Undecided(pack.id, rule.id, event, ("timezone",), zone_note[10:]))
+        return
     if rule.kind == "prohibit" or (rule.kind == "notify" and not rule.duties):
-        findings.append(_finding(pack, rule, event))
+        findings.append(_finding(pack, rule, event, note=zone_note))
         return
     for duty in rule.duties:
         outcome = check(event, duty, index)
@@ -243,7 +294,9 @@ def judge(
         if outcome.undecided:
             undecided.append(Undecided(pack.id, rule.id, event, outcome.missing, outcome.reason))
         else:
-            findings.append(_finding(pack, rule, event, duty, outcome.reason, outcome.related))
+            findings.append(
+                _finding(pack, rule, event, duty, outcome.reason, outcome.related, zone_note)
+            )
 
 
 class Evaluator:

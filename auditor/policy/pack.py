@@ -78,12 +78,17 @@ class Duration:
 
 @dataclass(frozen=True)
 class Window:
-    """An effective period: from (inclusive) .. until (exclusive), with its confidence."""
+    """An effective period: from (inclusive) .. until (exclusive), with its confidence.
+
+    The bounds are local midnights labelled UTC; `contains` is given the event's wall-clock
+    time in the period's zone (`auditor.policy.zones.wall`). `timezone` overrides the pack's.
+    """
 
     start: datetime | None = None
     until: datetime | None = None
     confidence: str = "P"
     note: str = ""
+    timezone: str = ""
 
     def contains(self, when: datetime) -> bool:
         """Is `when` inside the period?"""
@@ -132,6 +137,12 @@ class Duty:
     high: float | None = None
     #: Event field that must be true for `deadline` to apply (otherwise: before the use).
     deadline_if: str = ""
+    #: Authorisation record kinds that count at or before the use (authorisation).
+    before_use: tuple[str, ...] = ("grant",)
+    #: Kinds that count up to the use plus `deadline`, where it applies (authorisation).
+    within_deadline: tuple[str, ...] = ("request", "grant")
+    #: A refusal at or before the use voids earlier requests and grants (authorisation).
+    refusal_ends: bool = False
     confidence: str = "P"
     cite: tuple[str, ...] = ()
     note: str = ""
@@ -215,6 +226,10 @@ class Pack:
     definitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     verified_by: str = ""
     effective_note: str = ""
+    #: IANA zone whose calendar the dates follow (docs/packs.md, local dates).
+    timezone: str = "UTC"
+    #: Place (locality, ISO 3166-2 region or country) -> zone, for multi-zone jurisdictions.
+    zones: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def window(self) -> Window:

@@ -6,6 +6,8 @@ key tables out of docs/packs.md and compares them with `KEYS`, so the two cannot
 
 from __future__ import annotations
 
+from auditor.policy.duties import REGISTRY
+
 RULE_KINDS = ("prohibit", "require", "notify")
 STATUSES = ("in_force", "expired", "superseded", "pending", "announced", "unverified")
 CONFIDENCE = ("P", "S", "U")
@@ -47,31 +49,21 @@ CONTEXT_FIELDS = (
     "inferred_attribute",
 )
 
-#: Duty types and the parameters each accepts (beyond type, note, cite, confidence).
+#: Duty types and the parameters each accepts (beyond type, note, cite, confidence), read from
+#: the duty-type registry (one class per type, auditor/policy/duties/).
 DUTY_PARAMS: dict[str, frozenset[str]] = {
-    "authorisation": frozenset({"deadline", "deadline_if", "link"}),
-    "stop_on_refusal": frozenset({"link"}),
-    "public_post": frozenset({"link"}),
-    "human_review": frozenset({"min_reviewers", "deadline", "link"}),
-    "fields": frozenset({"fields"}),
-    "max_window": frozenset({"start_field", "end_field", "max", "min"}),
-    "field_equals": frozenset({"field", "other"}),
-    "prior_consent": frozenset({"field", "time_field"}),
-    "retention": frozenset({"field", "max", "start_field", "end_field"}),
-    "number_range": frozenset({"field", "min", "max"}),
+    name: frozenset(dt.params) for name, dt in REGISTRY.items()
 }
 DUTY_TYPES = tuple(DUTY_PARAMS)
 
 #: Default parameters of each duty type (documented in docs/packs.md).
 DUTY_DEFAULTS: dict[str, dict[str, object]] = {
-    "authorisation": {"link": ("authorisation_ref", "case_ref")},
-    "stop_on_refusal": {"link": ("authorisation_ref", "case_ref")},
-    "public_post": {"link": ("public_post_id", "case_ref")},
-    "human_review": {"min_reviewers": 1, "link": ("reviewed_event:event_id",)},
-    "max_window": {"start_field": "window_start", "end_field": "window_end"},
-    "prior_consent": {"field": "consent_ref", "time_field": "consent_time"},
-    "retention": {"field": "retention_until"},
+    name: {k: v for k, v in dt.params.items() if v is not None and v is not False}
+    for name, dt in REGISTRY.items()
 }
+
+#: Authorisation record kinds (`before_use`, `within_deadline`).
+AUTHORISATION_KINDS = ("grant", "request", "refusal")
 
 #: Placeholders a rule's title and message may use.
 TEMPLATE_FIELDS = frozenset(
@@ -122,6 +114,8 @@ KEYS: dict[str, dict[str, str]] = {
         "region": "ISO 3166-2 codes such as US-OR (event field region)",
         "locality": "city names (event field locality)",
         "anchor": "what the territory is tested against, one of ANCHORS",
+        "timezone": "IANA zone whose calendar the dates follow (default UTC)",
+        "zones": "table: locality, region or country -> IANA zone (multi-zone jurisdictions)",
         "note": "free text",
     },
     "pack.effective": {
@@ -189,6 +183,9 @@ KEYS: dict[str, dict[str, str]] = {
         "deadline": "ISO-8601 duration, e.g. PT24H",
         "deadline_if": "event field that must be true for the deadline to apply (authorisation)",
         "link": "fields linking related events: name, or theirs:ours",
+        "before_use": "authorisation record kinds that count before the use (authorisation)",
+        "within_deadline": "record kinds that count within the deadline (authorisation)",
+        "refusal_ends": "a refusal before the use voids earlier requests and grants",
         "min_reviewers": "distinct reviewers needed (human_review)",
         "fields": "event fields that must be present (fields)",
         "start_field": "event field where a window (or a retention clock) starts",
@@ -207,6 +204,7 @@ KEYS: dict[str, dict[str, str]] = {
         "from": "first day (TOML date)",
         "until": "first day no longer covered (exclusive)",
         "confidence": "P, S or U for these dates",
+        "timezone": "IANA zone of these dates (default: the pack's)",
         "note": "free text",
     },
 }

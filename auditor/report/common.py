@@ -29,6 +29,7 @@ def verdict(report: dict[str, Any]) -> gate.Verdict:
         severities=(f["severity"] for f in report["findings"] if not f.get("baselined")),
         undecided=undecided_count(report),
         fail_on_undecided=bool(settings.get("fail_on_undecided")),
+        unknown_principals=int(report.get("summary", {}).get("unknown_principals", 0) or 0),
     )
 
 
@@ -39,6 +40,11 @@ def gate_exit_code(report: dict[str, Any]) -> int:
     part of the report.
     """
     return verdict(report).exit_code
+
+
+def gate_caution(report: dict[str, Any]) -> str:
+    """Why a passing gate is not a clean pass (see `core.gate.Verdict.caution`)."""
+    return verdict(report).caution()
 
 
 def gate_text(report: dict[str, Any]) -> str:

@@ -23,7 +23,6 @@ from typing import Any
 
 import jinja2
 
-from auditor.core import gate
 from auditor.report.base import RenderOptions
 from auditor.report.common import (
     SEVERITIES,
@@ -65,8 +64,7 @@ def _css() -> tuple[str, str]:
 
 def _verdict(report: dict[str, Any]) -> dict[str, str]:
     decided = verdict(report)
-    css = {gate.Reason.INCOMPLETE: "incomplete", gate.Reason.CLEAN: "pass"}
-    return {"css": css.get(decided.reason, "fail"), "text": decided.banner()}
+    return {"css": decided.css, "text": decided.banner()}
 
 
 def _timeline(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:

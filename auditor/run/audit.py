@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,8 @@ def _run_audit(
         accepted = baseline_mod.load(Path(options.baseline))
     workers = worker_count(options.workers)
     executor.share(bundle.root)
+    no_principals = bundle.config_path(PRINCIPALS_TOML) is None
+    unattributed = 0
 
     log_paths, issues = _log_files(bundle)
     jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
@@ -180,6 +182,7 @@ def _run_audit(
                 tally.add(event)
                 if event.kind in MATCHING_KINDS:
                     refs.update(event.frames)
+                    unattributed += not event.principal.matched
                 evaluator.remember(event)
                 if evaluator.must_wait(event):
                     waiting.add(event)
@@ -189,6 +192,13 @@ def _run_audit(
         for event in waiting:  # every linked event is known now
             judge(event)
         inputs.extend(_config_inputs(bundle, packs))
+        warnings: list[str] = []
+        if no_principals:
+            # every category rule is then "cannot decide": say why, on stderr and in the report
+            warnings.append(
+                f"no {PRINCIPALS_TOML}: {unattributed} face operation(s) by unattributed principals"
+            )
+            notices.append(Notice(PRINCIPALS_TOML, warnings[-1]))
         return _finish(
             bundle,
             packs,
@@ -209,6 +219,7 @@ def _run_audit(
                 undecided,
                 refs,
                 waiting.files,
+                warnings,
             ),
             scratch,
             executor,
@@ -234,6 +245,8 @@ class _Collected:
     undecided: UndecidedGroups
     refs: set[str]
     waiting_files: list[Path]
+    #: Said on stderr as well as in the report's notices (no principals.toml).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _finish(
@@ -276,7 +289,7 @@ def _finish(
         face_engine = outcome.engine
 
     suppressed: frozenset[str] = frozenset()
-    warnings: list[str] = []
+    warnings: list[str] = list(got.warnings)
     if accepted is not None:
         from auditor.config import baseline as baseline_mod
 
@@ -285,8 +298,8 @@ def _finish(
             accepted, (f.id for f in found if f.id in known), started.date()
         )
         suppressed = applied.suppressed
-        warnings = applied.warnings()
-        notices.extend(Notice(accepted.path, w) for w in warnings)
+        warnings += applied.warnings()
+        notices.extend(Notice(accepted.path, w) for w in applied.warnings())
         got.counts.baselined = sum(1 for f in found if f.id in suppressed)
     incomplete = bool(issues)
     exit_code = compute_exit_code(

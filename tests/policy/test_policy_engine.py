@@ -53,8 +53,9 @@ def test_one_event_breaks_several_packs() -> None:
 
 def test_expired_pack_gives_nothing_after_its_end() -> None:
     attrs = {"country": "US", "region": "US-CA", "camera": "body_worn"}
-    last_day = event(datetime(2022, 12, 31, 23, 59, tzinfo=UTC), **attrs)
-    after = event(datetime(2023, 1, 1, tzinfo=UTC), **attrs)
+    # 2022-12-31 23:59 and 2023-01-01 00:00 in California (PST, UTC-8)
+    last_day = event(datetime(2023, 1, 1, 7, 59, tzinfo=UTC), **attrs)
+    after = event(datetime(2023, 1, 1, 8, tzinfo=UTC), **attrs)
     later = event(datetime(2025, 6, 1, tzinfo=UTC), **attrs)
     pack = "us-ca-penal-code-832-19"
     assert rules_hit([last_day], pack) == {(pack, "CA-83219-001")}
