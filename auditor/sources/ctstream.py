@@ -127,3 +127,57 @@ def stream_records(
             line += buf.count(b"\n", start, next_pos)
             pos = next_pos
             break
+
+
+RECORDS_HEAD = b'{"Records":['
+#: CloudTrail writes `eventVersion` first in every record, so in delivery files this marks the
+#: boundaries between records (a `"` inside a string is escaped, so it never matches there).
+_DELIVERY_CUT = b'},{"eventVersion":'
+_GENERIC_CUT = b'},{"'
+_SPACE_BYTES = frozenset(b" \t\r\n")
+
+
+def split_records(raw: bytes) -> Iterator[Any]:
+    """The records of a one-line `{"Records":[...]}` document, parsed one at a time.
+
+    Candidate boundaries are found with `bytes.find`; a candidate that falls inside a record
+    (an array of objects nested in it) leaves an unbalanced piece that does not parse, so the
+    piece is extended to the next candidate. A piece that starts at a record's first byte and
+    parses is exactly that record: a prefix of a valid JSON text that is a whole value ends
+    where the value ends. Raises `orjson.JSONDecodeError` when the line is not such a document
+    (the caller then parses it whole); every piece parsed means the line was valid JSON.
+    """
+    end = len(raw)
+    while end and raw[end - 1] in _SPACE_BYTES:
+        end -= 1
+    stop = end - 2
+    start = len(RECORDS_HEAD)
+    if stop < start or raw[stop:end] != b"]}":
+        raise orjson.JSONDecodeError("not a one-line Records document", "", 0)
+    cut_at = _DELIVERY_CUT if raw.startswith(b'{"eventVersion":', start) else _GENERIC_CUT
+    view = memoryview(raw)
+    loads = orjson.loads
+    pos = start
+    while start < stop:
+        cut = raw.find(cut_at, pos, stop)
+        if cut == -1:
+            yield loads(view[start:stop])
+            return
+        try:
+            rec = loads(view[start : cut + 1])
+        except orjson.JSONDecodeError:
+            pos = cut + 1  # the cut is inside a record: take in the next piece too
+            continue
+        yield rec
+        start = pos = cut + 2
+
+
+def looks_like_lines(data: bytes) -> bool:
+    """True when the second non-empty line is a JSON object of its own (JSON lines)."""
+    lines = [x for x in data.split(b"\n", 3)[:3] if x.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return isinstance(orjson.loads(lines[1]), dict)
+    except orjson.JSONDecodeError:
+        return False

@@ -3,7 +3,9 @@
 Access logs are `.log` like any text log; Azure Monitor, Google Cloud audit, Rekognition Video
 stream output and Double Take payloads are JSON like CloudTrail and the default JSON lines. The
 file name cannot tell them apart, the first record can: `refine` looks at it and names the
-source, or returns None to leave the choice to the extension rules in `sniff`.
+source, or returns None to leave the choice to the extension rules in `sniff`. The first record
+is found in any JSON layout (`jsonany.first_record`: pretty-printed, concatenated documents,
+arrays, `//` and `/* */` comments).
 
 A Lambda Kinesis event (`{"Records": [{"kinesis": {...}, "eventSource": "aws:kinesis"}]}`) starts
 like a CloudTrail delivery file; `eventSource` tells them apart (`aws:kinesis` is Lambda's event
@@ -20,6 +22,7 @@ import orjson
 
 from auditor.config.bundle import SourceSettings
 from auditor.sources.httplog import looks_like_clf, looks_like_json_access
+from auditor.sources.jsonany import first_record
 
 HTTPLOG = "httplog"
 AZURE_MONITOR = "azure_monitor"
@@ -78,6 +81,10 @@ def refine(ext: str, head: bytes, json_ext: frozenset[str], text_ext: frozenset[
             and not any(k in window for k in (b'"eventSource"', b'"eventVersion"'))
         ):
             return AZURE_MONITOR
+        # any other layout (concatenated documents, an array, comments): its first record
+        rec = first_record(h)
+        if isinstance(rec, dict):
+            return json_kind(rec)
     return None
 
 

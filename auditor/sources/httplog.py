@@ -23,6 +23,7 @@ from auditor.catalogue.operations import looks_like_face_matching
 from auditor.catalogue.routes import match_route, may_be_face_request, request_path
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
+from auditor.sources import jsonany
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 
 NAME = "httplog"
@@ -82,7 +83,15 @@ class HttpLogSource:
     name = NAME
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`: each line is CLF text or one JSON object."""
+        """See `Source.read`: each line is CLF text or one JSON object; JSON in another
+        layout (pretty-printed, an array, concatenated, commented) is read as records."""
+        head = stream.stream.peek(1 << 16)[: 1 << 16]
+        if head.lstrip()[:1] in (b"{", b"[", b"/") and jsonany.layout(head) == "documents":
+            for obj, at, _ in jsonany.records(stream, result):
+                found = self._object(obj, result, at)
+                if found is not None:
+                    self._record(job, found, result, at)
+            return
         for lineno, raw in stream.lines(result):
             line = raw.strip()
             if not line:
@@ -133,8 +142,14 @@ class HttpLogSource:
         except orjson.JSONDecodeError as exc:
             result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
             return None
+        return self._object(obj, result, lineno, "line")
+
+    def _object(
+        self, obj: Any, result: FileResult, lineno: int | None, what: str = "record"
+    ) -> dict[str, Any] | None:
         if not isinstance(obj, dict):
-            result.issues.append(InputIssue(result.path, "line is not a JSON object", line=lineno))
+            message = f"{what} is not a JSON object"
+            result.issues.append(InputIssue(result.path, message, line=lineno))
             return None
         req = obj.get("request")
         nested = req if isinstance(req, dict) else {}  # Caddy: request.{method,uri,remote_ip}
@@ -163,7 +178,9 @@ class HttpLogSource:
             "user": _first(obj, _J_USER),
         }
 
-    def _record(self, job: ReadJob, f: dict[str, Any], result: FileResult, lineno: int) -> None:
+    def _record(
+        self, job: ReadJob, f: dict[str, Any], result: FileResult, lineno: int | None
+    ) -> None:
         if f.get("no_request"):
             result.records += 1
             return

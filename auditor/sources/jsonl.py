@@ -4,24 +4,25 @@ Default shape, one object per line: `time` (ISO-8601), `principal`, `service`, `
 optionally `frame` / `frames` (bundle-relative paths or S3 URIs), `outcome`, `event_id`,
 `purpose`, `case_ref`, `authorisation_ref`, `public_post_id`, `modality` — and any other scalar
 field, which is kept as an attribute rules can ask for (country, camera, reviewers, ...).
-Other shapes are read through a `[[jsonl]]` field mapping in audit.toml (dotted paths).
+Other shapes are read through a `[[jsonl]]` field mapping in audit.toml (dotted paths). The
+file may be in any JSON layout (`jsonany`: pretty-printed, concatenated, arrays, comments).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from auditor.catalogue.operations import canonical_service, classify
+from auditor.catalogue.outcomes import FAILED_VALUES
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
+from auditor.sources import jsonany
 from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
 
 NAME = "jsonl"
 
 _CORE = ("time", "principal", "service", "operation")
-_FAILED = {"failed", "failure", "error", "denied", "false"}
+_FAILED = FAILED_VALUES | {"false"}
 
 
 def _get(obj: dict[str, Any], path: str) -> Any:
@@ -43,19 +44,13 @@ class JsonLinesSource:
         mapping = job.settings.mapping_for(job.path)
         fields = dict(mapping.fields) if mapping else {}
         mapped_paths = set(fields.values())
-        for lineno, raw in stream.lines(result):
-            if not raw.strip():
-                continue
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                result.issues.append(
-                    InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno)
-                )
-                continue
+        for obj, lineno, index in jsonany.records(stream, result):
             if not isinstance(obj, dict):
+                what = "line" if index is None else "record"
                 result.issues.append(
-                    InputIssue(result.path, "line is not a JSON object", line=lineno)
+                    InputIssue(
+                        result.path, f"{what} is not a JSON object", line=lineno, record=index
+                    )
                 )
                 continue
 
@@ -67,7 +62,7 @@ class JsonLinesSource:
             if missing:
                 shown = ", ".join(fields.get(n, n) for n in missing)
                 result.issues.append(
-                    InputIssue(result.path, f"missing field(s): {shown}", line=lineno)
+                    InputIssue(result.path, f"missing field(s): {shown}", line=lineno, record=index)
                 )
                 continue
             raw_time, principal, service, operation = (
@@ -81,7 +76,9 @@ class JsonLinesSource:
                 when = parse_time(raw_time, job.settings.timezone)
             except (ValueError, TypeError):
                 result.records -= 1
-                result.issues.append(InputIssue(result.path, f"bad time {raw_time!r}", line=lineno))
+                result.issues.append(
+                    InputIssue(result.path, f"bad time {raw_time!r}", line=lineno, record=index)
+                )
                 continue
             refs = _refs(field("frame"), field("frames"))
             outcome_raw = field("outcome")
@@ -99,10 +96,11 @@ class JsonLinesSource:
                 kind=kind,
                 principal=Principal(id=principal),
                 line=lineno,
+                record=index,
                 event_id=str(event_id) if event_id is not None else None,
                 outcome=outcome,
                 error_code=str(field("error_code")) if field("error_code") is not None else None,
-                frames=frame_refs(job, refs, result, lineno, None),
+                frames=frame_refs(job, refs, result, lineno, index),
                 attributes=attrs,
             )
             result.events.append(event)
@@ -113,6 +111,7 @@ class JsonLinesSource:
                         f"{service} {operation} looks like face "
                         "matching but is not in the operation catalogue",
                         line=lineno,
+                        record=index,
                         event_id=event.event_id,
                     )
                 )

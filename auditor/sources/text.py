@@ -11,12 +11,13 @@ from __future__ import annotations
 import regex
 
 from auditor.catalogue.operations import canonical_service, classify, looks_like_face_matching
+from auditor.catalogue.outcomes import FAILED_VALUES
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
 
 NAME = "text"
-_FAILED = {"failed", "failure", "error", "denied"}
+_FAILED = FAILED_VALUES
 #: Time budget of one pattern on one line. Patterns come from audit.toml and may backtrack
 #: catastrophically (`(a|a)+$`); the `regex` engine stops them here, the line becomes an error.
 LINE_BUDGET_SECONDS = 0.25
