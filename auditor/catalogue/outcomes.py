@@ -35,12 +35,13 @@ FAILURE_PHRASES: tuple[tuple[str, str], ...] = (
     ("denied", "AccessDenied"),
 )
 
-#: An exception or error code as SDKs print it: boto3's `(AccessDeniedException)`, Azure's
-#: `(PersonGroupNotFound)`, `code: PersonGroupNotFound`, `Error Code: AccessDeniedException`.
-_CODE = re.compile(
-    r"\(([A-Z][A-Za-z]*(?:Exception|Error|NotFound|Denied|Fault|Throttled|Invalid[A-Za-z]*))\)"
-    r"|\b(?:error[ _]?code|code)\s*[:=]\s*\"?([A-Z][A-Za-z]+)"
-    r"|\b([A-Z][A-Za-z]*(?:Exception|Error))\b"
+#: Error codes as SDKs print them, most specific first: boto3's `(AccessDeniedException)` and
+#: Azure's `(PersonGroupNotFound)`, then `code: PersonGroupNotFound` / `Error Code: ...`, then a
+#: bare exception name (`ValueError`, `ClientError`).
+_CODES = (
+    re.compile(r"\(([A-Z][A-Za-z]*(?:Exception|Error|NotFound|Denied|Fault|Argument|Throttled))\)"),
+    re.compile(r"\b(?:error[ _]?code|code)\s*[:=]\s*\"?([A-Z][A-Za-z]+)", re.IGNORECASE),
+    re.compile(r"\b([A-Z][A-Za-z]*(?:Exception|Error))\b"),
 )
 
 
@@ -54,7 +55,8 @@ def failure_of(text: str) -> str | None:
     phrase = next((code for word, code in FAILURE_PHRASES if word in low), None)
     if phrase is None:
         return None
-    m = _CODE.search(text)
-    if m is not None:
-        return next(g for g in m.groups() if g)
+    for regex in _CODES:
+        m = regex.search(text)
+        if m is not None:
+            return m.group(1)
     return phrase

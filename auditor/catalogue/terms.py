@@ -63,8 +63,8 @@ SDK_TERMS: tuple[tuple[str, str, str], ...] = (
     ("azure_face", "cf.face.find_similars", "FindSimilar"),
     ("face_recognition", "face_recognition.api.compare_faces", "compare_faces"),
     ("opencv", "facerecognizersf", "FaceRecognizerSF.match"),
-    # DeepFace's own log lines (deepface/modules/recognition.py) and its verify() result
-    ("deepface", "find function duration", "find"),
+    # DeepFace's own log line of a find() (`Searching <img> in <n> length datastore`, from
+    # deepface/modules/recognition.py) and the result dict of a verify() as printed
     ("deepface", "length datastore", "find"),
     ("deepface", "'similarity_metric'", "verify"),
     ("deepface", '"similarity_metric"', "verify"),

@@ -92,6 +92,9 @@ def sniff(path: str, head: bytes) -> str | None:
 
 
 def _is_cloudtrail(obj: dict[str, object]) -> bool:
+    events = obj.get("Events")  # lookup-events output
+    if isinstance(events, list) and events and isinstance(events[0], dict):
+        return "CloudTrailEvent" in events[0]
     return any(k in obj for k in ("eventSource", "CloudTrailEvent", "Records", "eventVersion"))
 
 

@@ -4,8 +4,10 @@
   records with `bytes.find`; a pretty-printed document, or a line over the line limit, is split
   as it streams (`ctstream`), so memory stays bounded whatever the file's size;
 * one record per line (Logstash/Firehose copies, where `eventTime` may be `@timestamp`);
-* Event-history exports (`aws cloudtrail lookup-events`), whose record is a JSON *string* in
-  `CloudTrailEvent`.
+* Event-history exports (`aws cloudtrail lookup-events`, its `{"Events": [...]}` output or one
+  event per line), whose record is a JSON *string* in `CloudTrailEvent`;
+* any JSON layout of these records (`jsonany`): `jq '.Records[]'` output (pretty-printed records
+  one after the other), arrays, documents with comments.
 
 The hot loop does two dictionary lookups per record and leaves the background traffic there;
 only face operations become `Event`s.
@@ -112,6 +114,8 @@ class CloudTrailSource:
             return
         if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
             records = doc["Records"]
+        elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
+            records = doc["Events"]  # `aws cloudtrail lookup-events --output json`
         elif isinstance(doc, list):
             records = doc
         elif isinstance(doc, dict) and ("eventName" in doc or "CloudTrailEvent" in doc):
@@ -176,8 +180,8 @@ class CloudTrailSource:
                 )
                 result.sweep_line(raw, lineno)
                 return
-        if isinstance(rec, dict) and isinstance(rec.get("Records"), list):
-            self._records(job, rec["Records"], result, lineno)
+        if isinstance(rec, dict) and isinstance(rec.get("Records", rec.get("Events")), list):
+            self._records(job, rec.get("Records", rec.get("Events")), result, lineno)
         else:
             self._record(job, rec, result, lineno, None)
 

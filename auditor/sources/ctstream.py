@@ -34,6 +34,8 @@ _END_CT = re.compile(rb'\}\s*(?:,\s*\{\s*"eventVersion"|\])')
 _CT_FIRST = re.compile(rb'\{\s*"eventVersion"')
 _SPACE = re.compile(rb"\s*")
 _COMPACT_AT = 1 << 20
+#: Of the unread rest in the buffer when the split stops, this much is swept.
+_SWEPT = 1 << 20
 _TOO_LONG = (
     f"record longer than the limit of {MAX_RECORD_BYTES:,} bytes (or not valid JSON): "
     "the rest of the file is not read"
@@ -56,8 +58,14 @@ def stream_records(
         eof = True
         return False
 
-    def issue(message: str, line: int, record: int | None) -> None:
+    def issue(
+        message: str, line: int, record: int | None, rest: tuple[int, int] | None = None
+    ) -> None:
         result.issues.append(InputIssue(result.path, message, line=line, record=record))
+        if rest is not None:  # what is left unread in the buffer goes to the suspected sweep
+            at, first = rest
+            for n, piece in enumerate(bytes(buf[at : at + _SWEPT]).split(b"\n")):
+                result.sweep_line(piece, first + n)
 
     while True:
         m = START.match(buf)
@@ -93,15 +101,15 @@ def stream_records(
             m = ends.search(buf, search)
             if m is None:
                 if len(buf) - start > MAX_RECORD_BYTES:
-                    issue(_TOO_LONG, line, index)
+                    issue(_TOO_LONG, line, index, (start, line))
                     return
                 if more():
                     continue
-                issue("the document ends inside a record (truncated?)", line, index)
+                issue("the document ends inside a record (truncated?)", line, index, (start, line))
                 return
             end = m.start() + 1
             if end - start > MAX_RECORD_BYTES:
-                issue(_TOO_LONG, line, index)
+                issue(_TOO_LONG, line, index, (start, line))
                 return
             try:
                 record = orjson.loads(bytes(buf[start:end]))
@@ -113,6 +121,7 @@ def stream_records(
                         "is not read",
                         at,
                         index,
+                        (start, line),
                     )
                     return
                 search = end

@@ -96,6 +96,12 @@ class HttpLogSource:
             line = raw.strip()
             if not line:
                 continue
+            if line.startswith(b"["):  # a JSON array of records on one line (`jq -c -s`)
+                for obj, at, _ in jsonany.records_in(line, result, lineno):
+                    found = self._object(obj, result, at)
+                    if found is not None:
+                        self._record(job, found, result, lineno)
+                continue
             if line.startswith(b"{"):
                 fields = self._json(line, result, lineno)
             else:

@@ -53,6 +53,16 @@ class KinesisRekognitionSource:
                     self._wrapped(rec, result, line, index)
         elif isinstance(doc, dict):
             self._frame(doc, {}, result, line, None)
+        elif isinstance(doc, list):  # an array of raw frame records
+            for index, rec in enumerate(doc):
+                if isinstance(rec, dict):
+                    self._frame(rec, {}, result, line, index)
+                else:
+                    result.issues.append(
+                        InputIssue(
+                            result.path, "record is not a JSON object", line=line, record=index
+                        )
+                    )
         else:
             result.issues.append(InputIssue(result.path, "record is not a JSON object", line=line))
 

@@ -20,7 +20,8 @@ Each hit says what it matched, whether the line says the call failed (`catalogue
 who (an ARN on the line) and when (a time on the line; else the last time seen earlier in the
 file, which is how a traceback takes the time of the log line before it). A Python traceback
 (`Traceback (most recent call last):` and its indented lines, up to the exception line) is one
-block: a call named in several of its frames is one event, failed with the exception's name.
+failed call: one event for its first catalogued call (the outermost frame), failed with the
+exception's name, the library calls it went through named in `also_named`.
 """
 
 from __future__ import annotations
@@ -202,18 +203,27 @@ class Sweeper:
             self._emit(hits, line, index, text, self._time(text), failure_of(text))
 
     def flush(self) -> None:
-        """End a pending traceback block (at the end of the file, or of a wrapped stream)."""
+        """End a pending traceback block (at the end of the file, or of a wrapped stream).
+
+        A traceback is one failed call: its first catalogued call (the outermost frame: the
+        program's own call) is the event, failed with the exception's name; the calls it went
+        through inside the library are named in `also_named`."""
         if not self._block:
             return
         block, self._block = self._block, []
-        seen: set[tuple[str, str]] = set()
-        last = block[-1][3]
-        error = failure_of(last) or "Exception"
-        for lineno, record, hits, text in block:
-            fresh = [h for h in hits if (h.service, h.operation) not in seen]
-            seen.update((h.service, h.operation) for h in fresh)
-            if fresh:
-                self._emit(fresh, lineno or None, record, text, self.last_time, error)
+        found = [(lineno, record, hit) for lineno, record, hits, _ in block for hit in hits]
+        if not found:
+            return
+        lineno, record, first = found[0]
+        others = dict.fromkeys(
+            f"{h.service} {h.operation}"
+            for _, _, h in found[1:]
+            if (h.service, h.operation) != (first.service, first.operation)
+        )
+        text = "\n".join(t for _, _, _, t in block)
+        extra = {"also_named": ", ".join(others)} if others else {}
+        error = failure_of(block[-1][3]) or "Exception"
+        self._emit([first], lineno or None, record, text, self.last_time, error, extra)
 
     def _block_line(self, text: str, lineno: int | None, record: int | None) -> None:
         self._block.append((lineno or 0, record, scan(text), text))
@@ -237,6 +247,7 @@ class Sweeper:
         text: str,
         stamp: datetime | None,
         error: str | None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         when = stamp or self.last_time
         arn = _ARN.search(text)
@@ -247,7 +258,11 @@ class Sweeper:
         )
         for hit in hits:
             self.hits += 1
-            attrs = {"matched_term": hit.matched, "catalogued_kind": hit.kind.value}
+            attrs = {
+                "matched_term": hit.matched,
+                "catalogued_kind": hit.kind.value,
+                **(extra or {}),
+            }
             if when is None:
                 attrs["time_known"] = "false"
             self.result.events.append(
