@@ -180,8 +180,9 @@ class CloudTrailSource:
                 )
                 result.sweep_line(raw, lineno)
                 return
-        if isinstance(rec, dict) and isinstance(rec.get("Records", rec.get("Events")), list):
-            self._records(job, rec.get("Records", rec.get("Events")), result, lineno)
+        inner = rec.get("Records", rec.get("Events")) if isinstance(rec, dict) else None
+        if isinstance(inner, list):
+            self._records(job, inner, result, lineno)
         else:
             self._record(job, rec, result, lineno, None)
 
