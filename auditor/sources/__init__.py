@@ -25,6 +25,7 @@ from auditor.sources import (
     jsonl,
     kinesis_rekognition,
     text,
+    wrapped,
 )
 from auditor.sources.base import FileResult, HashingStream, ReadJob, Source
 from auditor.sources.cap import cap_result
@@ -40,6 +41,7 @@ SOURCES: dict[str, Source] = {
     kinesis_rekognition.NAME: kinesis_rekognition.SOURCE,
     doubletake.NAME: doubletake.SOURCE,
     frigate.NAME: frigate.SOURCE,
+    wrapped.NAME: wrapped.SOURCE,
 }
 
 _JSON_EXT = frozenset({"json", "jsonl", "ndjson"})
@@ -58,11 +60,16 @@ def open_bundle(path: Path) -> Bundle:
 def sniff(path: str, head: bytes) -> str | None:
     """The source for a file, from its name and first bytes; None for an unknown type.
 
-    Content first (`detect.refine`: access logs, cloud exports, MQTT captures), then the
-    extension rules (CloudTrail, JSON lines, text)."""
+    Content first (`detect.refine`: access logs, cloud exports, MQTT captures), then wrapped
+    lines (`detect.wrapper`: container, journald, syslog, Lambda, CloudWatch; for any extension
+    or none, as `docker logs > app.out` writes them), then the extension rules (CloudTrail,
+    JSON lines, text)."""
     name = path[:-3] if path.endswith(".gz") else path
     ext = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
     found = detect.refine(ext, head, _JSON_EXT, _TEXT_EXT)
+    if found is not None:
+        return found
+    found = detect.wrapper(ext, head, _JSON_EXT | _TEXT_EXT)
     if found is not None:
         return found
     if ext in _TEXT_EXT:

@@ -61,10 +61,13 @@ class FileResult:
     #: a result handed back (it does not travel between processes).
     sweeper: Any = field(default=None, repr=False, compare=False)
 
-    def sweep_line(self, raw: bytes | str, line: int | None, record: int | None = None) -> None:
-        """Hand a line no source could read to the suspected sweep."""
+    def sweep_line(
+        self, raw: bytes | str, line: int | None, record: int | None = None, when: Any = None
+    ) -> None:
+        """Hand a line no source could read to the suspected sweep (`when`: a time its
+        wrapper gave)."""
         if self.sweeper is not None:
-            self.sweeper.line(raw, line, record)
+            self.sweeper.line(raw, line, record, when)
 
     def sweep_record(self, rec: Any, line: int | None, record: int | None) -> None:
         """Hand a JSON record no source could read to the suspected sweep."""
@@ -73,12 +76,48 @@ class FileResult:
 
 
 class Source(Protocol):
-    """A log format. Implementations: see `auditor.sources.SOURCES`."""
+    """A log format. Implementations: see `auditor.sources.SOURCES`.
+
+    Optional, for reading lines that come out of a wrapper (`auditor.sources.wrapped`: a
+    `docker compose logs` prefix, a CRI line, a journald or CloudWatch event): a line-based
+    source also has `read_line` (`LineReader`), a record-based one `read_record`
+    (`RecordReader`). Both get a `state` dict that lives as long as the file (compiled
+    patterns, ids seen), and locate what they report at the outer file's line.
+    """
 
     name: str
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """Read every record from `stream` into `result` (events, counts, issues); never raise."""
+
+
+class LineReader(Protocol):
+    """A source that reads one text line on its own (text, httplog)."""
+
+    def read_line(
+        self,
+        job: ReadJob,
+        raw: bytes,
+        lineno: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """Read one line into `result`, as `read` would have read it at `lineno`."""
+
+
+class RecordReader(Protocol):
+    """A source that reads one parsed JSON record on its own (the JSON sources)."""
+
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """Read one record into `result`, located at `line` (and `index` in its array)."""
 
 
 class _HashingRaw(io.RawIOBase):

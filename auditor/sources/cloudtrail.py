@@ -82,6 +82,22 @@ class CloudTrailSource:
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             result.issues.append(InputIssue(result.path, broken_stream_message(exc)))
 
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record (or `{"Records": [...]}` document) from a wrapper (`sources.wrapped`)."""
+        inner = rec.get("Records", rec.get("Events")) if isinstance(rec, dict) else None
+        if isinstance(inner, list):
+            self._records(job, inner, result, line)
+        else:
+            self._record(job, rec, result, line, index)
+
     def _read_whole(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """A document that is not a Records array (one pretty-printed record): read whole,
         up to the line limit."""

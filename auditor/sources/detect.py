@@ -22,7 +22,7 @@ import orjson
 
 from auditor.config.bundle import SourceSettings
 from auditor.sources.httplog import looks_like_clf, looks_like_json_access
-from auditor.sources.jsonany import first_record
+from auditor.sources.jsonany import first_doc, first_record
 
 HTTPLOG = "httplog"
 AZURE_MONITOR = "azure_monitor"
@@ -30,6 +30,7 @@ GCP_AUDIT = "gcp_audit"
 KINESIS = "kinesis_rekognition"
 DOUBLETAKE = "doubletake"
 FRIGATE = "frigate"
+WRAPPED = "wrapped"
 
 _CLOUDTRAIL_KEYS = ("eventSource", "CloudTrailEvent", "eventVersion")
 _KINESIS_EVENT = re.compile(
@@ -132,13 +133,34 @@ def json_kind(obj: dict[str, Any]) -> str | None:
     return None
 
 
+def wrapper(ext: str, head: bytes, known_ext: frozenset[str]) -> str | None:
+    """`wrapped` when the file's lines are wrapped (container prefixes, CRI, Docker json-file,
+    journald, syslog, the Lambda runtime) or it is a CloudWatch Logs export; else None.
+
+    Any extension: `docker logs > recogniser.out` has none of ours. A `.json*` file is only a
+    CloudWatch export or journald/Docker JSON lines (it cannot hold container prefixes)."""
+    from auditor.sources import peel, wrapped
+
+    h = head.lstrip()
+    if not h:
+        return None
+    if h[:1] in (b"{", b"[") and wrapped.cloudwatch_records(first_doc(h)):
+        return WRAPPED
+    found = peel.detect(head, wrapped.readable)
+    if found is None:
+        return None
+    if ext in known_ext - {"log", "txt"} and found not in ("docker_json", "journald"):
+        return None
+    return WRAPPED
+
+
 def configured(name: str, path: str, settings: SourceSettings) -> str:
     """`name`, unless audit.toml already describes this file for the generic source.
 
     A `[[text]]` pattern or a `[[jsonl]]` field mapping whose glob names the file explicitly is
     the user's statement of its shape, so a content guess does not override it.
     """
-    if name == HTTPLOG and any(
+    if name in (HTTPLOG, WRAPPED) and any(
         p.glob != "*" and fnmatch.fnmatchcase(path, p.glob) for p in settings.text_patterns
     ):
         return "text"

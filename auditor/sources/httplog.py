@@ -109,7 +109,38 @@ class HttpLogSource:
             if fields is not None:
                 self._record(job, fields, result, lineno)
 
-    def _clf(self, line: bytes, result: FileResult, lineno: int) -> dict[str, Any] | None:
+    def read_line(
+        self,
+        job: ReadJob,
+        raw: bytes,
+        lineno: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One line (CLF text or a JSON object) from a wrapper (`sources.wrapped`)."""
+        line = raw.strip()
+        if line:
+            fields = self._json(line, result, lineno) if line[:1] == b"{" else None
+            if line[:1] != b"{":
+                fields = self._clf(line, result, lineno)
+            if fields is not None:
+                self._record(job, fields, result, lineno)
+
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One JSON access record from a wrapper."""
+        fields = self._object(rec, result, line)
+        if fields is not None:
+            self._record(job, fields, result, line)
+
+    def _clf(self, line: bytes, result: FileResult, lineno: int | None) -> dict[str, Any] | None:
         m = CLF.match(line)
         if m is None:
             result.issues.append(
@@ -142,7 +173,7 @@ class HttpLogSource:
             "agent": g["agent"],
         }
 
-    def _json(self, line: bytes, result: FileResult, lineno: int) -> dict[str, Any] | None:
+    def _json(self, line: bytes, result: FileResult, lineno: int | None) -> dict[str, Any] | None:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:

@@ -136,6 +136,19 @@ def first_record(head: bytes) -> Any:
     return sink[0] if sink else None
 
 
+def first_doc(head: bytes) -> Any:
+    """The first whole document of a file from its first bytes (None when the head does not
+    hold all of it)."""
+    text = strip_comments(head)
+    sink = ijson.sendable_list()
+    coro = ijson.items_coro(sink, "", use_float=True, multiple_values=True)
+    try:
+        coro.send(text)
+    except ijson.JSONError:
+        pass
+    return sink[0] if sink else None
+
+
 def _prefix(head: bytes) -> str:
     m = _WRAPPER.match(head)
     if m is not None:

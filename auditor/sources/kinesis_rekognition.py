@@ -44,6 +44,18 @@ class KinesisRekognitionSource:
         for doc, line in documents(stream, result):
             self._document(doc, result, line)
 
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
+        self._document(rec, result, line)
+
     def _document(self, doc: Any, result: FileResult, line: int | None) -> None:
         if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
             for index, rec in enumerate(doc["Records"]):

@@ -118,16 +118,21 @@ def scan(text: str) -> list[Hit]:
 
 
 def _term(low: str, text: str, start: int, end: int, terms: tuple[Term, ...]) -> Hit | None:
-    if start > 0 and (low[start - 1].isalnum() or low[start - 1] == "_"):
+    if start > 0 and _joins(low[start - 1]):
         return None
     after = low[end + 1 : end + 10]
-    if (after[:1].isalnum() or after[:1] == "_") and not any(
-        after.startswith(s) and not after[len(s) : len(s) + 1].isalnum() for s in _SUFFIXES
+    if _joins(after[:1]) and not any(
+        after.startswith(s) and not _joins(after[len(s) : len(s) + 1]) for s in _SUFFIXES
     ):
         return None
     matched = text[start : end + 1]
     term = _pick(terms, low, matched)
     return Hit(start, matched, term.service, term.operation, term.kind)
+
+
+def _joins(ch: str) -> bool:
+    """True when `ch` continues a name (`face-search-consumer` is a role, not FaceSearch)."""
+    return ch.isalnum() or ch in ("_", "-")
 
 
 def _pick(terms: tuple[Term, ...], low: str, matched: str) -> Term:

@@ -8,6 +8,8 @@ format the patterns do not cover cannot hide a search.
 
 from __future__ import annotations
 
+from typing import Any
+
 import regex
 
 from auditor.catalogue.operations import canonical_service, classify, looks_like_face_matching
@@ -93,13 +95,38 @@ class TextSource:
                         )
                     )
 
+    def read_line(
+        self,
+        job: ReadJob,
+        raw: bytes,
+        lineno: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One line from a wrapper (`sources.wrapped`), through the `[[text]]` patterns."""
+        import fnmatch
+
+        if "patterns" not in state:
+            state["patterns"] = [
+                (regex.compile(p.pattern), p.time_format)
+                for p in job.settings.text_patterns
+                if fnmatch.fnmatchcase(job.path, p.glob)
+            ]
+        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+        try:
+            found = _first_match(state["patterns"], text) if text.strip() else None
+        except TimeoutError:
+            found = None
+        if found is not None:
+            self._match(job, found[0], found[1], result, lineno)
+
     def _match(
         self,
         job: ReadJob,
         groups: dict[str, str | None],
         fmt: str | None,
         result: FileResult,
-        lineno: int,
+        lineno: int | None,
     ) -> None:
         operation = groups.get("operation") or ""
         service = groups.get("service") or "unknown"
