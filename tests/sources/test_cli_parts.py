@@ -70,3 +70,26 @@ def test_the_sweep_through_the_cli(tmp_path: Path, cli: Any) -> None:
     ]
     # the denied role is attributed through principals.toml like any other event
     assert report["summary"]["unknown_principals"] == 1  # the second line names no role
+
+
+def test_wrapped_logs_through_the_cli(tmp_path: Path, cli: Any) -> None:
+    files = [
+        "containers/docker-compose-logs.txt",
+        "containers/kubectl-prefix.log",
+        "cloudwatch/subscription-payload.gz",
+    ]
+    code, report = _audit(cli, tmp_path, files)
+    assert report["errors"] == []
+    logs = {i["path"]: (i["source"], i["records"]) for i in report["inputs"] if i["kind"] == "log"}
+    assert logs == {
+        "logs/containers/docker-compose-logs.txt": ("wrapped", 4),
+        "logs/containers/kubectl-prefix.log": ("wrapped", 2),
+        "logs/cloudwatch/subscription-payload.gz": ("wrapped", 2),
+    }
+    kinds = report["summary"]["kinds"]
+    assert kinds["identification_1toN"] == 4 and kinds["suspected_face_matching"] == 1
+    # the Azure Face calls of the kubectl and CloudWatch files are judged like any access-log
+    # line: Microsoft's limited-access rule applies to every Azure Face identification
+    rules = sorted((f["rule"], f["events"][0]["operation"]) for f in report["findings"])
+    assert rules == [("MS-LA-001", "Identify"), ("MS-LA-001", "Identify"), ("MS-LA-001", "Verify")]
+    assert code == 1
