@@ -167,9 +167,13 @@ class Sweeper:
     timezone: str = "UTC"
     #: Why the swept text was not read, for the notices (`no source reads this file`, ...).
     reason: str = "no source could read it"
+    #: The time of the latest swept line that gave one.
     last_time: datetime | None = None
     hits: int = 0
     _block: list[tuple[int, int | None, list[Hit], str]] = field(default_factory=list)
+    #: The latest line that may start with a time, parsed only when a hit needs it (most
+    #: swept lines have no hit, and the time parse would cost more than the scan).
+    _dated: str | None = None
 
     def line(
         self,
@@ -191,10 +195,16 @@ class Sweeper:
         if self._block:
             self._block_line(text, lineno, record)
             return
-        stamp = when or self._time(text)
         hits = scan(text)
+        if when is not None:
+            self.last_time, self._dated = when, None
         if hits:
+            stamp = when or self._time(text)
+            if stamp is not None:
+                self._dated = None
             self._emit(hits, lineno, record, text, stamp, failure_of(text))
+        elif when is None and (text[:1].isdigit() or text[:1] in ("[", "<")):
+            self._dated = text
 
     def record(self, rec: Any, line: int | None, index: int | None) -> None:
         """Sweep one JSON record of unknown shape (its strings, as compact JSON)."""
@@ -228,10 +238,17 @@ class Sweeper:
         text = "\n".join(t for _, _, _, t in block)
         extra = {"also_named": ", ".join(others)} if others else {}
         error = failure_of(block[-1][3]) or "Exception"
-        self._emit([first], lineno or None, record, text, self.last_time, error, extra)
+        self._emit([first], lineno or None, record, text, None, error, extra)
 
     def _block_line(self, text: str, lineno: int | None, record: int | None) -> None:
         self._block.append((lineno or 0, record, scan(text), text))
+
+    def _earlier(self) -> datetime | None:
+        """The time of the latest line before that gave one (parsed now if not yet)."""
+        if self._dated is not None:
+            text, self._dated = self._dated, None
+            self._time(text)
+        return self.last_time
 
     def _time(self, text: str) -> datetime | None:
         raw = line_time(text)
@@ -254,7 +271,7 @@ class Sweeper:
         error: str | None,
         extra: dict[str, str] | None = None,
     ) -> None:
-        when = stamp or self.last_time
+        when = stamp or self._earlier()
         arn = _ARN.search(text)
         principal = (
             Principal(id=arn.group(), arns=(arn.group(),), account=arn.group(1))
