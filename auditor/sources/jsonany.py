@@ -16,9 +16,10 @@ examples with `//` and `/* */` comments. Every JSON source reads all of them thr
   record by record; any other document is one record (at most `MAX_DOCUMENT_BYTES`).
 * Records are located as the evidence pack (`auditor.evidence_pack.records.cut`) and the
   report excerpt read them back: a record of a JSON line by its line (and its index in the
-  line's array); a record of a multi-line array document, and the first document, by its
-  index alone (line None), as before; a second or later document by the line it starts on.
-  Errors and swept hits inside a document still name the line the record starts on.
+  line's array); a record of a multi-line array document, or of a file that is one document,
+  by its index alone (line None), as before; each of several documents one after the other by
+  the line it starts on (and its index in the document's array).
+  The error of a document that was not read names the line it starts on.
 * Comments are removed by `CommentFilter` line by line before parsing, with the newlines kept,
   so line numbers stay those of the file; `//` inside a string is text, not a comment.
 """
@@ -230,18 +231,19 @@ def _watch(
 ) -> Iterator[tuple[Any, int | None, int | None]]:
     """Yield one record; sweep it when the consumer read nothing from it. The error of a
     whole document that was not read names its top-level keys (an unknown shape shows) and
-    the line the document starts on (`start`)."""
+    the line the document starts on (`start`); the swept hits keep the record's locator."""
     mark = (result.records, len(result.events))
     issues = len(result.issues)
     yield rec, line, index
     if (result.records, len(result.events)) != mark:
         return
-    at = line if line is not None else start
     if document and len(result.issues) == issues + 1:
         last = result.issues[-1]
         message = f"{last.message} ({keys_of(rec)})"
-        result.issues[-1] = InputIssue(last.file, message, last.line or at, last.record)
-    result.sweep_record(rec, at, index)
+        at = last.line if last.line is not None else start
+        result.issues[-1] = InputIssue(last.file, message, at, last.record)
+    # a swept hit keeps the record's own locator, so the evidence pack finds the record again
+    result.sweep_record(rec, line, index)
 
 
 def documents(
@@ -258,6 +260,7 @@ def documents(
     index = 0
     size = 0
     lineno = 0
+    held: tuple[Any, int] | None = None
     for lineno, raw in numbered:
         text = filt.feed(raw)
         depth = _starts(text, depth, depth_of_record, lineno, starts)
@@ -266,20 +269,18 @@ def documents(
             coro.send(text)
         except ijson.JSONError as exc:
             _parse_error(result, exc, lineno)
-            return
+            break
         for item in sink:
             start = starts.popleft() if starts and isinstance(item, dict | list) else lineno
-            # the locator the evidence pack and the report excerpt read records back by: a
-            # record of an array, or the first document, is found by its index in the file's
-            # document (no line); a further document by the line it starts on
-            line = start if index and not prefix else None
-            whole = _items(item) if arrays and not prefix else None
-            if whole is None:
-                record = index if prefix else None
-                yield from _watch(result, item, line, record, not prefix, start)
+            if prefix:  # a record of the array: found again by its index
+                yield from _watch(result, item, None, index, False, start)
+            elif held is None and index == 0:
+                held = (item, start)  # one document, or the first of several: not known yet
             else:
-                for i, rec in enumerate(whole):
-                    yield from _watch(result, rec, line, i, False, start)
+                if held is not None:
+                    yield from _document(result, *held, held[1], arrays)
+                    held = None
+                yield from _document(result, item, start, start, arrays)
             index += 1
         if sink:
             del sink[:]
@@ -293,17 +294,54 @@ def documents(
                     line=starts[0] if starts else lineno,
                 )
             )
-            return
-    try:
-        coro.close()
-    except ijson.JSONError:
-        result.issues.append(
-            InputIssue(
-                result.path,
-                "the JSON document ends inside a value (truncated?)",
-                line=starts[0] if starts else lineno,
+            break
+    else:
+        try:
+            coro.close()
+        except ijson.JSONError:
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    "the JSON document ends inside a value (truncated?)",
+                    line=starts[0] if starts else lineno,
+                )
             )
-        )
+            index += 1  # a broken document after the first: the first is not the whole file
+        if held is not None and index == 1:  # the file is one document: located as a whole
+            yield from _document(result, held[0], None, held[1], arrays)
+            return
+    if held is not None:
+        yield from _document(result, *held, held[1], arrays)
+
+
+def _document(
+    result: FileResult, doc: Any, line: int | None, start: int, arrays: bool
+) -> Iterator[tuple[Any, int | None, int | None]]:
+    """The records of one whole document: itself, or its wrapper's array."""
+    whole = _items(doc) if arrays else None
+    if whole is None:
+        yield from _watch(result, doc, line, None, True, start)
+    else:
+        for i, rec in enumerate(whole):
+            yield from _watch(result, rec, line, i, False, start)
+
+
+def document_at(lines: Iterable[bytes]) -> Any:
+    """The JSON document that starts on the first of `lines` (comments allowed), or None when
+    it does not parse: how the evidence pack cuts one document of several out of a file."""
+    sink = ijson.sendable_list()
+    coro = ijson.items_coro(sink, "", use_float=True, multiple_values=True)
+    filt = CommentFilter()
+    size = 0
+    try:
+        for raw in lines:
+            coro.send(filt.feed(raw))
+            size += len(raw)
+            if sink or size > MAX_DOCUMENT_BYTES:
+                break
+    except ijson.JSONError:
+        return None
+    return sink[0] if sink else None
 
 
 def _starts(text: bytes, depth: int, at: int, lineno: int, starts: deque[int]) -> int:

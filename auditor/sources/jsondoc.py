@@ -27,7 +27,9 @@ def documents(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, 
 #: The filler record of an evidence archive's sparse bundle (auditor/evidence_pack/records.py):
 #: it stands at the indices of records that were not published, so it is counted and skipped.
 FILLER_SOURCE = "filler.auditor.invalid"
-_ARRAY_KEYS = ("records", "Records", "entries")
+#: `events` / `logEvents`: CloudWatch Logs exports and subscription payloads, whose events the
+#: `wrapped` source locates by their index.
+_ARRAY_KEYS = ("records", "Records", "entries", "events", "logEvents")
 
 
 def records_of(doc: Any) -> list[Any] | None:

@@ -25,10 +25,12 @@ from typing import Any
 
 import orjson
 
+from auditor.core.errors import InputIssue
 from auditor.sources import jsonany, peel
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.detect import json_kind
 from auditor.sources.httplog import looks_like_clf
+from auditor.sources.jsondoc import is_filler
 from auditor.sources.sweeptime import line_time
 
 NAME = "wrapped"
@@ -39,7 +41,9 @@ MAX_REPR_BYTES = 1 << 20
 MAX_JOINED_BYTES = 1 << 20
 _CT_KEYS = ("eventSource", "eventVersion", "CloudTrailEvent", "Records")
 _CORE = ("time", "principal", "service", "operation")
-_CLOUDWATCH_KEYS = ("events", "logEvents")
+#: `Records`: the sparse bundle `verify` rebuilds from an evidence archive puts the published
+#: CloudWatch events back at their index under `Records`.
+_CLOUDWATCH_KEYS = ("events", "logEvents", "Records")
 
 
 def detect_inner(text: bytes) -> tuple[str | None, Any]:
@@ -94,9 +98,10 @@ def cloudwatch_records(rec: Any) -> list[Any] | None:
     if isinstance(rec, dict):
         for key in _CLOUDWATCH_KEYS:
             events = rec.get(key)
-            if isinstance(events, list) and events and isinstance(events[0], dict):
-                if "message" in events[0]:
-                    return events
+            if isinstance(events, list) and any(
+                isinstance(e, dict) and "message" in e and "timestamp" in e for e in events[:64]
+            ):
+                return events
     return None
 
 
@@ -153,7 +158,9 @@ class _File:
         result.events[mark[1] :] = [
             replace(
                 e,
-                record=e.record if e.record is not None else record,
+                # located as the evidence pack finds it again: the wrapped line, or the
+                # CloudWatch event by its index (not an index inside the inner line)
+                record=record,
                 attributes=tuple(sorted((*e.attributes, *(t for t in tags if t[1])))),
             )
             for e in result.events[mark[1] :]
@@ -173,8 +180,6 @@ class WrappedSource:
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`: peel each line (or CloudWatch event), read what is inside."""
-        from auditor.core.errors import InputIssue
-
         head = stream.stream.peek(1 << 16)[: 1 << 16]
         state = _File(job, result)
         if head.lstrip()[:1] in (b"{", b"[") and cloudwatch_records(jsonany.first_doc(head)):
@@ -207,10 +212,18 @@ class WrappedSource:
             if events is None:
                 state.result.sweep_record(doc, line, None)
                 continue
-            group = str(doc.get("logStream") or doc.get("logGroup") or "")
             for index, ev in enumerate(events):
                 message = ev.get("message") if isinstance(ev, dict) else None
                 if not isinstance(message, str):
+                    if not is_filler(ev):
+                        state.result.issues.append(
+                            InputIssue(
+                                state.result.path,
+                                "CloudWatch log event without a message",
+                                line=line,
+                                record=index,
+                            )
+                        )
                     continue
                 text = message.rstrip("\n").encode()
                 inner, names = _inner_wrapper(text)
@@ -221,7 +234,9 @@ class WrappedSource:
                 when = (inner.time if inner is not None else None) or peel.epoch_millis(
                     ev.get("timestamp")
                 )
-                name = str(ev.get("logStreamName") or group)
+                # only what the event itself says (a subscription payload's `logStream` is not
+                # in its events, and an evidence archive publishes the events alone)
+                name = str(ev.get("logStreamName") or "")
                 state.inner(body, line, index, name, when, ["cloudwatch", *names])
 
 

@@ -83,7 +83,7 @@ def test_cloudtrail_records_as_jq_prints_them() -> None:
     search, compare = result.events
     assert (search.operation, search.line, search.frames) == (
         "SearchFacesByImage",
-        None,  # the first document: found again by the evidence pack as the file's document
+        1,  # each of several documents is located by the line it starts on
         ("frames/cam-02/f0004.jpg",),
     )
     assert (compare.operation, compare.line, compare.error_code) == (
@@ -120,7 +120,7 @@ def test_pipeline_records_as_an_array_and_with_comments() -> None:
 def test_frigate_messages_through_jq() -> None:
     result = read_sample("json-layouts/frigate-jq.json")
     assert result.source == "frigate" and result.records == 3 and result.issues == []
-    assert [(e.line, e.attr("match_count")) for e in result.events] == [(None, "1"), (18, "0")]
+    assert [(e.line, e.attr("match_count")) for e in result.events] == [(1, "1"), (18, "0")]
 
 
 def test_an_unknown_pretty_document_is_one_error_naming_its_keys(tmp_path: Path) -> None:

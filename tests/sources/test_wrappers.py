@@ -108,11 +108,8 @@ def test_cloudwatch_subscription_payload_gzipped_without_extension() -> None:
     result = read_sample("cloudwatch/subscription-payload.gz")
     assert result.source == "wrapped" and result.records == 2 and result.issues == []
     (identify,) = result.events
-    assert (identify.operation, identify.record, identify.attr("wrapped_stream")) == (
-        "Identify",
-        0,
-        "nginx/nginx/0a1b2c3d4e5f40718293a4b5c6d7e8f9",
-    )
+    assert (identify.operation, identify.line, identify.record) == ("Identify", 1, 0)
+    assert identify.attr("wrapper") == "cloudwatch"
 
 
 def test_peelers_on_single_lines() -> None:
