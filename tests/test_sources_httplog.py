@@ -166,7 +166,14 @@ def test_bad_time_and_missing_request_are_located(tmp_path: Path) -> None:
         b'{"status": 200, "uri": null}\n'
     )
     result = read_sample("x.log", root=tmp_path)
-    assert result.records == 1 and len(result.events) == 1
+    assert result.records == 1 and len(result.events) == 2
+    # the line with the bad time is not read, so the sweep reports the search it names
+    swept = result.events[1]
+    assert (swept.source, swept.line, swept.kind.value) == (
+        "sweep",
+        2,
+        "suspected_face_matching",
+    )
     assert [(line, msg.split(" ")[0]) for line, _, msg in issues(result)] == [
         (2, "bad"),
         (3, "access-log"),

@@ -129,12 +129,14 @@ def test_text_log(tmp_path: Path) -> None:
     )
     result = read(tmp_path, "g.log", SourceSettings(text_patterns=(TEXT,)))
     assert result.records == 2
-    (event,) = result.events
+    event, swept = result.events
+    # line 5 has no time, so it is not read: the sweep still reports the search it names
+    assert (swept.source, swept.line, swept.operation) == ("sweep", 5, "SearchFaces")
     assert (
         event.line == 2 and event.attr("camera") == "body-7" and event.frames == ("frames/a.jpg",)
     )
     assert [(i.line, i.message.split(" ")[0]) for i in result.issues] == [(4, "not"), (5, "bad")]
-    assert [n.line for n in result.notices] == [6]
+    assert [n.line for n in result.notices] == [5, 6]
 
 
 def test_text_log_without_pattern_is_an_error(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ import orjson
 
 from auditor.config.bundle import PathEscape, safe_relpath
 from auditor.core.errors import AuditorError
+from auditor.sources.jsonany import document_at
 from auditor.sources.jsondoc import records_of
 
 #: A CloudTrail record that parses and counts but that no catalogue entry knows.
@@ -194,7 +196,7 @@ def _cut_file(
         with _open(path) as fh:
             for n, raw in enumerate(fh, start=1):
                 if n in lines:
-                    text = raw.rstrip(b"\r\n")
+                    text = _whole_value(path, n, raw.rstrip(b"\r\n"))
                     for key in (k for k in line_keys if k[0] == n):
                         found[key] = (
                             text
@@ -210,6 +212,25 @@ def _cut_file(
         if len(found[key]) > MAX_RECORD_BYTES:
             raise RecordError(f"{file}: a record is larger than {MAX_RECORD_BYTES:,} bytes")
     return found
+
+
+def _whole_value(path: Path, n: int, text: bytes) -> bytes:
+    """Line `n` as it is, or, when it only starts one of several JSON documents written one
+    after the other (`jq .` output, commented examples), that document as one line: the
+    sources locate such a document by the line it starts on."""
+    head = text.lstrip()[:1]
+    if head not in (b"{", b"[", b"/"):
+        return text
+    try:
+        orjson.loads(text)
+        return text
+    except orjson.JSONDecodeError:
+        pass
+    with _open(path) as fh:
+        doc = document_at(islice(fh, n - 1, None))
+    if doc is None:
+        return text
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
 # -- putting them back: the sparse bundle ------------------------------------------------------

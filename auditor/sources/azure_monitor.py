@@ -43,6 +43,18 @@ class AzureMonitorSource:
         for rec, line, index in records(stream, result):
             self._record(job, rec, result, line, index)
 
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
+        self._record(job, rec, result, line, index)
+
     def _record(
         self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
     ) -> None:

@@ -57,15 +57,70 @@ class FileResult:
     events: list[Event] = field(default_factory=list)
     issues: list[InputIssue] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    #: Lines a source read as the further lines of a record it counted before (a banner's,
+    #: warning's or traceback's): not records of their own, and not for the sweep either.
+    consumed: int = 0
+    #: The suspected sweep of this file while it is read (`sources.sweep.Sweeper`); None in
+    #: a result handed back (it does not travel between processes).
+    sweeper: Any = field(default=None, repr=False, compare=False)
+
+    def sweep_line(
+        self, raw: bytes | str, line: int | None, record: int | None = None, when: Any = None
+    ) -> None:
+        """Hand a line no source could read to the suspected sweep (`when`: a time its
+        wrapper gave)."""
+        if self.sweeper is not None:
+            self.sweeper.line(raw, line, record, when)
+
+    def sweep_record(self, rec: Any, line: int | None, record: int | None) -> None:
+        """Hand a JSON record no source could read to the suspected sweep."""
+        if self.sweeper is not None:
+            self.sweeper.record(rec, line, record)
 
 
 class Source(Protocol):
-    """A log format. Implementations: see `auditor.sources.SOURCES`."""
+    """A log format. Implementations: see `auditor.sources.SOURCES`.
+
+    Optional, for reading lines that come out of a wrapper (`auditor.sources.wrapped`: a
+    `docker compose logs` prefix, a CRI line, a journald or CloudWatch event): a line-based
+    source also has `read_line` (`LineReader`), a record-based one `read_record`
+    (`RecordReader`). Both get a `state` dict that lives as long as the file (compiled
+    patterns, ids seen), and locate what they report at the outer file's line.
+    """
 
     name: str
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """Read every record from `stream` into `result` (events, counts, issues); never raise."""
+
+
+class LineReader(Protocol):
+    """A source that reads one text line on its own (text, httplog)."""
+
+    def read_line(
+        self,
+        job: ReadJob,
+        raw: bytes,
+        lineno: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """Read one line into `result`, as `read` would have read it at `lineno`."""
+
+
+class RecordReader(Protocol):
+    """A source that reads one parsed JSON record on its own (the JSON sources)."""
+
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """Read one record into `result`, located at `line` (and `index` in its array)."""
 
 
 class _HashingRaw(io.RawIOBase):
@@ -74,6 +129,8 @@ class _HashingRaw(io.RawIOBase):
     def __init__(self, fh: BinaryIO) -> None:
         self._fh = fh
         self.digest = hashlib.sha256()
+        #: Newlines handed out so far (the decompressed side counts them for a plain file).
+        self.newlines = 0
 
     def readable(self) -> bool:
         return True
@@ -82,6 +139,7 @@ class _HashingRaw(io.RawIOBase):
         n = self._fh.readinto(buffer)  # type: ignore[attr-defined]
         if n:
             self.digest.update(buffer[:n])
+            self.newlines += buffer[:n].tobytes().count(b"\n")
         return int(n or 0)
 
     def close(self) -> None:
@@ -98,6 +156,7 @@ class _Read1Raw(io.RawIOBase):
 
     def __init__(self, gz: gzip.GzipFile) -> None:
         self._gz = gz
+        self.newlines = 0
 
     def readable(self) -> bool:
         return True
@@ -105,6 +164,7 @@ class _Read1Raw(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self._gz.read1(len(buffer))
         buffer[: len(data)] = data
+        self.newlines += data.count(b"\n")
         return len(data)
 
 
@@ -121,17 +181,32 @@ class HashingStream:
         self._raw = _HashingRaw(fh)
         buffered = io.BufferedReader(self._raw, _BUFFER)
         self.compressed = path.name.endswith(".gz")
+        self._counter: _HashingRaw | _Read1Raw = self._raw
+        if self.compressed:
+            self._counter = _Read1Raw(gzip.GzipFile(fileobj=buffered, mode="rb"))
         self.stream: io.BufferedReader[Any] = (
-            io.BufferedReader(_Read1Raw(gzip.GzipFile(fileobj=buffered, mode="rb")), _BUFFER)
-            if self.compressed
-            else buffered
+            io.BufferedReader(self._counter, _BUFFER) if self.compressed else buffered
         )
         self._buffered = buffered
 
-    def lines(self, result: FileResult) -> Iterator[tuple[int, bytes]]:
+    def line_number(self) -> int:
+        """How many whole lines the readers of `stream` have consumed so far: the number of
+        the line the next read starts on, minus one, whatever read them (lines, chunks)."""
+        try:
+            pending = self.stream.peek(0)
+        except (EOFError, OSError, ValueError, zlib.error):
+            pending = b""
+        return self._counter.newlines - pending.count(b"\n")
+
+    def lines(self, result: FileResult, sweep: bool = True) -> Iterator[tuple[int, bytes]]:
         """(line number, line bytes) pairs; a broken compressed stream becomes one issue, and
-        a line over MAX_LINE_BYTES an issue for that line (skipped in bounded memory)."""
-        n = 0
+        a line over MAX_LINE_BYTES an issue for that line (skipped in bounded memory).
+
+        With `sweep`, a line from which the consumer read nothing (no record counted, no
+        event) goes to the file's suspected sweep when the consumer asks for the next line.
+        """
+        n = self.line_number()
+        sweeper = result.sweeper if sweep else None
         try:
             while True:
                 line = self.stream.readline(MAX_LINE_BYTES + 1)
@@ -143,7 +218,13 @@ class HashingStream:
                         self.skip_line()
                     result.issues.append(InputIssue(result.path, long_line_message(), line=n))
                     continue
+                if sweeper is None:
+                    yield n, line
+                    continue
+                mark = result.records + len(result.events) + result.consumed
                 yield n, line
+                if result.records + len(result.events) + result.consumed == mark:
+                    sweeper.line(line, n)
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             result.issues.append(InputIssue(result.path, broken_stream_message(exc), line=n + 1))
 

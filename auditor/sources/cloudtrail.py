@@ -4,8 +4,10 @@
   records with `bytes.find`; a pretty-printed document, or a line over the line limit, is split
   as it streams (`ctstream`), so memory stays bounded whatever the file's size;
 * one record per line (Logstash/Firehose copies, where `eventTime` may be `@timestamp`);
-* Event-history exports (`aws cloudtrail lookup-events`), whose record is a JSON *string* in
-  `CloudTrailEvent`.
+* Event-history exports (`aws cloudtrail lookup-events`, its `{"Events": [...]}` output or one
+  event per line), whose record is a JSON *string* in `CloudTrailEvent`;
+* any JSON layout of these records (`jsonany`): `jq '.Records[]'` output (pretty-printed records
+  one after the other), arrays, documents with comments.
 
 The hot loop does two dictionary lookups per record and leaves the background traffic there;
 only face operations become `Event`s.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
@@ -24,6 +26,7 @@ import orjson
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
+from auditor.sources import jsonany
 from auditor.sources.base import (
     MAX_LINE_BYTES,
     FileResult,
@@ -34,7 +37,8 @@ from auditor.sources.base import (
     long_line_message,
     parse_time,
 )
-from auditor.sources.ctstream import START, stream_records
+from auditor.sources.ctstream import RECORDS_HEAD as _RECORDS_HEAD
+from auditor.sources.ctstream import START, looks_like_lines, split_records, stream_records
 
 NAME = "cloudtrail"
 #: A one-line `{"Records":[...]}` delivery file up to this size is held whole and cut with
@@ -42,6 +46,8 @@ NAME = "cloudtrail"
 MAX_DELIVERY_LINE_BYTES = 32 << 20
 
 _IMAGE_KEYS = ("image", "sourceImage", "targetImage")
+#: Of a document that does not parse, this much is handed to the suspected sweep.
+MAX_SWEEP_BYTES = 1 << 20
 
 
 class CloudTrailSource:
@@ -62,15 +68,35 @@ class CloudTrailSource:
             except orjson.JSONDecodeError:
                 whole = True
         try:
-            if not whole:
+            if whole and jsonany.strip_comments(head) != head:
+                # a commented document (as documentation examples are written)
+                for rec, line, index in jsonany.records(stream, result):
+                    self._record(job, rec, result, line, index)
+            elif not whole:
                 self._read_lines(job, stream, result)
-            elif START.match(head) and not _looks_like_lines(head):
+            elif START.match(head) and not looks_like_lines(head):
                 line = 1 if head.count(b"\n", 0, 4096) <= 1 else None
                 self._records(job, stream_records(stream.chunks(), result), result, line)
             else:
                 self._read_whole(job, stream, result)
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             result.issues.append(InputIssue(result.path, broken_stream_message(exc)))
+
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record (or `{"Records": [...]}` document) from a wrapper (`sources.wrapped`)."""
+        inner = rec.get("Records", rec.get("Events")) if isinstance(rec, dict) else None
+        if isinstance(inner, list):
+            self._records(job, inner, result, line)
+        else:
+            self._record(job, rec, result, line, index)
 
     def _read_whole(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """A document that is not a Records array (one pretty-printed record): read whole,
@@ -88,16 +114,24 @@ class CloudTrailSource:
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            if _looks_like_lines(data):
+            if looks_like_lines(data):
                 # JSON lines whose first line is broken: keep every other line
                 for lineno, raw in enumerate(data.split(b"\n"), 1):
                     self._line(job, raw, result, lineno)
                 return
+            if data.lstrip()[:1] in (b"{", b"[") and exc.pos is not None and exc.pos > 0:
+                # several documents one after the other, or a document with comments
+                for rec, line, index in jsonany.records_in(data, result):
+                    self._record(job, rec, result, line, index)
+                return
             at = data[: exc.pos].count(b"\n") + 1 if exc.pos is not None else None
             result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=at))
+            result.sweep_line(data[:MAX_SWEEP_BYTES], at)
             return
         if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
             records = doc["Records"]
+        elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
+            records = doc["Events"]  # `aws cloudtrail lookup-events --output json`
         elif isinstance(doc, list):
             records = doc
         elif isinstance(doc, dict) and ("eventName" in doc or "CloudTrailEvent" in doc):
@@ -151,10 +185,20 @@ class CloudTrailSource:
         try:
             rec = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
-            return
-        if isinstance(rec, dict) and isinstance(rec.get("Records"), list):
-            self._records(job, rec["Records"], result, lineno)
+            bare = jsonany.strip_comments(raw)
+            if not bare.strip():
+                return  # a comment line
+            try:
+                rec = orjson.loads(bare)
+            except orjson.JSONDecodeError:
+                result.issues.append(
+                    InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno)
+                )
+                result.sweep_line(raw, lineno)
+                return
+        inner = rec.get("Records", rec.get("Events")) if isinstance(rec, dict) else None
+        if isinstance(inner, list):
+            self._records(job, inner, result, lineno)
         else:
             self._record(job, rec, result, lineno, None)
 
@@ -170,7 +214,7 @@ class CloudTrailSource:
         """
         mark = (result.records, len(result.events), len(result.issues), len(result.notices))
         try:
-            self._records(job, _split_records(raw), result, lineno)
+            self._records(job, split_records(raw), result, lineno)
         except orjson.JSONDecodeError:
             result.records = mark[0]
             del result.events[mark[1] :], result.issues[mark[2] :], result.notices[mark[3] :]
@@ -195,7 +239,10 @@ class CloudTrailSource:
                     if type(source) is str and type(name) is str and classify(source, name) is None:
                         plain += 1
                         continue
+                mark = result.records + len(result.events)
                 self._record(job, rec, result, line, index)
+                if result.records + len(result.events) == mark:
+                    result.sweep_record(rec, line, index)
         finally:
             result.records += plain
 
@@ -300,60 +347,6 @@ class CloudTrailSource:
                     event_id=event.event_id,
                 )
             )
-
-
-_RECORDS_HEAD = b'{"Records":['
-#: CloudTrail writes `eventVersion` first in every record, so in delivery files this marks the
-#: boundaries between records (a `"` inside a string is escaped, so it never matches there).
-_DELIVERY_CUT = b'},{"eventVersion":'
-_GENERIC_CUT = b'},{"'
-_SPACE = frozenset(b" \t\r\n")
-
-
-def _split_records(raw: bytes) -> Iterator[Any]:
-    """The records of a one-line `{"Records":[...]}` document, parsed one at a time.
-
-    Candidate boundaries are found with `bytes.find`; a candidate that falls inside a record
-    (an array of objects nested in it) leaves an unbalanced piece that does not parse, so the
-    piece is extended to the next candidate. A piece that starts at a record's first byte and
-    parses is exactly that record: a prefix of a valid JSON text that is a whole value ends
-    where the value ends. Raises `orjson.JSONDecodeError` when the line is not such a document
-    (the caller then parses it whole); every piece parsed means the line was valid JSON.
-    """
-    end = len(raw)
-    while end and raw[end - 1] in _SPACE:
-        end -= 1
-    stop = end - 2
-    start = len(_RECORDS_HEAD)
-    if stop < start or raw[stop:end] != b"]}":
-        raise orjson.JSONDecodeError("not a one-line Records document", "", 0)
-    cut_at = _DELIVERY_CUT if raw.startswith(b'{"eventVersion":', start) else _GENERIC_CUT
-    view = memoryview(raw)
-    loads = orjson.loads
-    pos = start
-    while start < stop:
-        cut = raw.find(cut_at, pos, stop)
-        if cut == -1:
-            yield loads(view[start:stop])
-            return
-        try:
-            rec = loads(view[start : cut + 1])
-        except orjson.JSONDecodeError:
-            pos = cut + 1  # the cut is inside a record: take in the next piece too
-            continue
-        yield rec
-        start = pos = cut + 2
-
-
-def _looks_like_lines(data: bytes) -> bool:
-    """True when the second non-empty line is a JSON object of its own (JSON lines)."""
-    lines = [x for x in data.split(b"\n", 3)[:3] if x.strip()]
-    if len(lines) < 2:
-        return False
-    try:
-        return isinstance(orjson.loads(lines[1]), dict)
-    except orjson.JSONDecodeError:
-        return False
 
 
 _ATTR_NAMES = {"collectionId": "collection_id", "purpose": "purpose", "caseRef": "case_ref"}

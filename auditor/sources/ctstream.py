@@ -34,6 +34,8 @@ _END_CT = re.compile(rb'\}\s*(?:,\s*\{\s*"eventVersion"|\])')
 _CT_FIRST = re.compile(rb'\{\s*"eventVersion"')
 _SPACE = re.compile(rb"\s*")
 _COMPACT_AT = 1 << 20
+#: Of the unread rest in the buffer when the split stops, this much is swept.
+_SWEPT = 1 << 20
 _TOO_LONG = (
     f"record longer than the limit of {MAX_RECORD_BYTES:,} bytes (or not valid JSON): "
     "the rest of the file is not read"
@@ -56,8 +58,14 @@ def stream_records(
         eof = True
         return False
 
-    def issue(message: str, line: int, record: int | None) -> None:
+    def issue(
+        message: str, line: int, record: int | None, rest: tuple[int, int] | None = None
+    ) -> None:
         result.issues.append(InputIssue(result.path, message, line=line, record=record))
+        if rest is not None:  # what is left unread in the buffer goes to the suspected sweep
+            at, first = rest
+            for n, piece in enumerate(bytes(buf[at : at + _SWEPT]).split(b"\n")):
+                result.sweep_line(piece, first + n)
 
     while True:
         m = START.match(buf)
@@ -93,15 +101,15 @@ def stream_records(
             m = ends.search(buf, search)
             if m is None:
                 if len(buf) - start > MAX_RECORD_BYTES:
-                    issue(_TOO_LONG, line, index)
+                    issue(_TOO_LONG, line, index, (start, line))
                     return
                 if more():
                     continue
-                issue("the document ends inside a record (truncated?)", line, index)
+                issue("the document ends inside a record (truncated?)", line, index, (start, line))
                 return
             end = m.start() + 1
             if end - start > MAX_RECORD_BYTES:
-                issue(_TOO_LONG, line, index)
+                issue(_TOO_LONG, line, index, (start, line))
                 return
             try:
                 record = orjson.loads(bytes(buf[start:end]))
@@ -113,6 +121,7 @@ def stream_records(
                         "is not read",
                         at,
                         index,
+                        (start, line),
                     )
                     return
                 search = end
@@ -127,3 +136,57 @@ def stream_records(
             line += buf.count(b"\n", start, next_pos)
             pos = next_pos
             break
+
+
+RECORDS_HEAD = b'{"Records":['
+#: CloudTrail writes `eventVersion` first in every record, so in delivery files this marks the
+#: boundaries between records (a `"` inside a string is escaped, so it never matches there).
+_DELIVERY_CUT = b'},{"eventVersion":'
+_GENERIC_CUT = b'},{"'
+_SPACE_BYTES = frozenset(b" \t\r\n")
+
+
+def split_records(raw: bytes) -> Iterator[Any]:
+    """The records of a one-line `{"Records":[...]}` document, parsed one at a time.
+
+    Candidate boundaries are found with `bytes.find`; a candidate that falls inside a record
+    (an array of objects nested in it) leaves an unbalanced piece that does not parse, so the
+    piece is extended to the next candidate. A piece that starts at a record's first byte and
+    parses is exactly that record: a prefix of a valid JSON text that is a whole value ends
+    where the value ends. Raises `orjson.JSONDecodeError` when the line is not such a document
+    (the caller then parses it whole); every piece parsed means the line was valid JSON.
+    """
+    end = len(raw)
+    while end and raw[end - 1] in _SPACE_BYTES:
+        end -= 1
+    stop = end - 2
+    start = len(RECORDS_HEAD)
+    if stop < start or raw[stop:end] != b"]}":
+        raise orjson.JSONDecodeError("not a one-line Records document", "", 0)
+    cut_at = _DELIVERY_CUT if raw.startswith(b'{"eventVersion":', start) else _GENERIC_CUT
+    view = memoryview(raw)
+    loads = orjson.loads
+    pos = start
+    while start < stop:
+        cut = raw.find(cut_at, pos, stop)
+        if cut == -1:
+            yield loads(view[start:stop])
+            return
+        try:
+            rec = loads(view[start : cut + 1])
+        except orjson.JSONDecodeError:
+            pos = cut + 1  # the cut is inside a record: take in the next piece too
+            continue
+        yield rec
+        start = pos = cut + 2
+
+
+def looks_like_lines(data: bytes) -> bool:
+    """True when the second non-empty line is a JSON object of its own (JSON lines)."""
+    lines = [x for x in data.split(b"\n", 3)[:3] if x.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return isinstance(orjson.loads(lines[1]), dict)
+    except orjson.JSONDecodeError:
+        return False

@@ -3,7 +3,9 @@
 Access logs are `.log` like any text log; Azure Monitor, Google Cloud audit, Rekognition Video
 stream output and Double Take payloads are JSON like CloudTrail and the default JSON lines. The
 file name cannot tell them apart, the first record can: `refine` looks at it and names the
-source, or returns None to leave the choice to the extension rules in `sniff`.
+source, or returns None to leave the choice to the extension rules in `sniff`. The first record
+is found in any JSON layout (`jsonany.first_record`: pretty-printed, concatenated documents,
+arrays, `//` and `/* */` comments).
 
 A Lambda Kinesis event (`{"Records": [{"kinesis": {...}, "eventSource": "aws:kinesis"}]}`) starts
 like a CloudTrail delivery file; `eventSource` tells them apart (`aws:kinesis` is Lambda's event
@@ -19,7 +21,9 @@ from typing import Any
 import orjson
 
 from auditor.config.bundle import SourceSettings
-from auditor.sources.httplog import looks_like_access_log, looks_like_json_access
+from auditor.sources.accessjson import looks_like_json_access
+from auditor.sources.httplog import looks_like_access_log
+from auditor.sources.jsonany import first_doc, first_record
 
 HTTPLOG = "httplog"
 AZURE_MONITOR = "azure_monitor"
@@ -27,6 +31,7 @@ GCP_AUDIT = "gcp_audit"
 KINESIS = "kinesis_rekognition"
 DOUBLETAKE = "doubletake"
 FRIGATE = "frigate"
+WRAPPED = "wrapped"
 
 _CLOUDTRAIL_KEYS = ("eventSource", "CloudTrailEvent", "eventVersion")
 _KINESIS_EVENT = re.compile(
@@ -78,6 +83,10 @@ def refine(ext: str, head: bytes, json_ext: frozenset[str], text_ext: frozenset[
             and not any(k in window for k in (b'"eventSource"', b'"eventVersion"'))
         ):
             return AZURE_MONITOR
+        # any other layout (concatenated documents, an array, comments): its first record
+        rec = first_record(h)
+        if isinstance(rec, dict):
+            return json_kind(rec)
     return None
 
 
@@ -125,13 +134,39 @@ def json_kind(obj: dict[str, Any]) -> str | None:
     return None
 
 
+def wrapper(ext: str, head: bytes, known_ext: frozenset[str]) -> str | None:
+    """`wrapped` when the file's lines are wrapped (container prefixes, CRI, Docker json-file,
+    journald, syslog, the Lambda runtime) or it is a CloudWatch Logs export; else None."""
+    return WRAPPED if wrapper_kind(ext, head, known_ext) is not None else None
+
+
+def wrapper_kind(ext: str, head: bytes, known_ext: frozenset[str]) -> str | None:
+    """The peeler the file's lines are wrapped in (`cloudwatch` for an export), or None.
+
+    Any extension: `docker logs > recogniser.out` has none of ours. A `.json*` file is only a
+    CloudWatch export or journald/Docker JSON lines (it cannot hold container prefixes)."""
+    from auditor.sources import peel, wrapped
+
+    h = head.lstrip()
+    if not h:
+        return None
+    if h[:1] in (b"{", b"[") and wrapped.cloudwatch_records(first_doc(h)):
+        return "cloudwatch"
+    found = peel.detect(head, wrapped.readable)
+    if found is None:
+        return None
+    if ext in known_ext - {"log", "txt"} and found not in ("docker_json", "journald"):
+        return None
+    return found
+
+
 def configured(name: str, path: str, settings: SourceSettings) -> str:
     """`name`, unless audit.toml already describes this file for the generic source.
 
     A `[[text]]` pattern or a `[[jsonl]]` field mapping whose glob names the file explicitly is
     the user's statement of its shape, so a content guess does not override it.
     """
-    if name == HTTPLOG and any(
+    if name in (HTTPLOG, WRAPPED) and any(
         p.glob != "*" and fnmatch.fnmatchcase(path, p.glob) for p in settings.text_patterns
     ):
         return "text"

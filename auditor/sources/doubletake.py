@@ -37,6 +37,18 @@ class DoubleTakeSource:
         for rec, line, index in records(stream, result):
             self._payload(job, rec, result, line, index, seen)
 
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
+        self._payload(job, rec, result, line, index, state.setdefault("seen", set()))
+
     def _payload(
         self,
         job: ReadJob,

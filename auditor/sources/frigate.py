@@ -36,6 +36,18 @@ class FrigateSource:
         for rec, line, index in records(stream, result):
             self._message(rec, result, line, index)
 
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
+        self._message(rec, result, line, index)
+
     def _message(self, obj: Any, result: FileResult, line: int | None, index: int | None) -> None:
         if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
             obj = obj["payload"]

@@ -36,6 +36,18 @@ class GcpAuditSource:
         for rec, line, index in records(stream, result):
             self._entry(job, rec, result, line, index)
 
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
+        self._entry(job, rec, result, line, index)
+
     def _entry(
         self, job: ReadJob, entry: Any, result: FileResult, line: int | None, index: int | None
     ) -> None:

@@ -27,8 +27,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 import auditor.sources.accesslines as accesslines
 from auditor.catalogue.operations import looks_like_face_matching
 from auditor.catalogue.paths import normalise_path
@@ -36,6 +34,7 @@ from auditor.catalogue.routes import match_route, may_be_face_request, request_p
 from auditor.config.logformat import parse_line
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
+from auditor.sources import accessjson, jsonany
 from auditor.sources.accesstime import access_time
 from auditor.sources.base import FileResult, HashingStream, ReadJob
 
@@ -63,37 +62,6 @@ _LABELS = {
     "custom": "the [[httplog]] format of audit.toml",
 }
 
-# JSON access logs: the field names nginx `log_format ... escape=json` recipes, Apache
-# mod_log_config JSON formats, Caddy and Traefik use, first present wins.
-_J_TIME = (
-    "time",
-    "timestamp",
-    "@timestamp",
-    "time_iso8601",
-    "time_local",
-    "ts",
-    "StartUTC",
-    "date",
-)
-_J_METHOD = ("method", "request_method", "verb", "RequestMethod", "http_method")
-_J_PATH = ("uri", "request_uri", "path", "url", "request_path", "RequestPath", "RequestURI")
-_J_STATUS = ("status", "status_code", "response", "code", "DownstreamStatus", "OriginStatus")
-_J_CLIENT = (
-    "remote_addr",
-    "client_ip",
-    "clientip",
-    "remote_ip",
-    "client",
-    "ip",
-    "ClientHost",
-    "ClientAddr",
-    "remote_host",
-)
-_J_USER = ("remote_user", "user", "user_id", "username", "user_name", "auth_user", "ClientUsername")
-_J_AGENT = ("http_user_agent", "user_agent", "useragent", "agent", "request_User-Agent")
-#: keys whose presence marks a JSON object as an access-log record (used by `sniff`)
-JSON_MARKERS = frozenset(_J_PATH + ("request",)), frozenset(_J_STATUS)
-
 
 class HttpLogSource:
     """See `Source.read`."""
@@ -101,23 +69,73 @@ class HttpLogSource:
     name = NAME
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`: each line is CLF text, one JSON object, or another server's line."""
+        """See `Source.read`: each line is CLF text, one JSON object, or another server's line;
+        JSON in another layout (pretty-printed, an array, concatenated, commented) is read as
+        records."""
+        head = stream.stream.peek(1 << 16)[: 1 << 16]
+        if _json_document(head):
+            for obj, at, _ in jsonany.records(stream, result):
+                found = self._object(obj, result, at)
+                if found is not None:
+                    self._record(job, found, result, at)
+            return
         state = _State(job.settings.httplog_formats_for(job.path))
         for lineno, raw in stream.lines(result):
-            line = raw.strip()
-            if not line:
-                state.block, state.after_gin = None, False
-                continue
-            if line.startswith(b"{"):
-                state.block, state.after_gin = None, False
-                fields = self._json(line, result, lineno)
-            else:
-                fields = self._text(raw, state, result, lineno)
-            if fields is not None:
-                self._record(job, fields, result, lineno)
+            self._line(job, raw, state, result, lineno)
+
+    def _line(
+        self, job: ReadJob, raw: bytes, state: _State, result: FileResult, lineno: int | None
+    ) -> None:
+        """One line of the file: a JSON object, a one-line JSON array of them, or text."""
+        line = raw.strip()
+        if not line:
+            state.block, state.after_gin = None, False
+            return
+        if line.startswith(b"[") and line[1:].lstrip()[:1] in (b"{", b"]"):
+            # a JSON array of records on one line (`jq -c -s`), not `[GIN]` or `[2026-...]`
+            state.block, state.after_gin = None, False
+            for obj, at, _ in jsonany.records_in(line, result, lineno or 1):
+                found = self._object(obj, result, at)
+                if found is not None:
+                    self._record(job, found, result, lineno)
+            return
+        if line.startswith(b"{"):
+            state.block, state.after_gin = None, False
+            fields = self._json(line, result, lineno)
+        else:
+            fields = self._text(raw, state, result, lineno)
+        if fields is not None:
+            self._record(job, fields, result, lineno)
+
+    def read_line(
+        self,
+        job: ReadJob,
+        raw: bytes,
+        lineno: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One line from a wrapper (`sources.wrapped`), read as a line of the file is; the
+        wrapper's `state` keeps this file's httplog state between its lines."""
+        own = state.setdefault(NAME, _State(job.settings.httplog_formats_for(job.path)))
+        self._line(job, raw, own, result, lineno)
+
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One JSON access record from a wrapper."""
+        fields = self._object(rec, result, line)
+        if fields is not None:
+            self._record(job, fields, result, line)
 
     def _text(
-        self, raw: bytes, state: _State, result: FileResult, lineno: int
+        self, raw: bytes, state: _State, result: FileResult, lineno: int | None
     ) -> dict[str, Any] | None:
         """Fields of a text line: a declared format first, then CLF, then `accesslines`."""
         line = accesslines.clean(raw)
@@ -131,6 +149,7 @@ class HttpLogSource:
                     break
             if fields is not None and "invalid" in fields:
                 result.issues.append(InputIssue(result.path, fields["invalid"], line=lineno))
+                result.consumed += 1  # the line is in the declared format: the issue is its trace
                 return None
         if fields is None:
             m = CLF.match(line.text)
@@ -149,11 +168,12 @@ class HttpLogSource:
         return self._other(line, state, result, lineno)
 
     def _other(
-        self, line: accesslines.Line, state: _State, result: FileResult, lineno: int
+        self, line: accesslines.Line, state: _State, result: FileResult, lineno: int | None
     ) -> dict[str, Any] | None:
         """A line that is no request: part of a block, a server's own message, or an issue."""
         text = line.text
         if state.after_gin and accesslines.GIN_ERROR.match(text):
+            result.consumed += 1
             return None  # Gin's `c.Errors` after an access line belong to it
         message = accesslines.server_message(text)
         part_of_block = message is None and accesslines.continues_block(state.block, line)
@@ -176,8 +196,10 @@ class HttpLogSource:
                     line=lineno,
                 )
             )
+            result.consumed += 1  # the issue names the request: no second trace by the sweep
             return None
         if part_of_block:
+            result.consumed += 1
             return None  # a warning's, banner's or traceback's further lines belong to its first
         return {"no_request": True}  # counted: the server's own message, no request
 
@@ -204,43 +226,17 @@ class HttpLogSource:
             "agent": g["agent"],
         }
 
-    def _json(self, line: bytes, result: FileResult, lineno: int) -> dict[str, Any] | None:
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
-            return None
-        if not isinstance(obj, dict):
-            result.issues.append(InputIssue(result.path, "line is not a JSON object", line=lineno))
-            return None
-        req = obj.get("request")
-        nested = req if isinstance(req, dict) else {}  # Caddy: request.{method,uri,remote_ip}
-        method = _first(nested, _J_METHOD) or _first(obj, _J_METHOD)
-        target = _first(nested, _J_PATH) or _first(obj, _J_PATH)
-        if isinstance(req, str) and (method is None or target is None):
-            m, _, rest = req.partition(" ")
-            method, target = (
-                method or m,
-                target or (rest.rsplit(" ", 1)[0] if " " in rest else rest),
-            )
-        if not target and isinstance(req, str):
-            return {"no_request": True}  # `"request": "-"`: no request line to classify
-        agent = _first(obj, _J_AGENT)
-        headers = nested.get("headers")
-        if agent is None and isinstance(headers, dict):
-            ua = headers.get("User-Agent")
-            agent = ua[0] if isinstance(ua, list) and ua else ua
-        return {
-            "time": _first(obj, _J_TIME),
-            "method": method,
-            "target": target,
-            "status": _first(obj, _J_STATUS),
-            "agent": agent,
-            "client": _first(nested, _J_CLIENT) or _first(obj, _J_CLIENT),
-            "user": _first(obj, _J_USER),
-        }
+    def _json(self, line: bytes, result: FileResult, lineno: int | None) -> dict[str, Any] | None:
+        return accessjson.from_line(line, result, lineno)
 
-    def _record(self, job: ReadJob, f: dict[str, Any], result: FileResult, lineno: int) -> None:
+    def _object(
+        self, obj: Any, result: FileResult, lineno: int | None, what: str = "record"
+    ) -> dict[str, Any] | None:
+        return accessjson.fields(obj, result, lineno, what)
+
+    def _record(
+        self, job: ReadJob, f: dict[str, Any], result: FileResult, lineno: int | None
+    ) -> None:
         if f.get("no_request"):
             result.records += 1
             return
@@ -277,6 +273,7 @@ class HttpLogSource:
                     line=lineno,
                 )
             )
+            result.consumed += 1  # the issue names the call: no second trace by the sweep
             return
         try:
             when = access_time(f.get("time"), job.settings.timezone)
@@ -328,14 +325,6 @@ class HttpLogSource:
             )
 
 
-def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = obj.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
 def _text(value: Any) -> str | None:
     """A field as text; `-` (the log's "none") and empty values are None."""
     if value is None:
@@ -355,6 +344,19 @@ class _State:
     after_gin: bool = False
 
 
+def _json_document(head: bytes) -> bool:
+    """Does the file start a JSON document that is not one object per line (pretty-printed,
+    an array, commented)? Gin's `[GIN]` and Envoy's `[2026-...]` lines start with `[` too, so
+    an array must open on a record (or be empty) and a comment must be `//` or `/*`."""
+    h = head.lstrip()
+    if h[:1] == b"[":
+        if h[1:].lstrip()[:1] not in (b"{", b"]"):
+            return False
+    elif h[:2] not in (b"//", b"/*") and h[:1] != b"{":
+        return False
+    return jsonany.layout(head) == "documents"
+
+
 def _may_be_face(request: bytes) -> bool:
     return may_be_face_request(request) or any(t in request for t in _UNNORMAL)
 
@@ -368,15 +370,6 @@ def looks_like_access_log(head: bytes) -> bool:
 def looks_like_clf(line: bytes) -> bool:
     """True when `line` is a common/combined access-log line (used by `sniff`)."""
     return CLF.match(line.strip()) is not None
-
-
-def looks_like_json_access(obj: dict[str, Any]) -> bool:
-    """True when a JSON object has an access log's request path and status (used by `sniff`)."""
-    req = obj.get("request")
-    if isinstance(req, dict):
-        obj = {**obj, **req}
-    paths, statuses = JSON_MARKERS
-    return any(k in obj for k in paths) and any(k in obj for k in statuses)
 
 
 SOURCE = HttpLogSource()

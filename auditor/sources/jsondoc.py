@@ -1,9 +1,11 @@
-"""JSON documents of a file, whether it holds one object per line or one pretty-printed document.
+"""JSON documents of a file, whether it holds one object per line or pretty-printed documents.
 
-Cloud exports come both ways (`gcloud logging read --format=json` writes an indented array,
+The layouts are read by `jsonany` (JSON lines, pretty-printed, concatenated, arrays, comments).
+Cloud exports come every way (`gcloud logging read --format=json` writes an indented array,
 Azure storage exports one record per line or a `{"records": [...]}` document, a Lambda test
-event is indented). Sources that accept either use `documents`, which yields each parsed value
-with its line number (None for a whole-file document) and reports what does not parse.
+event is indented). Sources use `records` (each record with the line it starts on and
+its index in its array) or `documents` (each document whole), and what does not parse is
+reported where it is.
 """
 
 from __future__ import annotations
@@ -11,45 +13,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
-from auditor.core.errors import InputIssue
+from auditor.sources import jsonany
 from auditor.sources.base import FileResult, HashingStream
 
 
 def documents(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, int | None]]:
-    """(value, line) for each JSON value: per line, or the whole file when it is indented."""
-    head = stream.stream.peek(1 << 16).lstrip()
-    if b"\n" in head:
-        try:
-            orjson.loads(head.split(b"\n", 1)[0])
-        except orjson.JSONDecodeError:
-            yield from _whole(stream, result)
-            return
-    for lineno, raw in stream.lines(result):
-        if not raw.strip():
-            continue
-        try:
-            yield orjson.loads(raw), lineno
-        except orjson.JSONDecodeError as exc:
-            result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno))
-
-
-def _whole(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, int | None]]:
-    data = stream.read_all(result)
-    if data is None:
-        return
-    try:
-        yield orjson.loads(data), None
-    except orjson.JSONDecodeError as exc:
-        at = data[: exc.pos].count(b"\n") + 1 if exc.pos is not None else None
-        result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=at))
+    """(value, line) for each JSON document, in any layout (`jsonany`): per line, pretty-printed,
+    concatenated, commented; a wrapper document stays whole."""
+    for doc, line, _ in jsonany.records(stream, result, arrays=False):
+        yield doc, line
 
 
 #: The filler record of an evidence archive's sparse bundle (auditor/evidence_pack/records.py):
 #: it stands at the indices of records that were not published, so it is counted and skipped.
 FILLER_SOURCE = "filler.auditor.invalid"
-_ARRAY_KEYS = ("records", "Records", "entries")
+#: `events` / `logEvents`: CloudWatch Logs exports and subscription payloads, whose events the
+#: `wrapped` source locates by their index.
+_ARRAY_KEYS = ("records", "Records", "entries", "events", "logEvents")
 
 
 def records_of(doc: Any) -> list[Any] | None:
@@ -78,16 +58,11 @@ def records(
     A document that is one record gives index None; the records of an array document come one
     by one with their index; filler records are counted here and never reach the source.
     """
-    for doc, line in documents(stream, result):
-        items = records_of(doc)
-        if items is None:
-            yield doc, line, None
-            continue
-        for index, item in enumerate(items):
-            if is_filler(item):
-                result.records += 1
-            else:
-                yield item, line, index
+    for rec, line, index in jsonany.records(stream, result):
+        if is_filler(rec):
+            result.records += 1
+        else:
+            yield rec, line, index
 
 
 def dig(obj: Any, *keys: str) -> Any:

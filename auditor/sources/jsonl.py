@@ -4,24 +4,25 @@ Default shape, one object per line: `time` (ISO-8601), `principal`, `service`, `
 optionally `frame` / `frames` (bundle-relative paths or S3 URIs), `outcome`, `event_id`,
 `purpose`, `case_ref`, `authorisation_ref`, `public_post_id`, `modality` — and any other scalar
 field, which is kept as an attribute rules can ask for (country, camera, reviewers, ...).
-Other shapes are read through a `[[jsonl]]` field mapping in audit.toml (dotted paths).
+Other shapes are read through a `[[jsonl]]` field mapping in audit.toml (dotted paths). The
+file may be in any JSON layout (`jsonany`: pretty-printed, concatenated, arrays, comments).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from auditor.catalogue.operations import canonical_service, classify
+from auditor.catalogue.outcomes import FAILED_VALUES
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
+from auditor.sources import jsonany
 from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
 
 NAME = "jsonl"
 
 _CORE = ("time", "principal", "service", "operation")
-_FAILED = {"failed", "failure", "error", "denied", "false"}
+_FAILED = FAILED_VALUES | {"false"}
 
 
 def _get(obj: dict[str, Any], path: str) -> Any:
@@ -40,82 +41,92 @@ class JsonLinesSource:
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
-        mapping = job.settings.mapping_for(job.path)
-        fields = dict(mapping.fields) if mapping else {}
-        mapped_paths = set(fields.values())
-        for lineno, raw in stream.lines(result):
-            if not raw.strip():
-                continue
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                result.issues.append(
-                    InputIssue(result.path, f"malformed JSON: {exc.msg}", line=lineno)
-                )
-                continue
-            if not isinstance(obj, dict):
-                result.issues.append(
-                    InputIssue(result.path, "line is not a JSON object", line=lineno)
-                )
-                continue
+        state: dict[str, Any] = {}
+        for obj, lineno, index in jsonany.records(stream, result):
+            self.read_record(job, obj, lineno, index, result, state)
 
-            def field(name: str, obj: dict[str, Any] = obj) -> Any:
-                return _get(obj, fields[name]) if name in fields else obj.get(name)
+    def read_record(
+        self,
+        job: ReadJob,
+        obj: Any,
+        lineno: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record (from `read`, or from a wrapper: `sources.wrapped`)."""
+        if "fields" not in state:
+            mapping = job.settings.mapping_for(job.path)
+            state["fields"] = dict(mapping.fields) if mapping else {}
+            state["paths"] = set(state["fields"].values())
+        fields: dict[str, str] = state["fields"]
+        mapped_paths: set[str] = state["paths"]
+        if not isinstance(obj, dict):
+            what = "line" if index is None else "record"
+            result.issues.append(
+                InputIssue(result.path, f"{what} is not a JSON object", line=lineno, record=index)
+            )
+            return
 
-            core = [field(n) for n in _CORE]
-            missing = [n for n, v in zip(_CORE, core, strict=True) if v is None or v == ""]
-            if missing:
-                shown = ", ".join(fields.get(n, n) for n in missing)
-                result.issues.append(
-                    InputIssue(result.path, f"missing field(s): {shown}", line=lineno)
-                )
-                continue
-            raw_time, principal, service, operation = (
-                str(v) if i else v for i, v in enumerate(core)
+        def field(name: str, obj: dict[str, Any] = obj) -> Any:
+            return _get(obj, fields[name]) if name in fields else obj.get(name)
+
+        core = [field(n) for n in _CORE]
+        missing = [n for n, v in zip(_CORE, core, strict=True) if v is None or v == ""]
+        if missing:
+            shown = ", ".join(fields.get(n, n) for n in missing)
+            result.issues.append(
+                InputIssue(result.path, f"missing field(s): {shown}", line=lineno, record=index)
             )
-            result.records += 1
-            kind = classify(service, operation)
-            if kind is None:
-                continue
-            try:
-                when = parse_time(raw_time, job.settings.timezone)
-            except (ValueError, TypeError):
-                result.records -= 1
-                result.issues.append(InputIssue(result.path, f"bad time {raw_time!r}", line=lineno))
-                continue
-            refs = _refs(field("frame"), field("frames"))
-            outcome_raw = field("outcome")
-            outcome = "failed" if str(outcome_raw).lower() in _FAILED else "succeeded"
-            if outcome_raw is None:
-                outcome = "succeeded"
-            attrs = _attributes(obj, fields, mapped_paths)
-            event_id = field("event_id")
-            event = Event(
-                source=NAME,
-                file=result.path,
-                time=when,
-                service=canonical_service(service),
-                operation=operation,
-                kind=kind,
-                principal=Principal(id=principal),
-                line=lineno,
-                event_id=str(event_id) if event_id is not None else None,
-                outcome=outcome,
-                error_code=str(field("error_code")) if field("error_code") is not None else None,
-                frames=frame_refs(job, refs, result, lineno, None),
-                attributes=attrs,
+            return
+        raw_time, principal, service, operation = (str(v) if i else v for i, v in enumerate(core))
+        result.records += 1
+        kind = classify(service, operation)
+        if kind is None:
+            return
+        try:
+            when = parse_time(raw_time, job.settings.timezone)
+        except (ValueError, TypeError):
+            result.records -= 1
+            result.issues.append(
+                InputIssue(result.path, f"bad time {raw_time!r}", line=lineno, record=index)
             )
-            result.events.append(event)
-            if kind is OperationKind.SUSPECTED_FACE_MATCHING:
-                result.notices.append(
-                    Notice(
-                        result.path,
-                        f"{service} {operation} looks like face "
-                        "matching but is not in the operation catalogue",
-                        line=lineno,
-                        event_id=event.event_id,
-                    )
+            return
+        refs = _refs(field("frame"), field("frames"))
+        outcome_raw = field("outcome")
+        outcome = "failed" if str(outcome_raw).lower() in _FAILED else "succeeded"
+        if outcome_raw is None:
+            outcome = "succeeded"
+        attrs = _attributes(obj, fields, mapped_paths)
+        event_id = field("event_id")
+        event = Event(
+            source=NAME,
+            file=result.path,
+            time=when,
+            service=canonical_service(service),
+            operation=operation,
+            kind=kind,
+            principal=Principal(id=principal),
+            line=lineno,
+            record=index,
+            event_id=str(event_id) if event_id is not None else None,
+            outcome=outcome,
+            error_code=str(field("error_code")) if field("error_code") is not None else None,
+            frames=frame_refs(job, refs, result, lineno, index),
+            attributes=attrs,
+        )
+        result.events.append(event)
+        if kind is OperationKind.SUSPECTED_FACE_MATCHING:
+            result.notices.append(
+                Notice(
+                    result.path,
+                    f"{service} {operation} looks like face "
+                    "matching but is not in the operation catalogue",
+                    line=lineno,
+                    record=index,
+                    event_id=event.event_id,
                 )
+            )
 
 
 _SKIP = {

@@ -44,6 +44,18 @@ class KinesisRekognitionSource:
         for doc, line in documents(stream, result):
             self._document(doc, result, line)
 
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
+        self._document(rec, result, line)
+
     def _document(self, doc: Any, result: FileResult, line: int | None) -> None:
         if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
             for index, rec in enumerate(doc["Records"]):
@@ -53,6 +65,16 @@ class KinesisRekognitionSource:
                     self._wrapped(rec, result, line, index)
         elif isinstance(doc, dict):
             self._frame(doc, {}, result, line, None)
+        elif isinstance(doc, list):  # an array of raw frame records
+            for index, rec in enumerate(doc):
+                if isinstance(rec, dict):
+                    self._frame(rec, {}, result, line, index)
+                else:
+                    result.issues.append(
+                        InputIssue(
+                            result.path, "record is not a JSON object", line=line, record=index
+                        )
+                    )
         else:
             result.issues.append(InputIssue(result.path, "record is not a JSON object", line=line))
 

@@ -8,15 +8,18 @@ format the patterns do not cover cannot hide a search.
 
 from __future__ import annotations
 
+from typing import Any
+
 import regex
 
 from auditor.catalogue.operations import canonical_service, classify, looks_like_face_matching
+from auditor.catalogue.outcomes import FAILED_VALUES
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
 
 NAME = "text"
-_FAILED = {"failed", "failure", "error", "denied"}
+_FAILED = FAILED_VALUES
 #: Time budget of one pattern on one line. Patterns come from audit.toml and may backtrack
 #: catastrophically (`(a|a)+$`); the `regex` engine stops them here, the line becomes an error.
 LINE_BUDGET_SECONDS = 0.25
@@ -92,13 +95,38 @@ class TextSource:
                         )
                     )
 
+    def read_line(
+        self,
+        job: ReadJob,
+        raw: bytes,
+        lineno: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One line from a wrapper (`sources.wrapped`), through the `[[text]]` patterns."""
+        import fnmatch
+
+        if "patterns" not in state:
+            state["patterns"] = [
+                (regex.compile(p.pattern), p.time_format)
+                for p in job.settings.text_patterns
+                if fnmatch.fnmatchcase(job.path, p.glob)
+            ]
+        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+        try:
+            found = _first_match(state["patterns"], text) if text.strip() else None
+        except TimeoutError:
+            found = None
+        if found is not None:
+            self._match(job, found[0], found[1], result, lineno)
+
     def _match(
         self,
         job: ReadJob,
         groups: dict[str, str | None],
         fmt: str | None,
         result: FileResult,
-        lineno: int,
+        lineno: int | None,
     ) -> None:
         operation = groups.get("operation") or ""
         service = groups.get("service") or "unknown"
