@@ -1,0 +1,128 @@
+"""ZoneMinder's machine-learning hooks: the face results of zm_detect / mlapi (pyzm) in their logs.
+
+pyzm's logger (pyzm/ZMLog.py) writes ZoneMinder's own file layout: `MM/DD/YY HH:MM:SS
+<process>[<pid>] <DBGn|INF|WAR|ERR> <file>:<line> [<message>]` (the date is `strftime('%x')`,
+month first in the C and US locales, which is how it is read here); ZoneMinder's C++ daemons
+write `... zmc_m8[4128].INF-zm_monitor.cpp/2516 [...]`. mlapi run in a terminal prints `DBG3
+[zm_mlapi] [<message>]`, with no time.
+
+The dlib face recogniser (pyzm/ml/face_dlib.py) logs each result as `Face Dlib:Returning:
+<boxes>, <names>, <confidences>` (`[[653, 562, 816, 725]], ['Brian'], [1]`, the name `unknown`
+for a face that matched nobody): one 1:N identification per line, read with `ast.literal_eval`
+on the name list alone. `Using model: face with <image>` before it names the image searched
+(`/var/lib/zmeventnotification/images/16-snapshot.jpg`), a frame looked for under `frames/`.
+The monitor comes from the process name (`zmesdetect_m16` is monitor 16).
+
+A face result with no time (mlapi's console) is an error at its line, one per result: no date is
+invented. The principal is `zoneminder` (map it with `name = "zoneminder"`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from auditor.core.models import OperationKind
+from auditor.sources import applog
+from auditor.sources.base import FileResult, HashingStream, ReadJob
+
+NAME = "zoneminder"
+PRINCIPAL = "zoneminder"
+_LEVEL = r"(?P<level>DBG\d?|INF|WAR|ERR|FAT|PNC)"
+_FILE = re.compile(
+    r"^(?P<date>\d\d/\d\d/\d{2,4}) (?P<time>\d\d:\d\d:\d\d)(?:\.\d+)? "
+    rf"(?P<proc>[\w.-]+)\[(?P<pid>\d+)\][ .]{_LEVEL}[ -](?P<where>\S+) \[(?P<msg>.*?)\]?\s*$"
+)
+_CONSOLE = re.compile(rf"^{_LEVEL} \[(?P<proc>[\w.-]+)\] \[(?P<msg>.*?)\]?\s*$")
+_LOOKS_LIKE = re.compile(r"^\d\d/\d\d/\d{2,4} \d\d:\d\d:\d\d")
+_RESULT = re.compile(
+    r"^Face Dlib:Returning: (?P<boxes>\[.*\]), (?P<names>\[[^\[\]]*\]), (?P<conf>\[[^\[\]]*\])$"
+)
+_IMAGE = re.compile(r"^Using model: face with (?P<path>\S+)")
+_MONITOR = re.compile(r"_m(\d+)$")
+
+
+class ZoneMinderSource:
+    """See `Source.read`."""
+
+    name = NAME
+
+    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        """See `Source.read`."""
+        images: dict[str, str] = {}
+        for lineno, text in applog.text_lines(stream, result):
+            m = _FILE.match(text) or _CONSOLE.match(text)
+            if m is None:
+                if _LOOKS_LIKE.match(text):
+                    applog.issue(result, "ZoneMinder log line not in the logger's layout", lineno)
+                continue  # blank lines, traceback lines inside a message
+            result.records += 1
+            msg, proc = m.group("msg"), m.group("proc")
+            key = f"{proc}[{m.groupdict().get('pid')}]"
+            if (image := _IMAGE.match(msg)) is not None:
+                images[key] = image.group("path")
+                continue
+            if not msg.startswith("Face Dlib:Returning:"):
+                continue
+            self._result(job, m, msg, images.get(key), lineno, result)
+
+    def _result(
+        self,
+        job: ReadJob,
+        m: re.Match[str],
+        msg: str,
+        image: str | None,
+        lineno: int,
+        result: FileResult,
+    ) -> None:
+        r = _RESULT.match(msg)
+        try:
+            if r is None:
+                raise ValueError("not boxes, names and confidences")
+            found = applog.literal(r.group("names"))
+            if not isinstance(found, list):
+                raise ValueError("the names are not a list")
+        except ValueError as exc:
+            applog.issue(result, f"unreadable ZoneMinder face result: {exc}", lineno)
+            return
+        if m.re is _CONSOLE:
+            applog.issue(
+                result,
+                "ZoneMinder face result without a time (console output): not read as an event",
+                lineno,
+            )
+            return
+        try:
+            when = _time(m.group("date"), m.group("time"), job.settings.timezone)
+        except ValueError:
+            applog.issue(result, "bad time in ZoneMinder log line", lineno)
+            return
+        proc = m.group("proc")
+        monitor = _MONITOR.search(proc)
+        matched = [str(n) for n in found if n and n != "unknown"]
+        applog.face_event(
+            result,
+            source=NAME,
+            when=when,
+            service="pyzm_face_dlib",
+            operation="face_recognition",
+            kind=OperationKind.IDENTIFICATION_1TON,
+            principal=PRINCIPAL,
+            line=lineno,
+            frames=applog.snapshot_frames(job, [image] if image else [], result, lineno),
+            attrs={
+                "monitor": monitor.group(1) if monitor else None,
+                "process": proc,
+                "faces": len(found),
+                "match_count": len(matched),
+                "matched_names": applog.names(matched),
+            },
+        )
+
+
+def _time(date: str, clock: str, tz: str) -> datetime:
+    fmt = "%m/%d/%Y %H:%M:%S" if len(date) == 10 else "%m/%d/%y %H:%M:%S"
+    return applog.local_time(f"{date} {clock}", fmt, tz)
+
+
+SOURCE = ZoneMinderSource()
