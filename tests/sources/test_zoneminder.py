@@ -1,0 +1,63 @@
+"""ZoneMinder's ML hooks (zm_detect / mlapi through pyzm): the dlib face results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.sources.appdetect import app_log_kind
+from tests.logsamples import issues, read_sample, rows
+
+
+def test_zm_detect_file_log() -> None:
+    result = read_sample("zoneminder/zmesdetect_m16.log")
+    assert result.source == "zoneminder" and result.records == 9
+    ident = "identification_1toN"
+    assert rows(result) == [
+        (9, None, "pyzm_face_dlib", "face_recognition", ident, "zoneminder", "succeeded"),
+        (11, None, "pyzm_face_dlib", "face_recognition", ident, "zoneminder", "succeeded"),
+    ]
+    first, second = result.events
+    assert dict(first.attributes) == {
+        "faces": "1",
+        "match_count": "1",
+        "matched_names": "Alex Doe",
+        "monitor": "16",
+        "process": "zmesdetect_m16",
+    }
+    assert first.frames == ("frames/16-snapshot.jpg",)  # named by `Using model: face with`
+    assert first.time.isoformat() == "2020-12-19T20:20:55+00:00"
+    # another process (pid) named no image; `unknown` is no match
+    assert second.frames == () and (second.attr("faces"), second.attr("match_count")) == ("2", "1")
+    assert issues(result) == [
+        (15, None, "unreadable ZoneMinder face result: not boxes, names and confidences")
+    ]
+
+
+def test_mlapi_console_has_no_time() -> None:
+    result = read_sample("zoneminder/mlapi-console.log")
+    assert result.source == "zoneminder" and result.records == 4
+    assert result.events == []
+    assert issues(result) == [
+        (4, None, "ZoneMinder face result without a time (console output): not read as an event")
+    ]
+
+
+def test_frame_prefix_and_four_digit_years(tmp_path: Path) -> None:
+    from auditor.config.bundle import SourceSettings
+
+    (tmp_path / "zm.log").write_text(
+        "07/03/2022 21:49:40 zmesdetect_m2[692] DBG1 zm_detect.py:405 [Using model: face with "
+        "/var/lib/zmeventnotification/images/2-alarm.jpg]\n"
+        "07/03/2022 21:49:42 zmesdetect_m2[692] DBG2 face_dlib.py:298 [Face Dlib:Returning: "
+        "[], [], []]\n"
+        "07/03/2022 21:49:43 zmesdetect_m2[692] DBG1 zm_detect.py:651 [No match found]\n"
+    )
+    settings = SourceSettings(
+        frame_prefixes=(("/var/lib/zmeventnotification/images/", "frames/zm/"),)
+    )
+    result = read_sample("zm.log", settings, root=tmp_path)
+    (event,) = result.events
+    assert event.time.isoformat() == "2022-07-03T21:49:42+00:00"
+    assert event.frames == ("frames/zm/2-alarm.jpg",)
+    assert (event.attr("faces"), event.attr("match_count")) == ("0", "0")
+    assert app_log_kind(b"DBG1 [zm_mlapi] [perf: processor:cpu]\n") == "zoneminder"
