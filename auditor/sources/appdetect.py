@@ -21,6 +21,7 @@ APP_LOGS = frozenset(
 )
 
 _ANSI = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
+_COMPOSE = re.compile(rb"^[\w.-]+\s+\| ")  # `docker compose logs`: `frigate  | ...`
 _PREFIXES: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (
         re.compile(
@@ -75,6 +76,7 @@ def app_log_kind(head: bytes) -> str | None:
     cpai = _CPAI_WORDS.search(head[: 1 << 16]) is not None
     for raw in head.split(b"\n", _LINES)[:_LINES]:
         line = _ANSI.sub(b"", raw).rstrip(b"\r") if b"\x1b" in raw else raw.rstrip(b"\r")
+        line = _COMPOSE.sub(b"", line, count=1) if b"| " in line else line
         for regex, name in _PREFIXES:
             if regex.match(line):
                 return name

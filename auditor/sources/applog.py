@@ -14,6 +14,7 @@ import ast
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from auditor.core.errors import InputIssue
@@ -22,13 +23,16 @@ from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs,
 
 #: Colour codes of console output (winston's colorize, colorlog) are not part of the text.
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: `docker compose logs` puts the service name and a bar before each line of a container.
+_COMPOSE = re.compile(r"^[\w.-]+\s+\| ")
 #: A Python literal longer than this is not evaluated (a recogniser response is a few KB).
 MAX_LITERAL_CHARS = 256 << 10
 
 
 def text_lines(stream: HashingStream, result: FileResult) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every line, colour codes and line ends removed; a line that is
-    not UTF-8 is an issue at its line (and is not yielded)."""
+    """(line number, text) of every line, colour codes, line ends and a `docker compose logs`
+    prefix (`double-take    | `) removed; a line that is not UTF-8 is an issue at its line (and
+    is not yielded)."""
     for lineno, raw in stream.lines(result):
         try:
             text = raw.decode("utf-8")
@@ -40,13 +44,17 @@ def text_lines(stream: HashingStream, result: FileResult) -> Iterator[tuple[int,
         text = text.rstrip("\r\n")
         if "\x1b" in text:
             text = _ANSI.sub("", text)
+        if "| " in text:
+            text = _COMPOSE.sub("", text, count=1)
         yield lineno, text
 
 
+@lru_cache(maxsize=4096)
 def local_time(text: str, fmt: str, tz: str) -> datetime:
     """A naive time in the product's `fmt`, read in the bundle's zone (audit.toml `timezone`).
 
-    Self-hosted products log local wall-clock time without a zone; raises ValueError."""
+    Self-hosted products log local wall-clock time without a zone; raises ValueError. Cached:
+    the lines of one second share their time text."""
     return parse_time(text, tz, fmt)
 
 

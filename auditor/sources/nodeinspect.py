@@ -47,6 +47,8 @@ _MORE = re.compile(r"\.\.\. \d+ more items?")
 _PLACEHOLDER = re.compile(
     r"\[(?:Object|Array|Circular[^\]]*|Function[^\]]*|Getter[^\]]*|Setter|class [^\]]*)\]"
 )
+_SPACE = re.compile(r"[ \t\r\n]*")
+_SIMPLE = {q: re.compile(rf"{q}([^{q}\\]*){q}") for q in "'\"`"}
 _WORD = re.compile(r"-?[A-Za-z_$][\w$.:-]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
@@ -58,16 +60,15 @@ class _Cut(Exception):
 class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
+        self.n = len(text)
         self.pos = 0
 
     def skip(self) -> None:
-        text, n = self.text, len(self.text)
-        while self.pos < n and text[self.pos] in " \t\r\n":
-            self.pos += 1
+        self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
 
     def peek(self) -> str:
-        self.skip()
-        if self.pos >= len(self.text):
+        self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        if self.pos >= self.n:
             raise _Cut
         return self.text[self.pos]
 
@@ -171,6 +172,10 @@ class _Reader:
 
     def string(self) -> str:
         quote = self.text[self.pos]
+        simple = _SIMPLE[quote].match(self.text, self.pos)
+        if simple is not None:  # no escapes: most strings
+            self.pos = simple.end()
+            return simple.group(1)
         out: list[str] = []
         i, text, n = self.pos + 1, self.text, len(self.text)
         while i < n:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.config.bundle import SourceSettings
 from auditor.sources import nodeinspect
 from auditor.sources.appdetect import app_log_kind
 from auditor.sources.nodeinspect import Placeholder
-from tests.logsamples import issues, read_sample, rows
+from tests.logsamples import SAMPLES, issues, read_sample, rows
 
 
 def test_messages_log_events_by_kind() -> None:
@@ -167,3 +169,33 @@ def test_inspect_reader_partial_and_refused() -> None:
             nodeinspect.parse(bad)
     with pytest.raises(ValueError):
         nodeinspect.parse("{ a: '" + "x" * (nodeinspect.MAX_CHARS + 1) + "' }")
+
+
+def test_inspect_reader_every_cut_of_a_real_dump_is_partial_or_refused() -> None:
+    lines = (SAMPLES / "double-take/messages.log").read_text().splitlines()
+    start = lines.index("23-06-26 12:24:47 info: {")
+    dump = "\n".join(["{", *lines[start + 1 : lines.index("}", start) + 1]])
+    assert nodeinspect.parse(dump).complete
+    for cut in range(1, len(dump)):
+        try:
+            parsed = nodeinspect.parse(dump[:cut])
+        except ValueError:
+            continue
+        assert not parsed.complete and isinstance(parsed.value, dict)
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_inspect_reader_never_fails_otherwise(text: str) -> None:
+    try:
+        nodeinspect.parse(text)
+    except ValueError:
+        pass
+
+
+def test_docker_compose_logs_prefix(tmp_path: Path) -> None:
+    body = (SAMPLES / "double-take/container-stdout.log").read_text().splitlines()
+    (tmp_path / "compose.log").write_text("".join(f"double-take    | {line}\n" for line in body))
+    result = read_sample("compose.log", root=tmp_path)
+    assert result.source == "doubletake_log"
+    assert [(e.line, e.attr("matched_names")) for e in result.events] == [(6, "casey")]
