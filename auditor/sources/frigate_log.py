@@ -33,6 +33,7 @@ _FACE_LOGGERS = ("frigate.data_processing.real_time.face", "frigate.data_process
 _BEST = re.compile(
     r"^Detected best face for person as: (?P<name>.+) with probability (?P<score>[0-9.eE+-]+)$"
 )
+_S6 = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\[")
 _LOOKS_LIKE = re.compile(r"^(?:\S+ \S+\s+)?\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] frigate\.")
 
 
@@ -48,7 +49,9 @@ class FrigateLogSource:
             if m is None:
                 if _LOOKS_LIKE.match(text):
                     applog.issue(result, "Frigate log line not in the logger's layout", lineno)
-                continue  # s6 service lines without a logger, tracebacks
+                elif _S6.match(text):
+                    result.records += 1  # a service line of the container (`[INFO] ...`)
+                continue  # tracebacks and other continuation lines
             result.records += 1
             msg = m.group("msg")
             if m.group("logger") not in _FACE_LOGGERS or not msg.startswith("Detected best face"):

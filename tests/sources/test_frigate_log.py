@@ -10,7 +10,7 @@ from tests.logsamples import issues, read_sample, rows
 
 def test_face_results_in_container_output() -> None:
     result = read_sample("frigate/frigate.log")
-    assert result.source == "frigate_log" and result.records == 7  # the s6 line has no logger
+    assert result.source == "frigate_log" and result.records == 8  # line 1: s6, no logger
     assert rows(result) == [
         (4, None, "frigate", "face_recognition", "identification_1toN", "frigate", "succeeded"),
         (6, None, "frigate", "face_recognition", "identification_1toN", "frigate", "succeeded"),
