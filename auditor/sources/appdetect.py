@@ -47,7 +47,7 @@ _PREFIXES: tuple[tuple[re.Pattern[bytes], str], ...] = (
     ),
     (
         re.compile(
-            rb"^\d\d/\d\d/\d{2,4} \d\d:\d\d:\d\d(?:\.\d+)? [\w.-]+\[\d+\][ .]"
+            rb"^(?:\d\d/\d\d/\d{2,4}|\d{4}-\d\d-\d\d) \d\d:\d\d:\d\d(?:\.\d+)? [\w.-]+\[\d+\][ .]"
             rb"(?:DBG\d?|INF|WAR|ERR|FAT|PNC)[ -]\S+ \["
         ),
         ZONEMINDER,

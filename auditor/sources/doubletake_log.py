@@ -10,7 +10,8 @@ read here by `nodeinspect`. Training is `<name>: queuing <n> file(s) for trainin
 
 Each Double Take event id is one 1:N identification (a camera face searched against the trained
 gallery), however many times it was processed: the results of one id are folded into one event
-(attempts added up, names and detectors collected, best confidence kept). An id that was
+(attempts added up, names, their confidences and the detectors collected, best confidence
+kept). An id that was
 processed but has no result in the file is still an event, outcome `no_result`. A result dump cut
 off (by the end of the file, or by another line before its closing brace) still counts, outcome
 `truncated`, with an error at the dump. Start-up dumps (the configuration) are counted and left.
@@ -60,6 +61,7 @@ class _Run:
     results: int = 0
     truncated: bool = False
     matched: list[str] = field(default_factory=list)
+    match_scores: list[str] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     detectors: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -213,6 +215,7 @@ class DoubleTakeLogSource:
                 "detector": ",".join(detectors),
                 "match_count": len(run.matched) if run.results else None,
                 "matched_names": applog.names(run.matched),
+                "match_confidences": ",".join(run.match_scores),
                 "best_confidence": applog.best(run.scores),
                 "zones": applog.names(run.zones),
                 "results": run.results if run.results > 1 else None,
@@ -246,6 +249,8 @@ def _fold(run: _Run, obj: dict[str, Any], line: int, truncated: bool) -> None:
                 run.files.append(entry["filename"])
             if key == "matches" and entry.get("match") is not False:
                 run.matched.append(str(entry.get("name") or "?"))
+                if score is not None:
+                    run.match_scores.append(f"{run.matched[-1]}:{score:.2f}")
 
 
 def _line_time(m: re.Match[str], tz: str) -> datetime | None:

@@ -7,7 +7,8 @@ back-quoted when they hold a single quote); objects deeper than two levels are `
 arrays `[Array]`; long arrays end in `... 3 more items`; `undefined`, `NaN`, `Infinity` and
 `123n` may stand where JSON has none. JSON5 readers (`json5`, `pyjson5`) take the quotes and
 bare keys but refuse the bracket placeholders, which every result with a match holds (`box:
-[Object]`), so this small reader is used instead.
+[Object]`: `json5` 0.9 stops with `Unexpected "O"`), and `json5` took about 3 ms per result dump
+even with them replaced, against some 65 µs here; so this small reader is used instead.
 
 `parse` never raises on odd text: it returns what it could read and whether the text was one
 complete value, so a dump cut off at the end of a log still yields its camera and matches.

@@ -2,7 +2,8 @@
 
 pyzm's logger (pyzm/ZMLog.py) writes ZoneMinder's own file layout: `MM/DD/YY HH:MM:SS
 <process>[<pid>] <DBGn|INF|WAR|ERR> <file>:<line> [<message>]` (the date is `strftime('%x')`,
-month first in the C and US locales, which is how it is read here); ZoneMinder's C++ daemons
+month first in the C and US locales, which is how it is read here, or `YYYY-MM-DD` in ISO
+locales); ZoneMinder's C++ daemons
 write `... zmc_m8[4128].INF-zm_monitor.cpp/2516 [...]`. mlapi run in a terminal prints `DBG3
 [zm_mlapi] [<message>]`, with no time.
 
@@ -30,11 +31,11 @@ NAME = "zoneminder"
 PRINCIPAL = "zoneminder"
 _LEVEL = r"(?P<level>DBG\d?|INF|WAR|ERR|FAT|PNC)"
 _FILE = re.compile(
-    r"^(?P<date>\d\d/\d\d/\d{2,4}) (?P<time>\d\d:\d\d:\d\d)(?:\.\d+)? "
+    r"^(?P<date>\d\d/\d\d/\d{2,4}|\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d)(?:\.\d+)? "
     rf"(?P<proc>[\w.-]+)\[(?P<pid>\d+)\][ .]{_LEVEL}[ -](?P<where>\S+) \[(?P<msg>.*?)\]?\s*$"
 )
 _CONSOLE = re.compile(rf"^{_LEVEL} \[(?P<proc>[\w.-]+)\] \[(?P<msg>.*?)\]?\s*$")
-_LOOKS_LIKE = re.compile(r"^\d\d/\d\d/\d{2,4} \d\d:\d\d:\d\d")
+_LOOKS_LIKE = re.compile(r"^(?:\d\d/\d\d/\d{2,4}|\d{4}-\d\d-\d\d) \d\d:\d\d:\d\d")
 _RESULT = re.compile(
     r"^Face Dlib:Returning: (?P<boxes>\[.*\]), (?P<names>\[[^\[\]]*\]), (?P<conf>\[[^\[\]]*\])$"
 )
@@ -121,7 +122,10 @@ class ZoneMinderSource:
 
 
 def _time(date: str, clock: str, tz: str) -> datetime:
-    fmt = "%m/%d/%Y %H:%M:%S" if len(date) == 10 else "%m/%d/%y %H:%M:%S"
+    if "-" in date:
+        fmt = "%Y-%m-%d %H:%M:%S"
+    else:
+        fmt = "%m/%d/%Y %H:%M:%S" if len(date) == 10 else "%m/%d/%y %H:%M:%S"
     return applog.local_time(f"{date} {clock}", fmt, tz)
 
 

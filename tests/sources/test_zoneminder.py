@@ -61,3 +61,19 @@ def test_frame_prefix_and_four_digit_years(tmp_path: Path) -> None:
     assert event.frames == ("frames/zm/2-alarm.jpg",)
     assert (event.attr("faces"), event.attr("match_count")) == ("0", "0")
     assert app_log_kind(b"DBG1 [zm_mlapi] [perf: processor:cpu]\n") == "zoneminder"
+
+
+def test_event_server_lines_and_iso_dates(tmp_path: Path) -> None:
+    """zmeventnotification's own lines (`.INF [main:582]`) are counted; an ISO-locale date works."""
+    (tmp_path / "zmes.log").write_text(
+        "11/27/2018 07:50:00.429519 zmeventnotification[15222].INF [main:582] [processAlarms: "
+        "EID:83549 Monitor:USBCAM (id):3 cause:Motion]\n"
+        "2019-10-12 13:00:02.600407 zmesdetect_m2[4219] DBG2 face_dlib.py:298 [Face Dlib:"
+        "Returning: [[1, 2, 3, 4]], ['Kim Lee'], [1]]\n"
+    )
+    result = read_sample("zmes.log", root=tmp_path)
+    assert result.source == "zoneminder" and result.records == 2
+    assert [(e.line, e.time.isoformat(), e.attr("monitor")) for e in result.events] == [
+        (2, "2019-10-12T13:00:02+00:00", "2")
+    ]
+    assert result.issues == []
