@@ -40,7 +40,7 @@ _FMT = "%Y-%m-%d %H:%M:%S"
 _DASH = re.compile(r"^(?P<time>\d\d:\d\d:\d\d):(?P<msg>.*)$")
 _CONSOLE = re.compile(r"^(?:Trace|Debug|Infor|Warni|Error|Criti) (?P<msg>.*)$")
 _RESPONSE = re.compile(
-    r"^Response rec'd from (?P<module>.+?) command '(?P<cmd>[^']*)' \((?P<req>[^)]*)\)"
+    r"^Response rec'd from (?P<module>.+?)(?: command '(?P<cmd>[^']*)')? \((?P<req>[^)]*)\)"
     r"(?: \['(?P<message>.*?)'\])?\s*(?:took (?P<ms>\d+)ms)?"
 )
 _KINDS = {
@@ -85,6 +85,9 @@ class CodeProjectAISource:
                 applog.issue(result, "unreadable CodeProject.AI response line", lineno)
                 continue
             if "face" not in r.group("module").lower():
+                continue
+            if r.group("cmd") is None:
+                applog.issue(result, "Face Processing response without a command", lineno)
                 continue
             if when is None:
                 when = self._undated(m, dated, tz, result, lineno, r.group("cmd"))

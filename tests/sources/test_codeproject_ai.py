@@ -77,3 +77,16 @@ def test_negatives_and_detection(tmp_path: Path) -> None:
         "codeproject_ai"
     )
     assert app_log_kind(b"12:00:35:some other program\n") is None
+
+
+def test_responses_without_a_command(tmp_path: Path) -> None:
+    """The server leaves ` command '...'` out when the module's answer has none: a face
+    module's such line cannot be classified (an error), another module's is just counted."""
+    (tmp_path / "log.txt").write_text(
+        "2025-03-16 12:12:31: Response rec'd from Object Detection (YOLOv5 6.2) (#reqid a) "
+        "['Found car']  took 19ms\n"
+        "2025-03-16 12:12:32: Response rec'd from Face Processing (#reqid b) took 4ms\n"
+    )
+    result = read_sample("log.txt", root=tmp_path)
+    assert result.records == 2 and result.events == []
+    assert issues(result) == [(2, None, "Face Processing response without a command")]
