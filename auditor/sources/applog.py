@@ -131,6 +131,28 @@ def face_event(
     )
 
 
+#: The event attribute that lists every line an event rests on when that is more than its own
+#: line (`16,19-49`): an evidence archive publishes all of them (auditor/evidence_pack).
+RECORD_LINES = "record_lines"
+
+
+def record_lines(own: int, lines: list[int]) -> str | None:
+    """`16,19-49` for the lines an event rests on; None when that is its own line alone."""
+    wanted = sorted(set(lines) | {own})
+    if wanted == [own]:
+        return None
+    parts: list[str] = []
+    start = prev = wanted[0]
+    for n in [*wanted[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ",".join(parts)
+
+
 def names(values: list[str]) -> str | None:
     """Distinct names in first-seen order, comma-separated (None for none)."""
     seen = list(dict.fromkeys(v for v in values if v))

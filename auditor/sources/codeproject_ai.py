@@ -61,7 +61,7 @@ class CodeProjectAISource:
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
-        dated: datetime | None = None  # the latest dated line's local (naive) time
+        dated: tuple[datetime, int] | None = None  # the latest dated line: local time, line
         tz = job.settings.timezone
         for lineno, text in applog.text_lines(stream, result):
             m = _FILE.match(text) or _DASH.match(text) or _CONSOLE.match(text)
@@ -70,6 +70,7 @@ class CodeProjectAISource:
             result.records += 1
             msg = m.group("msg").strip()
             when: datetime | None = None
+            borrowed: list[int] = []
             if m.re is _FILE:
                 try:
                     local = datetime.strptime(f"{m.group('date')} {m.group('time')}", _FMT)
@@ -77,7 +78,7 @@ class CodeProjectAISource:
                 except ValueError:
                     applog.issue(result, "bad time in CodeProject.AI log line", lineno)
                     continue
-                dated = local
+                dated = (local, lineno)
             if not msg.startswith("Response rec'd from "):
                 continue
             r = _RESPONSE.match(msg)
@@ -93,12 +94,13 @@ class CodeProjectAISource:
                 when = self._undated(m, dated, tz, result, lineno, r.group("cmd"))
                 if when is None:
                     continue
-            self._event(r, when, lineno, result)
+                borrowed = [dated[1]] if dated else []
+            self._event(r, when, lineno, result, borrowed)
 
     def _undated(
         self,
         m: re.Match[str],
-        dated: datetime | None,
+        dated: tuple[datetime, int] | None,
         tz: str,
         result: FileResult,
         lineno: int,
@@ -108,8 +110,8 @@ class CodeProjectAISource:
         if m.re is _DASH and dated is not None:
             try:
                 clock = datetime.strptime(m.group("time"), "%H:%M:%S").time()
-                candidate = datetime.combine(dated.date(), clock)
-                if candidate >= dated:
+                candidate = datetime.combine(dated[0].date(), clock)
+                if candidate >= dated[0]:
                     return applog.local_time(candidate.strftime(_FMT), _FMT, tz)
             except ValueError:
                 pass
@@ -122,7 +124,9 @@ class CodeProjectAISource:
         )
         return None
 
-    def _event(self, r: re.Match[str], when: datetime, lineno: int, result: FileResult) -> None:
+    def _event(
+        self, r: re.Match[str], when: datetime, lineno: int, result: FileResult, day: list[int]
+    ) -> None:
         command = r.group("cmd")
         req = r.group("req").removeprefix("#reqid ").strip()
         applog.face_event(
@@ -139,6 +143,7 @@ class CodeProjectAISource:
                 "module": r.group("module"),
                 "message": r.group("message"),
                 "duration_ms": r.group("ms"),
+                applog.RECORD_LINES: applog.record_lines(lineno, day),
             },
         )
 

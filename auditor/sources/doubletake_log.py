@@ -66,6 +66,8 @@ class _Run:
     detectors: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
+    #: the `processing` line and every line of every result dump (for evidence archives)
+    lines: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class _Dump:
     line: int
     when: datetime | None
     lines: list[str]
+    last: int = 0
 
 
 class DoubleTakeLogSource:
@@ -90,6 +93,7 @@ class DoubleTakeLogSource:
             if dump is not None:
                 if m is None:
                     dump.lines.append(text)
+                    dump.last = lineno
                     if text == "}" or len(dump.lines) > _MAX_DUMP_LINES:
                         self._dump(job, dump, runs, result, cut=None)
                         dump = None
@@ -108,7 +112,7 @@ class DoubleTakeLogSource:
                 continue
             msg = m.group("msg")
             if msg.startswith("{"):
-                dump = _Dump(lineno, when, [msg])
+                dump = _Dump(lineno, when, [msg], lineno)
                 if msg.endswith("}"):
                     self._dump(job, dump, runs, result, cut=None)
                     dump = None
@@ -130,7 +134,8 @@ class DoubleTakeLogSource:
         result: FileResult,
     ) -> None:
         if (p := _PROCESSING.match(msg)) is not None:
-            runs.setdefault(p.group("id"), _Run(p.group("camera"), lineno, when))
+            if p.group("id") not in runs:
+                runs[p.group("id")] = _Run(p.group("camera"), lineno, when, lines=[lineno])
             return
         train = _TRAIN.match(msg) or _UNTRAIN.match(msg)
         if train is None:
@@ -186,6 +191,7 @@ class DoubleTakeLogSource:
         if run.when is None:
             run.when = when
         _fold(run, obj, dump.line, truncated)
+        run.lines.extend(range(dump.line, max(dump.last, dump.line) + 1))
 
     def _emit(self, job: ReadJob, dt_id: str, run: _Run, result: FileResult) -> None:
         line = run.result_line or run.line
@@ -219,6 +225,7 @@ class DoubleTakeLogSource:
                 "best_confidence": applog.best(run.scores),
                 "zones": applog.names(run.zones),
                 "results": run.results if run.results > 1 else None,
+                applog.RECORD_LINES: applog.record_lines(line, run.lines),
             },
         )
 

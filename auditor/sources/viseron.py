@@ -72,6 +72,7 @@ class _Call:
     scores: list[float] = field(default_factory=list)
     outcome: str = "succeeded"
     error_code: str | None = None
+    lines: list[int] = field(default_factory=list)  # the `Face found` lines of its matches
 
 
 class ViseronSource:
@@ -218,6 +219,7 @@ def _compreface_match(text: str, call: _Call | None, result: FileResult, lineno:
         return
     if call is not None:
         call.matched.append(str(name))
+        call.lines.append(lineno)
 
 
 def _emit(call: _Call, result: FileResult) -> None:
@@ -238,6 +240,7 @@ def _emit(call: _Call, result: FileResult) -> None:
             "match_count": len(call.matched) if call.outcome == "succeeded" else None,
             "matched_names": applog.names(call.matched),
             "best_confidence": applog.best(call.scores),
+            applog.RECORD_LINES: applog.record_lines(call.line, call.lines),
         },
     )
 

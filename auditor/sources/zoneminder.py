@@ -50,7 +50,7 @@ class ZoneMinderSource:
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
-        images: dict[str, str] = {}
+        images: dict[str, tuple[str, int]] = {}
         for lineno, text in applog.text_lines(stream, result):
             m = _FILE.match(text) or _CONSOLE.match(text)
             if m is None:
@@ -61,7 +61,7 @@ class ZoneMinderSource:
             msg, proc = m.group("msg"), m.group("proc")
             key = f"{proc}[{m.groupdict().get('pid')}]"
             if (image := _IMAGE.match(msg)) is not None:
-                images[key] = image.group("path")
+                images[key] = (image.group("path"), lineno)
                 continue
             if not msg.startswith("Face Dlib:Returning:"):
                 continue
@@ -72,7 +72,7 @@ class ZoneMinderSource:
         job: ReadJob,
         m: re.Match[str],
         msg: str,
-        image: str | None,
+        image: tuple[str, int] | None,
         lineno: int,
         result: FileResult,
     ) -> None:
@@ -110,13 +110,14 @@ class ZoneMinderSource:
             kind=OperationKind.IDENTIFICATION_1TON,
             principal=PRINCIPAL,
             line=lineno,
-            frames=applog.snapshot_frames(job, [image] if image else [], result, lineno),
+            frames=applog.snapshot_frames(job, [image[0]] if image else [], result, lineno),
             attrs={
                 "monitor": monitor.group(1) if monitor else None,
                 "process": proc,
                 "faces": len(found),
                 "match_count": len(matched),
                 "matched_names": applog.names(matched),
+                applog.RECORD_LINES: applog.record_lines(lineno, [image[1]] if image else []),
             },
         )
 

@@ -36,6 +36,7 @@ def test_messages_log_events_by_kind() -> None:
         "match_confidences": "alex:91.30",
         "match_count": "1",
         "matched_names": "alex",
+        "record_lines": "17,19-53",  # the `processing` line and the dump: for evidence archives
         "zones": "porch",
     }
     assert front.frames == (
@@ -99,6 +100,7 @@ def test_one_event_per_id_and_the_bundle_timezone(tmp_path: Path) -> None:
         "match_confidences": "kim:70.50,kim:75.00",
         "match_count": "2",
         "matched_names": "kim",
+        "record_lines": "1-10,12-20",  # the second `processing` line (11) adds nothing
         "results": "2",
     }
     assert result.issues == []

@@ -29,6 +29,7 @@ def test_old_layout_compreface_and_deepstack() -> None:
         "faces": "2",
         "match_count": "1",
         "matched_names": "alex",
+        "record_lines": "7-8",  # the answer and its `Face found` line
     }
     assert garage.time.isoformat() == "2023-02-14T10:49:07+00:00"
     assert (nothing.error_code, nothing.attr("camera")) == ("28", "frontdoorcam")

@@ -23,6 +23,7 @@ def test_zm_detect_file_log() -> None:
         "matched_names": "Alex Doe",
         "monitor": "16",
         "process": "zmesdetect_m16",
+        "record_lines": "3,9",  # the `Using model` line names its image
     }
     assert first.frames == ("frames/16-snapshot.jpg",)  # named by `Using model: face with`
     assert first.time.isoformat() == "2020-12-19T20:20:55+00:00"
