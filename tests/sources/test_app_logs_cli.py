@@ -180,3 +180,19 @@ def test_verify_reproduces_product_log_findings(
     dt = sorted(r["line"] for r in published if r["file"] == "logs/double-take/messages.log")
     # 17-53: a result; 54: an attempt without one; 58: training; the rest: two more results
     assert dt == [17, *range(19, 55), 58, 60, *range(62, 74), 76, *range(78, 90)]
+
+
+def test_record_lines_text_and_its_reading_by_the_evidence_pack() -> None:
+    import pytest
+
+    from auditor.evidence_pack.records import RecordError, _record_lines
+    from auditor.sources.applog import record_lines
+
+    assert record_lines(19, [17, 19, 20, 21, 23]) == "17,19-21,23"
+    assert record_lines(5, [5]) is None and record_lines(5, []) is None
+    ev = {"file": "logs/x.log", "attributes": {"record_lines": "17,19-21,23"}}
+    assert _record_lines(ev) == [17, 19, 20, 21, 23]
+    assert _record_lines({"file": "f", "attributes": {}}) == []
+    for bad in ("x", "3-1", "0", "1-200000"):
+        with pytest.raises(RecordError):
+            _record_lines({"file": "f", "attributes": {"record_lines": bad}})
