@@ -5,7 +5,9 @@ to 8>: <message>` (frigate/log.py); its container output puts s6's own time in f
 (`2025-05-01 10:00:00.123456789  [2025-05-01 10:00:00] frigate.app ...`). The real-time face
 processor (`frigate.data_processing.real_time.face`) logs at DEBUG, for each face it classifies
 on a tracked person, `Detected best face for person as: <name> with probability <score>`, the
-name `unknown` when the score is under `unknown_score`. Each such line is one 1:N identification
+name `unknown` when the score is under `unknown_score` (development builds before 0.16 added `and
+overall face score <s>`, as `frigate.postprocessing.face_processor` or
+`frigate.embeddings.maintainer`). Each such line is one 1:N identification
 (a face seen on camera searched against Frigate's face library); it names neither the camera nor
 the tracked object, so neither is an attribute. Other lines are counted and left; a line of that
 logger that starts like a result but cannot be read is an error at its line.
@@ -29,9 +31,15 @@ _LINE = re.compile(
     r"^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+)?\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] "
     r"(?P<logger>\S+) +(?P<level>[A-Z]+) *: (?P<msg>.*)$"
 )
-_FACE_LOGGERS = ("frigate.data_processing.real_time.face", "frigate.data_processing.real_time")
+#: The face processor's logger in 0.16 and in the development builds before it.
+_FACE_LOGGERS = (
+    "frigate.data_processing.real_time.face",
+    "frigate.postprocessing.face_processor",
+    "frigate.embeddings.maintainer",
+)
 _BEST = re.compile(
-    r"^Detected best face for person as: (?P<name>.+) with probability (?P<score>[0-9.eE+-]+)$"
+    r"^Detected best face for person as: (?P<name>.+?) with probability (?P<score>[0-9.eE+-]+)"
+    r"(?: and overall face score [0-9.eE+-]+)?$"
 )
 _S6 = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\[")
 _LOOKS_LIKE = re.compile(r"^(?:\S+ \S+\s+)?\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] frigate\.")

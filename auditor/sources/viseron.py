@@ -109,7 +109,9 @@ class ViseronSource:
             if _ERROR.match(msg) is not None:
                 call.outcome, call.error_code = "failed", "call_error"
                 calls.append(call)
+                last.pop(camera, None)
             elif msg.startswith(_ANSWER[comp]):
+                last.pop(camera, None)  # a match line after an unreadable answer joins none
                 if self._answer(msg[len(_ANSWER[comp]) :], call, result):
                     calls.append(call)
                     last[camera] = call

@@ -46,3 +46,18 @@ def test_plain_log_lines_and_negatives(tmp_path: Path) -> None:
     assert app_log_kind(b"[2025-05-01 10:00:01] frigate.app   INFO    : Starting\n") == (
         "frigate_log"
     )
+
+
+def test_development_builds_before_0_16(tmp_path: Path) -> None:
+    (tmp_path / "frigate.log").write_text(
+        "[2025-01-20 09:00:00] frigate.postprocessing.face_processor DEBUG   : Detected best face "
+        "for person as: Ana with probability 0.91 and overall face score 0.8\n"
+        "[2024-12-31 09:00:00] frigate.embeddings.maintainer DEBUG   : Detected best face for "
+        "person as: unknown with probability 0.3 and overall face score 0.2\n"
+    )
+    result = read_sample("frigate.log", root=tmp_path)
+    assert [(e.line, e.attr("matched_names"), e.attr("best_score")) for e in result.events] == [
+        (1, "Ana", "0.910"),
+        (2, None, "0.300"),
+    ]
+    assert result.issues == []

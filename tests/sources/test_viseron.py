@@ -101,3 +101,20 @@ def test_times_are_read_in_the_bundles_timezone(tmp_path: Path) -> None:
     )
     result = read_sample("v.log", SourceSettings(timezone="America/New_York"), root=tmp_path)
     assert [e.time.isoformat() for e in result.events] == ["2025-07-01T16:00:00+00:00"]
+
+
+def test_a_match_line_after_an_unreadable_answer_joins_no_earlier_answer(tmp_path: Path) -> None:
+    pre = (
+        "[2023-02-14 10:49:0{}] [DEBUG   ] [viseron.components.compreface.face_recognition.cam] - "
+    )
+    (tmp_path / "v.log").write_text(
+        pre.format(1) + "CompreFace response: {'result': [{'subjects': [{'subject': 'a', "
+        "'similarity': 0.9}]}]}\n"
+        + pre.format(2)
+        + "CompreFace response: {'result': [{'subj\n"
+        + pre.format(3)
+        + "Face found: {'subject': 'b', 'similarity': 0.95}\n"
+    )
+    result = read_sample("v.log", root=tmp_path)
+    assert [(e.line, e.attr("matched_names")) for e in result.events] == [(1, None)]
+    assert [line for line, _, _ in issues(result)] == [2]
