@@ -55,6 +55,13 @@ _PREFIXES: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (re.compile(rb"^(?:DBG\d|INF|WAR|ERR|FAT|PNC) \[[\w.-]+\] \["), ZONEMINDER),
     (
         re.compile(
+            rb"^(?:\d{4}-\d\d-\d\dT\S+|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) \S+ "
+            rb"zm\w*(?:\.py)?(?:\[\d+\])?: (?:DBG\d|INF|WAR|ERR|FAT|PNC) \[[\w.-]+\] \["
+        ),
+        ZONEMINDER,
+    ),
+    (
+        re.compile(
             rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) "
             rb"\([^)]*\) \[[\w.]+\] "
         ),

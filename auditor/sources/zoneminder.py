@@ -3,9 +3,10 @@
 pyzm's logger (pyzm/ZMLog.py) writes ZoneMinder's own file layout: `MM/DD/YY HH:MM:SS
 <process>[<pid>] <DBGn|INF|WAR|ERR> <file>:<line> [<message>]` (the date is `strftime('%x')`,
 month first in the C and US locales, which is how it is read here, or `YYYY-MM-DD` in ISO
-locales); ZoneMinder's C++ daemons
-write `... zmc_m8[4128].INF-zm_monitor.cpp/2516 [...]`. mlapi run in a terminal prints `DBG3
-[zm_mlapi] [<message>]`, with no time.
+locales); ZoneMinder's C++ daemons write `... zmc_m8[4128].INF-zm_monitor.cpp/2516 [...]`.
+mlapi run in a terminal prints `DBG3 [zm_mlapi] [<message>]`, with no time; the syslog copy is
+`Dec 19 20:20:55 <host> zm_detect.py[<pid>]: DBG2 [<process>] [<message>]`, without a year
+unless rsyslog writes RFC 3339 times.
 
 The dlib face recogniser (pyzm/ml/face_dlib.py) logs each result as `Face Dlib:Returning:
 <boxes>, <names>, <confidences>` (`[[653, 562, 816, 725]], ['Brian'], [1]`, the name `unknown`
@@ -14,8 +15,9 @@ on the name list alone. `Using model: face with <image>` before it names the ima
 (`/var/lib/zmeventnotification/images/16-snapshot.jpg`), a frame looked for under `frames/`.
 The monitor comes from the process name (`zmesdetect_m16` is monitor 16).
 
-A face result with no time (mlapi's console) is an error at its line, one per result: no date is
-invented. The principal is `zoneminder` (map it with `name = "zoneminder"`).
+A face result with no time (mlapi's console) or no year (classic syslog) is an error at its line,
+one per result: no date is invented. The principal is `zoneminder` (map it with `name =
+"zoneminder"`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import datetime
 
 from auditor.core.models import OperationKind
 from auditor.sources import applog
-from auditor.sources.base import FileResult, HashingStream, ReadJob
+from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 
 NAME = "zoneminder"
 PRINCIPAL = "zoneminder"
@@ -35,6 +37,13 @@ _FILE = re.compile(
     rf"(?P<proc>[\w.-]+)\[(?P<pid>\d+)\][ .]{_LEVEL}[ -](?P<where>\S+) \[(?P<msg>.*?)\]?\s*$"
 )
 _CONSOLE = re.compile(rf"^{_LEVEL} \[(?P<proc>[\w.-]+)\] \[(?P<msg>.*?)\]?\s*$")
+#: pyzm's syslog copy: `Dec 19 20:20:55 host zm_detect.py[6549]: DBG2 [zmesdetect_m16] [...]`,
+#: or with rsyslog's RFC 3339 time (`2020-12-19T20:20:55.123456+01:00 host ...`).
+_SYSLOG = re.compile(
+    r"^(?:(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))|"
+    r"(?P<bsd>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)) \S+ [^\s\[:]+(?:\[(?P<pid>\d+)\])?: "
+    rf"{_LEVEL} \[(?P<proc>[\w.-]+)\] \[(?P<msg>.*?)\]?\s*$"
+)
 _LOOKS_LIKE = re.compile(r"^(?:\d\d/\d\d/\d{2,4}|\d{4}-\d\d-\d\d) \d\d:\d\d:\d\d")
 _RESULT = re.compile(
     r"^Face Dlib:Returning: (?P<boxes>\[.*\]), (?P<names>\[[^\[\]]*\]), (?P<conf>\[[^\[\]]*\])$"
@@ -52,7 +61,7 @@ class ZoneMinderSource:
         """See `Source.read`."""
         images: dict[str, tuple[str, int]] = {}
         for lineno, text in applog.text_lines(stream, result):
-            m = _FILE.match(text) or _CONSOLE.match(text)
+            m = _FILE.match(text) or _CONSOLE.match(text) or _SYSLOG.match(text)
             if m is None:
                 if _LOOKS_LIKE.match(text):
                     applog.issue(result, "ZoneMinder log line not in the logger's layout", lineno)
@@ -86,17 +95,10 @@ class ZoneMinderSource:
         except ValueError as exc:
             applog.issue(result, f"unreadable ZoneMinder face result: {exc}", lineno)
             return
-        if m.re is _CONSOLE:
-            applog.issue(
-                result,
-                "ZoneMinder face result without a time (console output): not read as an event",
-                lineno,
-            )
-            return
         try:
-            when = _time(m.group("date"), m.group("time"), job.settings.timezone)
-        except ValueError:
-            applog.issue(result, "bad time in ZoneMinder log line", lineno)
+            when = _time(m, job.settings.timezone)
+        except ValueError as exc:
+            applog.issue(result, str(exc), lineno)
             return
         proc = m.group("proc")
         monitor = _MONITOR.search(proc)
@@ -122,7 +124,26 @@ class ZoneMinderSource:
         )
 
 
-def _time(date: str, clock: str, tz: str) -> datetime:
+def _time(m: re.Match[str], tz: str) -> datetime:
+    """The line's time; ValueError (the issue's text) for none, a bad one or one without a year."""
+    if m.re is _CONSOLE:
+        raise ValueError(
+            "ZoneMinder face result without a time (console output): not read as an event"
+        )
+    if m.re is _SYSLOG:
+        if m.group("iso"):
+            return parse_time(m.group("iso"))
+        raise ValueError(
+            "ZoneMinder face result in a syslog line, whose time has no year: not read as an "
+            "event (use the hook's own log file, or rsyslog's RFC 3339 times)"
+        )
+    try:
+        return _file_time(m.group("date"), m.group("time"), tz)
+    except ValueError:
+        raise ValueError("bad time in ZoneMinder log line") from None
+
+
+def _file_time(date: str, clock: str, tz: str) -> datetime:
     if "-" in date:
         fmt = "%Y-%m-%d %H:%M:%S"
     else:

@@ -78,3 +78,24 @@ def test_event_server_lines_and_iso_dates(tmp_path: Path) -> None:
         (2, "2019-10-12T13:00:02+00:00", "2")
     ]
     assert result.issues == []
+
+
+def test_syslog_copies(tmp_path: Path) -> None:
+    """pyzm's syslog lines: a classic syslog time has no year (an error per face result, never a
+    guessed year); rsyslog's RFC 3339 time is a whole time."""
+    (tmp_path / "syslog.log").write_text(
+        "Dec 19 20:20:53 nvr zm_detect.py[6549]: DBG1 [zmesdetect_m16] [Using model: face with "
+        "/var/lib/zmeventnotification/images/16-snapshot.jpg]\n"
+        "Dec 19 20:20:55 nvr zm_detect.py[6549]: DBG2 [zmesdetect_m16] [Face Dlib:Returning: "
+        "[[212, 98, 301, 187]], ['Alex Doe'], [1]]\n"
+        "2020-12-19T20:21:10.123456+01:00 nvr zm_detect.py[6551]: DBG2 [zmesdetect_m16] [Face "
+        "Dlib:Returning: [[1, 2, 3, 4]], ['Robin Roe'], [1]]\n"
+    )
+    result = read_sample("syslog.log", root=tmp_path)
+    assert result.source == "zoneminder" and result.records == 3
+    assert [(e.line, e.time.isoformat(), e.attr("matched_names")) for e in result.events] == [
+        (3, "2020-12-19T19:21:10.123456+00:00", "Robin Roe")
+    ]
+    assert [(line, msg.split(":")[0]) for line, _, msg in issues(result)] == [
+        (2, "ZoneMinder face result in a syslog line, whose time has no year")
+    ]
