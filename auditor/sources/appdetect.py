@@ -30,7 +30,12 @@ _PREFIXES: tuple[tuple[re.Pattern[bytes], str], ...] = (
         ),
         DOUBLETAKE_LOG,
     ),
-    (re.compile(rb"^(?:info|verbose): (?:Double Take v|processing \S+: \S+$)"), DOUBLETAKE_LOG),
+    (
+        re.compile(
+            rb"^(?:\d{4}-\d\d-\d\dT\S+Z )?(?:info|verbose): (?:Double Take v|processing \S+: \S+$)"
+        ),
+        DOUBLETAKE_LOG,
+    ),
     (
         re.compile(
             rb"^(?:\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) "

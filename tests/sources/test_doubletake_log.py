@@ -203,3 +203,18 @@ def test_docker_compose_logs_prefix(tmp_path: Path) -> None:
     result = read_sample("compose.log", root=tmp_path)
     assert result.source == "doubletake_log"
     assert [(e.line, e.attr("matched_names")) for e in result.events] == [(6, "casey")]
+
+
+def test_docker_logs_timestamps(tmp_path: Path) -> None:
+    """`docker logs --timestamps`: an RFC 3339 UTC time before each console line."""
+    (tmp_path / "dt.log").write_text(
+        "2023-06-26T12:24:46.020123456Z info: processing gate: 7f3e-1\n"
+        "2023-06-26T12:24:47Z info: {\n  id: '7f3e-1',\n  camera: 'gate',\n  attempts: 1,\n"
+        "  matches: [],\n  misses: [],\n  unknowns: []\n}\n"
+    )
+    result = read_sample("dt.log", root=tmp_path)
+    assert result.source == "doubletake_log"
+    assert [(e.line, e.time.isoformat(), e.attr("match_count")) for e in result.events] == [
+        (2, "2023-06-26T12:24:46.020123+00:00", "0")
+    ]
+    assert result.issues == []
