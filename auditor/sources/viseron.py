@@ -17,6 +17,9 @@ recogniser's answer as a Python dict repr, read here with `ast.literal_eval` on 
   response is not logged, so each line is one event);
 - dlib: `Faces found: [('x', (x1, y1, x2, y2)), ('unknown', ...)]`.
 
+The camera's own logger then logs `Saving snapshot to .../snapshots/face_recognition/<camera>/...`
+for each face it saves: that file is the event's frame (looked for under `frames/`).
+
 Each of these lines is one 1:N identification of a face seen on that camera; `Error calling
 <recogniser>` is one that failed. The components' own logger (no camera) logs `Training face
 <name>` once per person folder when Viseron trains the recogniser: an enrolment. Other lines are
@@ -57,6 +60,7 @@ _ANSWER = {
 }
 _ERROR = re.compile(r"^Error calling (?:compreface|CodeProject\.AI|deepstack)\b")
 _TRAINING = re.compile(r"^Training face (?P<name>.+)$")
+_SNAPSHOT = re.compile(r"^Saving snapshot to (?P<path>\S*/face_recognition/\S+)$")
 
 
 @dataclass
@@ -72,7 +76,8 @@ class _Call:
     scores: list[float] = field(default_factory=list)
     outcome: str = "succeeded"
     error_code: str | None = None
-    lines: list[int] = field(default_factory=list)  # the `Face found` lines of its matches
+    lines: list[int] = field(default_factory=list)  # its `Face found` and snapshot lines
+    snapshots: list[str] = field(default_factory=list)
 
 
 class ViseronSource:
@@ -93,6 +98,7 @@ class ViseronSource:
             result.records += 1
             face = _FACE_LOGGER.match(m.group("logger"))
             if face is None:
+                _snapshot(m.group("logger"), m.group("msg"), last, lineno)
                 continue
             try:
                 when = applog.local_time(
@@ -118,7 +124,7 @@ class ViseronSource:
             elif comp == "compreface" and msg.startswith("Face found: "):
                 _compreface_match(msg[len("Face found: ") :], last.get(camera), result, lineno)
         for call in calls:
-            _emit(call, result)
+            _emit(call, result, job)
 
     def _training(
         self, msg: str, comp: str, lineno: int, when: datetime, result: FileResult
@@ -224,7 +230,19 @@ def _compreface_match(text: str, call: _Call | None, result: FileResult, lineno:
         call.lines.append(lineno)
 
 
-def _emit(call: _Call, result: FileResult) -> None:
+def _snapshot(logger: str, msg: str, last: dict[str, _Call], lineno: int) -> None:
+    """`Saving snapshot to <tier>/snapshots/face_recognition/<camera>/<name>/<file>.jpg`: the
+    camera's logger saving the face of the answer just before (its frame)."""
+    saved = _SNAPSHOT.match(msg)
+    if saved is None:
+        return
+    call = last.get(logger.rsplit(".", 1)[-1])
+    if call is not None:
+        call.snapshots.append(saved.group("path"))
+        call.lines.append(lineno)
+
+
+def _emit(call: _Call, result: FileResult, job: ReadJob) -> None:
     applog.face_event(
         result,
         source=NAME,
@@ -234,6 +252,7 @@ def _emit(call: _Call, result: FileResult) -> None:
         kind=OperationKind.IDENTIFICATION_1TON,
         principal=PRINCIPAL,
         line=call.line,
+        frames=applog.snapshot_frames(job, call.snapshots, result, call.line),
         outcome=call.outcome,
         error_code=call.error_code,
         attrs={

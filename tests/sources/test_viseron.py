@@ -118,3 +118,26 @@ def test_a_match_line_after_an_unreadable_answer_joins_no_earlier_answer(tmp_pat
     result = read_sample("v.log", root=tmp_path)
     assert [(e.line, e.attr("matched_names")) for e in result.events] == [(1, None)]
     assert [line for line, _, _ in issues(result)] == [2]
+
+
+def test_face_snapshots_are_the_frames(tmp_path: Path) -> None:
+    """The camera's logger saves each found face under snapshots/face_recognition/<camera>/."""
+    face = "2025-03-16 12:13:01.300 [DEBUG   ] [viseron.components.dlib.face_recognition.hall] - "
+    cam = "2025-03-16 12:13:01.{} [DEBUG   ] [viseron.components.ffmpeg.camera.{}] - Saving "
+    (tmp_path / "v.log").write_text(
+        face
+        + "Faces found: [('jordan', (100, 190, 180, 120))]\n"
+        + cam.format("310", "hall")
+        + "snapshot to /config/snapshots/face_recognition/hall/"
+        "jordan/2025-03-16-11-13-01-7c9e2a.jpg\n"
+        + cam.format("320", "yard")
+        + "snapshot to /config/snapshots/face_recognition/yard/"
+        "unknown/2025-03-16-11-13-01-0000aa.jpg\n"
+        + cam.format("330", "hall")
+        + "snapshot to /config/snapshots/object_detector/hall/"
+        "2025-03-16-11-13-01-1111bb.jpg\n"
+    )
+    result = read_sample("v.log", root=tmp_path)
+    (event,) = result.events
+    assert event.frames == ("frames/2025-03-16-11-13-01-7c9e2a.jpg",)
+    assert event.attr("record_lines") == "1-2" and result.records == 4
