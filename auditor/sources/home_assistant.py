@@ -56,23 +56,13 @@ class HomeAssistantSource:
                     applog.issue(result, "Home Assistant log line not in its layout", lineno)
                 continue  # tracebacks and other continuation lines
             result.records += 1
-            msg = m.group("msg")
-            if (taught := _TAUGHT.match(msg)) is not None:
-                msg = f"Bus:Handling <Event deepstack_face.teach_face[L]: name={taught['name']}>"
-            if not msg.startswith("Bus:Handling <Event ") or (
-                _DETECT not in msg and "teach_face" not in msg
-            ):
+            found = _face_event(m.group("msg"))
+            if found is None:
                 continue
-            event = _EVENT.match(msg)
-            data = _pairs(event.group("data")) if event else {}
-            kind_name = event.group("type") if event else ""
-            if kind_name != _DETECT and not _TEACH.match(kind_name):
-                if event is None:
-                    applog.issue(result, "unreadable Home Assistant face event", lineno)
+            if isinstance(found, str):
+                applog.issue(result, found, lineno)
                 continue
-            if not data.get("entity_id") and kind_name == _DETECT:
-                applog.issue(result, "face event without an entity_id", lineno)
-                continue
+            kind_name, data = found
             try:
                 when = applog.local_time(m.group("time"), _FMT, job.settings.timezone)
             except ValueError:
@@ -106,6 +96,26 @@ class HomeAssistantSource:
                 "best_confidence": data.get("confidence"),
             },
         )
+
+
+def _face_event(msg: str) -> tuple[str, dict[str, str]] | str | None:
+    """(event type, data) of a face event's line, an error's text, or None for other lines."""
+    if (taught := _TAUGHT.match(msg)) is not None:
+        return "deepstack_face.teach_face", {"name": taught["name"]}
+    if not msg.startswith("Bus:Handling <Event ") or (
+        _DETECT not in msg and "teach_face" not in msg
+    ):
+        return None
+    event = _EVENT.match(msg)
+    if event is None:
+        return "unreadable Home Assistant face event"
+    kind_name = event["type"]
+    if kind_name != _DETECT and not _TEACH.match(kind_name):
+        return None  # another event that mentions one (a service call)
+    data = _pairs(event["data"])
+    if kind_name == _DETECT and not data.get("entity_id"):
+        return "face event without an entity_id"
+    return kind_name, data
 
 
 def _pairs(text: str) -> dict[str, str]:
