@@ -151,7 +151,9 @@ def cut(
     root = bundle_root.resolve()
     wanted: dict[str, set[tuple[int | None, int | None]]] = {}
     for ev in events:
-        wanted.setdefault(ev["file"], set()).add((ev.get("line"), ev.get("record")))
+        keys = wanted.setdefault(ev["file"], set())
+        keys.add((ev.get("line"), ev.get("record")))
+        keys.update((n, None) for n in _record_lines(ev))
     out: list[Record] = []
     for file in sorted(wanted):
         try:
@@ -169,6 +171,26 @@ def cut(
             Record(file, line, record, sources.get(file), found[(line, record)])
             for line, record in sorted(keys, key=_sort_key)
         )
+    return out
+
+
+def _record_lines(ev: dict[str, Any]) -> list[int]:
+    """The other lines an event rests on, from its `record_lines` attribute (`16,19-49`): the
+    sources of multi-line logs (a Double Take result dump) name them; each is published too."""
+    attrs = ev.get("attributes")
+    text = attrs.get("record_lines") if isinstance(attrs, dict) else None
+    if not isinstance(text, str):
+        return []
+    out: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        try:
+            lo, hi = int(first), int(last or first)
+        except ValueError:
+            raise RecordError(f"{ev.get('file')}: bad record_lines {text!r}") from None
+        if not 1 <= lo <= hi or hi - lo > 100_000:
+            raise RecordError(f"{ev.get('file')}: bad record_lines {text!r}")
+        out.extend(range(lo, hi + 1))
     return out
 
 

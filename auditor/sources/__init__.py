@@ -16,16 +16,22 @@ from auditor.core.errors import InputIssue
 from auditor.sources import (
     azure_monitor,
     cloudtrail,
+    codeproject_ai,
     detect,
     doubletake,
+    doubletake_log,
     frigate,
+    frigate_log,
     gcp_audit,
+    home_assistant,
     httplog,
     jsonany,
     jsonl,
     kinesis_rekognition,
     text,
+    viseron,
     wrapped,
+    zoneminder,
 )
 from auditor.sources.base import FileResult, HashingStream, ReadJob, Source
 from auditor.sources.cap import cap_result
@@ -42,6 +48,12 @@ SOURCES: dict[str, Source] = {
     doubletake.NAME: doubletake.SOURCE,
     frigate.NAME: frigate.SOURCE,
     wrapped.NAME: wrapped.SOURCE,
+    doubletake_log.NAME: doubletake_log.SOURCE,
+    viseron.NAME: viseron.SOURCE,
+    codeproject_ai.NAME: codeproject_ai.SOURCE,
+    frigate_log.NAME: frigate_log.SOURCE,
+    zoneminder.NAME: zoneminder.SOURCE,
+    home_assistant.NAME: home_assistant.SOURCE,
 }
 
 _JSON_EXT = frozenset({"json", "jsonl", "ndjson"})

@@ -22,6 +22,7 @@ import orjson
 
 from auditor.config.bundle import SourceSettings
 from auditor.sources.accessjson import looks_like_json_access
+from auditor.sources.appdetect import APP_LOGS, app_log_kind
 from auditor.sources.httplog import looks_like_access_log
 from auditor.sources.jsonany import first_doc, first_record
 
@@ -56,6 +57,8 @@ def refine(ext: str, head: bytes, json_ext: frozenset[str], text_ext: frozenset[
         if first.startswith(b"{"):
             obj = _loads(first)
             return json_kind(obj) if isinstance(obj, dict) else None
+        if (app := app_log_kind(h)) is not None:  # the recognisers' own logs (appdetect.py)
+            return app
         return HTTPLOG if looks_like_access_log(h) else None
     if ext not in json_ext:
         return None
@@ -166,7 +169,7 @@ def configured(name: str, path: str, settings: SourceSettings) -> str:
     A `[[text]]` pattern or a `[[jsonl]]` field mapping whose glob names the file explicitly is
     the user's statement of its shape, so a content guess does not override it.
     """
-    if name in (HTTPLOG, WRAPPED) and any(
+    if (name in (HTTPLOG, WRAPPED) or name in APP_LOGS) and any(
         p.glob != "*" and fnmatch.fnmatchcase(path, p.glob) for p in settings.text_patterns
     ):
         return "text"

@@ -8,7 +8,7 @@ MQTT bridges write them, are accepted too), each Double Take event id is one 1:N
 a camera face searched against the trained gallery. The matches and cameras topics repeat the
 same event, so a repeated id is counted as a record but not as a second search.
 
-Its `messages.log` is free text and is not read here (docs/bundle.md has a `[[text]]` recipe).
+Its own log (`messages.log`, container output) is read by `doubletake_log`.
 The principal is `double-take` (the payload does not say who runs it; map it in principals.toml
 with `name = "double-take"`); the camera, zones, detector and best confidence are attributes.
 """

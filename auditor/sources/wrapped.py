@@ -27,6 +27,7 @@ import orjson
 
 from auditor.core.errors import InputIssue
 from auditor.sources import jsonany, peel
+from auditor.sources.appdetect import APP_LOGS, app_log_kind
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.detect import json_kind
 from auditor.sources.httplog import looks_like_clf
@@ -61,6 +62,9 @@ def detect_inner(text: bytes) -> tuple[str | None, Any]:
             return _json_source(first), obj
     if looks_like_clf(s):
         return "httplog", None
+    app = app_log_kind(s)  # a recogniser's own log line (Double Take, Frigate, Viseron, ...)
+    if app is not None:
+        return app, None
     return None, None
 
 
@@ -113,6 +117,9 @@ class _File:
     result: FileResult
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     parts: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    #: Streams (services, containers) whose lines a product's log reader reads: once one of
+    #: its lines is recognised, all its lines go to that reader (dumps, continuation lines).
+    apps: dict[str, str] = field(default_factory=dict)
 
     def line(self, p: peel.Peeled, lineno: int, names: list[str]) -> None:
         """One peeled line: join split parts, then read its inner line."""
@@ -141,7 +148,9 @@ class _File:
         from auditor.sources import SOURCES
 
         result = self.result
-        name, obj = detect_inner(text)
+        name, obj = (self.apps[stream], None) if stream in self.apps else detect_inner(text)
+        if name in APP_LOGS:
+            self.apps[stream] = name
         mark = (result.records, len(result.events))
         source: Any = SOURCES.get(name) if name else None
         state = self.states.setdefault(name or "", {})
@@ -171,6 +180,12 @@ class _File:
         for stream, (lineno, inner) in sorted(self.parts.items()):
             self.inner(inner, lineno, None, stream, None, [])
         self.parts.clear()
+        from auditor.sources import SOURCES
+
+        for name, state in sorted(self.states.items()):
+            finish = getattr(SOURCES.get(name), "finish_lines", None)
+            if finish is not None:  # a product log's reader emits what spans its lines
+                finish(state)
 
 
 class WrappedSource:
