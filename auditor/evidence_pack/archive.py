@@ -236,6 +236,11 @@ class _Reader:
 
     def read(self, name: str, cap: int = MAX_ENTRY_BYTES) -> bytes:
         info = self.infos[name]
+        if info.flag_bits & 0x1:
+            raise ArchiveError(
+                f"{self.where}: {name}: cannot be decompressed: it is encrypted "
+                "(evidence archives are never)"
+            )
         if info.file_size > cap:
             raise ArchiveError(f"{self.where}: {name} is larger than {cap:,} bytes")
         if self.spent + info.file_size > MAX_TOTAL_BYTES:
