@@ -10,6 +10,7 @@ import typer
 
 from auditor.cli.common import _fail, _write, baseline_app, echo
 from auditor.core.errors import AuditorError
+from auditor.evidence_pack.shape import MAX_REPORT_BYTES
 
 
 @baseline_app.command("create")
@@ -41,13 +42,18 @@ def baseline_create(
         today = datetime.now(UTC).date()
         if until < today:
             _fail(f"--expires {until.isoformat()} is already past")
+        raw = baseline_mod.read_regular(
+            report_file, str(report_file), "the JSON report", MAX_REPORT_BYTES
+        )
         try:
-            report_data = json.loads(report_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            report_data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             _fail(f"{report_file}: cannot read the JSON report: {exc}")
         if not isinstance(report_data, dict):
             _fail(f"{report_file}: not an auditor JSON report")
-        existing = baseline_mod.load(output) if output.exists() else None
+        # an existing target keeps its entries; a FIFO or device there is refused, never read
+        exists = output.exists() or output.is_symlink()
+        existing = baseline_mod.load(output) if exists else None
         new = baseline_mod.entries_from_report(
             report_data,
             reason=reason,

@@ -10,6 +10,7 @@ timeout instead of failing when a read turns into a write.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -37,27 +38,42 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: Query parameters of a database URL that hold a secret (libpq takes `?password=` too).
+SECRET_PARAMS = frozenset({"password", "pass", "pwd", "passwd", "sslpassword", "sslkey"})
+#: Seconds a PostgreSQL connection attempt may take (libpq's default is to wait for ever);
+#: a `connect_timeout` in the URL wins.
+CONNECT_TIMEOUT = 10
+_SECRET_QUERY = re.compile(
+    r"([?&](?:" + "|".join(sorted(SECRET_PARAMS)) + r")=)[^&]*", re.IGNORECASE
+)
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for error messages and logs."""
+    """The URL with any password masked (`user:***@`, `?password=***`), for messages and logs."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "<unparsable database URL>"
+    return _SECRET_QUERY.sub(r"\1***", parsed.render_as_string(hide_password=True))
 
 
 def open_engine(url: str) -> Engine:
     """An engine for `url`; raises StoreError for an unsupported or unusable URL."""
     try:
         parsed = make_url(normalise_url(url))
-    except ArgumentError as exc:
-        raise StoreError(f"bad database URL: {exc}") from None
+    except (ArgumentError, ValueError):
+        # the parser's message quotes the whole URL, password included
+        raise StoreError("bad database URL: it cannot be parsed (see --db)") from None
     if parsed.get_backend_name() not in SUPPORTED:
         raise StoreError(
             f"unsupported database {safe_url(url)}: use sqlite:///PATH or postgresql://..."
         )
     try:
         # hide_parameters: no face descriptor or report text ever lands in an error message
-        engine = create_engine(parsed, hide_parameters=True)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT
+        engine = create_engine(parsed, hide_parameters=True, connect_args=connect_args)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"PostgreSQL needs the `postgres` extra (pip install 'auditor[postgres]'): {exc}"
@@ -69,10 +85,14 @@ def open_engine(url: str) -> Engine:
 
 
 def describe(exc: BaseException) -> str:
-    """The database's own words for an error (no SQL text, no parameters, no links)."""
+    """The database's own words for an error (no SQL text, no parameters, no links, no data:
+    SQLite quotes the undecodable text of a corrupted column, so that part is cut off)."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0].split(" with text ", 1)[0]
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 @contextmanager

@@ -7,6 +7,7 @@ PostgreSQL (see `engine` for the only SQLite-specific code).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -57,6 +58,15 @@ class Store:
     def close(self) -> None:
         """Close the store's connections (a finished CLI process closes them anyway)."""
         self.engine.dispose()
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Any database failure while reading (a corrupted file, a dropped connection, a row
+        that does not decode) becomes one StoreError naming the store, without SQL or data."""
+        try:
+            yield
+        except (SQLAlchemyError, sqlite3.Error, ValueError) as exc:
+            raise StoreError(f"{self.url}: cannot read {what}: {describe(exc)}") from None
 
     def __enter__(self) -> Store:
         return self
@@ -118,15 +128,22 @@ class Store:
 
     def runs(self, limit: int = 50) -> list[RunRow]:
         """The most recent runs first (running and failed ones included)."""
-        with Session(self.engine) as s:
+        with self._reading("the runs"), Session(self.engine) as s:
             stmt = select(RunRow).order_by(col(RunRow.started).desc()).limit(limit)
-            return list(s.scalars(stmt))
+            rows = list(s.scalars(stmt))
+        for row in rows:
+            if not _sound(row):
+                raise StoreError(
+                    f"{self.url}: cannot read the runs: a row is damaged (the database file may "
+                    "be corrupted)"
+                )
+        return rows
 
     def find_run(self, prefix: str) -> RunRow | None:
         """The one run whose id starts with `prefix` (None when none or several do)."""
         runs = table("runs")
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with Session(self.engine) as s:
+        with self._reading("the runs"), Session(self.engine) as s:
             stmt = select(RunRow).where(runs.c.id.like(pattern, escape="\\")).limit(2)
             rows = list(s.scalars(stmt))
         return rows[0] if len(rows) == 1 else None
@@ -135,7 +152,7 @@ class Store:
         """The run's finding dicts in report order, streamed from the database in batches."""
         findings = table("findings")
         stmt = select(findings.c.body).where(findings.c.run_id == run_id).order_by(findings.c.seq)
-        with self.engine.connect() as conn:
+        with self._reading(f"the findings of run {run_id}"), self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
             for (body,) in result:
                 yield json.loads(body)
@@ -143,13 +160,14 @@ class Store:
     def load_report(self, run_id: str) -> dict[str, Any]:
         """The report of a finished run, rebuilt from its head and its findings (a sized,
         re-iterable `Lazy` sequence read from the database on each pass)."""
-        with Session(self.engine) as s:
+        with self._reading(f"run {run_id}"), Session(self.engine) as s:
             row = s.get(RunRow, run_id)
         if row is None:
             raise StoreError(f"no run {run_id} in {self.url}")
         if row.status not in FINISHED:
             raise StoreError(f"run {run_id} did not finish (status {row.status}): no report")
-        report: dict[str, Any] = json.loads(row.report)
+        with self._reading(f"run {run_id}"):
+            report: dict[str, Any] = json.loads(row.report)
         # read lazily, page by page, each time a renderer iterates: never all in memory
         from auditor.core.jsonstream import Lazy
 
@@ -167,7 +185,7 @@ class Store:
         """Cache rows for the given frame hashes under `fingerprint`."""
         wanted = sorted(set(keys))
         out: dict[str, FaceCacheRow] = {}
-        with Session(self.engine) as s:
+        with self._reading("the face cache"), Session(self.engine) as s:
             for start in range(0, len(wanted), _CACHE_CHUNK):
                 chunk = wanted[start : start + _CACHE_CHUNK]
                 stmt = select(FaceCacheRow).where(
@@ -200,11 +218,11 @@ class Store:
 
     def purge_faces(self) -> int:
         """Delete every cached face; returns how many frames were dropped."""
-        with writing(self.engine) as conn:
+        with self._reading("the face cache"), writing(self.engine) as conn:
             count = conn.execute(select(func.count()).select_from(table("face_cache"))).scalar()
             conn.execute(delete(table("face_cache")))
         if self.engine.dialect.name == "sqlite":
-            with autocommit(self.engine) as conn:
+            with self._reading("the face cache"), autocommit(self.engine) as conn:
                 conn.exec_driver_sql("VACUUM")  # deleted descriptors must not linger in free pages
         return int(count or 0)
 
@@ -218,6 +236,20 @@ class Store:
                 index_elements=keys
             )
         return sqlite.insert(table("face_cache")).on_conflict_do_nothing(index_elements=keys)
+
+
+def _sound(row: RunRow | None) -> bool:
+    """A runs row as the store writes them (a torn page can give NULLs or None rows)."""
+    return (
+        row is not None
+        and isinstance(row.id, str)
+        and isinstance(row.status, str)
+        and isinstance(row.exit_code, int)
+        and isinstance(row.started, datetime)
+        and isinstance(row.findings, int)
+        and isinstance(row.errors, int)
+        and isinstance(row.bundle, str)
+    )
 
 
 def new_cache_row(

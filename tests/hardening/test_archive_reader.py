@@ -40,9 +40,7 @@ def test_the_untouched_archive_is_reproduced(cli: Cli, run: dict[str, Any]) -> N
     assert res.exit_code == 0, res.output
 
 
-def test_two_members_of_one_name_are_refused(
-    cli: Cli, run: dict[str, Any], tmp_path: Path
-) -> None:
+def test_two_members_of_one_name_are_refused(cli: Cli, run: dict[str, Any], tmp_path: Path) -> None:
     """zipfile would read the last report.json, unzip the first: an archive says two things."""
     entries = members(run["archive"])
     doctored = dict(entries)["report.json"].replace(b'"findings"', b'"findings"', 1)
