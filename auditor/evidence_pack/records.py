@@ -284,9 +284,9 @@ def sparse_size(file: str, recs: list[Record]) -> int:
     MAX_SPARSE_RECORDS record slots is a RecordError."""
     filler = len(FILLER) + 2
     if all(r.shape == "document-record" for r in recs):
-        slots = {r.record: len(r.raw) for r in recs if r.record is not None}
-        count = max(slots) + 1
-        size = 32 + sum(slots.values()) + 2 * len(slots) + filler * (count - len(slots))
+        sizes = {r.record: len(r.raw) for r in recs if r.record is not None}
+        count = max(sizes) + 1
+        size = 32 + sum(sizes.values()) + 2 * len(sizes) + filler * (count - len(sizes))
     else:
         lines: dict[int, dict[int | None, int]] = {}
         for r in recs:

@@ -190,9 +190,13 @@ def _check_engine(c: _Checker, value: Any, path: str) -> None:
         c.obj(engine["params"], f"{path}.params")
 
 
+def _check_object(c: _Checker, value: Any, path: str) -> None:
+    c.obj(value, path)
+
+
 _OPTIONAL_BLOCKS: dict[str, Callable[[_Checker, Any, str], None]] = {
     "errors": _check_errors,
     "face_engine": _check_engine,
-    "summary": lambda c, v, p: c.obj(v, p),
-    "tool": lambda c, v, p: c.obj(v, p),
+    "summary": _check_object,
+    "tool": _check_object,
 }

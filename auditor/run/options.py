@@ -70,13 +70,14 @@ def option_problems(options: AuditOptions) -> list[str]:
     if options.face_kernel is not None and options.face_kernel not in KERNELS:
         out.append(f"kernel: must be one of {', '.join(KERNELS)}, not {options.face_kernel!r}")
     low, high = PROBE_TOLERANCE_RANGE
-    tolerance = options.probe_tolerance
+    tolerance: object = options.probe_tolerance  # from a report: any JSON value
     if not isinstance(tolerance, int | float) or isinstance(tolerance, bool):
         out.append(f"probe_tolerance: must be a number, not {tolerance!r}")
     elif not low <= tolerance <= high:
         out.append(f"probe_tolerance: must be from {low} to {high}, not {tolerance!r}")
-    if not isinstance(options.fail_on_undecided, bool):
-        out.append(f"fail_on_undecided: must be true or false, not {options.fail_on_undecided!r}")
+    undecided: object = options.fail_on_undecided
+    if not isinstance(undecided, bool):
+        out.append(f"fail_on_undecided: must be true or false, not {undecided!r}")
     return out
 
 

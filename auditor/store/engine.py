@@ -10,6 +10,7 @@ timeout instead of failing when a read turns into a write.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import time
@@ -23,6 +24,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
 from auditor.core.errors import StoreError
+
+# The store reports database failures itself, once, as a StoreError; SQLAlchemy's pool would
+# also log them with a traceback (to stderr, through logging's last-resort handler).
+logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
 
 #: Dialects the store is written and tested for.
 SUPPORTED = ("sqlite", "postgresql")
@@ -82,6 +87,24 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def interruption(exc: BaseException) -> BaseException | None:
+    """The signal exception (KeyboardInterrupt, the audit's Terminated, SystemExit) that a
+    database error was raised while handling, if any.
+
+    A signal that arrives while the driver waits for the server interrupts the wait; cleaning
+    up the half-sent statement then fails too, and that failure would hide the signal. Callers
+    re-raise what this returns instead of turning it into a StoreError.
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if not isinstance(cur, Exception):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 def describe(exc: BaseException) -> str:

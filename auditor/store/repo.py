@@ -18,8 +18,16 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
+from auditor.core import procs
 from auditor.core.errors import StoreError
-from auditor.store.engine import autocommit, describe, open_engine, safe_url, writing
+from auditor.store.engine import (
+    autocommit,
+    describe,
+    interruption,
+    open_engine,
+    safe_url,
+    writing,
+)
 from auditor.store.migrate import upgrade
 from auditor.store.tables import FaceCacheRow, RunRow
 from auditor.store.writer import (
@@ -49,6 +57,8 @@ class Store:
         try:
             upgrade(self.engine)
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             self.engine.dispose()
             raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
         except StoreError:
@@ -66,6 +76,8 @@ class Store:
         try:
             yield
         except (SQLAlchemyError, sqlite3.Error, ValueError) as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             raise StoreError(f"{self.url}: cannot read {what}: {describe(exc)}") from None
 
     def __enter__(self) -> Store:
@@ -96,12 +108,16 @@ class Store:
             "tool_version": tool_version,
             "findings": 0,
             "errors": 0,
-            "report": "",
+            # until `finish` writes the report head: who is writing, so `prune_stale` can tell
+            # a run whose process was killed from one still being written
+            "report": json.dumps({"writer": procs.identity()}),
         }
         try:
             with writing(self.engine) as conn:
                 conn.execute(insert(table("runs")), row)
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             raise StoreError(f"cannot start run {run_id} in {self.url}: {describe(exc)}") from None
         writer = RunWriter(self.engine, run_id)
         try:
@@ -123,6 +139,30 @@ class Store:
             writer.add_inputs(report["inputs"])
             writer.add_findings(report["findings"])
             writer.finish(head, exit_code)
+
+    def prune_stale(self) -> tuple[list[str], list[str]]:
+        """Mark `failed` the runs left `running` by a process of this host that is gone (killed
+        by SIGKILL, a power cut). Returns (ids marked failed, ids that cannot be checked here:
+        written on another host, or by a version that did not record its writer)."""
+        runs = table("runs")
+        with self._reading("the runs"), Session(self.engine) as s:
+            rows = list(s.execute(select(runs.c.id, runs.c.report).where(runs.c.status == RUNNING)))
+        pruned: list[str] = []
+        unknown: list[str] = []
+        here = procs.identity()["host"]
+        for run_id, report in rows:
+            writer = _writer(report)
+            if writer is None or writer.get("host") != here:
+                unknown.append(run_id)
+                continue
+            pid, start = writer.get("pid"), writer.get("start")
+            if not isinstance(pid, int) or procs.alive(
+                pid, start if isinstance(start, int) else None
+            ):
+                continue
+            RunWriter(self.engine, run_id).fail()
+            pruned.append(run_id)
+        return pruned, unknown
 
     # -- reading runs -----------------------------------------------------------------------
 
@@ -212,6 +252,8 @@ class Store:
                 with writing(self.engine) as conn:
                     conn.execute(stmt, chunk)
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             raise StoreError(
                 f"cannot write the face cache to {self.url}: {describe(exc)}"
             ) from None
@@ -236,6 +278,16 @@ class Store:
                 index_elements=keys
             )
         return sqlite.insert(table("face_cache")).on_conflict_do_nothing(index_elements=keys)
+
+
+def _writer(report: str | None) -> dict[str, Any] | None:
+    """The `writer` a running run's row recorded, or None."""
+    try:
+        data = json.loads(report or "")
+    except ValueError:
+        return None
+    writer = data.get("writer") if isinstance(data, dict) else None
+    return writer if isinstance(writer, dict) else None
 
 
 def _sound(row: RunRow | None) -> bool:

@@ -4,6 +4,9 @@ located line. Through the real CLI, on a real PostgreSQL server where a server i
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -131,3 +134,129 @@ def test_a_corrupted_sqlite_file_is_one_located_line(
     recorded.write_bytes(bytes(data))
     done = _auditor("runs", "--db", f"sqlite:///{recorded}", cwd=tmp_path)
     _one_clean_line(done, recorded)
+
+
+# -- runs left behind by a killed audit ---------------------------------------------------------
+
+_WRITER = """
+import sys, time
+from datetime import UTC, datetime
+from auditor.run import lifecycle
+from auditor.store import Store
+
+lifecycle.install()
+store = Store(sys.argv[1])
+try:
+    with store.open_run(sys.argv[2], "bundle", datetime.now(UTC), "test") as writer:
+        print("writing", flush=True)
+        time.sleep(120)
+except lifecycle.Terminated as exc:
+    sys.exit(exc.exit_code)
+"""
+
+
+def _writer(url: str, run_id: str) -> subprocess.Popen[str]:
+    """A real process in the middle of writing a run (the store's own writer, then asleep)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, url, run_id], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def _status(cli: Cli, url: str) -> dict[str, str]:
+    listed = cli("runs", "--json", "--db", url)
+    assert listed.exit_code == 0, listed.output
+    return {
+        json.loads(line)["id"]: json.loads(line)["status"] for line in listed.stdout.splitlines()
+    }
+
+
+def test_sigterm_marks_the_run_being_written_failed(cli: Cli, store_url: str) -> None:
+    proc = _writer(store_url, "run-term")
+    assert _status(cli, store_url)["run-term"] == "running"
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    assert _status(cli, store_url)["run-term"] == "failed"
+
+
+def test_prune_stale_marks_runs_of_killed_audits_failed(cli: Cli, store_url: str) -> None:
+    killed = _writer(store_url, "run-killed")
+    alive = _writer(store_url, "run-alive")
+    try:
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+        assert _status(cli, store_url) == {"run-killed": "running", "run-alive": "running"}
+        res = cli("runs", "--prune-stale", "--db", store_url)
+        assert res.exit_code == 0, res.output
+        assert "run run-killed: its audit is gone; marked failed" in res.output
+        assert _status(cli, store_url) == {"run-killed": "failed", "run-alive": "running"}
+    finally:
+        alive.kill()
+        alive.wait(timeout=30)
+
+
+def test_prune_stale_leaves_runs_it_cannot_check(cli: Cli, store_url: str) -> None:
+    """A run recorded without its writer (an older version), or from another host."""
+    from sqlalchemy import update
+
+    from auditor.store import Store
+    from auditor.store.writer import table
+
+    proc = _writer(store_url, "run-old")
+    proc.kill()
+    proc.wait(timeout=30)
+    store = Store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(update(table("runs")).values(report=""))
+    store.close()
+    res = cli("runs", "--prune-stale", "--db", store_url)
+    assert res.exit_code == 0, res.output
+    assert "1 running run(s) cannot be checked from this host" in res.output
+    assert _status(cli, store_url) == {"run-old": "running"}
+
+
+def test_sigterm_while_the_audit_writes_to_a_locked_store(
+    cli: Cli, pg_url: str, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """The real CLI, stuck writing findings into a real server where another session holds the
+    findings table: SIGTERM ends it (143) and its run is marked failed."""
+    import psycopg
+
+    assert cli("runs", "--db", pg_url).exit_code == 0  # the schema exists
+    conninfo = pg_url.replace("postgresql://", "postgresql://", 1)
+    with psycopg.connect(conninfo) as locker:
+        locker.execute("LOCK TABLE findings IN ACCESS EXCLUSIVE MODE")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "audit",
+                str(demo_bundle),
+                "--no-frames",
+                "--db",
+                pg_url,
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 60
+        with psycopg.connect(conninfo, autocommit=True) as watcher:
+            while time.monotonic() < deadline:
+                row = watcher.execute("SELECT status FROM runs").fetchone()
+                if row is not None:
+                    break
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.1)
+            assert row == ("running",)
+            time.sleep(0.5)  # blocked on the lock now
+            os.kill(proc.pid, signal.SIGTERM)
+            code = proc.wait(timeout=30)
+            err = proc.stderr.read() if proc.stderr else ""
+            assert code == 143, err
+            assert "auditor: terminated by SIGTERM" in err, err
+            assert watcher.execute("SELECT status FROM runs").fetchone() == ("failed",)
+        locker.rollback()
