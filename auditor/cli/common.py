@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -184,17 +185,35 @@ def _stdout(fmt: str, color: bool) -> TextIO:
 
 
 @contextmanager
-def _atomic(path: Path) -> Iterator[TextIO]:
+def _atomic(path: Path, binary: bool = False) -> Iterator[Any]:
     """A report file written whole or not at all: into a temporary file beside it, renamed over
     `path` once complete. A full disk, an error or a signal leaves the old file (or none), never
-    a truncated report, and no temporary file either."""
+    a truncated report, and no temporary file either.
+
+    A symbolic link is followed (the file it names is replaced, the link stays); a target that
+    exists and is not a regular file (`/dev/stdout`, a FIFO) is written into as it is.
+    """
+
+    def open_(target: Path) -> Any:
+        if binary:
+            return target.open("wb")
+        return target.open("w", encoding="utf-8", newline="")
+
+    if path.exists() and not path.is_file():
+        with open_(path) as direct:
+            yield direct
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
+        with open_(tmp) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))  # keep the old file's mode
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
