@@ -5,6 +5,7 @@ back into a sparse bundle and read again to the same findings."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ def test_export_and_verify_round_trip(tmp_path: Path, cli: Callable[..., Any], d
     # the Microsoft pack without its US-only context, so that logs without a country apply
     pack = (ROOT / "seeds/microsoft-face-police-2020.toml").read_text()
     pack = pack.replace('[rules.context]\ncountry = ["US"]\n', "", 1)
+    # a changed pack is another version: the shipped one is compared byte for byte
+    pack, n = re.subn(r'^version = "([^"]+)"', r'version = "\1-nous"', pack, count=1, flags=re.M)
+    assert n == 1
     (tmp_path / "ms.toml").write_text(pack)
     packs = (
         "--policy",

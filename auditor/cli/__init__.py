@@ -21,7 +21,14 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console-script entry point: stray errors become exit 2 with a message, not a traceback."""
+    """Console-script entry point: stray errors become exit 2 with a message, not a traceback.
+
+    SIGTERM and SIGHUP end the command like SIGINT does (see `auditor.run.lifecycle`): the
+    normal cleanup runs, then the exit code is 128 + the signal's number (143, 129; 130).
+    """
+    from auditor.run import lifecycle
+
+    lifecycle.install()
     try:
         app()
     except AuditorError as exc:
@@ -30,6 +37,9 @@ def main() -> None:
     except KeyboardInterrupt:
         echo("auditor: interrupted", err=True)
         sys.exit(130)
+    except lifecycle.Terminated as exc:
+        echo(f"auditor: {exc}", err=True)
+        sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - a bug must still not look like a clean run
         if os.environ.get("AUDITOR_DEBUG"):
             raise

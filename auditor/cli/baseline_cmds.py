@@ -10,6 +10,7 @@ import typer
 
 from auditor.cli.common import _fail, _write, baseline_app, echo
 from auditor.core.errors import AuditorError
+from auditor.evidence_pack.shape import MAX_REPORT_BYTES
 
 
 @baseline_app.command("create")
@@ -42,16 +43,21 @@ def baseline_create(
         today = datetime.now(UTC).date()
         if until < today:
             _fail(f"--expires {until.isoformat()} is already past")
+        raw = baseline_mod.read_regular(
+            report_file, str(report_file), "the JSON report", MAX_REPORT_BYTES
+        )
         try:
-            report_data = json.loads(report_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            report_data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             _fail(f"{report_file}: cannot read the JSON report: {exc}")
         try:
             report = load_report(report_data)
         except ReportShapeError as exc:
             lines = "\n".join(f"  {p}" for p in exc.problems)
             _fail(f"{report_file}: not an auditor.report/v1 JSON report:\n{lines}")
-        existing = baseline_mod.load(output) if output.exists() else None
+        # an existing target keeps its entries; a FIFO or device there is refused, never read
+        exists = output.exists() or output.is_symlink()
+        existing = baseline_mod.load(output) if exists else None
         new = baseline_mod.entries_from_report(
             report,
             reason=reason,

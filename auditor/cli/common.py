@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import enum
 import os
+import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 
 from auditor.core import defaults
+from auditor.core.errors import AuditorError
 from auditor.core.gate import FAIL_ON
 from auditor.faces.kernels import KERNELS
 
@@ -159,30 +162,91 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None] | None, Callable[[]
     return update, bar.stop
 
 
-def _write(text: str, output: str | None) -> str:
+class _CleanStream:
+    """stdout for a report when stdout is a terminal: every write goes through `clean`, so no
+    report format (CSV and JSON cells included) can send the terminal a control sequence."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write(clean(text))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _stdout(fmt: str, color: bool) -> TextIO:
+    """Where a report to stdout goes: through `clean` on a terminal (a coloured table has
+    cleaned itself and keeps its colour codes)."""
+    if sys.stdout.isatty() and not (fmt == "table" and color):
+        return _CleanStream(sys.stdout)  # type: ignore[return-value]
+    return sys.stdout
+
+
+@contextmanager
+def _atomic(path: Path, binary: bool = False) -> Iterator[Any]:
+    """A report file written whole or not at all: into a temporary file beside it, renamed over
+    `path` once complete. A full disk, an error or a signal leaves the old file (or none), never
+    a truncated report, and no temporary file either.
+
+    A symbolic link is followed (the file it names is replaced, the link stays); a target that
+    exists and is not a regular file (`/dev/stdout`, a FIFO) is written into as it is.
+    """
+
+    def open_(target: Path) -> Any:
+        if binary:
+            return target.open("wb")
+        return target.open("w", encoding="utf-8", newline="")
+
+    if path.exists() and not path.is_file():
+        with open_(path) as direct:
+            yield direct
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open_(tmp) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))  # keep the old file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write(text: str, output: str | None, fmt: str = "", color: bool = False) -> str:
     if output is None or output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        out = _stdout(fmt, color)
+        out.write(text)
+        out.flush()
         return "-"
     path = Path(output)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        with _atomic(path) as fh:
+            fh.write(text)
     except OSError as exc:
         _fail(f"{output}: cannot write report: {exc.strerror or exc}")
     return str(path)
 
 
-def _stream(reporter: Any, report: dict[str, Any], options: Any, output: str | None) -> str:
+def _stream(
+    reporter: Any, report: dict[str, Any], options: Any, output: str | None, fmt: str = ""
+) -> str:
     """Write a streaming format straight to its file (or stdout) instead of one big string."""
     if output is None or output == "-":
-        reporter.write(report, options, sys.stdout)
-        sys.stdout.flush()
+        out = _stdout(fmt, options.color)
+        reporter.write(report, options, out)
+        out.flush()
         return "-"
     path = Path(output)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="") as fh:
+        with _atomic(path) as fh:
             reporter.write(report, options, fh)
     except OSError as exc:
         _fail(f"{output}: cannot write report: {exc.strerror or exc}")
@@ -277,11 +341,13 @@ def _render_all(
         reporter = REPORTERS[fmt]
         try:
             if hasattr(reporter, "write"):  # streaming formats: findings go out one by one
-                where = _stream(reporter, report, options, output)
+                where = _stream(reporter, report, options, output, fmt)
             else:
-                where = _write(reporter.render(report, options), output)
+                where = _write(reporter.render(report, options), output, fmt, color)
         except (KeyError, TypeError, ValueError) as exc:
             _fail(f"cannot render the {fmt} report: {type(exc).__name__}: {exc}")
+        except AuditorError as exc:  # a stored run's findings are read as they are rendered
+            _fail(str(exc))
         if where != "-":
             written.append(f"{fmt}: {where}")
     for line in written:

@@ -151,12 +151,31 @@ def runs(
     db: Db = None,
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    prune_stale: Annotated[
+        bool,
+        typer.Option(
+            "--prune-stale",
+            help="First mark `failed` the runs left `running` by an audit of this host whose "
+            "process is gone (killed).",
+        ),
+    ] = False,
 ) -> None:
     """List past runs recorded in the store."""
     from auditor.store import Store
 
     try:
-        rows = Store(_db_url(db)).runs(limit)
+        store = Store(_db_url(db))
+        if prune_stale:
+            pruned, unknown = store.prune_stale()
+            for run_id in pruned:
+                echo(f"run {run_id[:12]}: its audit is gone; marked failed", err=True)
+            if unknown:
+                echo(
+                    f"{len(unknown)} running run(s) cannot be checked from this host "
+                    "(started elsewhere, or by an older version): left as they are",
+                    err=True,
+                )
+        rows = store.runs(limit)
     except AuditorError as exc:
         _fail(str(exc))
     for r in rows:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import Db, Workers, _db_url, _fail, app, echo
+from auditor.cli.common import Db, Workers, _atomic, _db_url, _fail, app, echo
 from auditor.core.errors import AuditorError
 
 _MARK = {True: "ok  ", False: "FAIL"}
@@ -132,7 +132,8 @@ def export(
     except AuditorError as exc:
         _fail(str(exc))
     try:
-        output.write_bytes(data)
+        with _atomic(output, binary=True) as fh:
+            fh.write(data)
     except OSError as exc:
         _fail(f"{output}: cannot write: {exc.strerror or exc}")
     findings = len(report.get("findings", []))

@@ -12,6 +12,7 @@ meant to be reviewed and committed beside the pipeline it gates. The format is i
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,8 @@ from auditor.core.errors import ConfigError, Location
 from auditor.core.report import Report
 
 SCHEMA = "auditor.baseline/v1"
+#: The largest baseline file read (about 50,000 entries); a bigger one is refused unread.
+MAX_BASELINE_BYTES = 16 * 1024 * 1024
 _REQUIRED = ("fingerprint", "reason", "who", "expires")
 _OPTIONAL = ("pack", "rule", "title", "time", "created")
 
@@ -124,6 +127,11 @@ def _entry(raw: object, index: int, display: str) -> BaselineEntry:
             "missing expires (an accepted finding must be reviewed again)", at("expires")
         )
     extra = {k: str(raw[k]) for k in _OPTIONAL if raw.get(k) is not None}
+    for key in (*_REQUIRED, *_OPTIONAL):
+        value = raw.get(key)
+        if isinstance(value, str) and not _is_text(value):
+            # JSON can spell a lone surrogate (\ud800); no UTF-8 report could show it later
+            raise ConfigError("holds a lone surrogate (\\uD800-\\uDFFF), not text", at(key))
     return BaselineEntry(
         fingerprint=raw["fingerprint"].strip(),
         reason=raw["reason"].strip(),
@@ -133,14 +141,48 @@ def _entry(raw: object, index: int, display: str) -> BaselineEntry:
     )
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_regular(path: Path, name: str, what: str, max_bytes: int) -> bytes:
+    """The bytes of `path`, checked BEFORE it is opened: a regular file (a FIFO would block,
+    /dev/zero never ends) of at most `max_bytes`. ConfigError naming `name` otherwise."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", Location(name)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", Location(name)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"cannot be used: {what} is not a regular file", Location(name))
+    if info.st_size > max_bytes:
+        raise ConfigError(
+            f"cannot be used: {what} is {info.st_size:,} bytes, over the limit of "
+            f"{max_bytes:,} bytes",
+            Location(name),
+        )
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", Location(name)) from None
+    if len(data) > max_bytes:
+        raise ConfigError(f"cannot be used: {what} grew over {max_bytes:,} bytes", Location(name))
+    return data
+
+
 def load(path: Path, display: str | None = None) -> Baseline:
     """Read and validate a baseline file; raises ConfigError (exit 2) naming the bad field."""
     name = display or str(path)
+    data_bytes = read_regular(path, name, "baseline file", MAX_BASELINE_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("baseline file not found", Location(name)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read baseline file: {exc}", Location(name)) from None
     try:
         data = json.loads(text)

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
+import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,16 +33,38 @@ import orjson
 
 from auditor.core.errors import AuditorError
 from auditor.evidence_pack.records import Record, RecordError, cut
+from auditor.evidence_pack.shape import _STRING, MAX_REPORT_BYTES, pack_id_ok, parse_report
 from auditor.report.base import RenderOptions
 from auditor.report.json_report import JsonReporter
 from auditor.report.thumbs import Thumbnail, thumbnail_jpeg
 
 MANIFEST = "MANIFEST.sha256"
 README = "README.txt"
-#: The largest entry `verify` reads from an archive (uncompressed).
-MAX_ENTRY_BYTES = 256 * 1024 * 1024
+#: The largest entry `verify` reads from an archive (uncompressed); report.json has its own,
+#: smaller cap (shape.MAX_REPORT_BYTES).
+MAX_ENTRY_BYTES = 128 * 1024 * 1024
+#: All entries of an archive together (uncompressed): every entry is read once, under this.
+MAX_TOTAL_BYTES = 256 * 1024 * 1024
 #: The most entries an archive may have.
 MAX_ENTRIES = 100_000
+#: The most records records.jsonl may publish.
+MAX_RECORDS = 1_000_000
+#: The entries `build` writes; nothing else may be in an archive.
+_FIXED = frozenset(
+    {
+        "report.json",
+        "records.jsonl",
+        "README.txt",
+        MANIFEST,
+        "config/audit.toml",
+        "config/principals.toml",
+        "packs/",
+        "config/",
+        "thumbs/",
+    }
+)
+_THUMB = re.compile(r"thumbs/[0-9a-f]{64}\.jpg")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 _README = """\
@@ -95,6 +120,7 @@ def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes
     sources = {
         i["path"]: i.get("source") for i in report.get("inputs", []) if i.get("kind") == "log"
     }
+    _check_logs(bundle_root, report, {ev["file"] for ev in events})
     try:
         records = cut(bundle_root, events, sources)
     except RecordError as exc:
@@ -103,6 +129,8 @@ def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes
         orjson.dumps(r.as_dict(), option=orjson.OPT_SORT_KEYS) + b"\n" for r in records
     )
     for pack in report.get("packs", []):
+        if not pack_id_ok(pack["id"]):
+            raise ArchiveError(f"pack {pack['id']!r}: not an id that can name a file")
         data = pack_files.get(pack["id"])
         if data is None or hashlib.sha256(data).hexdigest() != pack["sha256"]:
             raise ArchiveError(
@@ -137,6 +165,29 @@ def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes
     return buf.getvalue()
 
 
+def _check_logs(root: Path, report: dict[str, Any], files: set[str]) -> None:
+    """Each log a finding rests on must hash as the report says: a record cut from a log that
+    changed since the audit would publish evidence the audit never saw."""
+    from auditor.config.bundle import PathEscape, regular_file
+
+    hashes = {i["path"]: i["sha256"] for i in report.get("inputs", []) if i.get("kind") == "log"}
+    for rel in sorted(files):
+        if rel not in hashes:
+            raise ArchiveError(f"{rel}: a finding rests on it, but the report has no such input")
+        digest = hashlib.sha256()
+        try:
+            with regular_file(root.resolve(), rel).open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except (PathEscape, OSError) as exc:
+            raise ArchiveError(f"{rel}: cannot be read from the bundle: {exc}") from None
+        if digest.hexdigest() != hashes[rel]:
+            raise ArchiveError(
+                f"{rel}: changed since the run (its SHA-256 differs from the report's); "
+                "export publishes only the records the audit read"
+            )
+
+
 def _bundle_bytes(root: Path, rel: str) -> bytes:
     from auditor.config.bundle import PathEscape, safe_relpath
 
@@ -161,84 +212,171 @@ def _frames(report: dict[str, Any]) -> Iterable[tuple[str, str, list[list[int]]]
 
 
 def is_archive(path: Path) -> bool:
-    """Is `path` a file that looks like a zip (by content, not by name)?"""
-    return path.is_file() and zipfile.is_zipfile(path)
+    """Is `path` a regular file that looks like a zip (by content, not by name)?"""
+    try:
+        return path.is_file() and zipfile.is_zipfile(path)
+    except OSError:
+        return False
+
+
+def _layout_name(name: str) -> bool:
+    """Is `name` one of the entries `build` writes (or a folder of them)?"""
+    if name in _FIXED or _THUMB.fullmatch(name):
+        return True
+    stem = name.removeprefix("packs/").removesuffix(".toml")
+    return name == f"packs/{stem}.toml" and pack_id_ok(stem)
+
+
+class _Reader:
+    """Reads members of one zip, each at most once, under one budget of uncompressed bytes."""
+
+    def __init__(self, where: str, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]):
+        self.where, self.zf, self.infos = where, zf, infos
+        self.spent = 0
+
+    def read(self, name: str, cap: int = MAX_ENTRY_BYTES) -> bytes:
+        info = self.infos[name]
+        if info.flag_bits & 0x1:
+            raise ArchiveError(
+                f"{self.where}: {name}: cannot be decompressed: it is encrypted "
+                "(evidence archives are never)"
+            )
+        if info.file_size > cap:
+            raise ArchiveError(f"{self.where}: {name} is larger than {cap:,} bytes")
+        if self.spent + info.file_size > MAX_TOTAL_BYTES:
+            raise ArchiveError(
+                f"{self.where}: {name}: the archive holds more than {MAX_TOTAL_BYTES:,} bytes "
+                "(uncompressed) of entries"
+            )
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            with self.zf.open(info) as fh:
+                while chunk := fh.read(1 << 20):
+                    got += len(chunk)
+                    if got > info.file_size:  # the zip module stops at file_size; be sure
+                        raise ArchiveError(f"{self.where}: {name}: longer than its header says")
+                    chunks.append(chunk)
+        except ArchiveError:
+            raise
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            lzma.LZMAError,
+            NotImplementedError,  # Deflate64, IMPLODE, ...: methods Python cannot decompress
+            RuntimeError,  # an encrypted member
+            OSError,
+            EOFError,
+            ValueError,
+        ) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise ArchiveError(f"{self.where}: {name}: cannot be decompressed: {reason}") from None
+        self.spent += got
+        return b"".join(chunks)
 
 
 def read(path: Path) -> Contents:
-    """Read and check an archive: manifest sums, records, packs; never extracts anything."""
+    """Read and check an archive: manifest sums, records, packs; never extracts anything.
+
+    Nothing in the zip is trusted: a member name that appears twice, a name `build` never
+    writes, a manifest line that is not `sha256  name` for such a name, or one that names an
+    entry twice, is refused (ArchiveError, exit 2); every member is read once, all of them under
+    MAX_TOTAL_BYTES, and report.json under shape.MAX_REPORT_BYTES.
+    """
+    where = str(path)
     try:
         zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise ArchiveError(f"{path}: not a readable zip archive: {exc}") from None
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise ArchiveError(f"{where}: not a readable zip archive: {exc}") from None
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ENTRIES:
-            raise ArchiveError(f"{path}: more than {MAX_ENTRIES:,} entries")
-        by_name = {i.filename: i for i in infos}
-
-        def get(name: str) -> bytes:
-            info = by_name[name]
-            if info.file_size > MAX_ENTRY_BYTES:
-                raise ArchiveError(f"{path}: {name} is larger than {MAX_ENTRY_BYTES:,} bytes")
-            try:
-                data = zf.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
-                raise ArchiveError(f"{path}: {name}: {exc}") from None
-            return data
-
+            raise ArchiveError(f"{where}: more than {MAX_ENTRIES:,} entries")
+        by_name: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = info.filename
+            if name in by_name:
+                raise ArchiveError(f"{where}: two members are named {name!r}")
+            if not _layout_name(name):
+                raise ArchiveError(f"{where}: {name!r} is not an entry of an evidence archive")
+            if name.endswith("/"):
+                continue  # a folder entry, as `zip -r` writes them
+            by_name[name] = info
         for needed in ("report.json", "records.jsonl", MANIFEST):
             if needed not in by_name:
-                raise ArchiveError(f"{path}: not an evidence archive (no {needed})")
-        problems = _check_manifest(get(MANIFEST), by_name, get)
-        try:
-            report = orjson.loads(get("report.json"))
-        except orjson.JSONDecodeError as exc:
-            raise ArchiveError(f"{path}: report.json: malformed JSON: {exc}") from None
-        if not isinstance(report, dict):
-            raise ArchiveError(f"{path}: report.json is not a JSON object")
-        records = []
-        for n, line in enumerate(get("records.jsonl").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise ArchiveError(f"records.jsonl:{n}: malformed JSON: {exc}") from None
-            try:
-                records.append(Record.from_dict(obj, f"records.jsonl:{n}"))
-            except RecordError as exc:
-                raise ArchiveError(str(exc)) from None
-        packs = {
-            name[len("packs/") :]: get(name)
-            for name in by_name
-            if name.startswith("packs/") and name.endswith(".toml") and name.count("/") == 1
-        }
-        config = {
-            name[len("config/") :]: get(name)
-            for name in by_name
-            if name in ("config/audit.toml", "config/principals.toml")
-        }
-        thumbs = sorted(n for n in by_name if n.startswith("thumbs/"))
+                raise ArchiveError(f"{where}: not an evidence archive (no {needed})")
+        reader = _Reader(where, zf, by_name)
+        data = {name: reader.read(name, _cap(name)) for name in sorted(by_name)}
+    problems = _check_manifest(where, data)
+    report = parse_report(data["report.json"], f"{where}: report.json")
+    records = _records(where, data["records.jsonl"])
+    packs = {
+        name[len("packs/") :]: body for name, body in data.items() if name.startswith("packs/")
+    }
+    config = {
+        name[len("config/") :]: body for name, body in data.items() if name.startswith("config/")
+    }
+    thumbs = sorted(n for n in data if n.startswith("thumbs/"))
     return Contents(report, records, packs, config, thumbs, problems)
 
 
-def _check_manifest(manifest: bytes, by_name: dict[str, zipfile.ZipInfo], get: Any) -> list[str]:
+def _cap(name: str) -> int:
+    return MAX_REPORT_BYTES if name == "report.json" else MAX_ENTRY_BYTES
+
+
+def _records(where: str, data: bytes) -> list[Record]:
+    """records.jsonl: each line a flat JSON object (no nested object or array, checked before it
+    is parsed, so a line of `[{},{},...]` cannot cost memory)."""
+    records = []
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        bare = _STRING.sub(b'""', line).strip()
+        if (
+            not bare.startswith(b"{")
+            or bare.count(b"{") + bare.count(b"[") != 1
+            or bare.count(b",") > 16
+        ):
+            raise ArchiveError(f"records.jsonl:{n}: not a flat JSON object of a record")
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise ArchiveError(f"records.jsonl:{n}: malformed JSON: {exc}") from None
+        try:
+            records.append(Record.from_dict(obj, f"records.jsonl:{n}"))
+        except RecordError as exc:
+            raise ArchiveError(str(exc)) from None
+    if len(records) > MAX_RECORDS:
+        raise ArchiveError(f"{where}: records.jsonl: more than {MAX_RECORDS:,} records")
+    return records
+
+
+def _check_manifest(where: str, data: dict[str, bytes]) -> list[str]:
+    """Manifest lines against the entries. A line that is not `sha256  name` for an entry of the
+    layout, or that names an entry twice, is refused; sums that differ and entries missing from
+    either side are returned as problems (verify reports them: exit 1)."""
     problems: list[str] = []
     listed: set[str] = set()
-    for n, line in enumerate(manifest.decode("utf-8", "replace").splitlines(), 1):
+    try:
+        text = data[MANIFEST].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArchiveError(f"{where}: {MANIFEST}: not UTF-8 text: {exc}") from None
+    for n, line in enumerate(text.splitlines(), 1):
         digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64:
-            problems.append(f"{MANIFEST}:{n}: not a `sha256  name` line")
-            continue
+        if not sep or not _HEX64.fullmatch(digest):
+            raise ArchiveError(f"{where}: {MANIFEST}:{n}: not a `sha256  name` line")
+        if name == MANIFEST or name.endswith("/") or not _layout_name(name):
+            raise ArchiveError(f"{where}: {MANIFEST}:{n}: {name!r} is not an archive entry")
+        if name in listed:
+            raise ArchiveError(f"{where}: {MANIFEST}:{n}: {name!r} is listed twice")
         listed.add(name)
-        if name not in by_name:
+        if name not in data:
             problems.append(f"{name}: listed in {MANIFEST} but not in the archive")
-        elif hashlib.sha256(get(name)).hexdigest() != digest:
+        elif hashlib.sha256(data[name]).hexdigest() != digest:
             problems.append(f"{name}: its SHA-256 differs from {MANIFEST}")
     problems.extend(
         f"{name}: in the archive but not in {MANIFEST}"
-        for name in sorted(by_name)
-        if name not in listed and name != MANIFEST and not name.endswith("/")
+        for name in sorted(data)
+        if name not in listed and name != MANIFEST
     )
     return problems

@@ -7,12 +7,18 @@ reproduce, and differences that another face engine explains are said to be so.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 #: How many differences one point lists before it says "and N more".
 MAX_SHOWN = 12
+
+#: The deepest two values are compared (reports are checked to be shallower when read).
+MAX_DEPTH = 64
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxstring = 3, 6, 6, 60
 
 #: Finding fields that come from frames (another dlib build may change them).
 FRAME_FIELDS = ("frames", "probes")
@@ -38,8 +44,14 @@ class Point:
         }
 
 
-def deep_diff(a: Any, b: Any, path: str = "") -> list[str]:
-    """Every leaf where `a` (the report) and `b` (the re-run) differ, as `path: a -> b`."""
+def deep_diff(a: Any, b: Any, path: str = "", depth: int = 0) -> list[str]:
+    """Every leaf where `a` (the report) and `b` (the re-run) differ, as `path: a -> b`.
+
+    The recursion is bounded (MAX_DEPTH): reports are checked for depth when they are read, and
+    this bound makes sure nothing deeper can overflow the stack here either.
+    """
+    if depth > MAX_DEPTH and isinstance(a, dict | list):
+        return [f"{path or '(value)'}: nested deeper than {MAX_DEPTH} levels, not compared"]
     if isinstance(a, dict) and isinstance(b, dict):
         out: list[str] = []
         for key in sorted(set(a) | set(b), key=str):
@@ -49,12 +61,12 @@ def deep_diff(a: Any, b: Any, path: str = "") -> list[str]:
             elif key not in b:
                 out.append(f"{sub}: {_short(a[key])} -> (absent)")
             else:
-                out.extend(deep_diff(a[key], b[key], sub))
+                out.extend(deep_diff(a[key], b[key], sub, depth + 1))
         return out
     if isinstance(a, list) and isinstance(b, list):
         out = []
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
-            out.extend(deep_diff(x, y, f"{path}[{i}]"))
+            out.extend(deep_diff(x, y, f"{path}[{i}]", depth + 1))
         if len(a) != len(b):
             out.append(f"{path}: {len(a)} item(s) -> {len(b)}")
         return out
@@ -62,7 +74,9 @@ def deep_diff(a: Any, b: Any, path: str = "") -> list[str]:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    """At most 80 characters; a container is shown through `reprlib` (bounded in depth and
+    length), so a huge or deep value costs no more than a small one."""
+    text = _REPR.repr(value) if isinstance(value, dict | list) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -41,8 +41,13 @@ FILLER = b'{"eventSource":"filler.auditor.invalid","eventName":"Filler"}'
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 #: How far into a file export scans for a line (a finding's line beyond it is refused).
 MAX_LINE = 50_000_000
-#: The most records a sparse file may be rebuilt with (bounds what verify writes to disk).
+#: The highest record index an archive may publish.
 MAX_SPARSE_INDEX = 5_000_000
+#: The most record slots (published records and fillers) one sparse file may hold.
+MAX_SPARSE_RECORDS = 1_000_000
+#: The most bytes the whole sparse bundle may take (before gzip); checked before anything is
+#: written, so a record at index 5,000,000, or many lines each at a high index, cost nothing.
+MAX_SPARSE_BYTES = 128 * 1024 * 1024
 
 
 class RecordError(AuditorError):
@@ -94,13 +99,16 @@ class Record:
             obj.get("raw"),
             obj.get("sha256"),
         )
-        if not isinstance(file, str) or not file.startswith("logs/"):
-            raise RecordError(f"{where}: file must be a path under logs/")
-        for name, value in (("line", line), ("record", record)):
+        if not isinstance(file, str) or not _is_log_path(file):
+            raise RecordError(
+                f"{where}: file must be a plain path under logs/ (no '..', '.', empty, absolute "
+                "or backslashed parts)"
+            )
+        for name, value, least in (("line", line, 1), ("record", record, 0)):
             if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0
+                not isinstance(value, int) or isinstance(value, bool) or value < least
             ):
-                raise RecordError(f"{where}: {name} must be a non-negative integer or null")
+                raise RecordError(f"{where}: {name} must be an integer of at least {least} or null")
         if line is None and record is None:
             raise RecordError(f"{where}: a record needs a line or a record index")
         if record is not None and record > MAX_SPARSE_INDEX:
@@ -122,6 +130,15 @@ class Record:
         if digest != hashlib.sha256(data).hexdigest():
             raise RecordError(f"{where}: the record's bytes do not match its sha256")
         return cls(file, line, record, source, data)
+
+
+def _is_log_path(file: str) -> bool:
+    """A path as the audit writes it: `logs/` then plain names; checked as a path, not a prefix,
+    so `logs/x/../../principals.toml` is refused like `../principals.toml`."""
+    if not file.startswith("logs/") or "\\" in file or "\x00" in file or len(file) > 4096:
+        return False
+    parts = file.split("/")
+    return len(parts) >= 2 and all(p not in ("", ".", "..") for p in parts)
 
 
 # -- cutting records out of a bundle ------------------------------------------------------------
@@ -262,21 +279,39 @@ def write_sparse(root: Path, records: Iterable[Record]) -> dict[str, str]:
     """Write each file of `records` under `root` with every record at its place.
 
     Returns {file: source} for the files whose source is known (for `[[sources]]` overrides).
+    What would be written is sized first (`sparse_size`): over MAX_SPARSE_RECORDS slots in one
+    file or MAX_SPARSE_BYTES in all is a RecordError before anything is written.
     """
     by_file: dict[str, list[Record]] = {}
     for rec in records:
         by_file.setdefault(rec.file, []).append(rec)
-    sources: dict[str, str] = {}
+    targets: dict[str, Path] = {}
+    total = 0
     for file, recs in sorted(by_file.items()):
+        if not _is_log_path(file):
+            raise RecordError(f"records.jsonl: {file}: not a plain path under logs/")
         try:
             rel = safe_relpath(root, file)
         except PathEscape as exc:
             raise RecordError(f"records.jsonl: {file}: {exc}") from None
+        target = root / rel
+        if not target.resolve().is_relative_to((root / "logs").resolve()):
+            raise RecordError(f"records.jsonl: {file}: leaves the logs/ folder")
         shapes = {r.shape for r in recs}
         if "document-record" in shapes and shapes != {"document-record"}:
             raise RecordError(f"records.jsonl: {file}: mixes a document with line records")
+        total += sparse_size(file, recs)
+        if total > MAX_SPARSE_BYTES:
+            raise RecordError(
+                f"records.jsonl: {file}: the sparse bundle would be larger than "
+                f"{MAX_SPARSE_BYTES:,} bytes (the records are at very high lines or indices)"
+            )
+        targets[file] = target
+    sources: dict[str, str] = {}
+    for file, recs in sorted(by_file.items()):
+        shapes = {r.shape for r in recs}
         data = _document(recs) if "document-record" in shapes else _lines(file, recs)
-        target = root / rel
+        target = targets[file]
         target.parent.mkdir(parents=True, exist_ok=True)
         if file.endswith(".gz"):
             data = gzip.compress(data, mtime=0)
@@ -285,6 +320,34 @@ def write_sparse(root: Path, records: Iterable[Record]) -> dict[str, str]:
         if len(known) == 1:
             sources[file] = known.pop()
     return sources
+
+
+def sparse_size(file: str, recs: list[Record]) -> int:
+    """The bytes (before gzip) the sparse file of `recs` takes, computed, not built; over
+    MAX_SPARSE_RECORDS record slots is a RecordError."""
+    filler = len(FILLER) + 2
+    if all(r.shape == "document-record" for r in recs):
+        sizes = {r.record: len(r.raw) for r in recs if r.record is not None}
+        count = max(sizes) + 1
+        size = 32 + sum(sizes.values()) + 2 * len(sizes) + filler * (count - len(sizes))
+    else:
+        lines: dict[int, dict[int | None, int]] = {}
+        for r in recs:
+            assert r.line is not None
+            lines.setdefault(r.line, {})[r.record] = len(r.raw)
+        count = 0
+        size = max(lines) + 1  # a newline for every line
+        for here in lines.values():
+            indices = [i for i in here if i is not None]
+            slots = max(indices) + 1 if indices else 1
+            count += slots
+            size += 16 + sum(here.values()) + len(here) + filler * (slots - len(here))
+    if count > MAX_SPARSE_RECORDS:
+        raise RecordError(
+            f"records.jsonl: {file}: would need {count:,} record slots, over the limit of "
+            f"{MAX_SPARSE_RECORDS:,} for one file"
+        )
+    return size
 
 
 def _records_array(recs: list[Record]) -> list[bytes]:
@@ -308,20 +371,22 @@ def _lines(file: str, recs: list[Record]) -> bytes:
     for r in recs:
         assert r.line is not None
         by_line.setdefault(r.line, []).append(r)
-    out: list[bytes] = []
-    for n in range(1, max(by_line) + 1):
-        here = by_line.get(n)
-        if not here:
-            out.append(b"")
-        elif all(r.record is None for r in here):
+    out = bytearray()
+    last = 0
+    for n in sorted(by_line):
+        out += b"\n" * (n - last - 1)  # the blank lines before this one
+        last = n
+        here = by_line[n]
+        if all(r.record is None for r in here):
             if len({r.raw for r in here}) != 1:
                 raise RecordError(f"records.jsonl: {file}:{n}: two different lines")
-            out.append(here[0].raw)
+            out += here[0].raw
         elif any(r.record is None for r in here):
             raise RecordError(f"records.jsonl: {file}:{n}: a line both whole and by record")
         else:
-            out.append(b'{"Records":[' + b",".join(_records_array(here)) + b"]}")
-    return b"\n".join(out) + b"\n"
+            out += b'{"Records":[' + b",".join(_records_array(here)) + b"]}"
+        out += b"\n"
+    return bytes(out)
 
 
 def overrides_toml(sources: dict[str, str]) -> str:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auditor.config.bundle import PathEscape, safe_relpath
-from auditor.core.defaults import PROBE_TOLERANCE
+from auditor.core.defaults import PROBE_TOLERANCE, UPSAMPLE
 from auditor.core.errors import ConfigError
 from auditor.evidence_pack import archive as archive_mod
 from auditor.evidence_pack.compare import (
@@ -34,7 +35,9 @@ from auditor.evidence_pack.compare import (
     engine_point,
 )
 from auditor.evidence_pack.records import overrides_toml, write_sparse
+from auditor.evidence_pack.shape import MAX_REPORT_BYTES, parse_report
 from auditor.policy import Pack
+from auditor.run.options import AuditResult
 
 #: The report blocks compared in full mode besides findings (the `run` block never is).
 BLOCKS = (
@@ -75,28 +78,22 @@ class Verification:
 
 
 def load_report(path: Path) -> dict[str, Any]:
-    """A JSON report from disk; anything that is not one is a ConfigError (exit 2)."""
-    import orjson
+    """A JSON report from disk; anything that is not one is a ConfigError (exit 2).
 
+    The file is checked before it is opened (a FIFO would block, /dev/zero never ends) and
+    read and parsed under the bounds of `shape.parse_report`.
+    """
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        if info.st_size > MAX_REPORT_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_REPORT_BYTES:,} bytes")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_REPORT_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the report: {exc.strerror or exc}") from None
-    try:
-        report = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not a JSON report: {exc}") from None
-    check_report(report, str(path))
-    return report  # type: ignore[no-any-return]
-
-
-def check_report(report: Any, where: str) -> None:
-    """The minimum a report must have to be verified."""
-    if not isinstance(report, dict) or report.get("schema") != "auditor.report/v1":
-        raise ConfigError(f"{where}: not an auditor.report/v1 document")
-    for key in ("findings", "inputs", "packs", "settings", "run"):
-        if key not in report:
-            raise ConfigError(f"{where}: the report has no {key!r}")
+    return parse_report(data, str(path))
 
 
 # -- full mode ---------------------------------------------------------------------------------
@@ -166,45 +163,112 @@ def pack_point(report: dict[str, Any], packs: list[Pack]) -> Point:
     )
 
 
-def resolve_packs(report: dict[str, Any], files: list[Path]) -> list[Pack]:
-    """The report's packs: from `files` (--policy) when given, else by id from seeds/.
+def shipped_pack(pid: str, display: str | None = None) -> Pack | None:
+    """The pack of id `pid` in seeds/, or None. `pid` has passed `shape.pack_id_ok`, so the name
+    cannot leave seeds/ (and is never taken as a path of its own)."""
+    from auditor.policy import seeds_dir
+    from auditor.policy.loader import load_pack
 
-    Each is loaded under the display path the report recorded, so `packs[].path` compares equal.
+    candidate = seeds_dir() / f"{pid}.toml"
+    if not candidate.is_file():
+        return None
+    return load_pack(candidate, display or f"seeds/{pid}.toml")
+
+
+def resolve_packs(report: dict[str, Any], files: list[Path]) -> list[Pack]:
+    """The report's packs: from `files` (--policy, or the archive's) when given, else by id from
+    seeds/. Each is loaded under the display path the report recorded, so `packs[].path`
+    compares equal.
     """
-    from auditor.policy import resolve
     from auditor.policy.loader import load_pack
 
     by_path = {p["id"]: p.get("path") for p in report.get("packs", [])}
     if files:
         loaded = [load_pack(f, str(f)) for f in files]
+        ids = [p.id for p in loaded]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ConfigError(f"policy pack {twice[0]!r} given twice")
         return [
             load_pack(Path(f), by_path.get(p.id) or str(f))
             for f, p in zip(files, loaded, strict=True)
         ]
-    ids = [p["id"] for p in report.get("packs", [])]
-    return resolve(ids) if ids else []
+    packs = []
+    for want in report.get("packs", []):
+        pack = shipped_pack(want["id"], by_path.get(want["id"]))
+        if pack is None:
+            raise ConfigError(f"unknown policy pack {want['id']!r}: pass its file with --policy")
+        packs.append(pack)
+    return packs
+
+
+def shipped_point(packs: list[Pack]) -> Point:
+    """Packs taken from an archive against the shipped pack of the same id.
+
+    The archive's report names its packs' hashes itself, so a doctored pack that reuses a shipped
+    id and version (one that exempts police, say) would agree with it; the shipped pack of that
+    id and version is the reference instead. Packs of other ids are the archive's own (a note);
+    another version of a shipped id is named (a note: this release ships another one).
+    """
+    bad: list[str] = []
+    notes: list[str] = []
+    for pack in packs:
+        shipped = shipped_pack(pack.id)
+        if shipped is None:
+            notes.append(f"{pack.id} {pack.version}: not a shipped pack (the archive's own)")
+        elif shipped.version != pack.version:
+            notes.append(f"{pack.id}: version {pack.version}, this release ships {shipped.version}")
+        elif shipped.sha256 != pack.sha256:
+            bad.append(
+                f"{pack.id} {pack.version}: differs from the shipped pack of that id and version "
+                f"(archive sha256 {pack.sha256[:12]}…, shipped {shipped.sha256[:12]}…)"
+            )
+    if bad:
+        return Point(
+            "shipped packs",
+            False,
+            f"{len(bad)} pack(s) of the archive differ from the shipped pack",
+            tuple(bad + notes),
+        )
+    if notes:
+        return Point(
+            "shipped packs",
+            True,
+            "some packs of the archive cannot be compared with a shipped pack",
+            tuple(notes),
+            note=True,
+        )
+    return Point("shipped packs", True, f"{len(packs)} pack(s): the shipped packs, byte for byte")
 
 
 def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -> Any:
-    """AuditOptions from the report's settings (and its face engine's parameters)."""
+    """AuditOptions from the report's settings (and its face engine's parameters).
+
+    The values are the report's own, not coerced: `AuditOptions` checks them against the very
+    ranges the command line offers (a report asking for upsample 4 is refused, exit 2, instead
+    of costing minutes and gigabytes per frame).
+    """
     from auditor.run.options import AuditOptions
 
     settings = report.get("settings") or {}
     engine = report.get("face_engine") or {}
     params = engine.get("params") or {}
-    return AuditOptions(
-        workers=workers,
-        frames=str(settings.get("frames", "referenced")),
-        fail_on=str(settings.get("fail_on", "low")),
-        fail_on_undecided=bool(settings.get("fail_on_undecided", False)),
-        face_upsample=int(params.get("upsample", 1)),
-        # reports from before descriptor kernels existed were made with dlib's
-        face_kernel=str(params.get("kernel", "dlib")),
-        probe_tolerance=float(settings.get("probe_tolerance", PROBE_TOLERANCE)),
-        use_cache=False,
-        store_url=None,
-        baseline=str(baseline) if baseline is not None else None,
-    )
+    try:
+        return AuditOptions(
+            workers=workers,
+            frames=settings.get("frames", "referenced"),
+            fail_on=settings.get("fail_on", "low"),
+            fail_on_undecided=settings.get("fail_on_undecided", False),
+            face_upsample=params.get("upsample", UPSAMPLE),
+            # reports from before descriptor kernels existed were made with dlib's
+            face_kernel=params.get("kernel", "dlib"),
+            probe_tolerance=settings.get("probe_tolerance", PROBE_TOLERANCE),
+            use_cache=False,
+            store_url=None,
+            baseline=str(baseline) if baseline is not None else None,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"the report's settings cannot be re-run: {exc}") from None
 
 
 def verify_bundle(
@@ -220,12 +284,15 @@ def verify_bundle(
     from auditor.run.audit import run_audit
 
     result = Verification("full")
+    options = rerun_options(report, workers, baseline)
     root = bundle.resolve()
     result.points.append(check_inputs(report, root))
     with tempfile.TemporaryDirectory(prefix="auditor-verify-") as tmp:
         files = list(policy_files) or _write_packs(Path(tmp), archive_packs or {})
         packs = resolve_packs(report, files)
         result.points.append(pack_point(report, packs))
+        if not policy_files and archive_packs:
+            result.points.append(shipped_point(packs))
         if report.get("settings", {}).get("baseline") and baseline is None:
             result.points.append(
                 Point(
@@ -237,7 +304,6 @@ def verify_bundle(
                     note=True,
                 )
             )
-        options = rerun_options(report, workers, baseline)
         done = run_audit(root, options, packs=packs)
     try:  # the re-run's findings stream from its spill files until it is closed
         new = done.report
@@ -323,7 +389,6 @@ def verify_archive(
 ) -> Verification:
     """Log-only mode (or full mode with the archive's exact packs when `bundle` is given)."""
     contents = archive_mod.read(archive)
-    check_report(contents.report, f"{archive}: report.json")
     points: list[Point] = []
     if contents.manifest_problems:
         points.append(
@@ -380,28 +445,9 @@ def verify_archive(
                 f"{len(contents.records)} published record(s) cover every finding's events",
             )
         )
-    tmp = Path(tempfile.mkdtemp(prefix="auditor-verify-"))
-    try:
-        files = list(policy_files) or _write_packs(tmp, contents.packs)
-        packs = resolve_packs(report, files)
-        result.points.append(pack_point(report, packs))
-        root = tmp / "bundle"
-        root.mkdir()
-        sources = write_sparse(root, contents.records)
-        for name, data in contents.config.items():
-            (root / name).write_bytes(data)
-        with (root / "audit.toml").open("a", encoding="utf-8") as fh:
-            fh.write(overrides_toml(sources))
-        options = rerun_options(report, workers, None)
-        from dataclasses import replace
-
-        from auditor.run.audit import run_audit
-
-        done = run_audit(root, replace(options, frames="none"), packs=packs)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    done = _rerun_sparse(report, contents, policy_files, workers, result)
     try:  # the re-run's findings stream from its spill files until it is closed
-        new = done.report
+        new = done.report if done is not None else {"findings": [], "errors": []}
         result.points.extend(
             compare_findings(
                 report.get("findings", []),
@@ -411,7 +457,8 @@ def verify_archive(
             )
         )
     finally:
-        done.close()
+        if done is not None:
+            done.close()
     result.points.append(
         Point(
             "frames",
@@ -424,6 +471,46 @@ def verify_archive(
     result.rerun_errors = [_error_line(e) for e in new.get("errors", [])]
     result.rerun_incomplete = bool(new.get("errors"))
     return result
+
+
+def _rerun_sparse(
+    report: dict[str, Any],
+    contents: archive_mod.Contents,
+    policy_files: list[Path],
+    workers: int,
+    result: Verification,
+) -> AuditResult | None:
+    """Audit the published records at their places in a sparse bundle: the re-run (the
+    caller closes it), or None when no record was published."""
+    from dataclasses import replace
+
+    from auditor.run.audit import run_audit
+
+    options = replace(rerun_options(report, workers, None), frames="none")
+    tmp = Path(tempfile.mkdtemp(prefix="auditor-verify-"))
+    try:
+        files = list(policy_files) or _write_packs(tmp, contents.packs)
+        packs = resolve_packs(report, files)
+        result.points.append(pack_point(report, packs))
+        if not policy_files and contents.packs:
+            result.points.append(shipped_point(packs))
+        if not contents.records:
+            # a run without findings publishes no record: there is nothing to re-run, and an
+            # empty bundle would only say "nothing to audit"
+            result.points.append(
+                Point("re-run", True, "no published record: nothing to re-run", note=True)
+            )
+            return None
+        root = tmp / "bundle"
+        root.mkdir()
+        sources = write_sparse(root, contents.records)
+        for name, data in contents.config.items():
+            (root / name).write_bytes(data)
+        with (root / "audit.toml").open("a", encoding="utf-8") as fh:
+            fh.write(overrides_toml(sources))
+        return run_audit(root, options, packs=packs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _outside_run(report: dict[str, Any]) -> dict[str, Any]:

@@ -1,14 +1,15 @@
 """`--format csv`: one row per finding, the columns a compliance officer filters on.
 
-RFC 4180 (CRLF line ends, fields quoted when needed, through the `csv` module). Log content is
-untrusted: a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed
-with `'` so a spreadsheet shows it as text instead of running it as a formula (OWASP CSV
-injection). The columns are documented in docs/reports.md.
+RFC 4180 (CRLF line ends, fields quoted when needed). Log content is untrusted: a cell that
+starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` so a spreadsheet
+shows it as text instead of running it as a formula (OWASP CSV injection). Spreadsheets in many
+locales split cells on `;`: a field that holds a `,` or a `;` is quoted, and every part after a
+`;` that starts like a formula gets the same `'`, so no locale sees a formula. The columns are
+documented in docs/reports.md.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any, TextIO
 
@@ -44,12 +45,37 @@ COLUMNS = (
     "message",
 )
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+#: A field with any of these is quoted (RFC 4180's `,`, `"`, CR, LF, and the `;` of locales
+#: whose spreadsheets take it as the separator).
+_QUOTE = frozenset(',;"\r\n')
 
 
 def neutralise(value: object) -> str:
-    """The cell text, with formula triggers defused (`=1+1` -> `'=1+1`)."""
+    """The cell text, with formula triggers defused (`=1+1` -> `'=1+1`).
+
+    Also after every `;`: a spreadsheet in a locale that separates cells with `;` starts a new
+    cell there (quotes around the whole field do not help, they open mid-cell for it), so
+    `x;=HYPERLINK(...)` becomes `x;'=HYPERLINK(...)`.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_TRIGGERS) else text
+    if text.startswith(_TRIGGERS):
+        text = "'" + text
+    if ";" not in text:
+        return text
+    head, *rest = text.split(";")
+    return ";".join([head, *("'" + s if s.lstrip(" ").startswith(_TRIGGERS) else s for s in rest)])
+
+
+def quote(cell: str) -> str:
+    """One RFC 4180 field: quoted (inner quotes doubled) when it holds a `_QUOTE` character."""
+    if _QUOTE.isdisjoint(cell):
+        return cell
+    return '"' + cell.replace('"', '""') + '"'
+
+
+def line(cells: list[str]) -> str:
+    """One CSV line, CRLF-terminated."""
+    return ",".join(quote(c) for c in cells) + "\r\n"
 
 
 def _bool(value: object) -> str:
@@ -99,11 +125,10 @@ class CsvReporter:
 
     def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
         """See `StreamingReporter.write`: one row per finding, as they come."""
-        writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(COLUMNS)
+        out.write(line(list(COLUMNS)))
         for f in report["findings"]:
             values = row(f)
-            writer.writerow([neutralise(values[c]) for c in COLUMNS])
+            out.write(line([neutralise(values[c]) for c in COLUMNS]))
 
     def render(self, report: dict[str, Any], options: RenderOptions) -> str:
         """See `Reporter.render`."""

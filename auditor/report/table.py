@@ -8,6 +8,7 @@ command line adds the path of every report file it wrote (on stderr).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,9 @@ from auditor.report.common import (
 
 _COLORS = {"critical": "\x1b[1;35m", "high": "\x1b[1;31m", "medium": "\x1b[33m", "low": "\x1b[36m"}
 _RESET = "\x1b[0m"
+_CODES = frozenset([*_COLORS.values(), _RESET])
+_CODE_SPLIT = re.compile("(" + "|".join(re.escape(c) for c in sorted(_CODES)) + ")")
+
 #: Rows listed per pack and severity (in report order); the count above them is always complete.
 MAX_ROWS = 1000
 
@@ -30,6 +34,15 @@ def _clean(value: object) -> str:
     """Strip control characters so log content cannot drive the terminal."""
     text = "" if value is None else str(value)
     return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _clean_line(line: str) -> str:
+    """`_clean` for a whole line, keeping this reporter's own colour codes."""
+    if line.isprintable():
+        return line
+    return "".join(
+        part if part in _CODES else _clean(part) for part in _CODE_SPLIT.split(line) if part
+    )
 
 
 def _table(headers: Sequence[str], rows: list[list[str]], max_width: int = 48) -> list[str]:
@@ -140,7 +153,9 @@ class TableReporter:
             out.append(f"AUDIT INCOMPLETE: {len(report['errors'])} input error(s):")
             for e in report["errors"]:
                 out.append(f"  {_loc(e)}: {_clean(e['message'])}")
-        return "\n".join(out) + "\n"
+        # every line through the filter (the packs line, pack names, ... come from pack files);
+        # only the colour codes this reporter put in itself survive
+        return "\n".join(_clean_line(line) for line in out) + "\n"
 
 
 def _row(g: dict[str, Any], options: RenderOptions) -> list[str]:

@@ -9,11 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.core.defaults import PROBE_TOLERANCE, UPSAMPLE
-from auditor.core.errors import InputIssue
+from auditor.core.defaults import MAX_UPSAMPLE, PROBE_TOLERANCE, PROBE_TOLERANCE_RANGE, UPSAMPLE
+from auditor.core.errors import ConfigError, InputIssue
+from auditor.core.gate import FAIL_ON
 from auditor.core.models import Finding, Notice
+from auditor.faces.kernels import KERNELS
 from auditor.run.executors.base import DEFAULT_SCHEDULER_TIMEOUT
 from auditor.run.spool import Scratch, SortedSpool
+
+#: What `frames` may be: the referenced frames, every frame, or none (--no-frames).
+FRAME_MODES = ("referenced", "all", "none")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,46 @@ class AuditOptions:
     scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
     require_frames: bool = False  # a referenced frame absent from the bundle is an input error
     fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
+
+    def __post_init__(self) -> None:
+        """The ranges the command line offers, checked again here: options also come from a
+        stored report (`verify`), and a value the command line refuses must not reach the engine
+        that way (upsample 4 costs minutes and gigabytes per frame)."""
+        problems = option_problems(self)
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+def option_problems(options: AuditOptions) -> list[str]:
+    """What is wrong with `options`, as `field: message` lines (empty when all is well)."""
+    out: list[str] = []
+
+    def is_int(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not is_int(options.workers) or options.workers < 0:
+        out.append(f"workers: must be a whole number of at least 0, not {options.workers!r}")
+    if options.frames not in FRAME_MODES:
+        out.append(f"frames: must be one of {', '.join(FRAME_MODES)}, not {options.frames!r}")
+    if options.fail_on not in FAIL_ON:
+        out.append(f"fail_on: must be one of {', '.join(FAIL_ON)}, not {options.fail_on!r}")
+    if not is_int(options.face_upsample) or not 0 <= options.face_upsample <= MAX_UPSAMPLE:
+        out.append(
+            f"upsample: must be a whole number from 0 to {MAX_UPSAMPLE}, "
+            f"not {options.face_upsample!r}"
+        )
+    if options.face_kernel is not None and options.face_kernel not in KERNELS:
+        out.append(f"kernel: must be one of {', '.join(KERNELS)}, not {options.face_kernel!r}")
+    low, high = PROBE_TOLERANCE_RANGE
+    tolerance: object = options.probe_tolerance  # from a report: any JSON value
+    if not isinstance(tolerance, int | float) or isinstance(tolerance, bool):
+        out.append(f"probe_tolerance: must be a number, not {tolerance!r}")
+    elif not low <= tolerance <= high:
+        out.append(f"probe_tolerance: must be from {low} to {high}, not {tolerance!r}")
+    undecided: object = options.fail_on_undecided
+    if not isinstance(undecided, bool):
+        out.append(f"fail_on_undecided: must be true or false, not {undecided!r}")
+    return out
 
 
 @dataclass

@@ -22,12 +22,16 @@ from __future__ import annotations
 import heapq
 import os
 import pickle
+import re
 import shutil
+import stat
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
+
+from auditor.core import procs
 
 T = TypeVar("T")
 
@@ -50,11 +54,48 @@ def batch_size() -> int:
         return DEFAULT_BATCH
 
 
+#: Scratch folders are `auditor-<pid>.<start time>-<random>` in the temporary folder, so one
+#: whose process is gone (killed by SIGKILL, or a power cut) can be told from a live one.
+_SCRATCH = re.compile(r"auditor-(\d+)\.(\d+|x)-[A-Za-z0-9_]+")
+
+
+def remove_stale(folder: Path | None = None) -> list[Path]:
+    """Remove the scratch folders of audits whose process no longer exists (this user's only);
+    returns what was removed. Run when an audit starts."""
+    base = Path(folder or tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    uid = os.getuid()
+    for entry in entries:
+        match = _SCRATCH.fullmatch(entry.name)
+        if not match:
+            continue
+        try:
+            info = entry.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid:
+            continue
+        start = None if match[2] == "x" else int(match[2])
+        if not procs.alive(int(match[1]), start):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 class Scratch:
-    """A private temporary folder for one audit's spill files, removed by `close`."""
+    """A private temporary folder for one audit's spill files, removed by `close` (and, should
+    the process be killed outright, by the next audit's `remove_stale`)."""
 
     def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="auditor-"))
+        remove_stale()
+        pid = os.getpid()
+        start = procs.start_time(pid)
+        prefix = f"auditor-{pid}.{'x' if start is None else start}-"
+        self.path = Path(tempfile.mkdtemp(prefix=prefix))
         self._count = 0
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
 

@@ -10,6 +10,8 @@ timeout instead of failing when a read turns into a write.
 
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -22,6 +24,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
 from auditor.core.errors import StoreError
+
+# The store reports database failures itself, once, as a StoreError; SQLAlchemy's pool would
+# also log them with a traceback (to stderr, through logging's last-resort handler).
+logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
 
 #: Dialects the store is written and tested for.
 SUPPORTED = ("sqlite", "postgresql")
@@ -37,27 +43,42 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: Query parameters of a database URL that hold a secret (libpq takes `?password=` too).
+SECRET_PARAMS = frozenset({"password", "pass", "pwd", "passwd", "sslpassword", "sslkey"})
+#: Seconds a PostgreSQL connection attempt may take (libpq's default is to wait for ever);
+#: a `connect_timeout` in the URL wins.
+CONNECT_TIMEOUT = 10
+_SECRET_QUERY = re.compile(
+    r"([?&](?:" + "|".join(sorted(SECRET_PARAMS)) + r")=)[^&]*", re.IGNORECASE
+)
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for error messages and logs."""
+    """The URL with any password masked (`user:***@`, `?password=***`), for messages and logs."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "<unparsable database URL>"
+    return _SECRET_QUERY.sub(r"\1***", parsed.render_as_string(hide_password=True))
 
 
 def open_engine(url: str) -> Engine:
     """An engine for `url`; raises StoreError for an unsupported or unusable URL."""
     try:
         parsed = make_url(normalise_url(url))
-    except ArgumentError as exc:
-        raise StoreError(f"bad database URL: {exc}") from None
+    except (ArgumentError, ValueError):
+        # the parser's message quotes the whole URL, password included
+        raise StoreError("bad database URL: it cannot be parsed (see --db)") from None
     if parsed.get_backend_name() not in SUPPORTED:
         raise StoreError(
             f"unsupported database {safe_url(url)}: use sqlite:///PATH or postgresql://..."
         )
     try:
         # hide_parameters: no face descriptor or report text ever lands in an error message
-        engine = create_engine(parsed, hide_parameters=True)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT
+        engine = create_engine(parsed, hide_parameters=True, connect_args=connect_args)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"PostgreSQL needs the `postgres` extra (pip install 'auditor[postgres]'): {exc}"
@@ -68,11 +89,33 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
+def interruption(exc: BaseException) -> BaseException | None:
+    """The signal exception (KeyboardInterrupt, the audit's Terminated, SystemExit) that a
+    database error was raised while handling, if any.
+
+    A signal that arrives while the driver waits for the server interrupts the wait; cleaning
+    up the half-sent statement then fails too, and that failure would hide the signal. Callers
+    re-raise what this returns instead of turning it into a StoreError.
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if not isinstance(cur, Exception):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def describe(exc: BaseException) -> str:
-    """The database's own words for an error (no SQL text, no parameters, no links)."""
+    """The database's own words for an error (no SQL text, no parameters, no links, no data:
+    SQLite quotes the undecodable text of a corrupted column, so that part is cut off)."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0].split(" with text ", 1)[0]
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 @contextmanager

@@ -7,6 +7,7 @@ PostgreSQL (see `engine` for the only SQLite-specific code).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,8 +18,16 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
+from auditor.core import procs
 from auditor.core.errors import StoreError
-from auditor.store.engine import autocommit, describe, open_engine, safe_url, writing
+from auditor.store.engine import (
+    autocommit,
+    describe,
+    interruption,
+    open_engine,
+    safe_url,
+    writing,
+)
 from auditor.store.migrate import upgrade
 from auditor.store.tables import FaceCacheRow, RunRow
 from auditor.store.writer import (
@@ -48,6 +57,8 @@ class Store:
         try:
             upgrade(self.engine)
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             self.engine.dispose()
             raise StoreError(f"cannot open database {self.url}: {describe(exc)}") from None
         except StoreError:
@@ -57,6 +68,17 @@ class Store:
     def close(self) -> None:
         """Close the store's connections (a finished CLI process closes them anyway)."""
         self.engine.dispose()
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Any database failure while reading (a corrupted file, a dropped connection, a row
+        that does not decode) becomes one StoreError naming the store, without SQL or data."""
+        try:
+            yield
+        except (SQLAlchemyError, sqlite3.Error, ValueError) as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
+            raise StoreError(f"{self.url}: cannot read {what}: {describe(exc)}") from None
 
     def __enter__(self) -> Store:
         return self
@@ -86,12 +108,16 @@ class Store:
             "tool_version": tool_version,
             "findings": 0,
             "errors": 0,
-            "report": "",
+            # until `finish` writes the report head: who is writing, so `prune_stale` can tell
+            # a run whose process was killed from one still being written
+            "report": json.dumps({"writer": procs.identity()}),
         }
         try:
             with writing(self.engine) as conn:
                 conn.execute(insert(table("runs")), row)
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             raise StoreError(f"cannot start run {run_id} in {self.url}: {describe(exc)}") from None
         writer = RunWriter(self.engine, run_id)
         try:
@@ -114,19 +140,50 @@ class Store:
             writer.add_findings(report["findings"])
             writer.finish(head, exit_code)
 
+    def prune_stale(self) -> tuple[list[str], list[str]]:
+        """Mark `failed` the runs left `running` by a process of this host that is gone (killed
+        by SIGKILL, a power cut). Returns (ids marked failed, ids that cannot be checked here:
+        written on another host, or by a version that did not record its writer)."""
+        runs = table("runs")
+        with self._reading("the runs"), Session(self.engine) as s:
+            rows = list(s.execute(select(runs.c.id, runs.c.report).where(runs.c.status == RUNNING)))
+        pruned: list[str] = []
+        unknown: list[str] = []
+        here = procs.identity()["host"]
+        for run_id, report in rows:
+            writer = _writer(report)
+            if writer is None or writer.get("host") != here:
+                unknown.append(run_id)
+                continue
+            pid, start = writer.get("pid"), writer.get("start")
+            if not isinstance(pid, int) or procs.alive(
+                pid, start if isinstance(start, int) else None
+            ):
+                continue
+            RunWriter(self.engine, run_id).fail()
+            pruned.append(run_id)
+        return pruned, unknown
+
     # -- reading runs -----------------------------------------------------------------------
 
     def runs(self, limit: int = 50) -> list[RunRow]:
         """The most recent runs first (running and failed ones included)."""
-        with Session(self.engine) as s:
+        with self._reading("the runs"), Session(self.engine) as s:
             stmt = select(RunRow).order_by(col(RunRow.started).desc()).limit(limit)
-            return list(s.scalars(stmt))
+            rows = list(s.scalars(stmt))
+        for row in rows:
+            if not _sound(row):
+                raise StoreError(
+                    f"{self.url}: cannot read the runs: a row is damaged (the database file may "
+                    "be corrupted)"
+                )
+        return rows
 
     def find_run(self, prefix: str) -> RunRow | None:
         """The one run whose id starts with `prefix` (None when none or several do)."""
         runs = table("runs")
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with Session(self.engine) as s:
+        with self._reading("the runs"), Session(self.engine) as s:
             stmt = select(RunRow).where(runs.c.id.like(pattern, escape="\\")).limit(2)
             rows = list(s.scalars(stmt))
         return rows[0] if len(rows) == 1 else None
@@ -135,7 +192,7 @@ class Store:
         """The run's finding dicts in report order, streamed from the database in batches."""
         findings = table("findings")
         stmt = select(findings.c.body).where(findings.c.run_id == run_id).order_by(findings.c.seq)
-        with self.engine.connect() as conn:
+        with self._reading(f"the findings of run {run_id}"), self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
             for (body,) in result:
                 yield json.loads(body)
@@ -143,13 +200,14 @@ class Store:
     def load_report(self, run_id: str) -> dict[str, Any]:
         """The report of a finished run, rebuilt from its head and its findings (a sized,
         re-iterable `Lazy` sequence read from the database on each pass)."""
-        with Session(self.engine) as s:
+        with self._reading(f"run {run_id}"), Session(self.engine) as s:
             row = s.get(RunRow, run_id)
         if row is None:
             raise StoreError(f"no run {run_id} in {self.url}")
         if row.status not in FINISHED:
             raise StoreError(f"run {run_id} did not finish (status {row.status}): no report")
-        report: dict[str, Any] = json.loads(row.report)
+        with self._reading(f"run {run_id}"):
+            report: dict[str, Any] = json.loads(row.report)
         # read lazily, page by page, each time a renderer iterates: never all in memory
         from auditor.core.jsonstream import Lazy
 
@@ -167,7 +225,7 @@ class Store:
         """Cache rows for the given frame hashes under `fingerprint`."""
         wanted = sorted(set(keys))
         out: dict[str, FaceCacheRow] = {}
-        with Session(self.engine) as s:
+        with self._reading("the face cache"), Session(self.engine) as s:
             for start in range(0, len(wanted), _CACHE_CHUNK):
                 chunk = wanted[start : start + _CACHE_CHUNK]
                 stmt = select(FaceCacheRow).where(
@@ -194,17 +252,19 @@ class Store:
                 with writing(self.engine) as conn:
                     conn.execute(stmt, chunk)
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             raise StoreError(
                 f"cannot write the face cache to {self.url}: {describe(exc)}"
             ) from None
 
     def purge_faces(self) -> int:
         """Delete every cached face; returns how many frames were dropped."""
-        with writing(self.engine) as conn:
+        with self._reading("the face cache"), writing(self.engine) as conn:
             count = conn.execute(select(func.count()).select_from(table("face_cache"))).scalar()
             conn.execute(delete(table("face_cache")))
         if self.engine.dialect.name == "sqlite":
-            with autocommit(self.engine) as conn:
+            with self._reading("the face cache"), autocommit(self.engine) as conn:
                 conn.exec_driver_sql("VACUUM")  # deleted descriptors must not linger in free pages
         return int(count or 0)
 
@@ -218,6 +278,30 @@ class Store:
                 index_elements=keys
             )
         return sqlite.insert(table("face_cache")).on_conflict_do_nothing(index_elements=keys)
+
+
+def _writer(report: str | None) -> dict[str, Any] | None:
+    """The `writer` a running run's row recorded, or None."""
+    try:
+        data = json.loads(report or "")
+    except ValueError:
+        return None
+    writer = data.get("writer") if isinstance(data, dict) else None
+    return writer if isinstance(writer, dict) else None
+
+
+def _sound(row: RunRow | None) -> bool:
+    """A runs row as the store writes them (a torn page can give NULLs or None rows)."""
+    return (
+        row is not None
+        and isinstance(row.id, str)
+        and isinstance(row.status, str)
+        and isinstance(row.exit_code, int)
+        and isinstance(row.started, datetime)
+        and isinstance(row.findings, int)
+        and isinstance(row.errors, int)
+        and isinstance(row.bundle, str)
+    )
 
 
 def new_cache_row(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from auditor.core.errors import StoreError
-from auditor.store.engine import describe, safe_url, writing
+from auditor.store.engine import describe, interruption, safe_url, writing
 
 #: Rows per insert batch (and the most the writer holds in memory at once).
 BATCH = 1000
@@ -161,6 +161,8 @@ class RunWriter:
                 if conn.execute(stmt).rowcount != 1:
                     raise StoreError(f"run {self.run_id} is no longer running in the store")
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             raise StoreError(
                 f"cannot finish run {self.run_id} in "
                 f"{safe_url(str(self._engine.url))}: {describe(exc)}"
@@ -192,6 +194,8 @@ class RunWriter:
             with writing(self._engine) as conn:
                 conn.execute(insert(table(name)), rows)
         except SQLAlchemyError as exc:
+            if (stop := interruption(exc)) is not None:
+                raise stop from None
             raise StoreError(
                 f"cannot write {name} of run {self.run_id} to "
                 f"{safe_url(str(self._engine.url))}: {describe(exc)}"

@@ -13,6 +13,18 @@ from typing import Any
 from auditor.run.executors.base import AHEAD, R, T
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and terminate the worker processes (Python 3.11 has no public
+    way to do the latter; 3.14's `terminate_workers` does the same)."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+
+
 class LocalPool:
     """Worker processes on this machine, forked per `map` (today's default)."""
 
@@ -40,19 +52,23 @@ class LocalPool:
         ctx = multiprocessing.get_context("fork")
         size = min(self.workers, len(jobs))
         pending = iter(jobs)
-        with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
-            window = deque(pool.submit(fn, job) for job in islice(pending, size * AHEAD))
-            try:
-                while window:
-                    result = window.popleft().result()
-                    for job in islice(pending, 1):
-                        window.append(pool.submit(fn, job))
-                    yield result
-                    if progress:
-                        progress(1)
-            finally:
-                for future in window:
-                    future.cancel()
+        pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx)
+        window = deque(pool.submit(fn, job) for job in islice(pending, size * AHEAD))
+        try:
+            while window:
+                result = window.popleft().result()
+                for job in islice(pending, 1):
+                    window.append(pool.submit(fn, job))
+                yield result
+                if progress:
+                    progress(1)
+        except BaseException:
+            # a signal (Terminated, KeyboardInterrupt), an error, or the consumer stopped: end
+            # the workers now rather than wait for the jobs they are in (a big file can take
+            # minutes)
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
 
     def share(self, root: Path) -> None:
         """Local processes see this machine's files: nothing to check."""
