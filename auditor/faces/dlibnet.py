@@ -19,12 +19,14 @@ The file format (dlib/serialize.h, dlib/dnn/core.h, layers.h, input.h, loss.h):
   dlib's dnn_face_recognition_ex.cpp) and check every layer name, shape and hyper-parameter
   against it; anything unexpected raises `DlibNetError` naming the byte offset.
 
-The parsed network is cached on disk, keyed by the model file's SHA-256 (see `load`).
+The parsed network is cached on disk, keyed by the model file's SHA-256, with the SHA-256 of the
+cache file itself recorded and checked on every load (`derived`; see `load`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from auditor.faces.derived import read_checked, sha256_bytes, write_checked
 
 #: Bump when what `parse` returns changes shape, so stale cache files are not read.
 FORMAT_VERSION = 1
@@ -59,6 +63,8 @@ class DlibNet:
     size: int
     layers: list[Layer]
     sha256: str
+    #: SHA-256 of the cached parse (the .npz) this network was read from or written to
+    weights_sha256: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,7 +326,7 @@ def _cache_file(sha256: str) -> Path:
     return cache_dir() / "dlibnet" / f"{sha256}-v{FORMAT_VERSION}.npz"
 
 
-def _save(net: DlibNet, path: Path) -> None:
+def _to_npz(net: DlibNet) -> bytes:
     arrays: dict[str, Any] = {}
     meta = {"means": net.means, "size": net.size, "layers": []}
     for index, layer in enumerate(net.layers):
@@ -328,14 +334,13 @@ def _save(net: DlibNet, path: Path) -> None:
         for key, value in layer.arrays.items():
             arrays[f"{index}/{key}"] = value
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(partial, **arrays)
-    os.replace(partial, path)  # atomic: concurrent workers never read half a file
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
-def _read_cache(path: Path, sha256: str) -> DlibNet:
-    with np.load(path) as saved:
+def _from_npz(data: bytes, sha256: str) -> DlibNet:
+    with np.load(io.BytesIO(data)) as saved:
         meta = json.loads(bytes(saved["meta"]).decode())
         layers = [Layer(item["kind"], dict(item["attrs"])) for item in meta["layers"]]
         for key in saved.files:
@@ -348,25 +353,26 @@ def _read_cache(path: Path, sha256: str) -> DlibNet:
 def load(model: Path, sha256: str | None = None) -> DlibNet:
     """The parsed network, from the disk cache when its SHA-256 matches, else parsed and saved.
 
-    A cache directory that cannot be written is not an error (the file is parsed each time);
-    a cache file that cannot be read is parsed again and replaced.
+    A cache directory that cannot be written is not an error (the file is parsed each time).
+    A cache file whose bytes do not match their recorded SHA-256, or that cannot be read for any
+    reason, is a cache miss: the model is parsed again and the file replaced.
     """
     data = model.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if sha256 is not None and sha256 != digest:
         raise DlibNetError(f"{model}: changed while being read")
     path = _cache_file(digest)
-    if path.is_file():
+    cached = read_checked(path)
+    if cached is not None:
         try:
-            return _read_cache(path, digest)
-        except (OSError, ValueError, KeyError, IndexError):
-            pass  # damaged or foreign file: parse again and replace it
+            net = _from_npz(cached, digest)
+            net.weights_sha256 = sha256_bytes(cached)
+            return net
+        except Exception:  # noqa: BLE001 - any unreadable cache file is a miss, rebuilt below
+            pass
     try:
         net = parse_bytes(data, digest)
     except DlibNetError as exc:
         raise DlibNetError(f"{model}: {exc}") from None
-    try:
-        _save(net, path)
-    except OSError:
-        pass
+    net.weights_sha256 = write_checked(path, _to_npz(net))
     return net

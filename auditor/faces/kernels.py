@@ -134,7 +134,12 @@ def kernel_build(name: str) -> dict[str, object]:
     try:
         import onnxruntime
 
-        from auditor.faces.onnx_kernel import providers
+        from auditor.faces.onnx_kernel import derived_hashes, providers
     except ImportError:
         return {"onnxruntime": None}
-    return {"onnxruntime": str(onnxruntime.__version__), "onnx_provider": providers()[0]}
+    return {
+        "onnxruntime": str(onnxruntime.__version__),
+        "onnx_provider": providers()[0],
+        # the parsed weights and the graph that ran (checked on load, rebuilt when they differ)
+        **derived_hashes(model_paths()["resnet"]),
+    }

@@ -56,7 +56,8 @@ def model_paths() -> dict[str, Path]:
 
 
 @lru_cache(maxsize=8)
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a model file, hashed once per process."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -66,4 +67,4 @@ def _sha256_file(path: Path) -> str:
 
 def model_hashes() -> dict[str, str]:
     """sha256 of each model file used (hashed once per process)."""
-    return {key: _sha256_file(path) for key, path in model_paths().items()}
+    return {key: sha256_file(path) for key, path in model_paths().items()}

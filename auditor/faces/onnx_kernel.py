@@ -18,14 +18,14 @@ are the first nodes of the graph, so the graph takes the 150x150 RGB chips as ui
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from auditor.faces.derived import read_checked, sha256_bytes, write_checked
 from auditor.faces.dlibnet import FORMAT_VERSION, DlibNet, DlibNetError, cache_dir, load
+from auditor.faces.modelfiles import sha256_file
 
 #: Name recorded in the report's face_engine block and in the cache fingerprint.
 KERNEL_NAME = "onnx"
@@ -183,34 +183,71 @@ def providers() -> list[str]:
     return [*chosen, "CPUExecutionProvider"]
 
 
-def _graph_file(model_file: Path) -> Path:
-    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
-    return cache_dir() / "dlibnet" / f"{digest}-v{FORMAT_VERSION}-graph{GRAPH_VERSION}.onnx"
+def _graph_file(model_sha256: str) -> Path:
+    return cache_dir() / "dlibnet" / f"{model_sha256}-v{FORMAT_VERSION}-graph{GRAPH_VERSION}.onnx"
+
+
+#: model file SHA-256 -> the hashes of the derived files this process last used for it
+_DERIVED: dict[str, dict[str, str]] = {}
+
+
+def _record(model_sha256: str, weights: str, graph: str) -> dict[str, str]:
+    _DERIVED[model_sha256] = {"sha256:resnet_weights": weights, "sha256:resnet_graph": graph}
+    return _DERIVED[model_sha256]
 
 
 def _build_and_keep(model_file: Path, graph_file: Path) -> bytes:
-    """Build the graph from the (cached) parse and keep it beside the parsed weights.
+    """Build the graph from the (cached) parse and keep it, with its SHA-256, beside it.
 
-    Building costs ~0.5 s of float64 folding per worker process; reading it back ~0.05 s.
-    A cache folder that cannot be written only costs that time.
+    Building costs ~0.5 s of float64 folding per process; reading it back ~0.05 s. A cache
+    folder that cannot be written only costs that time.
     """
-    data: bytes = build_model(load(model_file)).SerializeToString()
-    try:
-        graph_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = graph_file.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(data)
-        os.replace(partial, graph_file)  # atomic: concurrent workers never read half a file
-    except OSError:
-        pass
+    net = load(model_file)
+    data: bytes = build_model(net).SerializeToString()
+    _record(net.sha256, net.weights_sha256, write_checked(graph_file, data))
     return data
 
 
-def prepare(model_file: Path) -> None:
-    """Build and keep the graph now if it is not cached (the pool calls this before forking,
-    so workers read it instead of each building it)."""
-    graph_file = _graph_file(model_file)
-    if not graph_file.is_file():
-        _build_and_keep(model_file, graph_file)
+def _weights_hash(model_sha256: str) -> str:
+    """SHA-256 of the cached parse the graph was built from (checked like the graph)."""
+    data = read_checked(cache_dir() / "dlibnet" / f"{model_sha256}-v{FORMAT_VERSION}.npz")
+    return sha256_bytes(data) if data is not None else ""
+
+
+def graph_bytes(model_file: Path) -> bytes:
+    """The graph for `model_file`: the cached one when its bytes match their recorded SHA-256
+    and it parses as ONNX, else built again (and the cache file replaced)."""
+    model_sha256 = sha256_file(model_file)
+    graph_file = _graph_file(model_sha256)
+    data = read_checked(graph_file)
+    weights = _weights_hash(model_sha256) if data is not None else ""
+    if data is not None and weights:
+        try:
+            import onnx
+
+            onnx.load_model_from_string(data)
+        except Exception:  # noqa: BLE001 - not a readable graph: a cache miss
+            data = None
+    if data is None or not weights:
+        return _build_and_keep(model_file, graph_file)
+    _record(model_sha256, weights, sha256_bytes(data))
+    return data
+
+
+def prepare(model_file: Path) -> dict[str, str]:
+    """Check or build the cached graph now (the pool calls this before forking, so workers
+    read it instead of each building it); returns the hashes of the derived files."""
+    graph_bytes(model_file)
+    return derived_hashes(model_file)
+
+
+def derived_hashes(model_file: Path) -> dict[str, str]:
+    """SHA-256 of the parsed weights and of the graph this process used (or would use) for
+    `model_file`: what the report's face_engine names, so it describes what actually ran."""
+    model_sha256 = sha256_file(model_file)
+    if model_sha256 not in _DERIVED:
+        graph_bytes(model_file)
+    return dict(_DERIVED[model_sha256])
 
 
 class OnnxKernel:
@@ -227,20 +264,15 @@ class OnnxKernel:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        graph_file = _graph_file(model_file)
-        session = None
-        if graph_file.is_file():
-            try:
-                session = onnxruntime.InferenceSession(
-                    graph_file.read_bytes(), options, providers=providers()
-                )
-            except Exception:  # a damaged cache file: build the graph again and replace it
-                session = None
-        if session is None:
-            session = onnxruntime.InferenceSession(
-                _build_and_keep(model_file, graph_file), options, providers=providers()
-            )
+        data = graph_bytes(model_file)
+        try:
+            session = onnxruntime.InferenceSession(data, options, providers=providers())
+        except Exception:  # noqa: BLE001 - checked bytes that ORT still refuses: build again
+            graph_file = _graph_file(sha256_file(model_file))
+            data = _build_and_keep(model_file, graph_file)
+            session = onnxruntime.InferenceSession(data, options, providers=providers())
         self.session = session
+        self.graph_sha256 = sha256_bytes(data)
         self.size = int(session.get_inputs()[0].shape[1])
 
     def __call__(self, chips: np.ndarray) -> np.ndarray:
