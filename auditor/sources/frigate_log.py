@@ -9,7 +9,9 @@ name `unknown` when the score is under `unknown_score` (development builds befor
 overall face score <s>`, as `frigate.postprocessing.face_processor` or
 `frigate.embeddings.maintainer`). Each such line is one 1:N identification
 (a face seen on camera searched against Frigate's face library); it names neither the camera nor
-the tracked object, so neither is an attribute. Other lines are counted and left; a line of that
+the tracked object, so neither is an attribute. `Face recognizer returned no result for <id>`
+is a recognition that ran and gave nothing back: a failed identification (`no_result`) with
+the tracked object's id. Other lines are counted and left; a line of that
 logger that starts like a result but cannot be read is an error at its line.
 
 The principal is `frigate` (map it with `name = "frigate"`), as for its MQTT updates. Times are
@@ -41,6 +43,9 @@ _BEST = re.compile(
     r"^Detected best face for person as: (?P<name>.+?) with probability (?P<score>[0-9.eE+-]+)"
     r"(?: and overall face score [0-9.eE+-]+)?$"
 )
+#: The recogniser ran and gave nothing back (face.py: `Face recognizer returned no result for
+#: {id}`): an attempt, counted as a failed identification.
+_NO_RESULT = re.compile(r"^Face recognizer returned no result for (?P<id>\S+)$")
 _S6 = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\[")
 _LOOKS_LIKE = re.compile(r"^(?:\S+ \S+\s+)?\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] frigate\.")
 
@@ -63,6 +68,9 @@ class FrigateLogSource(applog.LineSource):
                 continue  # tracebacks and other continuation lines
             result.records += 1
             msg = m.group("msg")
+            if m.group("logger") in _FACE_LOGGERS and (nores := _NO_RESULT.match(msg)):
+                self._no_result(job, m, nores.group("id"), lineno, result)
+                continue
             if m.group("logger") not in _FACE_LOGGERS or not msg.startswith("Detected best face"):
                 continue
             best = _BEST.match(msg)
@@ -90,6 +98,29 @@ class FrigateLogSource(applog.LineSource):
                     "best_score": f"{score:.3f}",
                 },
             )
+
+    def _no_result(
+        self, job: ReadJob, m: re.Match[str], event_id: str, lineno: int, result: FileResult
+    ) -> None:
+        try:
+            when = applog.local_time(m.group("time"), _FMT, job.settings.timezone)
+        except ValueError as exc:
+            applog.issue(result, f"unreadable Frigate face result: {exc}", lineno)
+            return
+        applog.face_event(
+            result,
+            source=NAME,
+            when=when,
+            service="frigate",
+            operation="face_recognition",
+            kind=OperationKind.IDENTIFICATION_1TON,
+            principal=PRINCIPAL,
+            line=lineno,
+            outcome="failed",
+            error_code="no_result",
+            event_id=event_id,
+            attrs={"match_count": 0},
+        )
 
 
 SOURCE = FrigateLogSource()

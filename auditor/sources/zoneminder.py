@@ -15,6 +15,12 @@ on the name list alone. `Using model: face with <image>` before it names the ima
 (`/var/lib/zmeventnotification/images/16-snapshot.jpg`), a frame looked for under `frames/`.
 The monitor comes from the process name (`zmesdetect_m16` is monitor 16).
 
+mlapi serves its detections over HTTP (`POST /api/v1/detect/object?type=face`, mlapi.py's
+`/detect/object` route with `type=face` for face recognition) through werkzeug, whose access
+lines (`10.0.0.10 - - [11/May/2024 17:29:28] "POST /api/v1/detect/object?type=face HTTP/1.1"
+200 -`) sit between pyzm's lines in mlapi's console: each face request is one 1:N
+identification at the access line's time, a 4xx or 5xx status an attempt (`failed`).
+
 A face result with no time (mlapi's console) or no year (classic syslog) is an error at its line,
 one per result: no date is invented. The principal is `zoneminder` (map it with `name =
 "zoneminder"`).
@@ -52,6 +58,39 @@ _IMAGE = re.compile(r"^Using model: face with (?P<path>\S+)")
 _MONITOR = re.compile(r"_m(\d+)$")
 
 
+#: werkzeug's access line for mlapi's detection route (werkzeug `log_request`).
+_MLAPI_REQUEST = re.compile(
+    r"^(?P<client>\S+) - - \[(?P<time>\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d)\] "
+    r'"(?P<method>[A-Z]+) (?P<path>/api/v1/detect/object)\?(?P<query>\S*) HTTP/[\d.]+" '
+    r"(?P<status>\d{3}) "
+)
+
+
+def _mlapi_request(job: ReadJob, m: re.Match[str], lineno: int, result: FileResult) -> None:
+    """One mlapi detection request; only `type=face` is face recognition."""
+    if "type=face" not in m.group("query").split("&"):
+        return
+    try:
+        when = applog.local_time(m.group("time"), "%d/%b/%Y %H:%M:%S", job.settings.timezone)
+    except ValueError:
+        applog.issue(result, f"bad time {m.group('time')!r} in an mlapi access line", lineno)
+        return
+    status = int(m.group("status"))
+    applog.face_event(
+        result,
+        source=NAME,
+        when=when,
+        service="pyzm_mlapi",
+        operation="detect_object_face",
+        kind=OperationKind.IDENTIFICATION_1TON,
+        principal=PRINCIPAL,
+        line=lineno,
+        outcome="failed" if status >= 400 else "succeeded",
+        error_code=str(status) if status >= 400 else None,
+        attrs={"http_status": status, "client": m.group("client")},
+    )
+
+
 class ZoneMinderSource(applog.LineSource):
     """See `Source.read`."""
 
@@ -63,6 +102,10 @@ class ZoneMinderSource(applog.LineSource):
         while (item := (yield)) is not None:
             lineno, text = item
             m = _FILE.match(text) or _CONSOLE.match(text) or _SYSLOG.match(text)
+            if m is None and (request := _MLAPI_REQUEST.match(text)) is not None:
+                result.records += 1
+                _mlapi_request(job, request, lineno, result)
+                continue
             if m is None:
                 if _LOOKS_LIKE.match(text):
                     applog.issue(result, "ZoneMinder log line not in the logger's layout", lineno)
