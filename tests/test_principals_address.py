@@ -35,6 +35,11 @@ category = "police"
 address = "192.168.7.40"
 organisation = "Shop Co"
 category = "private_entity"
+
+[[principal]]
+address = "::ffff:10.30.0.0/112"
+organisation = "Mapped Range Unit"
+category = "police"
 """
 
 
@@ -58,6 +63,14 @@ def directory(tmp_path: Path, text: str) -> principals.Directory:
         (Principal("10.21.0.1", address="10.21.0.1"), "unknown"),
         (Principal("192.168.7.41", address="192.168.7.41"), "unknown"),
         (Principal("x", address="10.0.0.XXX"), "unknown"),  # masked addresses never match
+        # a port after the address (proxies, uvicorn) is not part of it
+        (Principal("x", address="10.20.0.15:41342"), "Metro City Police Department"),
+        (Principal("x", address="[2001:db8::5]:41342"), "Harbor County Sheriff's Office"),
+        (Principal("x", address="10.21.0.1:41342"), "unknown"),
+        # an IPv4-mapped range entry matches the IPv4 addresses it maps, written either way
+        (Principal("x", address="10.30.0.7"), "Mapped Range Unit"),
+        (Principal("x", address="::ffff:10.30.0.8"), "Mapped Range Unit"),
+        (Principal("x", address="10.31.0.7"), "unknown"),
         (Principal("10.20.0.15"), "unknown"),  # no address from the log: address entries skip it
     ],
 )
@@ -143,3 +156,39 @@ def test_access_log_attributed_by_address_through_the_cli(
     assert report["summary"]["kinds"]["identification_1toN"] == 4
     (source,) = [i for i in report["inputs"] if i["path"] == "logs/proxy/access.log"]
     assert (source["source"], source["records"], source["errors"]) == ("httplog", 9, 1)
+
+
+def test_a_client_address_with_a_port_is_attributed_through_the_cli(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Traefik's JSON access log names the client as `ClientAddr` with its port."""
+    record = {
+        "StartUTC": "2026-03-14T09:00:00Z",
+        "ClientAddr": "10.20.0.15:41342",
+        "RequestMethod": "POST",
+        "RequestPath": "/face/v1.0/identify",
+        "DownstreamStatus": 200,
+    }
+    bundle = make_bundle(
+        tmp_path / "b",
+        {"logs/traefik/access.json": json.dumps(record).encode() + b"\n"},
+        principals=ENTRIES,
+    )
+    out = tmp_path / "r.json"
+    result = cli(
+        "audit",
+        bundle,
+        "--format",
+        "json",
+        "--output",
+        out,
+        "--no-store",
+        "--no-frames",
+        "--policy",
+        "all",
+    )
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(out.read_text())
+    events = [e for f in report["findings"] for e in f["events"]]
+    events += [e for u in report["undecided"] for e in u["sample"]]
+    assert events and {e["organisation"] for e in events} == {"Metro City Police Department"}

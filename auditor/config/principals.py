@@ -10,9 +10,10 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditor.config import tomlfile
@@ -43,18 +44,45 @@ CATEGORIES = (
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+#: `[2001:db8::5]:41342` (RFC 3986 host with a port) and `10.40.0.8:41342`.
+_V6_PORT = re.compile(r"^\[(?P<ip>[0-9A-Fa-f:.]+(?:%[\w.-]+)?)\](?::\d{1,5})?$")
+_V4_PORT = re.compile(r"^(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$")
+
+
 @lru_cache(maxsize=4096)
 def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """A log's client address as an IP address (IPv4-mapped IPv6 unwrapped), or None."""
+    """A log's client address as an IP address, or None: a port after it is dropped
+    (`10.40.0.8:41342`, `[2001:db8::5]:41342`, as proxies and uvicorn log clients) and an
+    IPv4-mapped IPv6 address (`::ffff:10.0.0.5`, as Node reports IPv4 clients) unwrapped."""
     if not text:
         return None
+    text = text.strip()
+    m = _V6_PORT.match(text) or _V4_PORT.match(text)
+    if m is not None:
+        text = m.group("ip")
     try:
-        ip = ipaddress.ip_address(text.strip().strip("[]"))
+        ip = ipaddress.ip_address(text)
     except ValueError:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     return ip
+
+
+#: Distinct principals remembered by `Directory._rule_for` before the memo starts again.
+_MEMO_MAX = 1 << 16
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _network(value: str) -> IPNetwork:
+    """A principals.toml range; an IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) is the IPv4
+    range it maps, so it matches the addresses as `_ip` unwraps them. Raises ValueError."""
+    net = ipaddress.ip_network(value.strip(), strict=False)
+    if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(_MAPPED):
+        mapped = net.network_address.ipv4_mapped
+        assert mapped is not None
+        return ipaddress.IPv4Network((mapped, net.prefixlen - 96), strict=False)
+    return net
 
 
 @dataclass(frozen=True)
@@ -94,15 +122,26 @@ class Directory:
     """The ordered entries of principals.toml."""
 
     rules: tuple[PrincipalRule, ...] = ()
+    _memo: dict[tuple[Any, ...], PrincipalRule | None] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def resolve(self, p: Principal) -> Principal:
         """`p` with organisation and category filled in, or left `unknown`."""
-        for rule in self.rules:
-            if rule.matches(p):
-                return replace(
-                    p, organisation=rule.organisation, category=rule.category, matched=True
-                )
-        return p
+        rule = self._rule_for(p)
+        if rule is None:
+            return p
+        return replace(p, organisation=rule.organisation, category=rule.category, matched=True)
+
+    def _rule_for(self, p: Principal) -> PrincipalRule | None:
+        """The first entry that describes `p`, memoised per principal: a log repeats a few
+        principals thousands of times, and thousands of ARN globs each would cost seconds."""
+        key = (p.id, p.account, p.address, p.arns)
+        if key not in self._memo:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[key] = next((r for r in self.rules if r.matches(p)), None)
+        return self._memo[key]
 
     def category_of(self, organisation: str) -> str | None:
         """The category of the first entry for `organisation` (case does not matter)."""
@@ -119,7 +158,7 @@ class Directory:
         The entry's place keys (country, region, locality, timezone) fill the fields the log
         lacks; `place_from` says which came from principals.toml and which from the log.
         """
-        rule = next((r for r in self.rules if r.matches(event.principal)), None)
+        rule = self._rule_for(event.principal)
         principal = (
             replace(
                 event.principal,
@@ -211,7 +250,7 @@ def load(path: Path, display: str) -> Directory:
         network = None
         if key == "address":
             try:
-                network = ipaddress.ip_network(value.strip(), strict=False)
+                network = _network(value)
             except ValueError:
                 raise doc.error(
                     f"address {value!r} is not an IP address or CIDR range "
