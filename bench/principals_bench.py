@@ -51,7 +51,8 @@ def main() -> None:
     for ev in evs:
         directory.attribute(ev)
     memo = time.perf_counter() - start
-    print(f"| {entries:,} | {events:,} | {distinct} | {scan:.2f} | {memo:.3f} | {scan / memo:.0f}x |")
+    row = (f"{entries:,}", f"{events:,}", str(distinct), f"{scan:.2f}", f"{memo:.3f}")
+    print("| " + " | ".join(row) + f" | {scan / memo:.0f}x |")
 
 
 if __name__ == "__main__":
