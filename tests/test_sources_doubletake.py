@@ -87,3 +87,37 @@ def test_frigate_topic_wrapper(tmp_path: Path) -> None:
     result = read_sample("f.jsonl", root=tmp_path)
     assert result.source == "frigate" and len(result.events) == 1
     assert issues(result) == [(2, None, "not a Frigate tracked-object update (no type)")]
+
+
+def test_a_capture_of_every_topic_swallows_no_frigate_update(tmp_path: Path) -> None:
+    """`mosquitto_sub -t '#' -v`-style capture as JSON lines (topic + payload): Double Take's
+    results, Frigate's face updates (read by the frigate source), Frigate's events (no
+    recognition: counted) and a topic no source reads (an error at its line)."""
+    samples = Path(__file__).parent.parent / "fixtures/logs-samples"
+    dt = json.loads((samples / "double-take/mqtt-matches.jsonl").read_text().splitlines()[0])
+    faces = [
+        json.loads(x)
+        for x in (samples / "frigate/tracked_object_update.jsonl").read_text().splitlines()[:2]
+    ]
+    lines = [
+        {"topic": "double-take/matches/alex", "payload": dt},
+        {"topic": "frigate/tracked_object_update", "payload": faces[0]},
+        {"topic": "frigate/events", "payload": {"type": "new", "before": {}, "after": {}}},
+        {"topic": "frigate/tracked_object_update", "payload": faces[1]},
+        {"topic": "garage/door", "payload": {"state": "open"}},
+    ]
+    (tmp_path / "capture.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    result = read_sample("capture.jsonl", root=tmp_path)
+    assert result.source == "doubletake"
+    assert [(e.line, e.source, e.kind.value) for e in result.events] == [
+        (1, "doubletake", "identification_1toN"),
+        (2, "frigate", "identification_1toN"),
+        (4, "frigate", "identification_1toN"),
+    ]
+    assert issues(result) == [
+        (
+            5,
+            None,
+            "a message of topic 'garage/door' that no source reads, in a Double Take capture",
+        )
+    ]

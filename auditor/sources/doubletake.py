@@ -58,7 +58,7 @@ class DoubleTakeSource:
         index: int | None,
         seen: set[str],
     ) -> None:
-        topic = None
+        topic, whole = None, obj
         if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
             topic, obj = obj.get("topic"), obj["payload"]
         if not isinstance(obj, dict):
@@ -69,7 +69,11 @@ class DoubleTakeSource:
         if isinstance(topic, str) and not topic.startswith(
             ("double-take/matches", "double-take/cameras")
         ):
-            result.records += 1  # errors, person counts: not a recognition
+            # another product's message in the same capture (Frigate's face updates) is read by
+            # its source; Double Take's other topics and Frigate's events carry no recognition
+            if not _hand_back(job, whole, result, line, index, quiet=topic.startswith(_IRRELEVANT)):
+                if topic.startswith(_IRRELEVANT):
+                    result.records += 1
             return
         if "match" in obj:
             results = [obj["match"]] if isinstance(obj["match"], dict) else []
@@ -81,6 +85,8 @@ class DoubleTakeSource:
                 for r in obj[key]
                 if isinstance(r, dict)
             ]
+        elif _hand_back(job, whole, result, line, index, quiet=True):
+            return
         else:
             result.issues.append(
                 InputIssue(
@@ -152,6 +158,37 @@ def _time(value: Any, tz: str) -> Any:
     if isinstance(value, str) and "/" in value and "M" in value[-2:]:
         return parse_time(value, tz, "%m/%d/%Y %I:%M:%S %p")
     return parse_time(value, tz)
+
+
+#: Topics of a capture known to carry no recognition: Double Take's errors and person counts,
+#: Frigate's events and stats (Double Take's input), Home Assistant's discovery messages.
+_IRRELEVANT = ("double-take/", "frigate/", "homeassistant/")
+
+
+def _hand_back(
+    job: ReadJob,
+    rec: Any,
+    result: FileResult,
+    line: int | None,
+    index: int | None,
+    quiet: bool = False,
+) -> bool:
+    """Read a record of another source found in a Double Take capture with that source (a
+    `mosquitto_sub -t '#'` capture holds Frigate's messages too); no source swallows another's
+    records. Without one: an error at its record (unless `quiet`: the caller reports it)."""
+    from auditor.sources import SOURCES
+    from auditor.sources.detect import json_kind
+
+    name = json_kind(rec) if isinstance(rec, dict) else None
+    source = SOURCES.get(name) if name not in (None, NAME) else None
+    if source is not None and hasattr(source, "read_record"):
+        source.read_record(job, rec, line, index, result, {})
+        return True
+    if not quiet:
+        topic = rec.get("topic") if isinstance(rec, dict) else None
+        message = f"a message of topic {topic!r} that no source reads, in a Double Take capture"
+        result.issues.append(InputIssue(result.path, message, line=line, record=index))
+    return False
 
 
 SOURCE = DoubleTakeSource()
