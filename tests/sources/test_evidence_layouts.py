@@ -6,6 +6,7 @@ findings."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,11 @@ def test_export_and_verify_the_new_layouts(
         shutil.copy(SAMPLES / rel, target)
     (bundle / "principals.toml").write_text(PRINCIPALS)
     pack = (ROOT / "seeds/microsoft-face-police-2020.toml").read_text()
-    (tmp_path / "ms.toml").write_text(pack.replace('[rules.context]\ncountry = ["US"]\n', "", 1))
+    pack = pack.replace('[rules.context]\ncountry = ["US"]\n', "", 1)
+    # a changed pack is another version (the shipped one is compared byte for byte)
+    pack, n = re.subn(r'^version = "([^"]+)"', r'version = "\1-nous"', pack, count=1, flags=re.M)
+    assert n == 1
+    (tmp_path / "ms.toml").write_text(pack)
     packs = (
         "--policy",
         str(tmp_path / "ms.toml"),
