@@ -10,246 +10,28 @@ Patterns are paths with placeholders: `{v}` is an API version segment (`v1.0`, `
 ignores the query string, a trailing slash and letter case (Azure paths are case-insensitive).
 The first entry that matches the path and the method wins, so a specific route is listed before
 a broader one. DeepStack and CodeProject.AI serve the same API, so both are `deepstack`.
+Azure AI Face's entries are in `auditor.catalogue.azure`; the self-hosted APIs (deepface,
+InsightFace-REST, Double Take, Frigate) are in `auditor.catalogue.selfhosted`, and their
+root-level paths (`/verify`, `/extract`) match only exactly, without a trailing slash.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from auditor.catalogue.azure import AZURE
+from auditor.catalogue.route import ANY as _ANY
+from auditor.catalogue.route import POST as _POST
+from auditor.catalogue.route import Route
+from auditor.catalogue.selfhosted import EXACT_PATHS, PREFIXES, SELF_HOSTED
 from auditor.core.models import OperationKind as K
 
-_ANY: frozenset[str] = frozenset()
-_POST = frozenset({"POST"})
-_PUT = frozenset({"PUT"})
-_WRITE = frozenset({"POST", "PUT", "PATCH"})
-
-
-@dataclass(frozen=True)
-class Route:
-    """One endpoint: service, path pattern, methods (empty = any), operation name and kind."""
-
-    service: str
-    pattern: str
-    operation: str
-    kind: K
-    methods: frozenset[str] = _ANY
-    #: A concrete request path the tests check against this entry.
-    example: str = ""
-
-
-_AZ = "/face/{v}"
-_GROUPS = ("persongroups", "largepersongroups")
+__all__ = ["ROUTES", "Route", "match_route", "may_be_face_request", "request_path"]
 
 ROUTES: tuple[Route, ...] = (
-    # Azure AI Face REST (v1.0, v1.1-preview, v1.2): 1:N, 1:1 and detection
-    Route(
-        "azure_face",
-        f"{_AZ}/detect",
-        "Detect",
-        K.FACE_DETECTION,
-        _POST,
-        "/face/v1.0/detect?returnFaceId=true",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/identify",
-        "Identify",
-        K.IDENTIFICATION_1TON,
-        _POST,
-        "/face/v1.0/identify",
-    ),
-    Route("azure_face", f"{_AZ}/verify", "Verify", K.VERIFICATION_1TO1, _POST, "/face/v1.2/verify"),
-    Route(
-        "azure_face",
-        f"{_AZ}/findsimilars",
-        "FindSimilar",
-        K.IDENTIFICATION_1TON,
-        _POST,
-        "/face/v1.0/findsimilars",
-    ),
-    Route("azure_face", f"{_AZ}/group", "Group", K.IDENTIFICATION_1TON, _POST, "/face/v1.0/group"),
-    # liveness: with verify it is a 1:1 comparison against the session's reference image
-    Route(
-        "azure_face",
-        f"{_AZ}/detectLivenessWithVerify/singleModal/sessions{{rest}}",
-        "CreateLivenessWithVerifySession",
-        K.VERIFICATION_1TO1,
-        _POST,
-        "/face/v1.1-preview.1/detectLivenessWithVerify/singleModal/sessions",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/detectLivenessWithVerify-sessions{{rest}}",
-        "CreateLivenessWithVerifySession",
-        K.VERIFICATION_1TO1,
-        _POST,
-        "/face/v1.2/detectLivenessWithVerify-sessions",
-    ),
-    # reading or deleting a session (and its audit entries) compares nothing
-    Route(
-        "azure_face",
-        f"{_AZ}/detectLivenessWithVerify/singleModal/sessions{{rest}}",
-        "LivenessWithVerifySession.Manage",
-        K.OTHER,
-        _ANY,
-        "/face/v1.1-preview.1/detectLivenessWithVerify/singleModal/sessions/b12e033e-bda7-4b83-"
-        "a211-e721c661f30e",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/detectLivenessWithVerify-sessions{{rest}}",
-        "LivenessWithVerifySession.Manage",
-        K.OTHER,
-        _ANY,
-        "/face/v1.2/detectLivenessWithVerify-sessions/b12e033e-bda7-4b83-a211-e721c661f30e",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/detectLiveness/singleModal/sessions{{rest}}",
-        "CreateLivenessSession",
-        K.FACE_ANALYSIS,
-        _POST,
-        "/face/v1.1-preview.1/detectLiveness/singleModal/sessions",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/detectLiveness-sessions{{rest}}",
-        "CreateLivenessSession",
-        K.FACE_ANALYSIS,
-        _POST,
-        "/face/v1.2/detectLiveness-sessions",
-    ),
-    # galleries: person groups and large person groups (create, persons, faces, training)
-    *(
-        r
-        for g in _GROUPS
-        for r in (
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}/{{id}}/persons/{{id}}/persistedfaces",
-                f"{g}.Person.AddFace",
-                K.ENROLMENT,
-                _POST,
-                f"/face/v1.0/{g}/pg-1/persons/25985303-c537-4467-b41d-bdb45cd95ca1/persistedfaces"
-                "?detectionModel=detection_03",
-            ),
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}/{{id}}/persons",
-                f"{g}.Person.Create",
-                K.ENROLMENT,
-                _POST,
-                f"/face/v1.0/{g}/pg-1/persons",
-            ),
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}/{{id}}/train",
-                f"{g}.Train",
-                K.ENROLMENT,
-                _POST,
-                f"/face/v1.0/{g}/pg-1/train",
-            ),
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}/{{id}}",
-                f"{g}.Create",
-                K.ENROLMENT,
-                _PUT,
-                f"/face/v1.0/{g}/watchlist-7",
-            ),
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}{{rest}}",
-                f"{g}.Manage",
-                K.OTHER,
-                _ANY,
-                f"/face/v1.0/{g}/pg-1/training",
-            ),
-        )
-    ),
-    # face lists and large face lists (FindSimilar galleries)
-    *(
-        r
-        for g in ("facelists", "largefacelists")
-        for r in (
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}/{{id}}/persistedfaces",
-                f"{g}.AddFace",
-                K.ENROLMENT,
-                _POST,
-                f"/face/v1.0/{g}/fl-1/persistedfaces?userData=x",
-            ),
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}/{{id}}/train",
-                f"{g}.Train",
-                K.ENROLMENT,
-                _POST,
-                f"/face/v1.0/{g}/fl-1/train",
-            ),
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}/{{id}}",
-                f"{g}.Create",
-                K.ENROLMENT,
-                _PUT,
-                f"/face/v1.0/{g}/fl-1",
-            ),
-            Route(
-                "azure_face",
-                f"{_AZ}/{g}{{rest}}",
-                f"{g}.Manage",
-                K.OTHER,
-                _ANY,
-                f"/face/v1.0/{g}/fl-1/persistedfaces/0b1f3d2e-8c1d-4d61-9c4b-0e9e3f2c6a11",
-            ),
-        )
-    ),
-    # person directory (v1.1-preview, v1.2): persons, their faces, dynamic person groups
-    Route(
-        "azure_face",
-        f"{_AZ}/persons/{{id}}/recognitionModels/{{id}}/persistedfaces",
-        "PersonDirectory.AddFace",
-        K.ENROLMENT,
-        _POST,
-        "/face/v1.2/persons/85c0c630-c9c9-40f8-8a4e-f9ae4f926ea5/recognitionModels/"
-        "recognition_04/persistedfaces",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/persons",
-        "PersonDirectory.CreatePerson",
-        K.ENROLMENT,
-        _POST,
-        "/face/v1.1-preview.1/persons",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/dynamicpersongroups/{{id}}",
-        "DynamicPersonGroup.Create",
-        K.ENROLMENT,
-        _WRITE,
-        "/face/v1.2/dynamicpersongroups/dpg-1",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/persons{{rest}}",
-        "PersonDirectory.Manage",
-        K.OTHER,
-        _ANY,
-        "/face/v1.2/persons/85c0c630-c9c9-40f8-8a4e-f9ae4f926ea5",
-    ),
-    Route(
-        "azure_face",
-        f"{_AZ}/dynamicpersongroups{{rest}}",
-        "DynamicPersonGroup.Manage",
-        K.OTHER,
-        _ANY,
-        "/face/v1.2/dynamicpersongroups",
-    ),
+    # Azure AI Face (auditor.catalogue.azure)
+    *AZURE,
     # CompreFace (recognition, verification and detection services)
     Route(
         "compreface",
@@ -396,6 +178,8 @@ ROUTES: tuple[Route, ...] = (
         _ANY,
         "/facepp/v3/faceset/removeface",
     ),
+    # deepface, InsightFace-REST, Double Take, Frigate (auditor.catalogue.selfhosted)
+    *SELF_HOSTED,
 )
 
 _VERSION = r"v\d+(?:\.\d+)?(?:-preview(?:\.\d+)?)?"
@@ -416,7 +200,11 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 _COMPILED = tuple((_compile(r.pattern), r) for r in ROUTES)
 #: Cheap first test: a path that holds none of these cannot be in the catalogue.
-_MARKERS = ("/face/", "/api/v1/", "/v1/vision/face", "/facepp/")
+_MARKERS = ("/face/", "/api/v1/", "/v1/vision/face", "/facepp/", *PREFIXES)
+#: Raw request-line markers of `may_be_face_request` beyond `face` and `/api/v1/`.
+_RAW_MARKERS = tuple(
+    m.encode() for m in (*PREFIXES, *EXACT_PATHS) if "face" not in m and "/api/v1/" not in m
+)
 
 
 def request_path(target: str) -> str:
@@ -433,7 +221,7 @@ def match_route(method: str, target: str) -> Route | None:
     """The catalogue entry for `method target`, or None when it is not a face-API endpoint."""
     path = request_path(target)
     low = path.lower()
-    if not any(m in low for m in _MARKERS):
+    if low not in EXACT_PATHS and not any(m in low for m in _MARKERS):
         return None
     verb = method.upper()
     for regex, route in _COMPILED:
@@ -444,6 +232,7 @@ def match_route(method: str, target: str) -> Route | None:
 
 def may_be_face_request(request: bytes) -> bool:
     """Cheap pre-test on a raw request line: False means neither a catalogue route nor a path
-    that looks like face matching can be in it (every pattern holds `face` or `/api/v1/`)."""
+    that looks like face matching can be in it (every pattern holds `face`, `/api/v1/` or one
+    of the self-hosted paths and prefixes)."""
     low = request.lower()
-    return b"face" in low or b"/api/v1/" in low
+    return b"face" in low or b"/api/v1/" in low or any(m in low for m in _RAW_MARKERS)
