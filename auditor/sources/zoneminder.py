@@ -13,7 +13,10 @@ The dlib face recogniser (pyzm/ml/face_dlib.py) logs each result as `Face Dlib:R
 for a face that matched nobody): one 1:N identification per line, read with `ast.literal_eval`
 on the name list alone. `Using model: face with <image>` before it names the image searched
 (`/var/lib/zmeventnotification/images/16-snapshot.jpg`), a frame looked for under `frames/`.
-The monitor comes from the process name (`zmesdetect_m16` is monitor 16).
+The monitor comes from the process name (`zmesdetect_m16` is monitor 16). A call starts with the
+banner `|---------- Dlib Face recognition (input image: 800w*450h) ----------|`; one that finds
+no face encodings returns before any `Returning:` line, and is still one identification (no
+faces, no match) at its banner's line.
 
 mlapi serves its detections over HTTP (`POST /api/v1/detect/object?type=face`, mlapi.py's
 `/detect/object` route with `type=face` for face recognition) through werkzeug, whose access
@@ -56,6 +59,9 @@ _RESULT = re.compile(
 )
 _IMAGE = re.compile(r"^Using model: face with (?P<path>\S+)")
 _MONITOR = re.compile(r"_m(\d+)$")
+#: face_dlib.py's banner at the start of each recognition call; a call that finds no face
+#: encodings returns before its `Face Dlib:Returning:` line.
+_CALL = re.compile(r"^\|-+ Dlib Face recognition \(input image: [^)]*\) -+\|$")
 
 
 #: werkzeug's access line for mlapi's detection route (werkzeug `log_request`).
@@ -99,6 +105,7 @@ class ZoneMinderSource(applog.LineSource):
     def consume(self, job: ReadJob, result: FileResult) -> applog.LineConsumer:
         """See `applog.LineSource.consume`."""
         images: dict[str, tuple[str, int]] = {}
+        calls: dict[str, tuple[re.Match[str], int]] = {}  # a started call without its result
         while (item := (yield)) is not None:
             lineno, text = item
             m = _FILE.match(text) or _CONSOLE.match(text) or _SYSLOG.match(text)
@@ -116,9 +123,17 @@ class ZoneMinderSource(applog.LineSource):
             if (image := _IMAGE.match(msg)) is not None:
                 images[key] = (image.group("path"), lineno)
                 continue
+            if _CALL.match(msg):
+                if key in calls:
+                    _early_return(job, *calls.pop(key), result)
+                calls[key] = (m, lineno)
+                continue
             if not msg.startswith("Face Dlib:Returning:"):
                 continue
+            calls.pop(key, None)
             self._result(job, m, msg, images.get(key), lineno, result)
+        for started, lineno in sorted(calls.values(), key=lambda c: c[1]):
+            _early_return(job, started, lineno, result)
 
     def _result(
         self,
@@ -166,6 +181,34 @@ class ZoneMinderSource(applog.LineSource):
                 applog.RECORD_LINES: applog.record_lines(lineno, [image[1]] if image else []),
             },
         )
+
+
+def _early_return(job: ReadJob, m: re.Match[str], lineno: int, result: FileResult) -> None:
+    """A recognition call that started (its banner) and returned before any result line: it
+    ran on the image and found no face to match, still one 1:N identification."""
+    try:
+        when = _time(m, job.settings.timezone)
+    except ValueError as exc:
+        applog.issue(result, str(exc), lineno)
+        return
+    proc = m.group("proc")
+    monitor = _MONITOR.search(proc)
+    applog.face_event(
+        result,
+        source=NAME,
+        when=when,
+        service="pyzm_face_dlib",
+        operation="face_recognition",
+        kind=OperationKind.IDENTIFICATION_1TON,
+        principal=PRINCIPAL,
+        line=lineno,
+        attrs={
+            "monitor": monitor.group(1) if monitor else None,
+            "process": proc,
+            "faces": 0,
+            "match_count": 0,
+        },
+    )
 
 
 def _time(m: re.Match[str], tz: str) -> datetime:
