@@ -21,6 +21,7 @@ Frigate's own (local, read in the bundle's `timezone`).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from auditor.core.models import OperationKind
 from auditor.sources import applog
@@ -83,16 +84,11 @@ class FrigateLogSource(applog.LineSource):
                 applog.issue(result, f"unreadable Frigate face result: {exc}", lineno)
                 continue
             name = best.group("name")
-            applog.face_event(
+            _identification(
                 result,
-                source=NAME,
-                when=when,
-                service="frigate",
-                operation="face_recognition",
-                kind=OperationKind.IDENTIFICATION_1TON,
-                principal=PRINCIPAL,
-                line=lineno,
-                attrs={
+                when,
+                lineno,
+                {
                     "match_count": 0 if name == "unknown" else 1,
                     "matched_names": None if name == "unknown" else name,
                     "best_score": f"{score:.3f}",
@@ -107,20 +103,33 @@ class FrigateLogSource(applog.LineSource):
         except ValueError as exc:
             applog.issue(result, f"unreadable Frigate face result: {exc}", lineno)
             return
-        applog.face_event(
-            result,
-            source=NAME,
-            when=when,
-            service="frigate",
-            operation="face_recognition",
-            kind=OperationKind.IDENTIFICATION_1TON,
-            principal=PRINCIPAL,
-            line=lineno,
-            outcome="failed",
-            error_code="no_result",
-            event_id=event_id,
-            attrs={"match_count": 0},
-        )
+        _identification(result, when, lineno, {"match_count": 0}, "failed", "no_result", event_id)
+
+
+def _identification(
+    result: FileResult,
+    when: datetime,
+    lineno: int,
+    attrs: dict[str, object],
+    outcome: str = "succeeded",
+    error_code: str | None = None,
+    event_id: str | None = None,
+) -> None:
+    """One 1:N identification by Frigate's face processor."""
+    applog.face_event(
+        result,
+        source=NAME,
+        when=when,
+        service="frigate",
+        operation="face_recognition",
+        kind=OperationKind.IDENTIFICATION_1TON,
+        principal=PRINCIPAL,
+        line=lineno,
+        outcome=outcome,
+        error_code=error_code,
+        event_id=event_id,
+        attrs=attrs,
+    )
 
 
 SOURCE = FrigateLogSource()

@@ -154,38 +154,25 @@ class ZoneMinderSource(applog.LineSource):
         except ValueError as exc:
             applog.issue(result, f"unreadable ZoneMinder face result: {exc}", lineno)
             return
-        try:
-            when = _time(m, job.settings.timezone)
-        except ValueError as exc:
-            applog.issue(result, str(exc), lineno)
-            return
-        proc = m.group("proc")
-        monitor = _MONITOR.search(proc)
-        matched = [str(n) for n in found if n and n != "unknown"]
-        applog.face_event(
-            result,
-            source=NAME,
-            when=when,
-            service="pyzm_face_dlib",
-            operation="face_recognition",
-            kind=OperationKind.IDENTIFICATION_1TON,
-            principal=PRINCIPAL,
-            line=lineno,
-            frames=applog.snapshot_frames(job, [image[0]] if image else [], result, lineno),
-            attrs={
-                "monitor": monitor.group(1) if monitor else None,
-                "process": proc,
-                "faces": len(found),
-                "match_count": len(matched),
-                "matched_names": applog.names(matched),
-                applog.RECORD_LINES: applog.record_lines(lineno, [image[1]] if image else []),
-            },
-        )
+        _emit(job, m, lineno, result, [str(n) if n else "" for n in found], image)
 
 
 def _early_return(job: ReadJob, m: re.Match[str], lineno: int, result: FileResult) -> None:
     """A recognition call that started (its banner) and returned before any result line: it
     ran on the image and found no face to match, still one 1:N identification."""
+    _emit(job, m, lineno, result, [], None)
+
+
+def _emit(
+    job: ReadJob,
+    m: re.Match[str],
+    lineno: int,
+    result: FileResult,
+    names: list[str],
+    image: tuple[str, int] | None,
+) -> None:
+    """One identification at `lineno`: the names the call returned (`unknown` matched nobody)
+    and the image the process named last, if any."""
     try:
         when = _time(m, job.settings.timezone)
     except ValueError as exc:
@@ -193,6 +180,7 @@ def _early_return(job: ReadJob, m: re.Match[str], lineno: int, result: FileResul
         return
     proc = m.group("proc")
     monitor = _MONITOR.search(proc)
+    matched = [n for n in names if n and n != "unknown"]
     applog.face_event(
         result,
         source=NAME,
@@ -202,11 +190,14 @@ def _early_return(job: ReadJob, m: re.Match[str], lineno: int, result: FileResul
         kind=OperationKind.IDENTIFICATION_1TON,
         principal=PRINCIPAL,
         line=lineno,
+        frames=applog.snapshot_frames(job, [image[0]] if image else [], result, lineno),
         attrs={
             "monitor": monitor.group(1) if monitor else None,
             "process": proc,
-            "faces": 0,
-            "match_count": 0,
+            "faces": len(names),
+            "match_count": len(matched),
+            "matched_names": applog.names(matched),
+            applog.RECORD_LINES: applog.record_lines(lineno, [image[1]] if image else []),
         },
     )
 
