@@ -91,7 +91,7 @@ class HttpLogSource:
         if not line:
             state.block, state.after_gin = None, False
             return
-        if line.startswith(b"[") and line[1:].lstrip()[:1] in (b"{", b"]"):
+        if line.startswith(b"[") and _ARRAY_LINE.match(line):
             # a JSON array of records on one line (`jq -c -s`), not `[GIN]` or `[2026-...]`
             state.block, state.after_gin = None, False
             for obj, at, _ in jsonany.records_in(line, result, lineno or 1):
@@ -342,6 +342,11 @@ class _State:
     kind: str | None = None
     block: accesslines.ServerMessage | None = None
     after_gin: bool = False
+
+
+#: A line that opens a JSON array of records (`[{` or `[]`), not `[GIN]` or `[2026-...]`:
+#: matched in place, no copy of the line (Gin and Envoy lines all start with `[`).
+_ARRAY_LINE = re.compile(rb"\[\s*[{\]]")
 
 
 def _json_document(head: bytes) -> bool:
