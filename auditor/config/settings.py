@@ -59,6 +59,15 @@ class SourceSettings:
     overrides: tuple[tuple[str, str], ...] = ()
     timezone: str = "UTC"
     httplog_formats: tuple[HttpLogFormat, ...] = ()
+    #: `[[sources]] syslog_year`: (glob, year) for RFC 3164 syslog times, which have no year
+    syslog_years: tuple[tuple[str, int], ...] = ()
+
+    def syslog_year_for(self, rel: str) -> int | None:
+        """The declared year of the RFC 3164 times in this file, if audit.toml gives one."""
+        for glob, year in self.syslog_years:
+            if fnmatch.fnmatchcase(rel, glob):
+                return year
+        return None
 
     def mapping_for(self, rel: str) -> JsonlMapping | None:
         """The first JSONL mapping whose glob matches the bundle-relative path."""
@@ -87,7 +96,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "": ("name", "timezone", "frames", "jsonl", "text", "sources", "httplog", "description"),
     "jsonl": ("glob", "fields"),
     "text": ("glob", "pattern", "time_format"),
-    "sources": ("glob", "source"),
+    "sources": ("glob", "source", "syslog_year"),
     "httplog": ("glob", "format"),
 }
 #: Field names a `[jsonl.fields]` mapping may use: the core fields, and any snake_case
@@ -241,12 +250,17 @@ def parse(
             continue
         patterns.append(TextPattern(glob, pattern, fmt))
 
-    overrides = []
+    overrides, years = [], []
     for i, entry in _array(c, "sources"):
         c.known(entry, "sources", i)
         chosen = c.string(entry, "glob", "sources", i, required=True)
-        source = c.string(entry, "source", "sources", i, required=True)
-        if source is not None and source not in SOURCES:
+        year = _syslog_year(c, entry, i)
+        if chosen is not None and year is not None:
+            years.append((chosen, year))
+        source = c.string(entry, "source", "sources", i, required="syslog_year" not in entry)
+        if source is None:
+            continue
+        if source not in SOURCES:
             c.add(
                 f"unknown source {source!r} (known: {', '.join(SOURCES)})",
                 "sources",
@@ -266,7 +280,26 @@ def parse(
         tuple(overrides),
         tz,
         httplog_formats=formats,
+        syslog_years=tuple(years),
     )
+
+
+def _syslog_year(c: _Collect, entry: dict[str, Any], i: int) -> int | None:
+    """`syslog_year`: the year of the RFC 3164 times (`May 11 17:29:26`) in the files of
+    `glob`, which carry none (see `sources.wrapped`)."""
+    year = entry.get("syslog_year")
+    if year is None:
+        return None
+    if isinstance(year, bool) or not isinstance(year, int) or not 1970 <= year <= 9999:
+        c.add(
+            "must be a year from 1970 to 9999",
+            "sources",
+            i,
+            key="syslog_year",
+            field=f"sources[{i}].syslog_year",
+        )
+        return None
+    return year
 
 
 def _httplog_formats(c: _Collect) -> tuple[HttpLogFormat, ...]:

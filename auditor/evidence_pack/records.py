@@ -22,8 +22,10 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -396,3 +398,30 @@ def overrides_toml(sources: dict[str, str]) -> str:
         glob = "".join(f"[{c}]" if c in "*?[" else c for c in file)
         parts.append(f"\n[[sources]]\nglob = {json.dumps(glob)}\nsource = {json.dumps(source)}\n")
     return "".join(parts)
+
+
+def pin_years(root: Path, years: dict[str, int]) -> None:
+    """Give each sparse file whose RFC 3164 times were dated by its modification time
+    (`sources.syslogyear`) a modification time at the end of that year, so the re-run dates
+    its lines alike: a sparse file is written now, the original was not."""
+    for file, year in years.items():
+        path = root / file
+        if path.is_file():
+            stamp = datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+            os.utime(path, (stamp, stamp))
+
+
+def syslog_years(report: dict[str, Any]) -> dict[str, int]:
+    """file -> the year its year-less syslog times were given by the file's modification time
+    in the audit (`sources.syslogyear`; a year from audit.toml travels in audit.toml)."""
+    years: dict[str, int] = {}
+    for finding in report.get("findings") or []:
+        for event in finding.get("events") or [] if isinstance(finding, dict) else []:
+            attrs = event.get("attributes") if isinstance(event, dict) else None
+            if not isinstance(attrs, dict) or not isinstance(event.get("file"), str):
+                continue
+            year = attrs.get("syslog_year")
+            by_mtime = attrs.get("syslog_year_from") == "file modification time"
+            if by_mtime and isinstance(year, str) and year.isdigit():
+                years.setdefault(event["file"], int(year))
+    return years

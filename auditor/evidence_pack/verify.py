@@ -34,7 +34,12 @@ from auditor.evidence_pack.compare import (
     compare_findings,
     engine_point,
 )
-from auditor.evidence_pack.records import overrides_toml, write_sparse
+from auditor.evidence_pack.records import (
+    overrides_toml,
+    pin_years,
+    syslog_years,
+    write_sparse,
+)
 from auditor.evidence_pack.shape import MAX_REPORT_BYTES, parse_report
 from auditor.policy import Pack
 from auditor.run.options import AuditResult
@@ -508,6 +513,7 @@ def _rerun_sparse(
             (root / name).write_bytes(data)
         with (root / "audit.toml").open("a", encoding="utf-8") as fh:
             fh.write(overrides_toml(sources))
+        pin_years(root, syslog_years(report))
         return run_audit(root, options, packs=packs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -32,7 +32,8 @@ _PREFIXES: tuple[tuple[re.Pattern[bytes], str], ...] = (
     ),
     (
         re.compile(
-            rb"^(?:\d{4}-\d\d-\d\dT\S+Z )?(?:info|verbose): (?:Double Take v|processing \S+: \S+$)"
+            rb"^(?:\d{4}-\d\d-\d\dT\S+Z )?(?:info|verbose): (?:Double Take v|processing \S+: \S+$"
+            rb"|.+: queuing \d+ file\(s\) for training$)"
         ),
         DOUBLETAKE_LOG,
     ),

@@ -29,11 +29,13 @@ _COMPOSE = re.compile(r"^[\w.-]+\s+\| ")
 MAX_LITERAL_CHARS = 256 << 10
 
 
-#: A product log's reader as a coroutine: it is sent (line number, text) pairs, then None at
-#: the end of the file. One reader serves a file of its own (`LineSource.read`) and the inner
-#: lines of a wrapped file (`LineSource.read_line`, lines pushed as `sources.wrapped` peels
-#: them), so a product's log reads the same inside `docker compose logs` as on its own.
-LineConsumer = Generator[None, tuple[int, str] | None, None]
+#: A product log's reader as a coroutine: it is sent (line number, text, wrapper time) triples,
+#: then None at the end of the file. One reader serves a file of its own (`LineSource.read`)
+#: and the inner lines of a wrapped file (`LineSource.read_line`, lines pushed as
+#: `sources.wrapped` peels them), so a product's log reads the same inside `docker compose logs`
+#: as on its own. The wrapper time is the time a container, journald or syslog wrapper gave the
+#: line (None in a file of the product's own): a console line, which has no time, takes it.
+LineConsumer = Generator[None, tuple[int, str, datetime | None] | None, None]
 
 
 def clean_line(raw: bytes, result: FileResult, lineno: int) -> str | None:
@@ -72,8 +74,8 @@ class LineSource:
         """See `Source.read`: every line of the file through `consume`."""
         consumer = self.consume(job, result)
         next(consumer)
-        for item in text_lines(stream, result):
-            consumer.send(item)
+        for lineno, text in text_lines(stream, result):
+            consumer.send((lineno, text, None))
         _finish(consumer)
 
     def read_line(
@@ -83,6 +85,7 @@ class LineSource:
         lineno: int | None,
         result: FileResult,
         state: dict[str, Any],
+        wrapper_time: datetime | None = None,
     ) -> None:
         """One inner line of a wrapped file; `state` keeps this file's reader between lines
         and `finish_lines` ends it. A line without a number (a CloudWatch event of the first
@@ -94,7 +97,7 @@ class LineSource:
         line = lineno if lineno is not None else 0
         text = clean_line(raw, result, line)
         if text is not None:
-            consumer.send((line, text))
+            consumer.send((line, text, wrapper_time))
 
     def finish_lines(self, state: dict[str, Any]) -> None:
         """The end of a wrapped file: the reader emits what spans lines (Double Take's runs)."""

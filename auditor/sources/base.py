@@ -104,8 +104,13 @@ class LineReader(Protocol):
         lineno: int | None,
         result: FileResult,
         state: dict[str, Any],
+        wrapper_time: datetime | None = None,
     ) -> None:
-        """Read one line into `result`, as `read` would have read it at `lineno`."""
+        """Read one line into `result`, as `read` would have read it at `lineno`.
+
+        `wrapper_time` is the time the wrapper gave the line (journald's `__REALTIME_TIMESTAMP`,
+        a syslog header, `docker logs --timestamps`): a line whose own format carries no time
+        (console output, morgan's `dev`) takes it, as it is when the product wrote the line."""
 
 
 class RecordReader(Protocol):

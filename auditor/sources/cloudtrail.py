@@ -26,7 +26,7 @@ import orjson
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources import jsonany
+from auditor.sources import envelopes, jsonany
 from auditor.sources.base import (
     MAX_LINE_BYTES,
     FileResult,
@@ -249,6 +249,7 @@ class CloudTrailSource:
     def _record(
         self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
     ) -> None:
+        rec = envelopes.open_envelope(rec)  # an EventBridge "AWS API Call via CloudTrail" event
         if not isinstance(rec, dict):
             result.issues.append(
                 InputIssue(result.path, "record is not a JSON object", line=line, record=index)

@@ -64,7 +64,7 @@ class CodeProjectAISource(applog.LineSource):
         dated: tuple[datetime, int] | None = None  # the latest dated line: local time, line
         tz = job.settings.timezone
         while (item := (yield)) is not None:
-            lineno, text = item
+            lineno, text, outer = item
             m = _FILE.match(text) or _DASH.match(text) or _CONSOLE.match(text)
             if m is None:
                 continue  # a continuation line (a module's multi-line output)
@@ -91,6 +91,8 @@ class CodeProjectAISource(applog.LineSource):
             if r.group("cmd") is None:
                 applog.issue(result, "Face Processing response without a command", lineno)
                 continue
+            if when is None and outer is not None:
+                when = outer  # a console line: the wrapper's time (docker logs -t, journald)
             if when is None:
                 when = self._undated(m, dated, tz, result, lineno, r.group("cmd"))
                 if when is None:

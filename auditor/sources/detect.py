@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from auditor.config.bundle import SourceSettings
+from auditor.sources import envelopes
 from auditor.sources.accessjson import looks_like_json_access
 from auditor.sources.appdetect import APP_LOGS, app_log_kind
 from auditor.sources.httplog import looks_like_access_log
@@ -33,6 +34,7 @@ KINESIS = "kinesis_rekognition"
 DOUBLETAKE = "doubletake"
 FRIGATE = "frigate"
 WRAPPED = "wrapped"
+CLOUDTRAIL = "cloudtrail"
 
 _CLOUDTRAIL_KEYS = ("eventSource", "CloudTrailEvent", "eventVersion")
 _KINESIS_EVENT = re.compile(
@@ -97,6 +99,8 @@ def json_kind(obj: dict[str, Any]) -> str | None:
     """The source for a file whose first record is `obj`; None for CloudTrail / JSON lines."""
     if "service" in obj and "operation" in obj:
         return None  # the default JSON-lines shape
+    if obj.get("detail-type") == envelopes.CLOUDTRAIL_DETAIL_TYPE:
+        return CLOUDTRAIL  # EventBridge's copy of a CloudTrail record (`sources.envelopes`)
     if any(k in obj for k in _CLOUDTRAIL_KEYS):
         return None
     records = obj.get("Records")

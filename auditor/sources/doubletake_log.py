@@ -89,7 +89,7 @@ class DoubleTakeLogSource(applog.LineSource):
         dump: _Dump | None = None
         tz = job.settings.timezone
         while (item := (yield)) is not None:
-            lineno, text = item
+            lineno, text, outer = item
             m = _LINE.match(text)
             if dump is not None:
                 if m is None:
@@ -107,7 +107,7 @@ class DoubleTakeLogSource(applog.LineSource):
                 continue  # a continuation line (stack trace) of the line before
             result.records += 1
             try:
-                when = _line_time(m, tz)
+                when = _line_time(m, tz) or outer
             except ValueError:
                 applog.issue(result, f"bad time {m.group('ts') or m.group('iso')!r}", lineno)
                 continue

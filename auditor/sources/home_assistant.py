@@ -50,7 +50,7 @@ class HomeAssistantSource(applog.LineSource):
     def consume(self, job: ReadJob, result: FileResult) -> applog.LineConsumer:
         """See `applog.LineSource.consume`."""
         while (item := (yield)) is not None:
-            lineno, text = item
+            lineno, text, outer = item
             m = _LINE.match(text)
             if m is None:
                 if _LOOKS_LIKE.match(text):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import auditor.sources.accesslines as accesslines
@@ -114,10 +115,18 @@ class HttpLogSource:
         lineno: int | None,
         result: FileResult,
         state: dict[str, Any],
+        wrapper_time: datetime | None = None,
+        lenient: bool = False,
     ) -> None:
         """One line from a wrapper (`sources.wrapped`), read as a line of the file is; the
-        wrapper's `state` keeps this file's httplog state between its lines."""
+        wrapper's `state` keeps this file's httplog state between its lines.
+
+        `lenient`: a line of a stream that holds access lines but is not one itself (a start-up
+        banner, an application's own message): a server message or a block's further line is
+        read as in a file of its own, a line that names a face request or looks like a broken
+        access line is an issue, and any other is left to the caller (the sweep)."""
         own = state.setdefault(NAME, _State(job.settings.httplog_formats_for(job.path)))
+        own.wrapper_time, own.lenient = wrapper_time, lenient
         self._line(job, raw, own, result, lineno)
 
     def read_record(
@@ -162,8 +171,8 @@ class HttpLogSource:
                 state.kind, fields = found
         if fields is not None:
             state.after_gin, state.block = state.kind == "gin", None
-            if fields.get("time") is None and line.runtime_time is not None:
-                fields["time"] = line.runtime_time
+            if fields.get("time") is None:
+                fields["time"] = line.runtime_time or state.wrapper_time
             return fields
         return self._other(line, state, result, lineno)
 
@@ -178,6 +187,8 @@ class HttpLogSource:
         message = accesslines.server_message(text)
         part_of_block = message is None and accesslines.continues_block(state.block, line)
         owner = message if message is not None else state.block if part_of_block else None
+        if owner is None and state.lenient and not _broken_access(text):
+            return None  # not this source's line: the wrapper sweeps it
         if owner is None:
             label = _LABELS.get(state.kind or "", "the common or combined format")
             result.issues.append(
@@ -342,6 +353,10 @@ class _State:
     kind: str | None = None
     block: accesslines.ServerMessage | None = None
     after_gin: bool = False
+    #: the time the wrapper gave the line being read (`read_line`), for untimed formats
+    wrapper_time: datetime | None = None
+    #: the line being read is one no source claimed, of a stream that holds access lines
+    lenient: bool = False
 
 
 #: A line that opens a JSON array of records (`[{` or `[]`), not `[GIN]` or `[2026-...]`:
@@ -362,6 +377,15 @@ def _json_document(head: bytes) -> bool:
     return jsonany.layout(head) == "documents"
 
 
+def _broken_access(text: bytes) -> bool:
+    """A line that is an access line gone wrong (`[GIN] ...` cut short) or names a request
+    that may be a face operation: an issue, never left to chance."""
+    if text.startswith((b"[GIN]", b"[GIN-debug]")):
+        return True
+    request = _REQUEST_IN_TEXT.search(text)
+    return request is not None and _may_be_face(request.group(0))
+
+
 def _may_be_face(request: bytes) -> bool:
     return may_be_face_request(request) or any(t in request for t in _UNNORMAL)
 
@@ -372,9 +396,12 @@ def looks_like_access_log(head: bytes) -> bool:
     return accesslines.looks_like_access_log(head, lambda line: CLF.match(line) is not None)
 
 
-def looks_like_clf(line: bytes) -> bool:
-    """True when `line` is a common/combined access-log line (used by `sniff`)."""
-    return CLF.match(line.strip()) is not None
+def is_access_line(line: bytes) -> bool:
+    """True when `line` is one request in a format this source reads without a declared format
+    (CLF/combined, Gin, werkzeug, uvicorn, gunicorn, morgan, Envoy): how `sources.wrapped`
+    tells an access line inside a container, journald or syslog wrapper."""
+    text = accesslines.clean(line).text
+    return CLF.match(text) is not None or accesslines.parse(text) is not None
 
 
 SOURCE = HttpLogSource()

@@ -44,6 +44,8 @@ class Peeled:
     partial: bool = False
     #: A wrapper line that carries no inner line (Lambda's START/END/REPORT): not a record.
     empty: bool = False
+    #: An RFC 3164 time (`May 11 17:29:26`): no year, no zone; `sources.syslogyear` dates it.
+    yearless: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,15 @@ def _journald(line: bytes) -> Peeled | None:
         )
     if not isinstance(message, str):
         return None
-    unit = obj.get("_SYSTEMD_UNIT") or obj.get("SYSLOG_IDENTIFIER") or obj.get("_COMM") or ""
+    # the writer, most specific first: Docker's journald driver puts every container under
+    # `_SYSTEMD_UNIT=docker.service`, and each container's lines go to their own reader
+    unit = next((obj[k] for k in _JOURNAL_STREAM if obj.get(k)), "")
     return Peeled(message.encode(), str(unit), _micros(obj.get("__REALTIME_TIMESTAMP")))
+
+
+#: journald fields that name a line's writer, most specific first (`CONTAINER_NAME` is set by
+#: Docker's journald logging driver, `SYSLOG_IDENTIFIER` by the writer or the driver's `tag`).
+_JOURNAL_STREAM = ("CONTAINER_NAME", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT", "_COMM")
 
 
 def _cri(line: bytes) -> Peeled | None:
@@ -159,8 +168,8 @@ def _syslog3164(line: bytes) -> Peeled | None:
     m = _S3164.match(line.rstrip(b"\r\n"))
     if m is None:
         return None
-    # RFC 3164 times have no year and no zone: the inner line's own time is used
-    return Peeled(m.group(4), m.group(3).decode(), None)
+    # RFC 3164 times have no year and no zone: the inner line's own time comes first
+    return Peeled(m.group(4), m.group(3).decode(), None, yearless=m.group(1).decode())
 
 
 def _docker_ts(line: bytes) -> Peeled | None:

@@ -8,6 +8,7 @@ format the patterns do not cover cannot hide a search.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import regex
@@ -102,8 +103,10 @@ class TextSource:
         lineno: int | None,
         result: FileResult,
         state: dict[str, Any],
+        wrapper_time: datetime | None = None,
     ) -> None:
-        """One line from a wrapper (`sources.wrapped`), through the `[[text]]` patterns."""
+        """One line from a wrapper (`sources.wrapped`), through the `[[text]]` patterns (each
+        pattern names its own time group; `wrapper_time` is not used)."""
         import fnmatch
 
         if "patterns" not in state:

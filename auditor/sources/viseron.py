@@ -22,8 +22,10 @@ for each face it saves: that file is the event's frame (looked for under `frames
 
 Each of these lines is one 1:N identification of a face seen on that camera; `Error calling
 <recogniser>` is one that failed. The components' own logger (no camera) logs `Training face
-<name>` once per person folder when Viseron trains the recogniser: an enrolment. Other lines are
-counted and left. A face line whose value cannot be read is an error at its line.
+<name>` once per person folder when Viseron trains the recogniser: an enrolment, except for
+CompreFace, whose trainer then logs one `CompreFace response:` per image it adds, and each of
+those is the enrolment (a refused image, `{'message': ..., 'code': 28}`, a failed one). Other
+lines are counted and left. A face line whose value cannot be read is an error at its line.
 
 The principal is `viseron` (map it with `name = "viseron"`); the camera is an attribute.
 Times are Viseron's local time, read in the bundle's `timezone`.
@@ -89,8 +91,9 @@ class ViseronSource(applog.LineSource):
         """See `applog.LineSource.consume`."""
         calls: list[_Call] = []
         last: dict[str, _Call] = {}
+        training: dict[str, str] = {}  # the person each component's trainer is on
         while (item := (yield)) is not None:
-            lineno, text = item
+            lineno, text, outer = item
             m = _LINE.match(text)
             if m is None:
                 if _LOOKS_LIKE.match(text) and "] [" in text:
@@ -110,7 +113,7 @@ class ViseronSource(applog.LineSource):
                 continue
             comp, camera, msg = face.group("comp"), face.group("camera"), m.group("msg")
             if camera is None:
-                self._training(msg, comp, lineno, when, result)
+                self._training(msg, comp, (lineno, when), training, result)
                 continue
             call = _Call(lineno, when, comp, camera)
             if _ERROR.match(msg) is not None:
@@ -128,21 +131,63 @@ class ViseronSource(applog.LineSource):
             _emit(call, result, job)
 
     def _training(
-        self, msg: str, comp: str, lineno: int, when: datetime, result: FileResult
+        self,
+        msg: str,
+        comp: str,
+        at: tuple[int, datetime],
+        training: dict[str, str],
+        result: FileResult,
     ) -> None:
+        """A line of a component's trainer (its logger has no camera). CompreFace's trainer logs
+        `Training face <name>` per person folder, then one `CompreFace response: {...}` per
+        image it adds (`{'image_id': ..., 'subject': ...}`, or `{'message': ..., 'code': 28}`
+        when CompreFace refused it): each response is one enrolment call, the refused ones
+        failed. The other trainers log only the folder line: that is the enrolment."""
+        lineno, when = at
         train = _TRAINING.match(msg)
-        if train is None:
+        if train is not None:
+            training[comp] = train.group("name")
+            if comp != "compreface":
+                self._enrolment(comp, at, {"subject": train.group("name")}, result)
             return
+        if comp != "compreface" or not msg.startswith(_ANSWER["compreface"]):
+            return
+        try:
+            value = applog.literal(msg[len(_ANSWER["compreface"]) :].strip())
+            if not isinstance(value, dict):
+                raise ValueError("not a dict")
+        except ValueError as exc:
+            applog.issue(result, f"unreadable CompreFace training response ({exc})", lineno)
+            return
+        refused = "message" in value or "image_id" not in value
+        attrs = {
+            "subject": value.get("subject") or training.get(comp),
+            "image_id": value.get("image_id"),
+            "message": value.get("message"),
+        }
+        code = str(value.get("code", "refused")) if refused else None
+        self._enrolment(comp, at, attrs, result, code)
+
+    def _enrolment(
+        self,
+        comp: str,
+        at: tuple[int, datetime],
+        attrs: dict[str, object],
+        result: FileResult,
+        error_code: str | None = None,
+    ) -> None:
         applog.face_event(
             result,
             source=NAME,
-            when=when,
+            when=at[1],
             service=comp,
             operation="train",
             kind=OperationKind.ENROLMENT,
             principal=PRINCIPAL,
-            line=lineno,
-            attrs={"subject": train.group("name")},
+            line=at[0],
+            attrs=attrs,
+            outcome="failed" if error_code else "succeeded",
+            error_code=error_code,
         )
 
     def _answer(self, text: str, call: _Call, result: FileResult) -> bool:

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from auditor.core.errors import InputIssue
-from auditor.sources import jsonany, peel
+from auditor.sources import envelopes, jsonany, peel, syslogyear
 from auditor.sources.appdetect import APP_LOGS, app_log_kind
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.detect import json_kind
-from auditor.sources.httplog import looks_like_clf
+from auditor.sources.httplog import is_access_line
 from auditor.sources.jsondoc import is_filler
 from auditor.sources.sweeptime import line_time
 
@@ -56,11 +57,11 @@ def detect_inner(text: bytes) -> tuple[str | None, Any]:
         return None, None
     brace = s.find(b"{") if s[:1] != b"[" else 0
     if brace != -1:
-        obj = _value(s[brace:])
+        obj = envelopes.open_envelope(_value(s[brace:]))
         first = obj[0] if isinstance(obj, list) and obj else obj
         if isinstance(first, dict):
             return _json_source(first), obj
-    if looks_like_clf(s):
+    if is_access_line(s):
         return "httplog", None
     app = app_log_kind(s)  # a recogniser's own log line (Double Take, Frigate, Viseron, ...)
     if app is not None:
@@ -120,6 +121,11 @@ class _File:
     #: Streams (services, containers) whose lines a product's log reader reads: once one of
     #: its lines is recognised, all its lines go to that reader (dumps, continuation lines).
     apps: dict[str, str] = field(default_factory=dict)
+    #: Streams that hold access lines: a line of theirs no source claims (a server's start-up
+    #: banner, a broken access line) goes to `httplog` leniently before the sweep.
+    access: set[str] = field(default_factory=set)
+    #: how this file's RFC 3164 times get a year (made at its first such line)
+    year: syslogyear.Year | None = None
 
     def line(self, p: peel.Peeled, lineno: int, names: list[str]) -> None:
         """One peeled line: join split parts, then read its inner line."""
@@ -133,7 +139,15 @@ class _File:
         if p.partial:
             self.parts[p.stream] = (first, inner)
             return
-        self.inner(inner, first, None, p.stream, p.time, names)
+        when = _when(p.time, self.job)
+        dated: tuple[tuple[str, str], ...] = ()
+        if p.yearless is not None:
+            if self.year is None:
+                self.year = syslogyear.Year.for_file(self.job)
+            found = self.year.date(p.yearless, self.job.settings.timezone)
+            if found is not None:
+                when, dated = found
+        self.inner(inner, first, None, p.stream, when, names, dated)
 
     def inner(
         self,
@@ -141,27 +155,43 @@ class _File:
         line: int | None,
         record: int | None,
         stream: str,
-        time: str | None,
+        when: datetime | None,
         names: list[str],
+        dated: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        """Detect and read one inner line; sweep it when no source reads it."""
+        """Detect and read one inner line; sweep it when no source reads it. `when` is the
+        wrapper's time, `dated` says how a year-less one was dated (`syslogyear`)."""
         from auditor.sources import SOURCES
 
         result = self.result
         name, obj = (self.apps[stream], None) if stream in self.apps else detect_inner(text)
+        lenient = False
         if name in APP_LOGS:
             self.apps[stream] = name
-        mark = (result.records, len(result.events))
+        elif name == "httplog":
+            self.access.add(stream)
+        elif name is None and stream in self.access:
+            name, lenient = "httplog", True
+        mark = (result.records, len(result.events), result.consumed)
         source: Any = SOURCES.get(name) if name else None
         state = self.states.setdefault(name or "", {})
         if source is not None and obj is not None and hasattr(source, "read_record"):
             many = isinstance(obj, list) and name != "kinesis_rekognition"
             for index, rec in enumerate(obj if many else [obj]):
                 source.read_record(self.job, rec, line, index if many else record, result, state)
+        elif lenient:
+            source.read_line(self.job, text, line, result, state, when, lenient=True)
         elif source is not None and hasattr(source, "read_line"):
-            source.read_line(self.job, text, line, result, state)
-        if (result.records, len(result.events)) == mark:
-            result.sweep_line(text, line, record, when=_when(time, self.job))
+            source.read_line(self.job, text, line, result, state, when)
+        own_time = line_time(text.decode("utf-8", "replace")) if dated else None
+        if own_time is not None:
+            dated = ()  # the line's own time dated it, not the wrapper's year-less one
+        if (result.records, len(result.events), result.consumed) == mark:
+            result.sweep_line(text, line, record, when=when)
+            result.events[mark[1] :] = [
+                replace(e, attributes=tuple(sorted((*e.attributes, *dated))))
+                for e in result.events[mark[1] :]
+            ]
             return
         tags = (("wrapper", "+".join(names)), ("wrapped_stream", stream))
         result.events[mark[1] :] = [
@@ -170,7 +200,16 @@ class _File:
                 # located as the evidence pack finds it again: the wrapped line, or the
                 # CloudWatch event by its index (not an index inside the inner line)
                 record=record,
-                attributes=tuple(sorted((*e.attributes, *(t for t in tags if t[1])))),
+                attributes=tuple(
+                    sorted(
+                        (
+                            *e.attributes,
+                            *(t for t in tags if t[1]),
+                            # the wrapper's year-less time dated this event, not its own
+                            *(dated if e.time == when else ()),
+                        )
+                    )
+                ),
             )
             for e in result.events[mark[1] :]
         ]
@@ -202,6 +241,8 @@ class WrappedSource:
             state.finish()
             return
         first = peel.detect(head, readable)
+        if first is not None:
+            state.access = _access_streams(head, first)
         if first is None and not head.strip():
             return  # an empty file
         if first is None:
@@ -252,7 +293,19 @@ class WrappedSource:
                 # only what the event itself says (a subscription payload's `logStream` is not
                 # in its events, and an evidence archive publishes the events alone)
                 name = str(ev.get("logStreamName") or "")
-                state.inner(body, line, index, name, when, ["cloudwatch", *names])
+                state.inner(body, line, index, name, _when(when, state.job), ["cloudwatch", *names])
+
+
+def _access_streams(head: bytes, first: str) -> set[str]:
+    """The streams of the file's first lines that hold access lines, so that their start-up
+    banners (which come before any request) are read by `httplog` too."""
+    found: set[str] = set()
+    for raw in head.split(b"\n")[:-1][: peel.DETECT_LINES * 10]:
+        peeled, _ = peel.peel(raw, first)
+        if peeled is not None and not peeled.empty and peeled.stream not in found:
+            if detect_inner(peeled.inner)[0] == "httplog":
+                found.add(peeled.stream)
+    return found
 
 
 def _inner_wrapper(text: bytes) -> tuple[peel.Peeled | None, list[str]]:
@@ -265,7 +318,7 @@ def _inner_wrapper(text: bytes) -> tuple[peel.Peeled | None, list[str]]:
     return None, []
 
 
-def _when(time: str | None, job: ReadJob) -> Any:
+def _when(time: str | None, job: ReadJob) -> datetime | None:
     """The wrapper's time (RFC 3339 with nanoseconds, journald's and CloudWatch's epochs)."""
     text = line_time(time) if time else None
     if text is None:

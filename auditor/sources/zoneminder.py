@@ -105,9 +105,10 @@ class ZoneMinderSource(applog.LineSource):
     def consume(self, job: ReadJob, result: FileResult) -> applog.LineConsumer:
         """See `applog.LineSource.consume`."""
         images: dict[str, tuple[str, int]] = {}
-        calls: dict[str, tuple[re.Match[str], int]] = {}  # a started call without its result
+        # a started call without its result: its banner, line and wrapper time
+        calls: dict[str, tuple[re.Match[str], int, datetime | None]] = {}
         while (item := (yield)) is not None:
-            lineno, text = item
+            lineno, text, outer = item
             m = _FILE.match(text) or _CONSOLE.match(text) or _SYSLOG.match(text)
             if m is None and (request := _MLAPI_REQUEST.match(text)) is not None:
                 result.records += 1
@@ -126,14 +127,14 @@ class ZoneMinderSource(applog.LineSource):
             if _CALL.match(msg):
                 if key in calls:
                     _early_return(job, *calls.pop(key), result)
-                calls[key] = (m, lineno)
+                calls[key] = (m, lineno, outer)
                 continue
             if not msg.startswith("Face Dlib:Returning:"):
                 continue
             calls.pop(key, None)
-            self._result(job, m, msg, images.get(key), lineno, result)
-        for started, lineno in sorted(calls.values(), key=lambda c: c[1]):
-            _early_return(job, started, lineno, result)
+            self._result(job, m, msg, images.get(key), (lineno, outer), result)
+        for started, lineno, outer in sorted(calls.values(), key=lambda c: c[1]):
+            _early_return(job, started, lineno, outer, result)
 
     def _result(
         self,
@@ -141,9 +142,10 @@ class ZoneMinderSource(applog.LineSource):
         m: re.Match[str],
         msg: str,
         image: tuple[str, int] | None,
-        lineno: int,
+        at: tuple[int, datetime | None],
         result: FileResult,
     ) -> None:
+        lineno, outer = at
         r = _RESULT.match(msg)
         try:
             if r is None:
@@ -154,27 +156,30 @@ class ZoneMinderSource(applog.LineSource):
         except ValueError as exc:
             applog.issue(result, f"unreadable ZoneMinder face result: {exc}", lineno)
             return
-        _emit(job, m, lineno, result, [str(n) if n else "" for n in found], image)
+        _emit(job, m, (lineno, outer), result, [str(n) if n else "" for n in found], image)
 
 
-def _early_return(job: ReadJob, m: re.Match[str], lineno: int, result: FileResult) -> None:
+def _early_return(
+    job: ReadJob, m: re.Match[str], lineno: int, outer: datetime | None, result: FileResult
+) -> None:
     """A recognition call that started (its banner) and returned before any result line: it
     ran on the image and found no face to match, still one 1:N identification."""
-    _emit(job, m, lineno, result, [], None)
+    _emit(job, m, (lineno, outer), result, [], None)
 
 
 def _emit(
     job: ReadJob,
     m: re.Match[str],
-    lineno: int,
+    at: tuple[int, datetime | None],
     result: FileResult,
     names: list[str],
     image: tuple[str, int] | None,
 ) -> None:
-    """One identification at `lineno`: the names the call returned (`unknown` matched nobody)
-    and the image the process named last, if any."""
+    """One identification at line `at[0]`: the names the call returned (`unknown` matched
+    nobody) and the image the process named last, if any; `at[1]` is the wrapper's time."""
+    lineno, outer = at
     try:
-        when = _time(m, job.settings.timezone)
+        when = _time(m, job.settings.timezone, outer)
     except ValueError as exc:
         applog.issue(result, str(exc), lineno)
         return
@@ -202,8 +207,11 @@ def _emit(
     )
 
 
-def _time(m: re.Match[str], tz: str) -> datetime:
-    """The line's time; ValueError (the issue's text) for none, a bad one or one without a year."""
+def _time(m: re.Match[str], tz: str, outer: datetime | None) -> datetime:
+    """The line's time, else the wrapper's (`outer`: journald, a syslog header with a year);
+    ValueError (the issue's text) for none, a bad one or one without a year."""
+    if m.re is _CONSOLE and outer is not None:
+        return outer
     if m.re is _CONSOLE:
         raise ValueError(
             "ZoneMinder face result without a time (console output): not read as an event"

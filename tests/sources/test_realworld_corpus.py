@@ -31,7 +31,6 @@ GAPS: dict[str, tuple[dict[str, int], bool]] = {
     "deepstack/pasted-issue-comment.txt": ({}, False),
     "double-take/docker-compose-stdout.log": ({"identification_1toN": 2}, False),
     "double-take/fork-addon.log": ({}, False),
-    "viseron/viseron.log": ({"identification_1toN": 4, "enrolment": 1}, True),
     "codeproject-ai/server.log": ({}, False),  # dashboard lines without a date: located issues
     "home-assistant/detect_face-events.json": ({}, False),
     "home-assistant/state-attributes.txt": ({}, False),
@@ -39,11 +38,8 @@ GAPS: dict[str, tuple[dict[str, int], bool]] = {
     "http-servers/morgan-dev.log": ({}, False),
     "http-servers/morgan-tiny.log": ({}, False),
     "json/rekognition-search-faces-by-image.json": ({}, False),
-    "wrappers/docker-compose.log": ({"identification_1toN": 1}, False),
-    "wrappers/journalctl-o-json.jsonl": ({}, False),
-    "wrappers/syslog-rfc3164.log": ({}, False),
-    "wrappers/syslog-rfc5424.log": ({}, False),
-    "wrappers/cloudwatch-subscription-payload.json.gz": ({}, False),
+    # a Double Take console training line under a compose prefix: no time anywhere
+    "wrappers/docker-compose.log": ({"identification_1toN": 3, "enrolment": 1}, False),
 }
 
 
@@ -79,7 +75,7 @@ def test_coverage_figure() -> None:
         got = GAPS.get(entry["path"], (want, False))[0]
         wanted += sum(want.values())
         found += sum(min(got.get(k, 0), v) for k, v in want.items())
-    assert (len(EXPECTED) - len(GAPS), len(EXPECTED), found, wanted) == (36, 51, 100, 142)
+    assert (len(EXPECTED) - len(GAPS), len(EXPECTED), found, wanted) == (41, 51, 115, 142)
 
 
 def test_attempts_are_failed_calls() -> None:

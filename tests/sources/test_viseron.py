@@ -14,7 +14,7 @@ def test_old_layout_compreface_and_deepstack() -> None:
     assert result.source == "viseron" and result.records == 14
     ident = "identification_1toN"
     assert rows(result) == [
-        (3, None, "compreface", "train", "enrolment", "viseron", "succeeded"),
+        (4, None, "compreface", "train", "enrolment", "viseron", "succeeded"),
         (7, None, "compreface", "face_recognition", ident, "viseron", "succeeded"),
         (10, None, "compreface", "face_recognition", ident, "viseron", "failed"),
         (11, None, "deepstack", "face_recognition", ident, "viseron", "succeeded"),
@@ -76,17 +76,15 @@ def test_negatives_and_detection(tmp_path: Path) -> None:
         "Motion detected\n"
         "[2023-02-14 10:49:02] [DEBUG   ] [viseron.components.nvr.nvr.cam] - Starting object "
         "detector\n"
-        "[2023-02-14 10:49:03] [DEBUG   ] [viseron.components.compreface.face_recognition] - "
-        "CompreFace response: {'image_id': 'x', 'subject': 'alex'}\n"
         "[2023-02-14 10:49:04] [INFO    ] [viseron.components.compreface.face_recognition.cam] - "
         "Face recognition is running\n"
         "[2023-02-14 10:49:05] [BROKEN line\n"
     )
     (tmp_path / "viseron.log").write_text(text)
     result = read_sample("viseron.log", root=tmp_path)
-    assert result.source == "viseron" and result.records == 4
+    assert result.source == "viseron" and result.records == 3
     assert result.events == []
-    assert issues(result) == [(5, None, "Viseron log line not in the logger's layout")]
+    assert issues(result) == [(4, None, "Viseron log line not in the logger's layout")]
     head = b"2025-03-16 11:59:00.101 [INFO    ] [viseron.core] - Initializing Viseron\n"
     assert app_log_kind(head) == "viseron"
     assert app_log_kind(b"[2023-02-14 10:49:01] [DEBUG   ] [other.app] - x\n") is None
@@ -141,3 +139,27 @@ def test_face_snapshots_are_the_frames(tmp_path: Path) -> None:
     (event,) = result.events
     assert event.frames == ("frames/2025-03-16-11-13-01-7c9e2a.jpg",)
     assert event.attr("record_lines") == "1-2" and result.records == 4
+
+
+def test_each_compreface_training_response_is_one_enrolment(tmp_path: Path) -> None:
+    """CompreFace's trainer logs the person folder, then one response per image it adds
+    (viseron/components/compreface/face_recognition.py `CompreFaceTrain.train`): a refused
+    image is a failed enrolment, not a line left unread."""
+    logger = "[viseron.components.compreface.face_recognition]"
+    (tmp_path / "viseron.log").write_text(
+        f"2025-03-16 11:58:09.402 [DEBUG   ] {logger} - Training face alice\n"
+        f"2025-03-16 11:58:10.871 [DEBUG   ] {logger} - CompreFace response: "
+        "{'image_id': '4f1e', 'subject': 'alice'}\n"
+        f"2025-03-16 11:58:11.633 [DEBUG   ] {logger} - CompreFace response: "
+        "{'message': 'No face is found in the given image', 'code': 28}\n"
+        f"2025-03-16 11:58:11.634 [WARNING ] {logger} - Image /config/x.jpg not suitable for "
+        "training: {'message': 'No face is found in the given image', 'code': 28}\n"
+    )
+    result = read_sample("viseron.log", root=tmp_path)
+    assert result.issues == []
+    assert [
+        (e.line, e.kind.value, e.outcome, e.error_code, e.attr("subject")) for e in result.events
+    ] == [
+        (2, "enrolment", "succeeded", None, "alice"),
+        (3, "enrolment", "failed", "28", "alice"),
+    ]
