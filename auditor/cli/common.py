@@ -56,6 +56,15 @@ Db = Annotated[
     str | None,
     typer.Option(help="Database URL (default: AUDITOR_DB or sqlite:///.auditor/audit.db)."),
 ]
+CacheDb = Annotated[
+    str | None,
+    typer.Option(
+        "--cache-db",
+        envvar="AUDITOR_CACHE_DB",
+        help="Face cache of --no-store audits, a database URL (default: faces.db in the user "
+        "cache directory, or in AUDITOR_CACHE_DIR).",
+    ),
+]
 Workers = Annotated[int, typer.Option(min=0, help="Worker processes (0 = one per core).")]
 Upsample = Annotated[
     int,

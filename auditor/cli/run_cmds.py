@@ -10,6 +10,7 @@ import typer
 
 from auditor import __version__
 from auditor.cli.common import (
+    CacheDb,
     Db,
     FailOn,
     FailOnLevel,
@@ -34,6 +35,7 @@ from auditor.cli.common import (
     echo,
 )
 from auditor.core import defaults
+from auditor.core.cachedir import face_cache_url
 from auditor.core.errors import AuditorError
 from auditor.core.gate import DEFAULT_FAIL_ON
 from auditor.faces.kernels import DEFAULT_KERNEL
@@ -74,7 +76,11 @@ def audit(
         ),
     ] = False,
     db: Db = None,
-    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run.")] = False,
+    no_store: Annotated[
+        bool,
+        typer.Option("--no-store", help="Do not record this run (cached faces go to --cache-db)."),
+    ] = False,
+    cache_db: CacheDb = None,
     workers: Workers = 0,
     all_frames: Annotated[
         bool, typer.Option("--all-frames", help="Analyse every frame in frames/.")
@@ -117,6 +123,7 @@ def audit(
         probe_tolerance=probe_tolerance,
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),
+        cache_url=face_cache_url(cache_db) if no_store else None,
         baseline=None if baseline is None else str(baseline),
         scheduler=scheduler or None,
         scheduler_timeout=scheduler_timeout,
@@ -134,7 +141,12 @@ def audit(
         echo(f"auditor: warning: {warning}", err=True)
     try:
         _render_all(
-            result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
+            result.report,
+            list(fmt or []),
+            list(output or []),
+            show_faces,
+            output_dir,
+            str(bundle),
         )
     finally:
         result.close()

@@ -110,8 +110,10 @@ def run_audit(
         options.face_kernel or DEFAULT_KERNEL,
     )
     try:
-        with LazyStore(options.store_url) as store:
-            return _run_audit(bundle_path, options, progress, packs, executor, store)
+        with LazyStore(options.store_url) as store, LazyStore(_cache_url(options)) as own:
+            # the face cache lives in the run's store, or in a database of its own
+            cache = store if options.store_url is not None else own
+            return _run_audit(bundle_path, options, progress, packs, executor, store, cache)
     finally:
         executor.close()
 
@@ -123,6 +125,7 @@ def _run_audit(
     packs: list[Pack] | None,
     executor: Executor,
     store: LazyStore,
+    cache: LazyStore,
 ) -> AuditResult:
     started = datetime.now(UTC)
     if packs is None:
@@ -224,6 +227,7 @@ def _run_audit(
             scratch,
             executor,
             store,
+            cache,
         )
     except BaseException:
         scratch.close()
@@ -261,6 +265,7 @@ def _finish(
     scratch: Scratch,
     executor: Executor,
     store: LazyStore,
+    cache: LazyStore,
 ) -> AuditResult:
     """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
     inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
@@ -277,7 +282,7 @@ def _finish(
         from auditor.run.frames import attach_frame_evidence
 
         outcome = attach_frame_evidence(
-            bundle, got.refs, found, options, workers, progress, executor, store
+            bundle, got.refs, found, options, workers, progress, executor, cache
         )
         decorate = outcome.decorate
         inputs.extend(outcome.inputs)
@@ -345,6 +350,13 @@ def _finish(
     if opened is not None:
         opened.save_run(report, display_name(str(bundle.root)), exit_code)
     return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
+
+
+def _cache_url(options: AuditOptions) -> str | None:
+    """The face cache's own database: only for a run that is not stored and uses the cache."""
+    if options.store_url is not None or not options.use_cache:
+        return None
+    return options.cache_url
 
 
 def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
