@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config import principals as principals_mod
-from auditor.config.bundle import PRINCIPALS_TOML, Bundle, display_name
+from auditor.config.bundle import PRINCIPALS_TOML, Bundle, display_name, nothing_to_audit
 from auditor.core import gate
 from auditor.core.errors import InputIssue
 from auditor.core.jsonstream import Lazy
@@ -131,6 +131,7 @@ def _run_audit(
     if packs is None:
         packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
+    log_paths, issues = _log_files(bundle, bundle_path)
     accepted = None
     if options.baseline is not None:
         from auditor.config import baseline as baseline_mod
@@ -141,7 +142,6 @@ def _run_audit(
     no_principals = bundle.config_path(PRINCIPALS_TOML) is None
     unattributed = 0
 
-    log_paths, issues = _log_files(bundle)
     jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
     done = 0
 
@@ -359,14 +359,17 @@ def _cache_url(options: AuditOptions) -> str | None:
     return options.cache_url
 
 
-def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
+def _log_files(bundle: Bundle, given: Path) -> tuple[list[str], list[InputIssue]]:
     """Every file under logs/, each checked to stay inside the bundle and to be a regular file
-    (a FIFO would block the reader); an empty or absent logs/ is nothing to audit."""
+    (a FIFO would block the reader).
+
+    An absent or empty logs/ is nothing to audit: a BundleError (exit 2, no report, no run
+    stored), because no input was read and so none was "unreadable" (exit 3 says that an audit
+    ran and missed something; here none ran). A logs/ whose every entry was refused is exit 3.
+    """
     paths, issues = bundle.entries("logs")
-    if not (bundle.root / "logs").is_dir():
-        issues.append(InputIssue("logs/", "the bundle has no logs/ folder: nothing to audit"))
-    elif not paths and not issues:
-        issues.append(InputIssue("logs/", "the logs/ folder is empty: nothing to audit"))
+    if not paths and not issues:
+        raise nothing_to_audit(given, (bundle.root / "logs").is_dir())
     return paths, issues
 
 
