@@ -11,6 +11,7 @@ import typer
 from auditor import __version__
 from auditor.cli.common import (
     CacheDb,
+    CsvBom,
     Db,
     FailOn,
     FailOnLevel,
@@ -26,6 +27,7 @@ from auditor.cli.common import (
     ShowFaces,
     Upsample,
     Workers,
+    _check_csv_bom,
     _db_url,
     _fail,
     _plan_outputs,
@@ -101,6 +103,7 @@ def audit(
     probe_tolerance: ProbeTolerance = defaults.PROBE_TOLERANCE,
     no_cache: NoCache = False,
     show_faces: ShowFaces = False,
+    csv_bom: CsvBom = False,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
 ) -> None:
@@ -109,6 +112,7 @@ def audit(
     from auditor.run.options import AuditOptions
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    _check_csv_bom(csv_bom, list(fmt or []))
     if all_frames and no_frames:
         _fail("--all-frames and --no-frames exclude each other")
     if scheduler_timeout <= 0:
@@ -147,6 +151,7 @@ def audit(
             show_faces,
             output_dir,
             str(bundle),
+            csv_bom,
         )
     finally:
         result.close()
@@ -223,6 +228,7 @@ def report(
     output_dir: OutputDir = None,
     db: Db = None,
     show_faces: ShowFaces = False,
+    csv_bom: CsvBom = False,
     bundle_dir: Annotated[
         Path | None,
         typer.Option(
@@ -234,6 +240,7 @@ def report(
     from auditor.store import Store
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    _check_csv_bom(csv_bom, list(fmt or []))
     try:
         with Store(_db_url(db)) as store:
             row = store.find_run(run_id)
@@ -243,7 +250,7 @@ def report(
     except AuditorError as exc:
         _fail(str(exc))
     root = str(bundle_dir) if bundle_dir is not None else row.bundle
-    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
+    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root, csv_bom)
 
 
 @app.command()
