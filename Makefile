@@ -42,9 +42,11 @@ test: $(STAMP) chromium postgresql
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m 'not slow' $(TESTS)
 
-# Regenerate the JSON Schemas shipped in the package from the typed models (auditor/core/report.py).
+# Regenerate the JSON Schemas shipped in the package from the typed models (auditor/core/report.py,
+# auditor/config/baseline.py).
 schemas: $(STAMP)
 	$(PY) -c "import json; from auditor.core.report import report_schema; open('auditor/report/schemas/auditor.report-v1.schema.json', 'w').write(json.dumps(report_schema(), indent=2, sort_keys=True) + '\\n')"
+	$(PY) -c "import json; from auditor.config.baseline import baseline_schema; open('auditor/report/schemas/auditor.baseline-v1.schema.json', 'w').write(json.dumps(baseline_schema(), indent=2, sort_keys=True) + '\\n')"
 
 # Rewrite fixtures/golden/ from the current reporters; review the diff before committing.
 goldens: $(STAMP)

@@ -39,6 +39,15 @@ def weight_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def no_store_face_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's `--no-store` audits keep their face cache in a database of that test (never
+    the user's cache directory, and never a cache another test warmed)."""
+    path = tmp_path / "no-store-faces.db"
+    monkeypatch.setenv("AUDITOR_CACHE_DB", f"sqlite:///{path}")
+    return path
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--update-goldens`: rewrite fixtures/golden/ from the current reporters (review the diff)."""
     parser.addoption(

@@ -56,6 +56,15 @@ Db = Annotated[
     str | None,
     typer.Option(help="Database URL (default: AUDITOR_DB or sqlite:///.auditor/audit.db)."),
 ]
+CacheDb = Annotated[
+    str | None,
+    typer.Option(
+        "--cache-db",
+        envvar="AUDITOR_CACHE_DB",
+        help="Face cache of --no-store audits, a database URL (default: faces.db in the user "
+        "cache directory, or in AUDITOR_CACHE_DIR).",
+    ),
+]
 Workers = Annotated[int, typer.Option(min=0, help="Worker processes (0 = one per core).")]
 Upsample = Annotated[
     int,
@@ -89,6 +98,13 @@ Kernel = Annotated[
     ),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor keep cached faces.")]
+CsvBom = Annotated[
+    bool,
+    typer.Option(
+        "--csv-bom",
+        help="Start the CSV report with a UTF-8 byte order mark (for spreadsheet programs).",
+    ),
+]
 ShowFaces = Annotated[
     bool, typer.Option("--show-faces", help="Unblurred face thumbnails in human reports.")
 ]
@@ -285,6 +301,12 @@ def _plan_outputs(
     return plan
 
 
+def _check_csv_bom(csv_bom: bool, formats: list[str]) -> None:
+    """--csv-bom without a CSV report is a mistake worth saying before any work (exit 2)."""
+    if csv_bom and "csv" not in formats:
+        _fail("--csv-bom applies to the csv format: add --format csv")
+
+
 def _writable_dir(path: Path) -> str | None:
     """Why `path` cannot take new files, or None if it can."""
     if not path.exists():
@@ -331,13 +353,16 @@ def _render_all(
     show_faces: bool = False,
     output_dir: Path | None = None,
     bundle_root: str | None = None,
+    csv_bom: bool = False,
 ) -> None:
     from auditor.report import REPORTERS, RenderOptions
 
     written = []
     for fmt, output in _plan_outputs(formats, outputs, output_dir):
         color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
-        options = RenderOptions(color=color, show_faces=show_faces, bundle_root=bundle_root)
+        options = RenderOptions(
+            color=color, show_faces=show_faces, bundle_root=bundle_root, csv_bom=csv_bom
+        )
         reporter = REPORTERS[fmt]
         try:
             if hasattr(reporter, "write"):  # streaming formats: findings go out one by one

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli.common import (
+    CacheDb,
     Db,
     Kernel,
     KernelName,
@@ -111,12 +112,26 @@ def faces(
 
 
 @cache_app.command("purge")
-def cache_purge(db: Db = None) -> None:
-    """Delete every cached face (descriptors included) from the store."""
+def cache_purge(db: Db = None, cache_db: CacheDb = None) -> None:
+    """Delete every cached face (descriptors included) from the store, and from the face cache
+    of --no-store audits when there is one."""
+    from auditor.core.cachedir import face_cache_url
     from auditor.store import Store
 
+    own = face_cache_url(cache_db)
     try:
-        count = Store(_db_url(db)).purge_faces()
+        with Store(_db_url(db)) as store:
+            count = store.purge_faces()
+        echo(f"purged cached faces of {count} image(s)")
+        if own != _db_url(db) and _exists(own):
+            with Store(own) as store:
+                count = store.purge_faces()
+            echo(f"purged cached faces of {count} image(s) from the --no-store cache")
     except AuditorError as exc:
         _fail(str(exc))
-    echo(f"purged cached faces of {count} image(s)")
+
+
+def _exists(url: str) -> bool:
+    """False for an SQLite file that is not there (purging must not create one)."""
+    prefix = "sqlite:///"
+    return not url.startswith(prefix) or Path(url[len(prefix) :]).is_file()

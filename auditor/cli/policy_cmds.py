@@ -18,10 +18,14 @@ from auditor.core.errors import AuditorError
 
 @policy_app.command("list")
 def policy_list() -> None:
-    """List the packs shipped in seeds/."""
+    """List the packs shipped in seeds/ (or in $AUDITOR_SEEDS); none found is an error."""
     from auditor.policy import load_pack, seed_files
 
-    for path in seed_files():
+    try:
+        files = seed_files()
+    except AuditorError as exc:
+        _fail(str(exc))
+    for path in files:
         try:
             pack = load_pack(path, path.name)
         except AuditorError as exc:

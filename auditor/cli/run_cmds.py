@@ -10,6 +10,8 @@ import typer
 
 from auditor import __version__
 from auditor.cli.common import (
+    CacheDb,
+    CsvBom,
     Db,
     FailOn,
     FailOnLevel,
@@ -25,6 +27,7 @@ from auditor.cli.common import (
     ShowFaces,
     Upsample,
     Workers,
+    _check_csv_bom,
     _db_url,
     _fail,
     _plan_outputs,
@@ -34,6 +37,7 @@ from auditor.cli.common import (
     echo,
 )
 from auditor.core import defaults
+from auditor.core.cachedir import face_cache_url
 from auditor.core.errors import AuditorError
 from auditor.core.gate import DEFAULT_FAIL_ON
 from auditor.faces.kernels import DEFAULT_KERNEL
@@ -74,7 +78,11 @@ def audit(
         ),
     ] = False,
     db: Db = None,
-    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run.")] = False,
+    no_store: Annotated[
+        bool,
+        typer.Option("--no-store", help="Do not record this run (cached faces go to --cache-db)."),
+    ] = False,
+    cache_db: CacheDb = None,
     workers: Workers = 0,
     all_frames: Annotated[
         bool, typer.Option("--all-frames", help="Analyse every frame in frames/.")
@@ -95,6 +103,7 @@ def audit(
     probe_tolerance: ProbeTolerance = defaults.PROBE_TOLERANCE,
     no_cache: NoCache = False,
     show_faces: ShowFaces = False,
+    csv_bom: CsvBom = False,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
 ) -> None:
@@ -103,6 +112,7 @@ def audit(
     from auditor.run.options import AuditOptions
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    _check_csv_bom(csv_bom, list(fmt or []))
     if all_frames and no_frames:
         _fail("--all-frames and --no-frames exclude each other")
     if scheduler_timeout <= 0:
@@ -117,6 +127,7 @@ def audit(
         probe_tolerance=probe_tolerance,
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),
+        cache_url=face_cache_url(cache_db) if no_store else None,
         baseline=None if baseline is None else str(baseline),
         scheduler=scheduler or None,
         scheduler_timeout=scheduler_timeout,
@@ -134,7 +145,13 @@ def audit(
         echo(f"auditor: warning: {warning}", err=True)
     try:
         _render_all(
-            result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
+            result.report,
+            list(fmt or []),
+            list(output or []),
+            show_faces,
+            output_dir,
+            str(bundle),
+            csv_bom,
         )
     finally:
         result.close()
@@ -211,6 +228,7 @@ def report(
     output_dir: OutputDir = None,
     db: Db = None,
     show_faces: ShowFaces = False,
+    csv_bom: CsvBom = False,
     bundle_dir: Annotated[
         Path | None,
         typer.Option(
@@ -222,6 +240,7 @@ def report(
     from auditor.store import Store
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    _check_csv_bom(csv_bom, list(fmt or []))
     try:
         with Store(_db_url(db)) as store:
             row = store.find_run(run_id)
@@ -231,7 +250,7 @@ def report(
     except AuditorError as exc:
         _fail(str(exc))
     root = str(bundle_dir) if bundle_dir is not None else row.bundle
-    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
+    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root, csv_bom)
 
 
 @app.command()

@@ -148,7 +148,11 @@ def _pack_bytes(report: dict[str, Any], files: list[Path]) -> dict[str, bytes]:
 
     wanted = {p["id"]: p["sha256"] for p in report.get("packs", [])}
     out: dict[str, bytes] = {}
-    for path in [*files, *seed_files()]:
+    try:
+        shipped = seed_files()
+    except AuditorError:  # no shipped packs: the --policy files alone
+        shipped = []
+    for path in [*files, *shipped]:
         try:
             data = path.read_bytes()
         except OSError:

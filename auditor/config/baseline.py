@@ -17,6 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.core.errors import ConfigError, Location
 from auditor.core.report import Report
@@ -24,8 +27,47 @@ from auditor.core.report import Report
 SCHEMA = "auditor.baseline/v1"
 #: The largest baseline file read (about 50,000 entries); a bigger one is refused unread.
 MAX_BASELINE_BYTES = 16 * 1024 * 1024
-_REQUIRED = ("fingerprint", "reason", "who", "expires")
-_OPTIONAL = ("pack", "rule", "title", "time", "created")
+
+
+# The typed shape of the file: the shipped JSON Schema is generated from these models
+# (`baseline_schema`, `make schemas`); `load` reads files with located messages of its own and
+# takes its required and optional keys from `EntryModel`.
+class EntryModel(BaseModel):
+    """One accepted finding: who accepted it, why, and until when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fingerprint: str = Field(pattern=r"\S", description="the accepted finding's id (findings[].id)")
+    reason: str = Field(pattern=r"\S", description="why the finding is accepted")
+    who: str = Field(pattern=r"\S", description="who accepted it")
+    expires: date = Field(description="the last day (UTC, YYYY-MM-DD) the entry suppresses it")
+    pack: str = Field("", description="context for the reviewer, not used for matching")
+    rule: str = Field("", description="context for the reviewer, not used for matching")
+    title: str = Field("", description="context for the reviewer, not used for matching")
+    time: str = Field("", description="the finding's first event time, for the reviewer")
+    created: str = Field("", description="the day the entry was made (YYYY-MM-DD)")
+
+
+class BaselineModel(BaseModel):
+    """Findings a person has accepted for a while (`auditor baseline create`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    schema_: Literal["auditor.baseline/v1"] = Field(alias="schema")
+    entries: tuple[EntryModel, ...]
+
+
+_REQUIRED = tuple(n for n, f in EntryModel.model_fields.items() if f.is_required())
+_OPTIONAL = tuple(n for n, f in EntryModel.model_fields.items() if not f.is_required())
+
+
+def baseline_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of `auditor.baseline/v1`, generated from the models."""
+    schema = BaselineModel.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://auditor.invalid/schemas/auditor.baseline-v1.json"
+    schema["title"] = SCHEMA
+    return schema
 
 
 @dataclass(frozen=True)

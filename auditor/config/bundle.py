@@ -30,6 +30,7 @@ __all__ = [
     "SourceSettings",
     "TextPattern",
     "display_name",
+    "nothing_to_audit",
     "open_bundle",
     "regular_file",
     "safe_relpath",
@@ -183,3 +184,29 @@ def open_bundle(path: Path, known_sources: Collection[str]) -> Bundle:
         return bundle
     name, settings = settings_mod.parse(tomlfile.load(config, AUDIT_TOML), known_sources)
     return Bundle(root=root, name=name or bundle.name, settings=settings, config_file=AUDIT_TOML)
+
+
+#: What sits beside logs/ in a bundle folder: found beside a folder, it says that folder is a
+#: bundle's logs/ (or frames/, ...) rather than the bundle.
+BUNDLE_MARKS = (AUDIT_TOML, PRINCIPALS_TOML, "logs", "frames", "probes")
+
+
+def nothing_to_audit(path: Path, logs_exists: bool) -> BundleError:
+    """The error for a bundle without a log file to read (exit 2, like any bundle that cannot be
+    used): an absent or empty logs/. When `path` itself looks like a logs/ folder (it is named
+    `logs`, or its parent holds a bundle's files) the message names the parent to audit instead,
+    as the user most likely typed `auditor audit BUNDLE/logs`."""
+    if logs_exists:
+        return BundleError("the logs/ folder is empty: nothing to audit", Location(str(path)))
+    message = "the bundle has no logs/ folder: nothing to audit"
+    resolved = path.resolve()
+    parent = resolved.parent
+    if resolved.name == "logs" or any((parent / mark).exists() for mark in BUNDLE_MARKS):
+        shown = path.parent if path.name not in ("", ".", "..") else parent
+        message += (
+            f"; this looks like a bundle's logs/ folder: did you mean `auditor audit "
+            f"{display_name(str(shown))}`?"
+        )
+    else:
+        message += " (a bundle keeps its log files under logs/: docs/bundle.md)"
+    return BundleError(message, Location(display_name(str(path))))

@@ -28,13 +28,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from auditor.core.cachedir import user_cache_dir
 from auditor.faces.derived import read_checked, sha256_bytes, write_checked
 
 #: Bump when what `parse` returns changes shape, so stale cache files are not read.
@@ -314,12 +314,9 @@ def parse_bytes(data: bytes, sha256: str = "") -> DlibNet:
 
 
 def cache_dir() -> Path:
-    """`$AUDITOR_CACHE_DIR`, else `$XDG_CACHE_HOME/auditor`, else `~/.cache/auditor`."""
-    explicit = os.environ.get("AUDITOR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "auditor"
+    """The auditor's user cache folder (`core.cachedir`: `$AUDITOR_CACHE_DIR`, else the
+    platform's, `$XDG_CACHE_HOME/auditor` or `~/.cache/auditor` on Linux)."""
+    return user_cache_dir()
 
 
 def _cache_file(sha256: str) -> Path:

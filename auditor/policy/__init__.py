@@ -1,13 +1,16 @@
 """Policy packs and the engine that applies them.
 
 `resolve` turns what the user typed after `--policy` (a pack id in seeds/, `all`, or a file) into
-loaded packs. seeds/ is found beside the package (a source checkout or editable install) or
-through `AUDITOR_SEEDS`.
+loaded packs. The shipped packs are the top-level seeds/ folder of the repository; a wheel
+carries them as the package data `auditor/seeds/` (the build copies them in, see setup.py), read
+through `importlib.resources`. A source checkout or an editable install reads seeds/ itself, and
+`AUDITOR_SEEDS` names another folder of packs instead of both.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from auditor.core.errors import ConfigError, Location
@@ -26,24 +29,41 @@ __all__ = [
     "evaluate",
     "load_pack",
     "resolve",
+    "SEEDS_ENV",
     "seeds_dir",
     "seed_files",
     "undecided_key",
 ]
 
 
+#: The environment variable that replaces the shipped packs with a folder of one's own.
+SEEDS_ENV = "AUDITOR_SEEDS"
+
+
 def seeds_dir() -> Path:
-    """Where the shipped packs live."""
-    env = os.environ.get("AUDITOR_SEEDS")
+    """Where the shipped packs live: `$AUDITOR_SEEDS`, else the package data of an installed
+    wheel (`auditor/seeds/`), else the seeds/ folder of the source checkout the package runs
+    from (an editable install)."""
+    env = os.environ.get(SEEDS_ENV)
     if env:
         return Path(env)
+    shipped = resources.files("auditor").joinpath("seeds")
+    # A wheel is installed as files, so the packs are a real folder; a zip import is not.
+    if isinstance(shipped, Path) and shipped.is_dir():
+        return shipped
     return Path(__file__).resolve().parent.parent.parent / "seeds"
 
 
 def seed_files() -> list[Path]:
-    """Every shipped pack file, sorted by name."""
+    """Every shipped pack file, sorted by name. ConfigError (exit 2) when there is none: an
+    install without packs would otherwise list nothing and judge nothing."""
     folder = seeds_dir()
-    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    if files:
+        return files
+    where = f"{SEEDS_ENV}={folder}" if os.environ.get(SEEDS_ENV) else str(folder)
+    why = "no such folder" if not folder.is_dir() else "no *.toml pack files in it"
+    raise ConfigError(f"no policy packs found ({why})", Location(where))
 
 
 def _display(path: Path) -> str:
@@ -57,8 +77,6 @@ def resolve(specs: list[str]) -> list[Pack]:
     """Packs for `--policy` values; none given means every pack in seeds/."""
     if not specs or "all" in specs:
         files = seed_files()
-        if not files:
-            raise ConfigError("no policy packs found", Location(str(seeds_dir())))
         extra = [s for s in specs if s != "all"]
         shipped = [load_pack(f, _display(f)) for f in files]
         if extra:

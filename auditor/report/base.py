@@ -19,6 +19,9 @@ class RenderOptions:
     show_faces: bool = False
     #: The bundle folder, so human reports can show frame thumbnails (None: no thumbnails).
     bundle_root: str | None = None
+    #: CSV only: start with a UTF-8 byte order mark, which spreadsheet programs (Excel) need
+    #: to read the file as UTF-8 rather than the locale's code page.
+    csv_bom: bool = False
 
 
 class Reporter(Protocol):

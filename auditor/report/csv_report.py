@@ -1,11 +1,12 @@
 """`--format csv`: one row per finding, the columns a compliance officer filters on.
 
-RFC 4180 (CRLF line ends, fields quoted when needed). Log content is untrusted: a cell that
-starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` so a spreadsheet
-shows it as text instead of running it as a formula (OWASP CSV injection). Spreadsheets in many
-locales split cells on `;`: a field that holds a `,` or a `;` is quoted, and every part after a
-`;` that starts like a formula gets the same `'`, so no locale sees a formula. The columns are
-documented in docs/reports.md.
+RFC 4180 (CRLF line ends, fields quoted when needed), UTF-8 with no byte order mark unless
+`--csv-bom` asks for one (spreadsheet programs that guess the encoding need it). Log content
+is untrusted: a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is
+prefixed with `'` so a spreadsheet shows it as text instead of running it as a formula (OWASP CSV
+injection). Spreadsheets in many locales split cells on `;`: a field that holds a `,` or a `;`
+is quoted, and every part after a `;` that starts like a formula gets the same `'`, so no locale
+sees a formula. The columns are documented in docs/reports.md.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ COLUMNS = (
     "title",
     "message",
 )
+#: U+FEFF, written first with `--csv-bom` (EF BB BF in the UTF-8 file).
+BOM = "\ufeff"
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 #: A field with any of these is quoted (RFC 4180's `,`, `"`, CR, LF, and the `;` of locales
 #: whose spreadsheets take it as the separator).
@@ -125,6 +128,8 @@ class CsvReporter:
 
     def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
         """See `StreamingReporter.write`: one row per finding, as they come."""
+        if options.csv_bom:
+            out.write(BOM)
         out.write(line(list(COLUMNS)))
         for f in report["findings"]:
             values = row(f)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config import principals as principals_mod
-from auditor.config.bundle import PRINCIPALS_TOML, Bundle, display_name
+from auditor.config.bundle import PRINCIPALS_TOML, Bundle, display_name, nothing_to_audit
 from auditor.core import gate
 from auditor.core.errors import InputIssue
 from auditor.core.jsonstream import Lazy
@@ -110,8 +110,10 @@ def run_audit(
         options.face_kernel or DEFAULT_KERNEL,
     )
     try:
-        with LazyStore(options.store_url) as store:
-            return _run_audit(bundle_path, options, progress, packs, executor, store)
+        with LazyStore(options.store_url) as store, LazyStore(_cache_url(options)) as own:
+            # the face cache lives in the run's store, or in a database of its own
+            cache = store if options.store_url is not None else own
+            return _run_audit(bundle_path, options, progress, packs, executor, store, cache)
     finally:
         executor.close()
 
@@ -123,11 +125,13 @@ def _run_audit(
     packs: list[Pack] | None,
     executor: Executor,
     store: LazyStore,
+    cache: LazyStore,
 ) -> AuditResult:
     started = datetime.now(UTC)
     if packs is None:
         packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
+    log_paths, issues = _log_files(bundle, bundle_path)
     accepted = None
     if options.baseline is not None:
         from auditor.config import baseline as baseline_mod
@@ -138,7 +142,6 @@ def _run_audit(
     no_principals = bundle.config_path(PRINCIPALS_TOML) is None
     unattributed = 0
 
-    log_paths, issues = _log_files(bundle)
     jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
     done = 0
 
@@ -224,6 +227,7 @@ def _run_audit(
             scratch,
             executor,
             store,
+            cache,
         )
     except BaseException:
         scratch.close()
@@ -261,6 +265,7 @@ def _finish(
     scratch: Scratch,
     executor: Executor,
     store: LazyStore,
+    cache: LazyStore,
 ) -> AuditResult:
     """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
     inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
@@ -277,7 +282,7 @@ def _finish(
         from auditor.run.frames import attach_frame_evidence
 
         outcome = attach_frame_evidence(
-            bundle, got.refs, found, options, workers, progress, executor, store
+            bundle, got.refs, found, options, workers, progress, executor, cache
         )
         decorate = outcome.decorate
         inputs.extend(outcome.inputs)
@@ -347,14 +352,24 @@ def _finish(
     return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
 
 
-def _log_files(bundle: Bundle) -> tuple[list[str], list[InputIssue]]:
+def _cache_url(options: AuditOptions) -> str | None:
+    """The face cache's own database: only for a run that is not stored and uses the cache."""
+    if options.store_url is not None or not options.use_cache:
+        return None
+    return options.cache_url
+
+
+def _log_files(bundle: Bundle, given: Path) -> tuple[list[str], list[InputIssue]]:
     """Every file under logs/, each checked to stay inside the bundle and to be a regular file
-    (a FIFO would block the reader); an empty or absent logs/ is nothing to audit."""
+    (a FIFO would block the reader).
+
+    An absent or empty logs/ is nothing to audit: a BundleError (exit 2, no report, no run
+    stored), because no input was read and so none was "unreadable" (exit 3 says that an audit
+    ran and missed something; here none ran). A logs/ whose every entry was refused is exit 3.
+    """
     paths, issues = bundle.entries("logs")
-    if not (bundle.root / "logs").is_dir():
-        issues.append(InputIssue("logs/", "the bundle has no logs/ folder: nothing to audit"))
-    elif not paths and not issues:
-        issues.append(InputIssue("logs/", "the logs/ folder is empty: nothing to audit"))
+    if not paths and not issues:
+        raise nothing_to_audit(given, (bundle.root / "logs").is_dir())
     return paths, issues
 
 

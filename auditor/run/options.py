@@ -34,6 +34,9 @@ class AuditOptions:
     probe_tolerance: float = PROBE_TOLERANCE
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
+    #: The face cache's database when the run is not recorded (`store_url` None): `--no-store`
+    #: audits keep their cache there (`core.cachedir.face_cache_url`). None: no cache then.
+    cache_url: str | None = None
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
     scheduler: str | None = None  # Dask scheduler address or "local"; None: local processes
     scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT

@@ -146,3 +146,82 @@ def test_docs_list_every_report_key() -> None:
         assert not missing, (key, missing)
     documented = {k for k in rows if "." not in k}
     assert documented <= top, sorted(documented - top)
+
+
+BASELINE_SCHEMA_FILE = SCHEMA_FILE.with_name("auditor.baseline-v1.schema.json")
+GOLDEN_JSON = ROOT / "fixtures" / "golden" / "json" / "demo.json"
+
+
+def test_shipped_schemas_are_package_data() -> None:
+    """Both schemas are read from the installed package (importlib.resources), as users do."""
+    from importlib import resources
+
+    folder = resources.files("auditor.report").joinpath("schemas")
+    for name in ("auditor.report-v1.schema.json", "auditor.baseline-v1.schema.json"):
+        jsonschema.Draft202012Validator.check_schema(json.loads(folder.joinpath(name).read_text()))
+
+
+def test_golden_report_validates_against_the_report_schema(
+    reports: dict[str, dict[str, Any]],
+) -> None:
+    """The golden report validates (its run-dependent blocks from a real run)."""
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    data = _golden_with_real_run(reports)
+    errors = [e.message for e in validator.iter_errors(data)]
+    assert not errors, errors[:3]
+    model.load_report(data)
+
+
+def test_shipped_baseline_schema_is_generated_from_the_model() -> None:
+    from auditor.config.baseline import baseline_schema
+
+    shipped = json.loads(BASELINE_SCHEMA_FILE.read_text())
+    assert shipped == baseline_schema(), "run `make schemas` after changing the model"
+
+
+def _golden_with_real_run(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The golden report with the blocks it holds as placeholders (`run`, `face_engine`: they
+    vary by run and machine) taken from a real run of the demo."""
+    golden = json.loads(GOLDEN_JSON.read_text())
+    assert golden["run"]["id"] == "0" * 32  # the canonical form (tests/report/report_helpers.py)
+    return {**golden, "run": reports["demo"]["run"], "face_engine": reports["demo"]["face_engine"]}
+
+
+def test_a_baseline_made_from_the_golden_report_validates(
+    tmp_path: Path, reports: dict[str, dict[str, Any]]
+) -> None:
+    """`auditor baseline create` on the golden report, through the real CLI: its file validates
+    against the shipped schema, and the schema refuses what the loader refuses."""
+    from tests.conftest import run_auditor
+
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(_golden_with_real_run(reports)))
+    out = tmp_path / "auditor-baseline.json"
+    made = run_auditor(
+        "baseline", "create", report, "-o", out, "--reason", "court order 1",
+        "--who", "J. Smith", "--expires", "2099-12-31",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    data = json.loads(out.read_text())
+    golden = json.loads(GOLDEN_JSON.read_text())
+    assert len(data["entries"]) == len(golden["findings"]) > 0
+    validator = jsonschema.Draft202012Validator(json.loads(BASELINE_SCHEMA_FILE.read_text()))
+    assert not [e.message for e in validator.iter_errors(data)]
+    for bad in (
+        {**data, "schema": "auditor.baseline/v2"},
+        {**data, "entries": [{**data["entries"][0], "colour": "red"}]},
+        {**data, "entries": [{k: v for k, v in data["entries"][0].items() if k != "who"}]},
+        {**data, "entries": [{**data["entries"][0], "reason": "  "}]},
+    ):
+        assert list(validator.iter_errors(bad)), bad
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        refused = run_auditor("audit", DEMO, "--no-store", "--baseline", tmp_path / "bad.json")
+        assert refused.exit_code == 2, refused.output
+
+
+def test_the_documented_baseline_example_validates() -> None:
+    text = (ROOT / "docs" / "reports.md").read_text()
+    example = text.split('```json\n{\n  "schema": "auditor.baseline/v1"', 1)[1].split("```", 1)[0]
+    doc = json.loads('{\n  "schema": "auditor.baseline/v1"' + example)
+    validator = jsonschema.Draft202012Validator(json.loads(BASELINE_SCHEMA_FILE.read_text()))
+    assert not [e.message for e in validator.iter_errors(doc)]

@@ -63,19 +63,54 @@ def test_oversized_config_file_is_refused_unread(tmp_path: Path, cli: Cli) -> No
     assert "over the limit of 1,048,576 bytes" in result.stderr
 
 
-def test_empty_logs_folder_is_nothing_to_audit(tmp_path: Path, audit_json: AuditJson) -> None:
+def test_empty_logs_folder_is_nothing_to_audit(tmp_path: Path, cli: Cli) -> None:
+    """Nothing to audit is exit 2 (nothing was audited), with no report and no run stored."""
     bundle = tmp_path / "b"
     (bundle / "logs").mkdir(parents=True)
-    code, report = audit_json(bundle, "--no-frames")
-    assert code == 3
-    assert report["errors"] == [
-        {
-            "file": "logs/",
-            "line": None,
-            "record": None,
-            "message": "the logs/ folder is empty: nothing to audit",
-        }
-    ]
+    out, db = tmp_path / "r.json", tmp_path / "audit.db"
+    result = cli("audit", bundle, "--no-frames", "-f", "json", "-o", out, "--db", f"sqlite:///{db}")
+    assert result.exit_code == 2, result.output
+    assert f"auditor: error: {bundle}: the logs/ folder is empty: nothing to audit" in result.stderr
+    assert not out.exists()
+    assert "no runs recorded" in cli("runs", "--db", f"sqlite:///{db}").stdout
+
+
+def test_a_bundle_without_logs_is_nothing_to_audit(tmp_path: Path, cli: Cli) -> None:
+    bundle = write(tmp_path / "b", {"frames/x.txt": "not a log"})
+    result = cli("audit", bundle, "--no-store")
+    assert result.exit_code == 2, result.output
+    assert "the bundle has no logs/ folder: nothing to audit" in result.stderr
+    assert "a bundle keeps its log files under logs/" in result.stderr
+    assert "did you mean" not in result.stderr
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_a_logs_folder_given_as_the_bundle_names_its_parent(
+    tmp_path: Path, cli: Cli, relative: bool
+) -> None:
+    bundle = write(
+        tmp_path / "b", {"logs/p.jsonl": jsonl_line(), "principals.toml": JSONL_PRINCIPALS}
+    )
+    given = "b/logs" if relative else str(bundle / "logs")
+    result = cli("audit", given, "--no-store", "--no-frames", cwd=tmp_path)
+    assert result.exit_code == 2, result.output
+    parent = "b" if relative else str(bundle)
+    assert result.stderr.strip() == (
+        f"auditor: error: {given}: the bundle has no logs/ folder: nothing to audit; this looks "
+        f"like a bundle's logs/ folder: did you mean `auditor audit {parent}`?"
+    )
+
+
+def test_a_folder_inside_a_bundle_suggests_its_parent(tmp_path: Path, cli: Cli) -> None:
+    """A bundle's frames/ given as the bundle: its parent holds logs/ and principals.toml, so the
+    parent is what was meant."""
+    bundle = write(
+        tmp_path / "b", {"logs/p.jsonl": jsonl_line(), "principals.toml": JSONL_PRINCIPALS}
+    )
+    (bundle / "frames").mkdir()
+    result = cli("audit", bundle / "frames", "--no-store", "--no-frames")
+    assert result.exit_code == 2
+    assert f"did you mean `auditor audit {bundle}`?" in result.stderr
 
 
 def test_fifo_under_logs_is_an_input_error_and_never_waited_on(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.csv_report import COLUMNS, neutralise
+from tests.conftest import DEMO
 
 REQUIRED = (
     "time",
@@ -120,3 +122,28 @@ def test_formula_injection_from_log_fields(tmp_path: Path, run_cli: Callable[...
         assert row["message"].startswith("'+SUM(1,2) (police) ran SearchFacesByImage")
     event_ids = [dict(zip(COLUMNS, line, strict=True))["event_id"] for line in table[1:]]
     assert event_ids == ["'" + PAYLOADS["event_id"], "'" + PAYLOADS["tab"], "'" + PAYLOADS["cr"]]
+
+
+def test_csv_bom_through_audit_and_report(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """`--csv-bom`: the same CSV after a UTF-8 byte order mark, from `audit` and from `report`
+    of the stored run; without it there is none; without a CSV format it is a usage error."""
+    db = f"sqlite:///{tmp_path / 'audit.db'}"
+    plain, bom, again = tmp_path / "plain.csv", tmp_path / "bom.csv", tmp_path / "again.csv"
+    args = ("--db", db, "--no-frames", "--policy", "amazon-rekognition-police-2020")
+    first = run_cli("audit", DEMO, *args, "-f", "csv", "-o", plain)
+    assert first.exit_code == 1, first.stderr
+    second = run_cli("audit", DEMO, *args, "-f", "json", "-o", "-", "-f", "csv", "-o", bom,
+                     "--csv-bom")  # fmt: skip
+    assert second.exit_code == 1, second.stderr
+    assert second.stdout.startswith("{")  # the JSON report has no BOM
+    assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert bom.read_bytes() == b"\xef\xbb\xbf" + plain.read_bytes()
+    with bom.open(encoding="utf-8-sig", newline="") as fh:  # what a spreadsheet import does
+        assert next(csv.reader(fh)) == list(COLUMNS)
+    run_id = json.loads(second.stdout)["run"]["id"]
+    rendered = run_cli("report", run_id, "--db", db, "-f", "csv", "-o", again, "--csv-bom")
+    assert rendered.exit_code == 0, rendered.stderr
+    assert again.read_bytes() == bom.read_bytes()
+    wrong = run_cli("audit", DEMO, *args, "-f", "json", "--csv-bom")
+    assert wrong.exit_code == 2
+    assert "--csv-bom applies to the csv format" in wrong.stderr
