@@ -38,7 +38,13 @@ from auditor.sources.base import (
     parse_time,
 )
 from auditor.sources.ctstream import RECORDS_HEAD as _RECORDS_HEAD
-from auditor.sources.ctstream import START, looks_like_lines, split_records, stream_records
+from auditor.sources.ctstream import (
+    START,
+    RecordStream,
+    looks_like_lines,
+    split_records,
+    stream_records,
+)
 
 NAME = "cloudtrail"
 #: A one-line `{"Records":[...]}` delivery file up to this size is held whole and cut with
@@ -142,7 +148,11 @@ class CloudTrailSource:
             )
             return
         line = 1 if data.count(b"\n", 0, 4096) <= 1 else None
-        self._records(job, records, result, line)
+        # one pretty-printed record: it starts where the document does
+        start = (
+            1 + data[: len(data) - len(data.lstrip())].count(b"\n") if records == [doc] else None
+        )
+        self._records(job, records, result, line, start)
 
     def _read_lines(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         lineno = 0
@@ -222,14 +232,21 @@ class CloudTrailSource:
         return True
 
     def _records(
-        self, job: ReadJob, records: Iterable[Any], result: FileResult, line: int | None
+        self,
+        job: ReadJob,
+        records: Iterable[Any],
+        result: FileResult,
+        line: int | None,
+        start: int | None = None,
     ) -> None:
         """The hot loop: background records are counted here and go no further.
 
         A record goes to `_record` (which validates, reports and builds the `Event`) unless it
         is plainly an object with string `eventSource` and `eventName` that the catalogue does
-        not know, which is all but a few in a thousand in real trails.
+        not know, which is all but a few in a thousand in real trails. A streamed split
+        (`RecordStream`) tells the line each record starts on.
         """
+        split = records if isinstance(records, RecordStream) else None
         plain = 0
         try:
             for index, rec in enumerate(records):
@@ -240,14 +257,20 @@ class CloudTrailSource:
                         plain += 1
                         continue
                 mark = result.records + len(result.events)
-                self._record(job, rec, result, line, index)
+                self._record(job, rec, result, line, index, split.line if split else start)
                 if result.records + len(result.events) == mark:
                     result.sweep_record(rec, line, index)
         finally:
             result.records += plain
 
     def _record(
-        self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
+        self,
+        job: ReadJob,
+        rec: Any,
+        result: FileResult,
+        line: int | None,
+        index: int | None,
+        start: int | None = None,
     ) -> None:
         if not isinstance(rec, dict):
             result.issues.append(
@@ -334,6 +357,7 @@ class CloudTrailSource:
             error_code=str(error_code) if error_code else None,
             frames=frame_refs(job, refs, result, line, index),
             attributes=tuple(sorted(attrs)),
+            start_line=start if line is None else None,
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
