@@ -331,13 +331,23 @@ def _render_all(
     show_faces: bool = False,
     output_dir: Path | None = None,
     bundle_root: str | None = None,
+    sarif_root: str | None = None,
 ) -> None:
     from auditor.report import REPORTERS, RenderOptions
+
+    def warn(message: str) -> None:
+        echo(f"auditor: warning: {message}", err=True)
 
     written = []
     for fmt, output in _plan_outputs(formats, outputs, output_dir):
         color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
-        options = RenderOptions(color=color, show_faces=show_faces, bundle_root=bundle_root)
+        options = RenderOptions(
+            color=color,
+            show_faces=show_faces,
+            bundle_root=bundle_root,
+            sarif_root=sarif_root,
+            warn=warn,
+        )
         reporter = REPORTERS[fmt]
         try:
             if hasattr(reporter, "write"):  # streaming formats: findings go out one by one

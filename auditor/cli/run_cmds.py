@@ -38,6 +38,27 @@ from auditor.core.errors import AuditorError
 from auditor.core.gate import DEFAULT_FAIL_ON
 from auditor.faces.kernels import DEFAULT_KERNEL
 
+SarifRoot = Annotated[
+    str | None,
+    typer.Option(
+        "--sarif-root",
+        help="The bundle folder's path relative to the repository root: SARIF paths are "
+        "written repository-relative, so GitHub code scanning places the results.",
+    ),
+]
+
+
+def _sarif_root(value: str | None) -> str | None:
+    """--sarif-root checked before any work (exit 2 for a path outside the repository)."""
+    from auditor.report.sarif_github import check_root
+
+    if value is None:
+        return None
+    try:
+        return check_root(value)
+    except ValueError as exc:
+        _fail(str(exc))
+
 
 @app.command()
 def audit(
@@ -97,12 +118,14 @@ def audit(
     show_faces: ShowFaces = False,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
+    sarif_root: SarifRoot = None,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.run.audit import run_audit
     from auditor.run.options import AuditOptions
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    root = _sarif_root(sarif_root)
     if all_frames and no_frames:
         _fail("--all-frames and --no-frames exclude each other")
     if scheduler_timeout <= 0:
@@ -134,7 +157,13 @@ def audit(
         echo(f"auditor: warning: {warning}", err=True)
     try:
         _render_all(
-            result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
+            result.report,
+            list(fmt or []),
+            list(output or []),
+            show_faces,
+            output_dir,
+            str(bundle),
+            sarif_root=root,
         )
     finally:
         result.close()
@@ -217,11 +246,13 @@ def report(
             "--bundle", help="Bundle folder for HTML thumbnails (default: where the run read it)."
         ),
     ] = None,
+    sarif_root: SarifRoot = None,
 ) -> None:
     """Re-render a past run from the store without re-auditing."""
     from auditor.store import Store
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
+    root = _sarif_root(sarif_root)
     try:
         with Store(_db_url(db)) as store:
             row = store.find_run(run_id)
@@ -230,8 +261,10 @@ def report(
             data = store.load_report(row.id)
     except AuditorError as exc:
         _fail(str(exc))
-    root = str(bundle_dir) if bundle_dir is not None else row.bundle
-    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
+    folder = str(bundle_dir) if bundle_dir is not None else row.bundle
+    _render_all(
+        data, list(fmt or []), list(output or []), show_faces, output_dir, folder, sarif_root=root
+    )
 
 
 @app.command()

@@ -7,6 +7,7 @@ never index or slice it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
@@ -19,6 +20,11 @@ class RenderOptions:
     show_faces: bool = False
     #: The bundle folder, so human reports can show frame thumbnails (None: no thumbnails).
     bundle_root: str | None = None
+    #: SARIF: the bundle folder's path relative to the repository root (`sarif.check_root`),
+    #: so code scanning finds the files; None keeps paths bundle-relative.
+    sarif_root: str | None = None
+    #: Where a format says what its reader should know (the command line prints it on stderr).
+    warn: Callable[[str], None] | None = None
 
 
 class Reporter(Protocol):
