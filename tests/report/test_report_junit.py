@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from report_helpers import DEMO, GOLDEN_PACKS, ROOT
 
 from auditor.report import REPORTERS, RenderOptions
@@ -124,7 +125,7 @@ def test_a_rule_that_could_not_judge_is_skipped_not_green(demo_report: dict[str,
     lines = (skipped.text or "").splitlines()
     assert lines[0].startswith("4 x no country, region or locality in the log (e.g. logs/")
     assert lines[1] == "2 x no locality either"
-    assert root.get("skipped") == "1"
+    assert root.get("skipped") is None  # not an attribute of <testsuites> in junit-10.xsd
     # the other cases of the pack are unchanged: judged, green or failing
     assert [c.find("skipped") for c in suite.findall("testcase") if c is not case] == [None] * 4
 
@@ -158,7 +159,8 @@ def test_skipped_through_the_cli(
     skipped = case.find("skipped")
     assert skipped is not None and skipped.get("message") == "1 event lacks principal"
     assert "contractor-77" in (skipped.text or "")
-    assert root.get("skipped") == "1" and root.get("failures") == "0"
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("skipped") == "1" and root.get("failures") == "0"
     out_text = case.find("system-out")
     assert out_text is not None and "below --fail-on" in (out_text.text or "")
 
@@ -180,3 +182,48 @@ def test_case_names_have_no_placeholders() -> None:
     assert plain_title("Face recognition ({operation}) by a City department") == (
         "Face recognition by a City department"
     )
+
+
+#: Attributes and children the Jenkins xunit plugin's JUnit schema (junit-10.xsd) allows.
+_XUNIT = {
+    "testsuites": ({"name", "time", "tests", "failures", "disabled", "errors"}, {"testsuite"}),
+    "testsuite": (
+        {"name", "tests", "failures", "errors", "time", "disabled", "skipped", "skips",
+         "timestamp", "hostname", "id", "package", "assertions", "file", "skip", "log", "url"},
+        {"testsuite", "properties", "testcase", "system-out", "system-err"},
+    ),
+    "properties": (set(), {"property"}),
+    "property": ({"name", "value"}, set()),
+    "testcase": (
+        {"name", "assertions", "time", "timestamp", "classname", "status", "class", "file",
+         "line", "log", "group", "url"},
+        {"skipped", "error", "failure", "system-out", "system-err"},
+    ),
+    "failure": ({"type", "message"}, set()),
+    "error": ({"type", "message"}, set()),
+    "skipped": ({"type", "message"}, set()),
+    "system-out": (set(), set()),
+}  # fmt: skip
+_REQUIRED = {"testsuite": {"tests"}, "testcase": {"name"}, "property": {"name", "value"}}
+
+
+def assert_xunit_shape(root: ET.Element) -> None:
+    assert root.tag == "testsuites"
+    for el in root.iter():
+        attrs, children = _XUNIT[el.tag]
+        assert set(el.attrib) <= attrs, (el.tag, set(el.attrib) - attrs)
+        assert _REQUIRED.get(el.tag, set()) <= set(el.attrib), el.tag
+        assert {c.tag for c in el} <= children, (el.tag, {c.tag for c in el} - children)
+
+
+def test_every_variant_keeps_the_xunit_schema_shape(demo_report: dict[str, Any]) -> None:
+    assert_xunit_shape(junit(demo_report))
+    report = copy.deepcopy(demo_report)
+    report["settings"]["fail_on"] = "critical"
+    report["errors"] = [{"file": "logs/x", "line": None, "record": None, "message": "bad"}]
+    root = junit(report)
+    assert root.find(".//skipped") is not None and root.find(".//error") is not None
+    assert_xunit_shape(root)
+    bad = ET.fromstring('<testsuites skipped="1"><testsuite tests="0"/></testsuites>')
+    with pytest.raises(AssertionError):
+        assert_xunit_shape(bad)
