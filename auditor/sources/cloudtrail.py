@@ -134,6 +134,7 @@ class CloudTrailSource:
             result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=at))
             result.sweep_line(data[:MAX_SWEEP_BYTES], at)
             return
+        start: int | None = None
         if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
             records = doc["Records"]
         elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
@@ -142,16 +143,14 @@ class CloudTrailSource:
             records = doc
         elif isinstance(doc, dict) and ("eventName" in doc or "CloudTrailEvent" in doc):
             records = [doc]
+            # one pretty-printed record: it starts where the document does
+            start = 1 + data[: len(data) - len(data.lstrip())].count(b"\n")
         else:
             result.issues.append(
                 InputIssue(result.path, "not a CloudTrail file (no Records array)")
             )
             return
         line = 1 if data.count(b"\n", 0, 4096) <= 1 else None
-        # one pretty-printed record: it starts where the document does
-        start = (
-            1 + data[: len(data) - len(data.lstrip())].count(b"\n") if records == [doc] else None
-        )
         self._records(job, records, result, line, start)
 
     def _read_lines(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
