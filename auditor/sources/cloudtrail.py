@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterable
+from dataclasses import replace
 from itertools import chain
 from typing import Any
 
@@ -26,7 +27,7 @@ import orjson
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources import jsonany
+from auditor.sources import ctstream, jsonany
 from auditor.sources.base import (
     MAX_LINE_BYTES,
     FileResult,
@@ -38,13 +39,7 @@ from auditor.sources.base import (
     parse_time,
 )
 from auditor.sources.ctstream import RECORDS_HEAD as _RECORDS_HEAD
-from auditor.sources.ctstream import (
-    START,
-    RecordStream,
-    looks_like_lines,
-    split_records,
-    stream_records,
-)
+from auditor.sources.ctstream import START, looks_like_lines, split_records, stream_records
 
 NAME = "cloudtrail"
 #: A one-line `{"Records":[...]}` delivery file up to this size is held whole and cut with
@@ -134,7 +129,6 @@ class CloudTrailSource:
             result.issues.append(InputIssue(result.path, f"malformed JSON: {exc.msg}", line=at))
             result.sweep_line(data[:MAX_SWEEP_BYTES], at)
             return
-        start: int | None = None
         if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
             records = doc["Records"]
         elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
@@ -142,16 +136,16 @@ class CloudTrailSource:
         elif isinstance(doc, list):
             records = doc
         elif isinstance(doc, dict) and ("eventName" in doc or "CloudTrailEvent" in doc):
-            records = [doc]
             # one pretty-printed record: it starts where the document does
             start = 1 + data[: len(data) - len(data.lstrip())].count(b"\n")
+            records = ctstream.RecordStream.placed([doc], start)
         else:
             result.issues.append(
                 InputIssue(result.path, "not a CloudTrail file (no Records array)")
             )
             return
         line = 1 if data.count(b"\n", 0, 4096) <= 1 else None
-        self._records(job, records, result, line, start)
+        self._records(job, records, result, line)
 
     def _read_lines(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         lineno = 0
@@ -231,21 +225,15 @@ class CloudTrailSource:
         return True
 
     def _records(
-        self,
-        job: ReadJob,
-        records: Iterable[Any],
-        result: FileResult,
-        line: int | None,
-        start: int | None = None,
+        self, job: ReadJob, records: Iterable[Any], result: FileResult, line: int | None
     ) -> None:
         """The hot loop: background records are counted here and go no further.
 
         A record goes to `_record` (which validates, reports and builds the `Event`) unless it
         is plainly an object with string `eventSource` and `eventName` that the catalogue does
-        not know, which is all but a few in a thousand in real trails. A streamed split
-        (`RecordStream`) tells the line each record starts on.
-        """
-        split = records if isinstance(records, RecordStream) else None
+        not know, which is all but a few in a thousand in real trails. A streamed split tells
+        the line each record starts on."""
+        split = records if isinstance(records, ctstream.RecordStream) else None
         plain = 0
         try:
             for index, rec in enumerate(records):
@@ -255,21 +243,17 @@ class CloudTrailSource:
                     if type(source) is str and type(name) is str and classify(source, name) is None:
                         plain += 1
                         continue
-                mark = result.records + len(result.events)
-                self._record(job, rec, result, line, index, split.line if split else start)
+                mark, events = result.records + len(result.events), len(result.events)
+                self._record(job, rec, result, line, index)
+                if split and line is None and len(result.events) > events:
+                    result.events[-1] = replace(result.events[-1], start_line=split.line)
                 if result.records + len(result.events) == mark:
                     result.sweep_record(rec, line, index)
         finally:
             result.records += plain
 
     def _record(
-        self,
-        job: ReadJob,
-        rec: Any,
-        result: FileResult,
-        line: int | None,
-        index: int | None,
-        start: int | None = None,
+        self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
     ) -> None:
         if not isinstance(rec, dict):
             result.issues.append(
@@ -356,7 +340,6 @@ class CloudTrailSource:
             error_code=str(error_code) if error_code else None,
             frames=frame_refs(job, refs, result, line, index),
             attributes=tuple(sorted(attrs)),
-            start_line=start if line is None else None,
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:

@@ -53,6 +53,13 @@ class RecordStream:
     def __iter__(self) -> Iterator[Any]:
         return self._records
 
+    @classmethod
+    def placed(cls, records: Iterable[Any], line: int) -> RecordStream:
+        """Records already parsed that start on `line` (one pretty-printed record)."""
+        out = cls([], FileResult(path="", source=""), line)
+        out._records = iter(records)
+        return out
+
 
 def stream_records(
     chunks: Iterable[bytes], result: FileResult, first_line: int = 1
