@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: schemas install demo test test-fast lint bench-logs bench-faces bench-kernel dlib-fast bench-faces-both clean chromium postgresql goldens
+.PHONY: schemas install demo test test-fast lint bench-logs bench-faces bench-kernel dlib-fast bench-faces-both clean chromium postgresql goldens sarif-multitool
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,13 @@ chromium:
 postgresql:
 	sh scripts/install-postgresql.sh
 
-test: $(STAMP) chromium postgresql
-	AUDITOR_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q $(TESTS)
+# The SARIF tests also run Microsoft's SARIF Multitool (npm's @microsoft/sarif-multitool,
+# installed into .tools/; needs npm).
+sarif-multitool:
+	sh scripts/install-sarif-multitool.sh .tools/sarif-multitool
+
+test: $(STAMP) chromium postgresql sarif-multitool
+	AUDITOR_REQUIRE_CHROMIUM=1 AUDITOR_REQUIRE_SARIF_MULTITOOL=1 $(PY) -m pytest -q $(TESTS)
 
 # The edit-test loop: everything but the tests marked slow (Dask clusters, fuzzing, concurrent
 # audits, the two-process determinism check). Browser and PostgreSQL tests still run when the
@@ -90,4 +95,4 @@ bench-faces-both: $(STAMP) dlib-fast
 		--default-results bench/out/faces_results_default.json
 
 clean:
-	rm -rf $(VENV) .auditor .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .auditor .pytest_cache .mypy_cache .ruff_cache .tools

@@ -354,14 +354,23 @@ def _render_all(
     output_dir: Path | None = None,
     bundle_root: str | None = None,
     csv_bom: bool = False,
+    sarif_root: str | None = None,
 ) -> None:
     from auditor.report import REPORTERS, RenderOptions
+
+    def warn(message: str) -> None:
+        echo(f"auditor: warning: {message}", err=True)
 
     written = []
     for fmt, output in _plan_outputs(formats, outputs, output_dir):
         color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
         options = RenderOptions(
-            color=color, show_faces=show_faces, bundle_root=bundle_root, csv_bom=csv_bom
+            color=color,
+            show_faces=show_faces,
+            bundle_root=bundle_root,
+            csv_bom=csv_bom,
+            sarif_root=sarif_root,
+            warn=warn,
         )
         reporter = REPORTERS[fmt]
         try:

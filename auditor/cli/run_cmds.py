@@ -42,6 +42,27 @@ from auditor.core.errors import AuditorError
 from auditor.core.gate import DEFAULT_FAIL_ON
 from auditor.faces.kernels import DEFAULT_KERNEL
 
+SarifRoot = Annotated[
+    str | None,
+    typer.Option(
+        "--sarif-root",
+        help="The bundle folder's path relative to the repository root: SARIF paths are "
+        "written repository-relative, so GitHub code scanning places the results.",
+    ),
+]
+
+
+def _sarif_root(value: str | None) -> str | None:
+    """--sarif-root checked before any work (exit 2 for a path outside the repository)."""
+    from auditor.report.sarif_github import check_root
+
+    if value is None:
+        return None
+    try:
+        return check_root(value)
+    except ValueError as exc:
+        _fail(str(exc))
+
 
 @app.command()
 def audit(
@@ -106,6 +127,7 @@ def audit(
     csv_bom: CsvBom = False,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
+    sarif_root: SarifRoot = None,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.run.audit import run_audit
@@ -113,6 +135,7 @@ def audit(
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
     _check_csv_bom(csv_bom, list(fmt or []))
+    root = _sarif_root(sarif_root)
     if all_frames and no_frames:
         _fail("--all-frames and --no-frames exclude each other")
     if scheduler_timeout <= 0:
@@ -152,6 +175,7 @@ def audit(
             output_dir,
             str(bundle),
             csv_bom,
+            sarif_root=root,
         )
     finally:
         result.close()
@@ -235,12 +259,14 @@ def report(
             "--bundle", help="Bundle folder for HTML thumbnails (default: where the run read it)."
         ),
     ] = None,
+    sarif_root: SarifRoot = None,
 ) -> None:
     """Re-render a past run from the store without re-auditing."""
     from auditor.store import Store
 
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
     _check_csv_bom(csv_bom, list(fmt or []))
+    root = _sarif_root(sarif_root)
     try:
         with Store(_db_url(db)) as store:
             row = store.find_run(run_id)
@@ -249,8 +275,17 @@ def report(
             data = store.load_report(row.id)
     except AuditorError as exc:
         _fail(str(exc))
-    root = str(bundle_dir) if bundle_dir is not None else row.bundle
-    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root, csv_bom)
+    folder = str(bundle_dir) if bundle_dir is not None else row.bundle
+    _render_all(
+        data,
+        list(fmt or []),
+        list(output or []),
+        show_faces,
+        output_dir,
+        folder,
+        csv_bom,
+        sarif_root=root,
+    )
 
 
 @app.command()

@@ -115,6 +115,10 @@ class Event:
     frames: tuple[str, ...] = ()
     #: Optional fields rules may ask for (purpose, case_ref, authorisation_ref, modality, ...).
     attributes: tuple[tuple[str, str], ...] = ()
+    #: The line the record starts on, where `line` does not say it: a record of a document
+    #: written on several lines is located by its index (`line` None), and this is for people
+    #: and code-scanning views only (finding ids and evidence archives use `line`/`record`).
+    start_line: int | None = None
 
     def attr(self, name: str) -> str | None:
         """The optional field `name`, or None when the log did not carry it."""

@@ -165,6 +165,9 @@ class UndecidedSample(_Model):
     file: str
     record: int | None
     line: int | None
+    #: The line the record starts on (a record of a multi-line document too); None in runs
+    #: stored before it was written, and where the source cannot tell.
+    start_line: int | None = None
     event_id: str | None
     time: str
     principal: str

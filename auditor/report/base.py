@@ -7,6 +7,7 @@ never index or slice it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
@@ -22,6 +23,11 @@ class RenderOptions:
     #: CSV only: start with a UTF-8 byte order mark, which spreadsheet programs (Excel) need
     #: to read the file as UTF-8 rather than the locale's code page.
     csv_bom: bool = False
+    #: SARIF: the bundle folder's path relative to the repository root (`sarif.check_root`),
+    #: so code scanning finds the files; None keeps paths bundle-relative.
+    sarif_root: str | None = None
+    #: Where a format says what its reader should know (the command line prints it on stderr).
+    warn: Callable[[str], None] | None = None
 
 
 class Reporter(Protocol):

@@ -80,6 +80,31 @@ def template_text(title: str) -> str:
     return _PLACEHOLDER.sub(r"<\1>", title)
 
 
+#: How a placeholder reads in a name that has no event to fill it (JUnit case names).
+_PLAIN_FIELDS = {"operation": "face operation", "kind": "face operation kind"}
+_PARENTHESISED = re.compile(r"\s*\(\{\w+\}\)")
+
+
+def plain_title(title: str) -> str:
+    """A rule title template as a name without placeholders, for views that list rules rather
+    than events: a placeholder in parentheses is dropped (`Face recognition ({operation}) by
+    ...` -> `Face recognition by ...`), any other is said in words (`Police {operation} on
+    ...` -> `Police face operation on ...`)."""
+    text = _PARENTHESISED.sub("", title)
+    text = _PLACEHOLDER.sub(lambda m: _PLAIN_FIELDS.get(m[1], m[1].replace("_", " ")), text)
+    return " ".join(text.split())
+
+
+def undecided_by_rule(report: dict[str, Any]) -> dict[tuple[str, str], tuple[int, list[str]]]:
+    """(pack, rule) -> (events the rule could not decide, the fields they lacked, in order)."""
+    out: dict[tuple[str, str], tuple[int, list[str]]] = {}
+    for u in report.get("undecided") or []:
+        count, fields = out.get((u["pack"], u["rule"]), (0, []))
+        missing = [m for m in u.get("missing") or [] if m not in fields]
+        out[(u["pack"], u["rule"])] = (count + int(u.get("count", 1)), fields + missing)
+    return out
+
+
 def rules_of(report: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(pack, rule) pairs of every pack used, in report order; stored runs made before rule
     metadata existed give one synthetic rule per (pack, rule) seen in the findings."""

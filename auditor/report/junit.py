@@ -1,10 +1,13 @@
 """`--format junit`: JUnit XML for CI test-report views (GitLab, Jenkins, GitHub test actions).
 
-One `<testsuite>` per pack, one `<testcase>` per rule of the pack. A test case fails when the rule
-has findings that fail the gate (at or above `--fail-on`, not baselined); its `<failure>` lists
-them, one per line. Findings that do not fail the gate (baselined, or below `--fail-on`) are
-listed in the case's `<system-out>`. Unreadable inputs make an extra `auditor.inputs` suite whose
-case errors, so an incomplete audit never shows as all green.
+One `<testsuite>` per pack, one `<testcase>` per rule of the pack, named by the rule's title
+without placeholders. A test case fails when the rule has findings that fail the gate (at or
+above `--fail-on`, not baselined); its `<failure>` lists them, one per line. A rule that does not
+fail but could not judge some events (the log lacks a field it needs) is `<skipped>`, never
+green: what it could not judge is not a pass. Findings that do not fail the gate (baselined, or
+below `--fail-on`) and undecided events of a failing rule are listed in the case's
+`<system-out>`. Unreadable inputs make an extra `auditor.inputs` suite whose case errors, so an
+incomplete audit never shows as all green.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from auditor.report.base import RenderOptions
-from auditor.report.common import gate_failing, location_text, rules_of, template_text
+from auditor.report.common import (
+    gate_failing,
+    location_text,
+    plain_title,
+    rules_of,
+    undecided_by_rule,
+)
 
 #: Characters XML 1.0 cannot carry at all (log content may contain them).
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -35,6 +44,26 @@ def _line(f: dict[str, Any]) -> str:
     )
 
 
+def _undecided_text(count: int, fields: list[str]) -> str:
+    """`6 events lack country, region, locality` (the skipped case's message)."""
+    events = f"{count} event{'' if count == 1 else 's'}"
+    if not fields:
+        return f"{events} could not be judged"
+    return f"{events} lack{'s' if count == 1 else ''} {', '.join(fields)}"
+
+
+def _reasons(report: dict[str, Any], pack: str, rule: str) -> str:
+    """The cannot-decide groups of one rule, one per line, with a sample location."""
+    lines = []
+    for u in report.get("undecided") or []:
+        if (u["pack"], u["rule"]) == (pack, rule):
+            where = ", ".join(location_text(s) for s in u.get("sample") or [])
+            lines.append(
+                f"{u.get('count', 1)} x {u['reason']}" + (f" (e.g. {where})" if where else "")
+            )
+    return "\n".join(lines)
+
+
 def _el(parent: ET.Element, tag: str, **attrs: object) -> ET.Element:
     return ET.SubElement(parent, tag, {k: _x(v) for k, v in attrs.items()})
 
@@ -43,7 +72,8 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
     """The `<testsuites>` element."""
     run = report["run"]
     root = ET.Element("testsuites", {"name": _x(f"auditor: {report['bundle']['name']}")})
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    undecided = undecided_by_rule(report)
     # one line of text per finding, not the finding itself: the findings may be streamed
     by_rule: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for f in report["findings"]:
@@ -60,19 +90,20 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
     meta = {p["id"]: p for p in report["packs"]}
     for pack_id, rules in packs.items():
         pack = meta.get(pack_id, {})
-        failures = sum(
-            1
+        failed = {
+            r["id"]
             for r in rules
             if any(gate_failing(report, f) for f in by_rule.get((pack_id, r["id"]), []))
-        )
+        }
+        skipped = sum(1 for r in rules if r["id"] not in failed and (pack_id, r["id"]) in undecided)
         suite = _el(
             root,
             "testsuite",
             name=pack_id,
             tests=len(rules),
-            failures=failures,
+            failures=len(failed),
             errors=0,
-            skipped=0,
+            skipped=skipped,
             time="0",
             timestamp=run["started"],
         )
@@ -86,7 +117,7 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
                 suite,
                 "testcase",
                 classname=pack_id,
-                name=f"{rule['id']}: {template_text(rule['title'])}",
+                name=f"{rule['id']}: {plain_title(rule['title'])}",
                 time="0",
             )
             failing = [f for f in found if gate_failing(report, f)]
@@ -101,14 +132,26 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
                     f"(--fail-on {report['settings'].get('fail_on', 'low')})",
                 )
                 fail.text = _x("\n".join(f["line"] for f in failing))
+            count, fields = undecided.get((pack_id, rule["id"]), (0, []))
+            if count and not failing:
+                skip = _el(case, "skipped", message=_undecided_text(count, fields))
+                skip.text = _x(_reasons(report, pack_id, rule["id"]))
+            notes = []
             if passing:
-                out = _el(case, "system-out")
-                out.text = _x(
+                notes.append(
                     "Findings that do not fail the gate (baselined or below "
                     "--fail-on):\n" + "\n".join(f["line"] for f in passing)
                 )
+            if count and failing:
+                notes.append(
+                    f"Not judged: {_undecided_text(count, fields)}:\n"
+                    + _reasons(report, pack_id, rule["id"])
+                )
+            if notes:
+                _el(case, "system-out").text = _x("\n\n".join(notes))
         totals["tests"] += len(rules)
-        totals["failures"] += failures
+        totals["failures"] += len(failed)
+        totals["skipped"] += skipped
     if report["errors"]:
         suite = _el(
             root,
@@ -139,8 +182,11 @@ def to_junit(report: dict[str, Any]) -> ET.Element:
         )
         totals["tests"] += 1
         totals["errors"] += 1
+    # `<testsuites>` has no `skipped` attribute in the Jenkins xunit schema (junit-10.xsd):
+    # the skipped count is on each suite only
     for key, value in totals.items():
-        root.set(key, str(value))
+        if key != "skipped":
+            root.set(key, str(value))
     root.set("time", "0")
     return root
 

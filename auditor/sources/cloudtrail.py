@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterable
+from dataclasses import replace
 from itertools import chain
 from typing import Any
 
@@ -26,7 +27,7 @@ import orjson
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources import envelopes, jsonany
+from auditor.sources import ctstream, envelopes, jsonany
 from auditor.sources.base import (
     MAX_LINE_BYTES,
     FileResult,
@@ -135,7 +136,9 @@ class CloudTrailSource:
         elif isinstance(doc, list):
             records = doc
         elif isinstance(doc, dict) and ("eventName" in doc or "CloudTrailEvent" in doc):
-            records = [doc]
+            # one pretty-printed record: it starts where the document does
+            start = 1 + data[: len(data) - len(data.lstrip())].count(b"\n")
+            records = ctstream.RecordStream.placed([doc], start)
         else:
             result.issues.append(
                 InputIssue(result.path, "not a CloudTrail file (no Records array)")
@@ -228,8 +231,9 @@ class CloudTrailSource:
 
         A record goes to `_record` (which validates, reports and builds the `Event`) unless it
         is plainly an object with string `eventSource` and `eventName` that the catalogue does
-        not know, which is all but a few in a thousand in real trails.
-        """
+        not know, which is all but a few in a thousand in real trails. A streamed split tells
+        the line each record starts on."""
+        split = records if isinstance(records, ctstream.RecordStream) else None
         plain = 0
         try:
             for index, rec in enumerate(records):
@@ -239,8 +243,10 @@ class CloudTrailSource:
                     if type(source) is str and type(name) is str and classify(source, name) is None:
                         plain += 1
                         continue
-                mark = result.records + len(result.events)
+                mark, events = result.records + len(result.events), len(result.events)
                 self._record(job, rec, result, line, index)
+                if split and line is None and len(result.events) > events:
+                    result.events[-1] = replace(result.events[-1], start_line=split.line)
                 if result.records + len(result.events) == mark:
                     result.sweep_record(rec, line, index)
         finally:

@@ -42,10 +42,35 @@ _TOO_LONG = (
 )
 
 
+class RecordStream:
+    """The records of a document as `stream_records` splits them; `line` is the line the
+    record last yielded starts on (the split counts lines anyway, so it costs nothing)."""
+
+    def __init__(self, chunks: Iterable[bytes], result: FileResult, first_line: int) -> None:
+        self.line = first_line
+        self._records = _split(chunks, result, first_line, self)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._records
+
+    @classmethod
+    def placed(cls, records: Iterable[Any], line: int) -> RecordStream:
+        """Records already parsed that start on `line` (one pretty-printed record)."""
+        out = cls([], FileResult(path="", source=""), line)
+        out._records = iter(records)
+        return out
+
+
 def stream_records(
     chunks: Iterable[bytes], result: FileResult, first_line: int = 1
-) -> Iterator[Any]:
+) -> RecordStream:
     """The records of the document whose bytes `chunks` yields; problems go to `result`."""
+    return RecordStream(chunks, result, first_line)
+
+
+def _split(
+    chunks: Iterable[bytes], result: FileResult, first_line: int, out: RecordStream
+) -> Iterator[Any]:
     it = iter(chunks)
     buf = bytearray()
     eof = False
@@ -126,6 +151,7 @@ def stream_records(
                     return
                 search = end
                 continue
+            out.line = line
             yield record
             index += 1
             next_pos = (
