@@ -104,6 +104,8 @@ class PrincipalRule:
     place: tuple[tuple[str, str], ...] = ()
     #: The entry's position in principals.toml (`principal[3]`), named in `place_from`.
     index: int = 0
+    #: Where the entry is, `principals.toml:12`: reports show it beside the attribution.
+    entry: str | None = None
 
     def matches(self, p: Principal) -> bool:
         """True when this entry describes principal `p`."""
@@ -131,7 +133,13 @@ class Directory:
         rule = self._rule_for(p)
         if rule is None:
             return p
-        return replace(p, organisation=rule.organisation, category=rule.category, matched=True)
+        return replace(
+            p,
+            organisation=rule.organisation,
+            category=rule.category,
+            matched=True,
+            entry=rule.entry,
+        )
 
     def _rule_for(self, p: Principal) -> PrincipalRule | None:
         """The first entry that describes `p`, memoised per principal: a log repeats a few
@@ -165,6 +173,7 @@ class Directory:
                 organisation=rule.organisation,
                 category=rule.category,
                 matched=True,
+                entry=rule.entry,
             )
             if rule is not None
             else event.principal
@@ -286,6 +295,7 @@ def load(path: Path, display: str) -> Directory:
                 on_behalf_of_category=entry.get("on_behalf_of_category"),
                 place=_place_keys(doc, entry, i),
                 index=i,
+                entry=f"{display}:{doc.line_of('principal', i)}",
             )
         )
     return Directory(_acting_for(doc, entries, tuple(rules)))

@@ -90,6 +90,9 @@ class Principal:
     account: str | None = None
     #: The client IP address an access log gives (matched by `address` CIDR entries).
     address: str | None = None
+    #: The principals.toml entry that gave the organisation and category, as `file:line`
+    #: (None when nothing matched), so a report can show where an attribution came from.
+    entry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,10 @@ class FrameEvidence:
     boxes: tuple[tuple[int, int, int, int], ...] = ()
     #: analysed | missing (not in the bundle: frames are samples) | unreadable | not_analysed
     status: str = "analysed"
+    #: The person label of each box, in box order ("" for a face not clustered).
+    box_persons: tuple[str, ...] = ()
+    #: (probe name, index of the box it matched) for each probe person found in the frame.
+    probe_boxes: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

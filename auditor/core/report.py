@@ -111,6 +111,11 @@ class PackRule(_Model):
     confidence: str
     kind: str
     cite: tuple[str, ...]
+    #: The rule's own period, when it differs from the pack's (absent in older stored runs).
+    effective_from: str | None = None
+    effective_until: str | None = None
+    #: Ids of the exceptions the engine checks before a finding stands.
+    exceptions: tuple[str, ...] = ()
 
 
 class PackEntry(_Model):
@@ -125,6 +130,12 @@ class PackEntry(_Model):
     citation: str
     sources: tuple[PackSource, ...]
     rules: tuple[PackRule, ...]
+    #: The effective period (from inclusive, until exclusive; until null = open-ended), its
+    #: confidence mark and the zone whose calendar the dates follow (absent in older runs).
+    effective_from: str | None = None
+    effective_until: str | None = None
+    dates_confidence: str | None = None
+    timezone: str | None = None
 
 
 class SeverityCounts(_Model):
@@ -187,6 +198,16 @@ class EventRef(UndecidedSample):
     error_code: str | None
     frames: tuple[str, ...]
     attributes: dict[str, str]
+    #: The principals.toml entry (`principals.toml:12`) that gave organisation and category;
+    #: null when none matched (absent in runs stored before it was recorded).
+    principal_entry: str | None = None
+
+
+class ProbeBox(_Model):
+    """A probe person found in a frame, and the face box (index into `boxes`) that matched."""
+
+    name: str
+    box: int
 
 
 class FrameRef(_Model):
@@ -199,6 +220,10 @@ class FrameRef(_Model):
     boxes: tuple[tuple[int, int, int, int], ...]
     status: Literal["analysed", "missing", "unreadable", "not_analysed"]
     error: str | None
+    #: The person label of each box, in box order (absent in runs stored before it existed).
+    box_persons: tuple[str, ...] = ()
+    #: Which box each probe person found in the frame matched.
+    probe_boxes: tuple[ProbeBox, ...] = ()
 
 
 class ProbeRef(_Model):

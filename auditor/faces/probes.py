@@ -22,12 +22,22 @@ def best_match(
 ) -> float | None:
     """Smallest distance between any probe descriptor and any face descriptor (None if either
     side is empty). A probe person may have several enrolment photos, hence a sequence."""
+    found = nearest_face(probe, faces)
+    return None if found is None else found[0]
+
+
+def nearest_face(
+    probe: Sequence[tuple[float, ...]], faces: Sequence[tuple[float, ...]]
+) -> tuple[float, int] | None:
+    """(smallest distance, index of that face), so a report can mark which face matched."""
     if len(probe) == 0 or len(faces) == 0:
         return None
     left = np.asarray(probe, dtype=np.float64)
     right = np.asarray(faces, dtype=np.float64)
     diff = left[:, None, :] - right[None, :, :]
-    return float(np.sqrt((diff * diff).sum(axis=2)).min())
+    per_face = np.sqrt((diff * diff).sum(axis=2)).min(axis=0)
+    index = int(per_face.argmin())
+    return float(per_face[index]), index
 
 
 def is_match(distance: float | None, tolerance: float = DEFAULT_PROBE_TOLERANCE) -> bool:

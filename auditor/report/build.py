@@ -68,6 +68,7 @@ def event_dict(e: Event) -> dict[str, Any]:
         "principal": e.principal.id,
         "organisation": e.principal.organisation,
         "category": e.principal.category,
+        "principal_entry": e.principal.entry,
         "service": e.service,
         "operation": e.operation,
         "kind": e.kind.value,
@@ -101,6 +102,8 @@ def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
                 "status": fr.status,
                 "error": fr.error,
                 "boxes": [list(b) for b in fr.boxes],
+                "box_persons": list(fr.box_persons),
+                "probe_boxes": [{"name": n, "box": i} for n, i in fr.probe_boxes],
             }
             for fr in f.frames
         ],
@@ -108,8 +111,17 @@ def finding_dict(f: Finding, baselined: bool = False) -> dict[str, Any]:
     }
 
 
+def _when(when: datetime | None) -> str | None:
+    return None if when is None else _ts(when)
+
+
 def pack_dict(p: Pack) -> dict[str, Any]:
-    """The `packs[]` entry: identity and hash, plus what SARIF/JUnit/HTML say about each rule."""
+    """The `packs[]` entry: identity and hash, plus what SARIF/JUnit/HTML say about each rule.
+
+    The effective period and each rule's own period and exception ids are there so a report
+    can show why a finding is one (the moratorium window, the exceptions that were checked)
+    without the pack file.
+    """
     return {
         "id": p.id,
         "version": p.version,
@@ -118,6 +130,10 @@ def pack_dict(p: Pack) -> dict[str, Any]:
         "status": p.status,
         "title": p.title,
         "citation": dict(p.instrument).get("citation", ""),
+        "effective_from": _when(p.effective_from),
+        "effective_until": _when(p.effective_until),
+        "dates_confidence": p.dates_confidence,
+        "timezone": p.timezone,
         "sources": [
             {"id": s.id, "title": s.title, "url": s.url, "confidence": s.confidence}
             for s in p.sources
@@ -130,6 +146,9 @@ def pack_dict(p: Pack) -> dict[str, Any]:
                 "confidence": r.confidence,
                 "kind": r.kind,
                 "cite": list(r.cite),
+                "effective_from": _when(r.window.start),
+                "effective_until": _when(r.window.until),
+                "exceptions": [e.id for e in r.exceptions],
             }
             for r in p.rules
         ],

@@ -189,3 +189,72 @@ def finding_faces(finding: dict[str, Any]) -> int | None:
 def finding_persons(finding: dict[str, Any]) -> list[str]:
     """Distinct person labels across a finding's frames."""
     return sorted({p for fr in finding.get("frames", []) for p in fr.get("persons", [])})
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """`1 finding`, `2 findings` (`many` for irregular plurals)."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def findings_phrase(report: dict[str, Any]) -> str:
+    """`13 findings (1 critical, 10 high, 2 medium)`, `no findings`; baselined ones are named
+    (`..., 2 baselined`) because they are reported but do not fail the gate."""
+    counts = report["summary"]["findings"]
+    total = sum(int(counts.get(s, 0)) for s in SEVERITIES)
+    if not total:
+        return "no findings"
+    parts = [f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s)]
+    baselined = int(report["summary"].get("baselined", 0) or 0)
+    if baselined:
+        parts.append(f"{baselined} baselined")
+    return f"{plural(total, 'finding')} ({', '.join(parts)})"
+
+
+def verdict_word(report: dict[str, Any]) -> str:
+    """FAIL when the gate fails on findings (or on cannot-decide with --fail-on-undecided),
+    INCOMPLETE when it does not but some input was unreadable, else PASS."""
+    settings = _settings(report)
+    fail_on = settings.get("fail_on", gate.DEFAULT_FAIL_ON)
+    failing = any(
+        gate.fails(f["severity"], fail_on, bool(f.get("baselined"))) for f in report["findings"]
+    )
+    if failing or (settings.get("fail_on_undecided") and undecided_count(report)):
+        return "FAIL"
+    return "INCOMPLETE" if report["run"].get("status") == "incomplete" else "PASS"
+
+
+def verdict_sentence(report: dict[str, Any]) -> str:
+    """The verdict in words with every qualifier a reader must not miss, e.g.
+    `FAIL: 13 findings (1 critical, 10 high, 2 medium) by 6 organisations under 6 of 22 packs;
+    45 event checks could not be judged; 1 principal unknown; audit incomplete: 2 input errors
+    in 2 files`.
+
+    A pure function of the `auditor.report/v1` dict (one pass over the findings), so every
+    format that wants one sentence says the same thing. A qualifier is left out when its
+    count is zero; the exit code is not part of it (`--exit-zero` is not in the report).
+    """
+    organisations: set[str] = set()
+    packs_hit: set[str] = set()
+    for f in report["findings"]:
+        packs_hit.add(str(f["pack"]))
+        organisations.update(str(e["organisation"]) for e in f["events"][:1])
+    parts = [findings_phrase(report)]
+    if packs_hit:
+        parts[0] += (
+            f" by {plural(len(organisations), 'organisation')} under "
+            f"{len(packs_hit)} of {plural(len(report['packs']), 'pack')}"
+        )
+    else:
+        parts[0] += f" under {plural(len(report['packs']), 'pack')}"
+    undecided = undecided_count(report)
+    if undecided:
+        parts.append(f"{plural(undecided, 'event check')} could not be judged")
+    unknown = int(report["summary"].get("unknown_principals", 0) or 0)
+    if unknown:
+        parts.append(f"{plural(unknown, 'principal')} unknown")
+    errors = report.get("errors") or []
+    if report["run"].get("status") == "incomplete":
+        files = {str(e.get("file")) for e in errors}
+        counted = f"{plural(len(errors), 'input error')} in {plural(len(files), 'file')}"
+        parts.append(f"audit incomplete: {counted}")
+    return f"{verdict_word(report)}: " + "; ".join(parts)

@@ -16,13 +16,17 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from auditor.config.bundle import PathEscape, safe_relpath
 
 MAX_SIDE = 320
 MAX_PIXELS = 50_000_000
 BOX_COLOUR = (228, 0, 43)
+#: The box a consenting probe person matched: another colour and a thicker line, so the
+#: reader sees which face the "found" claim is about.
+PROBE_COLOUR = (0, 150, 255)
+LABEL_TEXT = (255, 255, 255)
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,48 @@ def _blur_boxes(img: Image.Image, boxes: list[tuple[int, int, int, int]]) -> Non
         img.paste(region, area[:2])
 
 
+def _draw_boxes(
+    img: Image.Image,
+    faces: list[tuple[int, int, int, int]],
+    scale: float,
+    labels: tuple[str, ...],
+    probes: dict[int, str],
+) -> None:
+    """Each face box with its person id on a tag above it (below when at the top edge); the
+    box a probe matched in the probe colour, its tag naming the probe. Drawn after the blur,
+    as pixels: nothing here reaches the page as markup."""
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    for i, (top, right, bottom, left) in enumerate(faces):
+        colour = PROBE_COLOUR if i in probes else BOX_COLOUR
+        x0, y0 = round(left * scale), round(top * scale)
+        x1, y1 = round(right * scale), round(bottom * scale)
+        draw.rectangle((x0, y0, x1, y1), outline=colour, width=3 if i in probes else 2)
+        text = labels[i] if i < len(labels) else ""
+        if i in probes:
+            text = f"{text} = {probes[i][:20]}".strip(" =")
+        if not text:
+            continue
+        bx0, by0, bx1, by1 = draw.textbbox((0, 0), text, font=font)
+        w, h = bx1 - bx0 + 4, by1 - by0 + 2
+        ty = y0 - h if y0 - h >= 0 else min(img.height - h, y1)
+        tx = max(0, min(x0, img.width - w))
+        draw.rectangle((tx, ty, tx + w, ty + h), fill=colour)
+        draw.text((tx + 2 - bx0, ty + 1 - by0), text, fill=LABEL_TEXT, font=font)
+
+
 def thumbnail(
-    bundle_root: str, path: str, sha256: str | None, boxes: list[list[int]], show_faces: bool
+    bundle_root: str,
+    path: str,
+    sha256: str | None,
+    boxes: list[list[int]],
+    show_faces: bool,
+    labels: tuple[str, ...] = (),
+    probes: dict[int, str] | None = None,
 ) -> Thumbnail:
-    """The thumbnail of one frame of a finding, as a data: URI."""
-    made = thumbnail_jpeg(bundle_root, path, sha256, boxes, show_faces)
+    """The thumbnail of one frame of a finding, as a data: URI. `labels` are the person ids
+    of the boxes (in box order), `probes` the probe person each matched box shows."""
+    made = thumbnail_jpeg(bundle_root, path, sha256, boxes, show_faces, labels, probes)
     if isinstance(made, Thumbnail):
         return made
     data, width, height = made
@@ -72,7 +113,13 @@ def thumbnail(
 
 
 def thumbnail_jpeg(
-    bundle_root: str, path: str, sha256: str | None, boxes: list[list[int]], show_faces: bool
+    bundle_root: str,
+    path: str,
+    sha256: str | None,
+    boxes: list[list[int]],
+    show_faces: bool,
+    labels: tuple[str, ...] = (),
+    probes: dict[int, str] | None = None,
 ) -> tuple[bytes, int, int] | Thumbnail:
     """(JPEG bytes, width, height) of one frame's thumbnail, or a Thumbnail saying why not."""
     root = Path(bundle_root).resolve()
@@ -105,13 +152,7 @@ def thumbnail_jpeg(
             (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
             Image.Resampling.LANCZOS,
         )
-    draw = ImageDraw.Draw(img)
-    for top, right, bottom, left in faces:
-        draw.rectangle(
-            (round(left * scale), round(top * scale), round(right * scale), round(bottom * scale)),
-            outline=BOX_COLOUR,
-            width=2,
-        )
+    _draw_boxes(img, faces, scale, labels, probes or {})
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=72, optimize=False, progressive=False)
     return buf.getvalue(), img.width, img.height

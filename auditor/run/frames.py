@@ -59,10 +59,12 @@ class FrameOutcome:
     notices: list[Notice] = field(default_factory=list)
     #: Run-specific facts (cache use): kept out of the deterministic part of the report.
     run: dict[str, Any] = field(default_factory=dict)
-    #: analysed frame -> (sha256, boxes, person labels, probe name -> distance within tolerance)
-    frames: dict[str, tuple[str, tuple[Any, ...], tuple[str, ...], dict[str, float]]] = field(
-        default_factory=dict
-    )
+    #: analysed frame -> (sha256, boxes, person labels, probe name -> (distance within
+    #: tolerance, index of the nearest box), person label of each box)
+    frames: dict[
+        str,
+        tuple[str, tuple[Any, ...], tuple[str, ...], dict[str, tuple[float, int]], tuple[str, ...]],
+    ] = field(default_factory=dict)
     #: frames that were referenced but refused or unreadable (input errors): status unreadable
     unreadable: set[str] = field(default_factory=set)
     #: frames referenced but not in the bundle (frames are samples: a notice): status missing
@@ -88,9 +90,19 @@ class FrameOutcome:
                     )
                     evidence.append(FrameEvidence(rel, None, None, (), _WHY[status], status=status))
                     continue
-                sha, boxes, persons, probes = known
-                evidence.append(FrameEvidence(rel, sha, len(boxes), persons, boxes=boxes))
-                for name, d in probes.items():
+                sha, boxes, persons, probes, box_persons = known
+                evidence.append(
+                    FrameEvidence(
+                        rel,
+                        sha,
+                        len(boxes),
+                        persons,
+                        boxes=boxes,
+                        box_persons=box_persons,
+                        probe_boxes=tuple(sorted((n, i) for n, (_, i) in probes.items())),
+                    )
+                )
+                for name, (d, _) in probes.items():
                     if d < hits.get(name, 9.0):
                         hits[name] = d
         probe_list = tuple(ProbeHit(n, d) for n, d in sorted(hits.items()))
@@ -239,7 +251,7 @@ def attach_frame_evidence(
     finding with the returned outcome's `decorate`.
     """
     from auditor.faces.people import DEFAULT_PERSON_THRESHOLD, cluster
-    from auditor.faces.probes import best_match
+    from auditor.faces.probes import nearest_face
 
     outcome = FrameOutcome()
     refs = set(refs)
@@ -345,12 +357,13 @@ def attach_frame_evidence(
         persons = tuple(
             sorted({face_person[(rel, i)] for i in range(len(fr.boxes)) if (rel, i) in face_person})
         )
-        near: dict[str, float] = {}
+        near: dict[str, tuple[float, int]] = {}
         for name, vecs in probes.items():
-            d = best_match([v.tolist() for v in vecs], fr.descriptors.tolist())
-            if d is not None and d <= options.probe_tolerance:
-                near[name] = d
-        outcome.frames[rel] = (fr.sha256, tuple(fr.boxes), persons, near)
+            nearest = nearest_face([v.tolist() for v in vecs], fr.descriptors.tolist())
+            if nearest is not None and nearest[0] <= options.probe_tolerance:
+                near[name] = nearest
+        box_persons = tuple(face_person.get((rel, i), "") for i in range(len(fr.boxes)))
+        outcome.frames[rel] = (fr.sha256, tuple(fr.boxes), persons, near, box_persons)
     for f in findings:
         found = {
             name

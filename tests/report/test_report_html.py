@@ -42,7 +42,7 @@ def test_demo_page_renders_without_console_messages(
     dom = chromium.run(page, "--dump-dom")
     assert dom.returncode == 0
     assert chromium.console_lines(dom.stderr) == []
-    assert "Findings per month" in dom.stdout and "Findings per organisation" in dom.stdout
+    assert "Timeline per pack" in dom.stdout and "Findings by organisation" in dom.stdout
     assert dom.stdout.count('src="data:image/jpeg;base64,') == sum(
         1 for f in demo_report["findings"] for fr in f["frames"] if fr["sha256"]
     )
@@ -61,13 +61,15 @@ def test_page_is_self_contained(demo_report: dict[str, Any]) -> None:
     assert "default-src 'none'" in html
     # sections the issue asks for
     for heading in (
-        "Summary",
-        "Findings per month",
-        "Findings by pack and severity",
-        "Findings per organisation",
+        "Contents",
+        "Verdict",
+        "Overview by pack",
+        "Charts",
         "Evidence",
+        "Cannot decide",
         "Input errors",
         "Inputs and packs (SHA-256)",
+        "Sign-off",
     ):
         assert f">{heading}</h2>" in html
     for item in demo_report["inputs"]:
@@ -108,8 +110,14 @@ def test_faces_blurred_unless_show_faces(demo_report: dict[str, Any]) -> None:
     box = max(frame["boxes"], key=lambda b: b[2] - b[0])
     with Image.open(DEMO / frame["path"]) as src:
         scale = min(1.0, 320 / max(src.size))
-    blurred = thumbnail(str(DEMO), frame["path"], frame["sha256"], frame["boxes"], False)
-    shown = thumbnail(str(DEMO), frame["path"], frame["sha256"], frame["boxes"], True)
+    labels = tuple(frame["box_persons"])
+    probes = {p["box"]: p["name"] for p in frame["probe_boxes"]}
+    blurred = thumbnail(
+        str(DEMO), frame["path"], frame["sha256"], frame["boxes"], False, labels, probes
+    )
+    shown = thumbnail(
+        str(DEMO), frame["path"], frame["sha256"], frame["boxes"], True, labels, probes
+    )
     assert blurred.uri and shown.uri and blurred.uri != shown.uri
 
     def detail(uri: str) -> float:
