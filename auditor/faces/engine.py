@@ -206,49 +206,64 @@ def _shrink(detector: Any) -> None:
     release_free_memory()
 
 
-def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageResult]:
-    """Analyse a few images with one batched descriptor call; results in job order."""
-    models = _models()
-    # the kernel first: its start-up temporaries are freed before any frame is in memory
-    kernel = models.kernel(params.kernel, params.jitters)
-    slots: list[ImageResult | _Frame] = []
-    for job in jobs:
-        decoded = decode_file(job.path, params.max_pixels)
-        if decoded.error is not None:
-            slots.append(_error_result(job, decoded.sha256, decoded.error, decoded.seconds))
-        else:
-            slots.append(_detect(job, decoded, models, params.upsample))
+#: Decoded pixels a chunk holds before its frames get their descriptors. Eight 640x480 frames
+#: still share one kernel call; a 1080p frame gets its own, so a chunk never holds several
+#: large frames at once (four 1080p frames held together cost +38 MB of peak RSS, measured).
+BATCH_PIXELS = 2_500_000
 
-    frames = [slot for slot in slots if isinstance(slot, _Frame)]
+
+def _describe(frames: list[_Frame], kernel: Kernel, padding: float) -> list[ImageResult]:
+    """One kernel call for `frames`; its time is shared out by face count."""
     start = perf_counter()
-    # one call for the whole chunk; face-less frames are empty entries
+    # face-less frames are empty entries
     vectors = kernel(
-        [frame.decoded.pixels for frame in frames],
-        [frame.shapes for frame in frames],
-        params.padding,
+        [frame.decoded.pixels for frame in frames], [frame.shapes for frame in frames], padding
     )
     spent = perf_counter() - start
     total_faces = sum(len(frame.boxes) for frame in frames)
-    by_frame = {id(frame): per_image for frame, per_image in zip(frames, vectors, strict=True)}
-
-    out: list[ImageResult] = []
-    for slot in slots:
-        if isinstance(slot, ImageResult):
-            out.append(slot)
-            continue
+    out = []
+    for frame, per_image in zip(frames, vectors, strict=True):
         if total_faces:
-            slot.timings["descriptors"] = spent * len(slot.boxes) / total_faces
+            frame.timings["descriptors"] = spent * len(frame.boxes) / total_faces
         faces = tuple(
             Face(box, tuple(float(x) for x in vector))
-            for box, vector in zip(slot.boxes, by_frame[id(slot)], strict=True)
+            for box, vector in zip(frame.boxes, per_image, strict=True)
         )
-        decoded = slot.decoded
+        decoded = frame.decoded
         out.append(
             ImageResult(
-                slot.job.display, decoded.sha256, decoded.width, decoded.height, faces, slot.timings
+                frame.job.display, decoded.sha256, decoded.width, decoded.height, faces,
+                frame.timings,
             )
-        )
+        )  # fmt: skip
     return out
+
+
+def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageResult]:
+    """Analyse a few images with batched descriptor calls (see BATCH_PIXELS); job order."""
+    models = _models()
+    # the kernel first: its start-up temporaries are freed before any frame is in memory
+    kernel = models.kernel(params.kernel, params.jitters)
+    slots: dict[int, ImageResult] = {}
+    pending: list[tuple[int, _Frame]] = []
+
+    def flush() -> None:
+        done = _describe([frame for _, frame in pending], kernel, params.padding)
+        slots.update(zip((index for index, _ in pending), done, strict=True))
+        pending.clear()  # the frames' pixels go with them
+        release_free_memory()  # and the kernel's activations (see memory.py)
+
+    for index, job in enumerate(jobs):
+        decoded = decode_file(job.path, params.max_pixels)
+        if decoded.error is not None:
+            slots[index] = _error_result(job, decoded.sha256, decoded.error, decoded.seconds)
+            continue
+        pending.append((index, _detect(job, decoded, models, params.upsample)))
+        if sum(frame.decoded.width * frame.decoded.height for _, frame in pending) >= BATCH_PIXELS:
+            flush()
+    if pending:
+        flush()
+    return [slots[index] for index in range(len(jobs))]
 
 
 # ---------------------------------------------------------------------------------------------
