@@ -45,8 +45,9 @@ def faces(
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split."""
-    from auditor.run.audit import worker_count
+    # not auditor.run.audit: the frame pass alone needs none of policy, report or sources
     from auditor.run.executors import open_executor
+    from auditor.run.options import worker_count
     from auditor.run.scan import image_files, scan_images
 
     if scheduler_timeout <= 0:

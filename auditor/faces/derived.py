@@ -41,6 +41,23 @@ def read_checked(path: Path) -> bytes | None:
     return data
 
 
+def checked_hash(path: Path) -> str | None:
+    """The SHA-256 of `path` when it matches the recorded one, else None (a cache miss).
+
+    Like `read_checked`, but hashed in 1 MiB blocks, for a caller that hands the file itself to a
+    library (the 22 MB graph to ONNX Runtime) and need not hold its bytes.
+    """
+    digest = hashlib.sha256()
+    try:
+        recorded = _record(path).read_text(encoding="ascii").strip()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return recorded if digest.hexdigest() == recorded else None
+
+
 def write_checked(path: Path, data: bytes) -> str:
     """Keep `data` at `path` with its SHA-256 record; returns the hash (also when not kept)."""
     digest = sha256_bytes(data)

@@ -10,6 +10,7 @@ import hashlib
 import json
 from functools import lru_cache
 
+from auditor.faces.hogfile import detector_hash
 from auditor.faces.kernels import kernel_build
 from auditor.faces.modelfiles import model_hashes
 from auditor.faces.params import FaceParams
@@ -41,6 +42,8 @@ def _build_info() -> tuple[tuple[str, object], ...]:
     info: dict[str, object] = {"dlib": str(dlib.__version__), "pillow": str(PIL.__version__)}
     info.update(_dlib_flags())
     info.update({f"sha256:{key}": value for key, value in model_hashes().items()})
+    # the saved copy of dlib's HOG detector that the engine loads (hogfile.py)
+    info["sha256:hog_detector"] = detector_hash()
     return tuple(info.items())
 
 

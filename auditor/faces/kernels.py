@@ -12,6 +12,7 @@ all frames of a chunk at once and runs one forward pass for all their faces.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -103,15 +104,19 @@ def load_kernel(name: str, jitters: int = 0) -> Kernel:
 def check_kernel(name: str) -> None:
     """Raise KernelUnavailable now if `name` could not load (the pool checks before forking).
 
-    For the onnx kernel this imports onnx and onnxruntime and parses the model file and builds
-    the graph (both cached on disk), without starting a session.
+    For the onnx kernel this imports onnxruntime (onnx too when the graph must be built),
+    parses the model file and builds the graph (both cached on disk), without starting a
+    session.
     """
     if name not in KERNELS:
         raise KernelUnavailable(f"unknown kernel {name!r} (choose from {', '.join(KERNELS)})")
     if name != "onnx":
         return
     try:
-        import onnx  # noqa: F401
+        # onnx is only needed to build the graph: look for it without importing it (its import
+        # costs ~18 MB that every forked worker would inherit)
+        if importlib.util.find_spec("onnx") is None:
+            raise ImportError("No module named 'onnx'")
         import onnxruntime  # noqa: F401
 
         from auditor.faces.dlibnet import DlibNetError

@@ -17,7 +17,6 @@ and store stream the sorted findings from the spool (see `auditor.run.spool`).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from auditor.report.build import (
     finding_dict,
 )
 from auditor.run.executors import Executor, open_executor
-from auditor.run.options import AuditOptions, AuditResult
+from auditor.run.options import AuditOptions, AuditResult, worker_count
 from auditor.run.spool import Scratch, SortedSpool, Spill
 from auditor.run.stores import LazyStore
 from auditor.sources import ReadJob, open_bundle, read_file
@@ -53,11 +52,6 @@ def finding_order(f: Finding) -> tuple[Any, ...]:
     """The report order of findings (time, file, record, line, pack, rule), then the id so that
     two findings of one event and rule (different duties) never depend on arrival order."""
     return (*f.sort_key, f.id)
-
-
-def worker_count(requested: int) -> int:
-    """`--workers 0` (default) means one process per core."""
-    return requested if requested > 0 else (os.cpu_count() or 1)
 
 
 def compute_exit_code(

@@ -177,8 +177,6 @@ class FaceAnalyser:
 
     def _analyse(self, todo: list[ImageJob], out: dict[str, Faces | str]) -> dict[str, Faces | str]:
         """Run the engine on the cache misses and keep what it found (when there is a store)."""
-        from auditor.store import new_cache_row
-
         done = 0
 
         def step(n: int) -> None:
@@ -191,7 +189,10 @@ class FaceAnalyser:
         for res in analyse_frames(self.executor, todo, self.params, step):
             out[res.path] = self._faces(res) if res.error is None else res.error
             self.meta[res.path] = (res.width, res.height, res.timings)
-            if res.error is None:
+            if res.error is None and self.store is not None:
+                # imported here: without a cache, sqlmodel (~30 MB, ~0.5 s) is never needed
+                from auditor.store import new_cache_row
+
                 faces = out[res.path]
                 assert isinstance(faces, Faces)
                 new_rows.append(

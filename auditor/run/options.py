@@ -6,6 +6,7 @@ the orchestration that uses them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,12 @@ from auditor.core.models import Finding, Notice
 from auditor.faces.kernels import KERNELS
 from auditor.run.executors.base import DEFAULT_SCHEDULER_TIMEOUT
 from auditor.run.spool import Scratch, SortedSpool
+
+
+def worker_count(requested: int) -> int:
+    """`--workers 0` (default) means one process per core."""
+    return requested if requested > 0 else (os.cpu_count() or 1)
+
 
 #: What `frames` may be: the referenced frames, every frame, or none (--no-frames).
 FRAME_MODES = ("referenced", "all", "none")

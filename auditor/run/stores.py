@@ -8,7 +8,10 @@ it closes it.
 
 from __future__ import annotations
 
-from auditor.store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported on first use: sqlmodel and sqlalchemy cost `faces --no-cache`
+    from auditor.store import Store  # ~0.5 s and ~15 MB it never needs
 
 
 class LazyStore:
@@ -22,6 +25,8 @@ class LazyStore:
         if self.url is None:
             return None
         if self._store is None:
+            from auditor.store import Store
+
             self._store = Store(self.url)
         return self._store
 
