@@ -33,6 +33,7 @@ from time import perf_counter
 from typing import Any
 
 from auditor.faces.decode import Decoded, decode_file
+from auditor.faces.detectors import check_detector, load_cnn
 from auditor.faces.kernels import Kernel, check_kernel, load_kernel
 from auditor.faces.modelfiles import model_paths
 from auditor.faces.params import FaceParams
@@ -87,6 +88,7 @@ class _Models:
         self.predictor = dlib.shape_predictor(str(paths["shape_predictor_5"]))
         self._kernels: dict[tuple[str, int], Kernel] = {}
         self._local = threading.local()
+        self._cnn: Any = None
 
     def kernel(self, name: str, jitters: int) -> Kernel:
         """The descriptor kernel, loaded on first use (only the one asked for is loaded)."""
@@ -96,6 +98,14 @@ class _Models:
                 if key not in self._kernels:
                     self._kernels[key] = load_kernel(name, jitters)
         return self._kernels[key]
+
+    def cnn(self) -> Any:
+        """The CNN detector (one ONNX Runtime session, shared by threads), loaded on first use."""
+        if self._cnn is None:
+            with _MODELS_LOCK:
+                if self._cnn is None:
+                    self._cnn = load_cnn()
+        return self._cnn
 
     def detector(self) -> Any:
         found = getattr(self._local, "detector", None)
@@ -119,7 +129,7 @@ def _models() -> _Models:
     return _MODELS
 
 
-def _init_worker(kernel: str, jitters: int) -> None:
+def _init_worker(kernel: str, jitters: int, detector: str = "hog") -> None:
     """Pool initializer: one BLAS thread per process (we have one process per core), load models.
 
     The thread limit only binds if dlib was not already imported before the fork (OpenBLAS reads
@@ -128,7 +138,7 @@ def _init_worker(kernel: str, jitters: int) -> None:
     for name in _THREAD_ENV:
         os.environ.setdefault(name, "1")
     try:
-        _models().detector()
+        _models().detector() if detector == "hog" else _models().cnn()
         _models().kernel(kernel, jitters)
     except Exception:
         # A raising initializer makes multiprocessing respawn the worker forever. Stay up:
@@ -161,40 +171,64 @@ class _Frame:
     timings: dict[str, float]
 
 
-def _detect(job: ImageJob, decoded: Decoded, models: _Models, upsample: int) -> _Frame:
+def _detect(
+    job: ImageJob, decoded: Decoded, models: _Models, upsample: int, found: Any = None
+) -> _Frame:
+    """Boxes (HOG's, or `found`: the CNN's `(seconds, boxes)` for this frame) and landmarks."""
     import dlib
 
     img = decoded.pixels
     start = perf_counter()
-    rects = models.detector()(img, upsample)
+    if found is None:
+        rects = models.detector()(img, upsample)
+        boxes = [
+            trim_box(r.top(), r.right(), r.bottom(), r.left(), decoded.width, decoded.height)
+            for r in rects
+        ]
+        seconds = perf_counter() - start
+    else:
+        seconds, boxes = found
     detected = perf_counter()
-    boxes = [
-        trim_box(r.top(), r.right(), r.bottom(), r.left(), decoded.width, decoded.height)
-        for r in rects
-    ]
     # As face_encodings(img, known_face_locations=boxes): landmarks on the trimmed boxes.
     shapes = dlib.full_object_detections()
     for top, right, bottom, left in boxes:
         shapes.append(models.predictor(img, dlib.rectangle(left, top, right, bottom)))
     timings = {
         "decode": decoded.seconds,
-        "detect": detected - start,
+        "detect": seconds,
         "landmarks": perf_counter() - detected,
         "descriptors": 0.0,
     }
     return _Frame(job, decoded, boxes, shapes, timings)
 
 
+def _cnn_boxes(
+    decoded: list[Decoded], models: _Models, params: FaceParams
+) -> dict[int, tuple[float, list[Box]]]:
+    """The CNN's boxes for every decoded frame of a chunk, in one batched pass (frames of one
+    size share a forward pass); the time is shared out by pixel count."""
+    index = [i for i, d in enumerate(decoded) if d.pixels is not None]
+    start = perf_counter()
+    found = models.cnn().detect_many([decoded[i].pixels for i in index], params.upsample)
+    spent = perf_counter() - start
+    pixels = sum(decoded[i].width * decoded[i].height for i in index) or 1
+    return {
+        i: (spent * decoded[i].width * decoded[i].height / pixels, [d.box for d in dets])
+        for i, dets in zip(index, found, strict=True)
+    }
+
+
 def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageResult]:
     """Analyse a few images with one batched descriptor call; results in job order."""
     models = _models()
+    decoded_all = [decode_file(job.path, params.max_pixels) for job in jobs]
+    found = _cnn_boxes(decoded_all, models, params) if params.detector == "cnn" else {}
     slots: list[ImageResult | _Frame] = []
-    for job in jobs:
-        decoded = decode_file(job.path, params.max_pixels)
+    for index, (job, decoded) in enumerate(zip(jobs, decoded_all, strict=True)):
         if decoded.error is not None:
             slots.append(_error_result(job, decoded.sha256, decoded.error, decoded.seconds))
         else:
-            slots.append(_detect(job, decoded, models, params.upsample))
+            slots.append(_detect(job, decoded, models, params.upsample, found.get(index)))
 
     frames = [slot for slot in slots if isinstance(slot, _Frame)]
     kernel = models.kernel(params.kernel, params.jitters)
@@ -272,10 +306,11 @@ def analyse(
 
     model_paths()  # missing model files: raise here, not once per worker
     check_kernel(params.kernel)  # likewise, and it fills the weight cache once for all workers
+    check_detector(params.detector)  # likewise for the cnn detector's parse and graph
     chunks = _pool_chunks(jobs, params)
     context = multiprocessing.get_context("fork")
     work = functools.partial(analyse_chunk, params=params)
-    init = (params.kernel, params.jitters)
+    init = (params.kernel, params.jitters, params.detector)
     with context.Pool(
         min(params.workers, len(chunks)), initializer=_init_worker, initargs=init
     ) as pool:
