@@ -7,8 +7,8 @@ photos, every face boxed, none marked ignore), from ../shared/faces/davisking-dl
 detector and upsample: faces found, true positives (a one-to-one greedy match of detections to
 labels, highest IoU first, IoU >= 0.5), recall = TP / 43, false positives = found - TP, and CPU
 seconds per frame (`time.process_time` around the detector call only, one process, one
-thread). dlib's CNN is the reference auditor's cnn detector must equal; its boxes come from
-bench/cnn_parity.py's cache when present there (the same call), else they are computed.
+thread). dlib's CNN (`face_recognition`'s `model="cnn"`) is the reference auditor's cnn
+detector must equal; every detector runs here, in this run, on the same pixels.
 
 The machine's load is printed first (`uptime`): CPU seconds are per process, but a loaded
 machine still slows them (shared caches, SMT).
@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cnn_parity import DEFAULT_PHOTOS, DEFAULT_REFERENCE, load, reference  # noqa: E402
+from cnn_parity import DEFAULT_PHOTOS, load, reference  # noqa: E402
 
 FACES = DEFAULT_PHOTOS / "davisking-dlib" / "examples" / "faces"
 OUT = ROOT / "bench" / "out" / "recall.json"
@@ -92,23 +92,16 @@ def run() -> list[dict[str, Any]]:
     from auditor.faces.cnn_detector import CnnDetector
 
     truth = labels()
-    cache: dict[str, Any] = (
-        json.loads(DEFAULT_REFERENCE.read_text()) if DEFAULT_REFERENCE.exists() else {}
-    )
     mine = CnnDetector()
     rows: dict[str, dict[str, Any]] = {}
     for name, boxes in sorted(truth.items()):
-        img, sha = load(FACES / name)
+        img, _ = load(FACES / name)
         runs: list[tuple[str, int, Any]] = [
             ("hog (dlib)", up, lambda u=up, i=img: face_recognition.face_locations(i, u))
             for up in (0, 1, 2)
         ]
         for up in (0, 1):
-            key = f"{(FACES / name).relative_to(DEFAULT_PHOTOS)}@{up}"
-            entry = cache.get(key)
-            if entry is None or entry["sha256"] != sha:
-                entry = reference(img, up)
-            runs.append(("cnn (dlib)", up, entry))
+            runs.append(("cnn (dlib)", up, reference(img, up)))
             runs.append(
                 ("cnn (auditor)", up, lambda u=up, i=img: [d.box for d in mine.detect(i, u)])
             )

@@ -5,9 +5,10 @@ Measured facts that shape this module (see docs/faces.md):
 * On CPU, dlib's descriptor net costs the same per face however calls are batched; throughput
   comes from one process per core. We still make ONE batched `compute_face_descriptor` call per
   chunk of frames (free on CPU, a gain on a CUDA build), and spread chunks over a fork pool.
-* Each worker loads only HOG, the 5-point predictor and the ResNet (never the 68-point model or
-  the CNN detector that `import face_recognition` loads), once, and reads and decodes each file
-  once (`decode.py`).
+* Each worker loads only its detector (HOG, or with `detector="cnn"` dlib's CNN on ONNX
+  Runtime, `cnn_detector`), the 5-point predictor and the ResNet (never the 68-point model that
+  `import face_recognition` loads), once, and reads and decodes each file once (`decode.py`).
+  The CNN's frames of a chunk are detected in one batched call before their landmarks.
 * Results must equal the reference `face_recognition.face_locations(img, upsample)` followed by
   `face_recognition.face_encodings(img, known_face_locations=boxes)`: boxes are trimmed to the
   image exactly like face_recognition's `_trim_css_to_bounds` (right/bottom may equal the width /
