@@ -137,17 +137,15 @@ def _check_parity(api: Any, detector: CnnDetector, names: list[str], upsample: i
 def test_parity_with_face_recognition_cnn_upsample_0(
     face_recognition_api: Any, detector: CnnDetector
 ) -> None:
-    _check_parity(
-        face_recognition_api, detector, ["two_people.jpg", "obama_small.jpg", "32bit.png"], 0
-    )
+    _check_parity(face_recognition_api, detector, ["two_people.jpg", "obama_small.jpg"], 0)
 
 
 @pytest.mark.slow
 def test_parity_with_face_recognition_cnn_upsample_1(
     face_recognition_api: Any, detector: CnnDetector
 ) -> None:
-    names = ["2008_002470.jpg", "obama_small.jpg", "32bit.png"]
-    names += [p.relative_to(FIXTURES).as_posix() for p in sorted(FIXTURES.glob("johns/*/*"))[:2]]
+    names = ["2008_002470.jpg", "obama_small.jpg"]
+    names += [p.relative_to(FIXTURES).as_posix() for p in sorted(FIXTURES.glob("johns/*/*"))[::9]]
     _check_parity(face_recognition_api, detector, names, 1)
 
 
