@@ -90,6 +90,8 @@ def compare(paths: list[Path], root: Path, table: dict, upsamples: list[int]) ->
     worst_conf = 0.0
     mismatched: list[str] = []
     frames = 0
+    per_upsample: dict[int, list[int]] = {u: [0, 0] for u in upsamples}  # frames, faces
+    skipped = 0
     cpu = 0.0
     ref_cpu = 0.0
     for path in paths:
@@ -99,12 +101,15 @@ def compare(paths: list[Path], root: Path, table: dict, upsamples: list[int]) ->
             entry = table.get(key)
             if entry is None or entry["sha256"] != sha:
                 print(f"{key}: no reference, skipped")
+                skipped += 1
                 continue
             start = time.process_time()
             dets = detector.detect(img, upsample)
             cpu += time.process_time() - start
             ref_cpu += entry["cpu_s"]
             frames += 1
+            per_upsample[upsample][0] += 1
+            per_upsample[upsample][1] += len(entry["boxes"])
             boxes = [list(d.box) for d in dets]
             confs = [d.confidence for d in dets]
             if len(boxes) != len(entry["boxes"]):
@@ -117,7 +122,11 @@ def compare(paths: list[Path], root: Path, table: dict, upsamples: list[int]) ->
                     worst_box, max(abs(a - b) for a, b in zip(mine, theirs, strict=True))
                 )
                 worst_conf = max(worst_conf, abs(c1 - c2))
-    print(f"frames compared: {frames}, face-count mismatches: {len(mismatched)}")
+    print(
+        f"frames compared: {frames} ({skipped} without a reference), mismatches: {len(mismatched)}"
+    )
+    for upsample, (count, faces) in per_upsample.items():
+        print(f"  upsample {upsample}: {count} frames, {faces} faces found by dlib")
     for line in mismatched:
         print("  " + line)
     print(f"largest box difference: {worst_box:.0f} px, largest confidence diff: {worst_conf:.2e}")
