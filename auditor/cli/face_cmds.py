@@ -11,6 +11,8 @@ import typer
 from auditor.cli.common import (
     CacheDb,
     Db,
+    Detector,
+    DetectorName,
     Kernel,
     KernelName,
     NoCache,
@@ -27,6 +29,7 @@ from auditor.cli.common import (
 )
 from auditor.core import defaults
 from auditor.core.errors import AuditorError
+from auditor.faces.detectors import DEFAULT_DETECTOR
 from auditor.faces.kernels import DEFAULT_KERNEL
 
 
@@ -40,6 +43,7 @@ def faces(
     workers: Workers = 0,
     upsample: Upsample = defaults.UPSAMPLE,
     kernel: Kernel = KernelName(DEFAULT_KERNEL),
+    detector: Detector = DetectorName(DEFAULT_DETECTOR),
     db: Db = None,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
@@ -73,6 +77,7 @@ def faces(
             update,
             kernel.value,
             executor,
+            detector.value,
         )
     except AuditorError as exc:
         close()
@@ -88,7 +93,8 @@ def faces(
         echo(
             f"dlib {build.get('dlib')} (BLAS {build.get('DLIB_USE_BLAS')}, "
             f"AVX {build.get('USE_AVX_INSTRUCTIONS')}), "
-            f"upsample {engine['params']['upsample']}, kernel {engine['params']['kernel']}, "
+            f"upsample {engine['params']['upsample']}, detector {engine['params']['detector']}, "
+            f"kernel {engine['params']['kernel']}, "
             f"fingerprint {engine['fingerprint'][:12]}"
         )
         total: dict[str, float] = {}

@@ -13,6 +13,8 @@ from auditor.cli.common import (
     CacheDb,
     CsvBom,
     Db,
+    Detector,
+    DetectorName,
     FailOn,
     FailOnLevel,
     Formats,
@@ -40,6 +42,7 @@ from auditor.core import defaults
 from auditor.core.cachedir import face_cache_url
 from auditor.core.errors import AuditorError
 from auditor.core.gate import DEFAULT_FAIL_ON
+from auditor.faces.detectors import DEFAULT_DETECTOR
 from auditor.faces.kernels import DEFAULT_KERNEL
 
 SarifRoot = Annotated[
@@ -121,6 +124,7 @@ def audit(
     ] = False,
     upsample: Upsample = defaults.UPSAMPLE,
     kernel: Kernel = KernelName(DEFAULT_KERNEL),
+    detector: Detector = DetectorName(DEFAULT_DETECTOR),
     probe_tolerance: ProbeTolerance = defaults.PROBE_TOLERANCE,
     no_cache: NoCache = False,
     show_faces: ShowFaces = False,
@@ -147,6 +151,7 @@ def audit(
         fail_on=fail_on.value,
         face_upsample=upsample,
         face_kernel=kernel.value,
+        face_detector=detector.value,
         probe_tolerance=probe_tolerance,
         use_cache=not no_cache,
         store_url=None if no_store else _db_url(db),

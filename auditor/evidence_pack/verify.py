@@ -267,6 +267,7 @@ def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -
             face_upsample=params.get("upsample", UPSAMPLE),
             # reports from before descriptor kernels existed were made with dlib's
             face_kernel=params.get("kernel", "dlib"),
+            face_detector=params.get("detector", "hog"),
             probe_tolerance=settings.get("probe_tolerance", PROBE_TOLERANCE),
             use_cache=False,
             store_url=None,

@@ -5,9 +5,10 @@ Measured facts that shape this module (see docs/faces.md):
 * On CPU, dlib's descriptor net costs the same per face however calls are batched; throughput
   comes from one process per core. We still make ONE batched `compute_face_descriptor` call per
   chunk of frames (free on CPU, a gain on a CUDA build), and spread chunks over a fork pool.
-* Each worker loads only HOG, the 5-point predictor and the ResNet (never the 68-point model or
-  the CNN detector that `import face_recognition` loads), once, and reads and decodes each file
-  once (`decode.py`).
+* Each worker loads only its detector (HOG, or with `detector="cnn"` dlib's CNN on ONNX
+  Runtime, `cnn_detector`), the 5-point predictor and the ResNet (never the 68-point model that
+  `import face_recognition` loads), once, and reads and decodes each file once (`decode.py`).
+  The CNN's frames of a chunk are detected in one batched call before their landmarks.
 * Results must equal the reference `face_recognition.face_locations(img, upsample)` followed by
   `face_recognition.face_encodings(img, known_face_locations=boxes)`: boxes are trimmed to the
   image exactly like face_recognition's `_trim_css_to_bounds` (right/bottom may equal the width /
@@ -33,6 +34,7 @@ from time import perf_counter
 from typing import Any
 
 from auditor.faces.decode import Decoded, decode_file
+from auditor.faces.detectors import check_detector, load_cnn
 from auditor.faces.hogfile import load_detector
 from auditor.faces.kernels import Kernel, check_kernel, load_kernel
 from auditor.faces.memory import release_free_memory
@@ -89,6 +91,7 @@ class _Models:
         self.predictor = dlib.shape_predictor(str(paths["shape_predictor_5"]))
         self._kernels: dict[tuple[str, int], Kernel] = {}
         self._local = threading.local()
+        self._cnn: Any = None
 
     def kernel(self, name: str, jitters: int) -> Kernel:
         """The descriptor kernel, loaded on first use (only the one asked for is loaded)."""
@@ -98,6 +101,14 @@ class _Models:
                 if key not in self._kernels:
                     self._kernels[key] = load_kernel(name, jitters)
         return self._kernels[key]
+
+    def cnn(self) -> Any:
+        """The CNN detector (one ONNX Runtime session, shared by threads), loaded on first use."""
+        if self._cnn is None:
+            with _MODELS_LOCK:
+                if self._cnn is None:
+                    self._cnn = load_cnn()
+        return self._cnn
 
     def detector(self) -> Any:
         found = getattr(self._local, "detector", None)
@@ -119,7 +130,7 @@ def _models() -> _Models:
     return _MODELS
 
 
-def _init_worker(kernel: str, jitters: int) -> None:
+def _init_worker(kernel: str, jitters: int, detector: str = "hog") -> None:
     """Pool initializer: one BLAS thread per process (we have one process per core), load models.
 
     The thread limit only binds if dlib was not already imported before the fork (OpenBLAS reads
@@ -128,7 +139,7 @@ def _init_worker(kernel: str, jitters: int) -> None:
     for name in _THREAD_ENV:
         os.environ.setdefault(name, "1")
     try:
-        _models().detector()
+        _models().detector() if detector == "hog" else _models().cnn()
         _models().kernel(kernel, jitters)
     except Exception:
         # A raising initializer makes multiprocessing respawn the worker forever. Stay up:
@@ -161,25 +172,32 @@ class _Frame:
     timings: dict[str, float]
 
 
-def _detect(job: ImageJob, decoded: Decoded, models: _Models, upsample: int) -> _Frame:
+def _detect(
+    job: ImageJob, decoded: Decoded, models: _Models, upsample: int, found: Any = None
+) -> _Frame:
+    """Boxes (HOG's, or `found`: the CNN's `(seconds, boxes)` for this frame) and landmarks."""
     import dlib
 
     img = decoded.pixels
     start = perf_counter()
-    rects = models.detector()(img, upsample)
+    if found is None:
+        rects = models.detector()(img, upsample)
+        boxes = [
+            trim_box(r.top(), r.right(), r.bottom(), r.left(), decoded.width, decoded.height)
+            for r in rects
+        ]
+        seconds = perf_counter() - start
+        _shrink(models.detector())
+    else:
+        seconds, boxes = found
     detected = perf_counter()
-    boxes = [
-        trim_box(r.top(), r.right(), r.bottom(), r.left(), decoded.width, decoded.height)
-        for r in rects
-    ]
     # As face_encodings(img, known_face_locations=boxes): landmarks on the trimmed boxes.
     shapes = dlib.full_object_detections()
     for top, right, bottom, left in boxes:
         shapes.append(models.predictor(img, dlib.rectangle(left, top, right, bottom)))
-    _shrink(models.detector())
     timings = {
         "decode": decoded.seconds,
-        "detect": detected - start,
+        "detect": seconds,
         "landmarks": perf_counter() - detected,
         "descriptors": 0.0,
     }
@@ -187,6 +205,22 @@ def _detect(job: ImageJob, decoded: Decoded, models: _Models, upsample: int) -> 
 
 
 _EMPTY = None
+
+
+def _cnn_boxes(
+    decoded: list[Decoded], models: _Models, params: FaceParams
+) -> dict[int, tuple[float, list[Box]]]:
+    """The CNN's boxes for every decoded frame of a group, in one batched pass (frames of one
+    size share a forward pass); the time is shared out by pixel count."""
+    index = [i for i, d in enumerate(decoded) if d.pixels is not None]
+    start = perf_counter()
+    found = models.cnn().detect_many([decoded[i].pixels for i in index], params.upsample)
+    spent = perf_counter() - start
+    pixels = sum(decoded[i].width * decoded[i].height for i in index) or 1
+    return {
+        i: (spent * decoded[i].width * decoded[i].height / pixels, [d.box for d in dets])
+        for i, dets in zip(index, found, strict=True)
+    }
 
 
 def _shrink(detector: Any) -> None:
@@ -240,17 +274,29 @@ def _describe(frames: list[_Frame], kernel: Kernel, padding: float) -> list[Imag
 
 
 def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageResult]:
-    """Analyse a few images with batched descriptor calls (see BATCH_PIXELS); job order."""
+    """Analyse a few images with batched descriptor calls (see BATCH_PIXELS); job order.
+
+    Frames are decoded into a group of at most BATCH_PIXELS pixels; the group is then
+    detected (the CNN in one batched pass, HOG frame by frame) and described in one kernel
+    call, and let go before the next group is decoded."""
     models = _models()
     # the kernel first: its start-up temporaries are freed before any frame is in memory
     kernel = models.kernel(params.kernel, params.jitters)
     slots: dict[int, ImageResult] = {}
-    pending: list[tuple[int, _Frame]] = []
+    group: list[tuple[int, ImageJob, Decoded]] = []
 
     def flush() -> None:
-        done = _describe([frame for _, frame in pending], kernel, params.padding)
-        slots.update(zip((index for index, _ in pending), done, strict=True))
-        pending.clear()  # the frames' pixels go with them
+        decoded = [d for _, _, d in group]
+        found = _cnn_boxes(decoded, models, params) if params.detector == "cnn" else {}
+        frames = [
+            _detect(job, d, models, params.upsample, found.get(i))
+            for i, (_, job, d) in enumerate(group)
+        ]
+        done = _describe(frames, kernel, params.padding)
+        slots.update(zip((index for index, _, _ in group), done, strict=True))
+        group.clear()  # the frames' pixels go with them
+        frames.clear()
+        decoded.clear()
         release_free_memory()  # and the kernel's activations (see memory.py)
 
     for index, job in enumerate(jobs):
@@ -258,10 +304,10 @@ def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageRes
         if decoded.error is not None:
             slots[index] = _error_result(job, decoded.sha256, decoded.error, decoded.seconds)
             continue
-        pending.append((index, _detect(job, decoded, models, params.upsample)))
-        if sum(frame.decoded.width * frame.decoded.height for _, frame in pending) >= BATCH_PIXELS:
+        group.append((index, job, decoded))
+        if sum(d.width * d.height for _, _, d in group) >= BATCH_PIXELS:
             flush()
-    if pending:
+    if group:
         flush()
     return [slots[index] for index in range(len(jobs))]
 
@@ -314,11 +360,13 @@ def analyse(
     # session must not cross a fork. The BLAS thread limit is set first, as in the workers.
     for name in _THREAD_ENV:
         os.environ.setdefault(name, "1")
-    _models().detector()
+    check_detector(params.detector)  # likewise for the cnn detector's parse and graph
+    if params.detector == "hog":
+        _models().detector()
     chunks = _pool_chunks(jobs, params)
     context = multiprocessing.get_context("fork")
     work = functools.partial(analyse_chunk, params=params)
-    init = (params.kernel, params.jitters)
+    init = (params.kernel, params.jitters, params.detector)
     with context.Pool(
         min(params.workers, len(chunks)), initializer=_init_worker, initargs=init
     ) as pool:

@@ -10,6 +10,7 @@ import hashlib
 import json
 from functools import lru_cache
 
+from auditor.faces.detectors import detector_build
 from auditor.faces.hogfile import detector_hash
 from auditor.faces.kernels import kernel_build
 from auditor.faces.modelfiles import model_hashes
@@ -47,19 +48,20 @@ def _build_info() -> tuple[tuple[str, object], ...]:
     return tuple(info.items())
 
 
-def build_info(kernel: str = "dlib") -> dict[str, object]:
+def build_info(kernel: str = "dlib", detector: str = "hog") -> dict[str, object]:
     """dlib version and build flags (BLAS, CUDA, AVX...), Pillow version and model file hashes,
-    plus what the descriptor kernel runs on (the onnxruntime version and provider).
+    plus what the descriptor kernel runs on (the onnxruntime version and provider) and, for
+    the cnn detector, the hashes of its model, parse and graph (nothing more for hog).
 
     Pillow is included because it decodes the frames: a different libjpeg can change pixels.
     """
-    return {**dict(_build_info()), **kernel_build(kernel)}
+    return {**dict(_build_info()), **kernel_build(kernel), **detector_build(detector)}
 
 
 def result_params(params: FaceParams) -> dict[str, object]:
     """The parameters that change what the engine returns (not workers, not chunk size)."""
     return {
-        "detector": "hog",
+        "detector": params.detector,
         "landmarks": "shape_predictor_5",
         "upsample": params.upsample,
         # dlib treats num_jitters 0 and 1 alike (no jitter): same results, same fingerprint.
@@ -75,7 +77,7 @@ def fingerprint(params: FaceParams) -> str:
     """sha256 over pipeline version, build info, model hashes and result-changing parameters."""
     payload = {
         "pipeline": PIPELINE_VERSION,
-        "build": build_info(params.kernel),
+        "build": build_info(params.kernel, params.detector),
         "params": result_params(params),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))

@@ -68,3 +68,17 @@ def sha256_file(path: Path) -> str:
 def model_hashes() -> dict[str, str]:
     """sha256 of each model file used (hashed once per process)."""
     return {key: sha256_file(path) for key, path in model_paths().items()}
+
+
+#: dlib's CNN face detector, loaded only by `--detector cnn` (cnn_detector)
+DETECTOR_FILE = "mmod_human_face_detector.dat"
+
+
+@lru_cache(maxsize=1)
+def detector_path() -> Path:
+    """Path of `mmod_human_face_detector.dat` (shipped in face_recognition_models)."""
+    folder = model_paths()["resnet"].parent
+    found = folder / DETECTOR_FILE
+    if not found.is_file():
+        raise ModelFilesMissing(f"model file {DETECTOR_FILE} not found in {folder}")
+    return found

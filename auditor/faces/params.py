@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from auditor.core.defaults import MAX_UPSAMPLE, UPSAMPLE
+from auditor.faces.detectors import DEFAULT_DETECTOR, DETECTORS
 from auditor.faces.kernels import DEFAULT_KERNEL, KERNELS
 
 
@@ -23,8 +24,9 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class FaceParams:
-    """How to analyse frames. Only upsample, jitters, padding, max_pixels and the descriptor
-    kernel change results (the kernels agree within 1e-6, but cached results never mix).
+    """How to analyse frames. Only upsample, jitters, padding, max_pixels, the descriptor
+    kernel and the detector change results (the kernels agree within 1e-6, but cached results
+    never mix).
 
     upsample 1 is face_recognition's default; upsample 0 is 4x faster but misses faces under
     ~80 px (26 % of the faces in the research frames, all 6 of fixtures/faces/2008_002470.jpg).
@@ -37,8 +39,13 @@ class FaceParams:
     chunk: int = 8
     workers: int = field(default_factory=default_workers)
     kernel: str = DEFAULT_KERNEL
+    detector: str = DEFAULT_DETECTOR  # hog or cnn (docs/faces.md "Detectors")
 
     def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ValueError(
+                f"detector must be one of {', '.join(DETECTORS)}, not {self.detector!r}"
+            )
         if self.kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, not {self.kernel!r}")
         if not 0 <= self.upsample <= MAX_UPSAMPLE:

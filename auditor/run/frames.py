@@ -125,15 +125,20 @@ class FaceAnalyser:
         progress: Callable[[str, int, int], None] | None = None,
         kernel: str | None = None,
         executor: Executor | None = None,
+        detector: str | None = None,
     ) -> None:
         """`store` opens (or returns the already open) store of the run, or None: the audit
         owns it, so one audit uses one connection pool for its cache and its run."""
+        from auditor.faces.detectors import DEFAULT_DETECTOR
         from auditor.faces.fingerprint import fingerprint
         from auditor.faces.kernels import DEFAULT_KERNEL
         from auditor.faces.params import FaceParams
 
         self.params = FaceParams(
-            upsample=upsample, workers=workers, kernel=kernel or DEFAULT_KERNEL
+            upsample=upsample,
+            workers=workers,
+            kernel=kernel or DEFAULT_KERNEL,
+            detector=detector or DEFAULT_DETECTOR,
         )
         self.fingerprint = fingerprint(self.params)
         self.store = store() if use_cache else None
@@ -215,7 +220,7 @@ class FaceAnalyser:
 
         return {
             "fingerprint": self.fingerprint,
-            "build": build_info(self.params.kernel),
+            "build": build_info(self.params.kernel, self.params.detector),
             "params": result_params(self.params),
         }
 
@@ -303,6 +308,7 @@ def attach_frame_evidence(
         progress,
         options.face_kernel,
         executor,
+        options.face_detector,
     )
     results = analyser.run(images + probe_images)
 

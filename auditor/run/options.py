@@ -14,6 +14,7 @@ from auditor.core.defaults import MAX_UPSAMPLE, PROBE_TOLERANCE, PROBE_TOLERANCE
 from auditor.core.errors import ConfigError, InputIssue
 from auditor.core.gate import FAIL_ON
 from auditor.core.models import Finding, Notice
+from auditor.faces.detectors import DETECTORS
 from auditor.faces.kernels import KERNELS
 from auditor.run.executors.base import DEFAULT_SCHEDULER_TIMEOUT
 from auditor.run.spool import Scratch, SortedSpool
@@ -38,6 +39,7 @@ class AuditOptions:
     fail_on: str = "low"  # low | medium | high | critical | never
     face_upsample: int = UPSAMPLE
     face_kernel: str | None = None  # None: the default descriptor kernel (auditor.faces.kernels)
+    face_detector: str | None = None  # None: the default detector (auditor.faces.detectors)
     probe_tolerance: float = PROBE_TOLERANCE
     use_cache: bool = True
     store_url: str | None = None  # None: do not record the run
@@ -79,6 +81,10 @@ def option_problems(options: AuditOptions) -> list[str]:
         )
     if options.face_kernel is not None and options.face_kernel not in KERNELS:
         out.append(f"kernel: must be one of {', '.join(KERNELS)}, not {options.face_kernel!r}")
+    if options.face_detector is not None and options.face_detector not in DETECTORS:
+        out.append(
+            f"detector: must be one of {', '.join(DETECTORS)}, not {options.face_detector!r}"
+        )
     low, high = PROBE_TOLERANCE_RANGE
     tolerance: object = options.probe_tolerance  # from a report: any JSON value
     if not isinstance(tolerance, int | float) or isinstance(tolerance, bool):

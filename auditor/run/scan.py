@@ -20,10 +20,13 @@ def scan_images(
     progress: Callable[[str, int, int], None] | None = None,
     kernel: str | None = None,
     executor: Executor | None = None,
+    detector: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """`auditor faces`: faces, boxes and timings per image (no descriptors), plus engine info."""
     with LazyStore(store_url) as store:
-        analyser = FaceAnalyser(upsample, workers, store, use_cache, progress, kernel, executor)
+        analyser = FaceAnalyser(
+            upsample, workers, store, use_cache, progress, kernel, executor, detector
+        )
         return _scan(paths, analyser)
 
 
