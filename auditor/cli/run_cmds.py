@@ -10,6 +10,7 @@ import typer
 
 from auditor import __version__
 from auditor.cli.common import (
+    Color,
     Db,
     FailOn,
     FailOnLevel,
@@ -20,19 +21,21 @@ from auditor.cli.common import (
     OutputDir,
     Outputs,
     ProbeTolerance,
+    Quiet,
     Scheduler,
     SchedulerTimeout,
     ShowFaces,
     Upsample,
+    Verbose,
     Workers,
     _db_url,
     _fail,
     _plan_outputs,
-    _progress_bar,
     _render_all,
     app,
     echo,
 )
+from auditor.cli.terminal import ColorMode, StageTimes, Verbosity, progress, verbosity, verdict_line
 from auditor.core import defaults
 from auditor.core.errors import AuditorError
 from auditor.core.gate import DEFAULT_FAIL_ON
@@ -97,11 +100,15 @@ def audit(
     show_faces: ShowFaces = False,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
+    color: Color = ColorMode.AUTO,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.run.audit import run_audit
     from auditor.run.options import AuditOptions
 
+    level = verbosity(quiet, verbose)
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
     if all_frames and no_frames:
         _fail("--all-frames and --no-frames exclude each other")
@@ -123,7 +130,8 @@ def audit(
         require_frames=require_frames,
         fail_on_undecided=fail_on_undecided,
     )
-    update, close = _progress_bar()
+    times = StageTimes()
+    update, close = progress(level, times)
     try:
         result = run_audit(bundle, options, update)
     except AuditorError as exc:
@@ -132,10 +140,23 @@ def audit(
     close()
     for warning in result.warnings:
         echo(f"auditor: warning: {warning}", err=True)
+    code = 0 if exit_zero and result.exit_code == 1 else result.exit_code
     try:
-        _render_all(
-            result.report, list(fmt or []), list(output or []), show_faces, output_dir, str(bundle)
+        on_stdout = _render_all(
+            result.report,
+            list(fmt or []),
+            list(output or []),
+            show_faces,
+            output_dir,
+            str(bundle),
+            color,
+            level,
         )
+        if level is Verbosity.VERBOSE:
+            for line in times.lines():
+                echo(f"auditor: {line}", err=True)
+        if level is Verbosity.VERBOSE or (level is Verbosity.NORMAL and not on_stdout):
+            echo(verdict_line(result.report, code), err=True)
     finally:
         result.close()
     if result.issues:
@@ -143,13 +164,13 @@ def audit(
             f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",
             err=True,
         )
-    raise typer.Exit(0 if exit_zero and result.exit_code == 1 else result.exit_code)
+    raise typer.Exit(code)
 
 
 @app.command()
 def runs(
     db: Db = None,
-    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     prune_stale: Annotated[
         bool,
@@ -161,8 +182,13 @@ def runs(
     ] = False,
 ) -> None:
     """List past runs recorded in the store."""
-    from auditor.store import Store
+    from auditor.store import Store, missing_database
 
+    absent = missing_database(_db_url(db))
+    if absent is not None:  # listing reads; it never creates a database
+        if not as_json:
+            echo(f"no runs recorded (no database at {absent})")
+        return
     try:
         store = Store(_db_url(db))
         if prune_stale:
@@ -217,10 +243,13 @@ def report(
             "--bundle", help="Bundle folder for HTML thumbnails (default: where the run read it)."
         ),
     ] = None,
+    color: Color = ColorMode.AUTO,
+    quiet: Quiet = False,
 ) -> None:
     """Re-render a past run from the store without re-auditing."""
     from auditor.store import Store
 
+    level = verbosity(quiet, False)
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
     try:
         with Store(_db_url(db)) as store:
@@ -231,7 +260,9 @@ def report(
     except AuditorError as exc:
         _fail(str(exc))
     root = str(bundle_dir) if bundle_dir is not None else row.bundle
-    _render_all(data, list(fmt or []), list(output or []), show_faces, output_dir, root)
+    _render_all(
+        data, list(fmt or []), list(output or []), show_faces, output_dir, root, color, level
+    )
 
 
 @app.command()

@@ -19,6 +19,8 @@ class RenderOptions:
     show_faces: bool = False
     #: The bundle folder, so human reports can show frame thumbnails (None: no thumbnails).
     bundle_root: str | None = None
+    #: Columns the terminal table may use (None: `report.table.DEFAULT_WIDTH`).
+    width: int | None = None
 
 
 class Reporter(Protocol):
