@@ -131,7 +131,7 @@ def audit(
         fail_on_undecided=fail_on_undecided,
     )
     times = StageTimes()
-    update, close = progress(level, times)
+    update, close = progress(level, times, color)
     try:
         result = run_audit(bundle, options, update)
     except AuditorError as exc:

@@ -122,13 +122,14 @@ class StageTimes:
 
 
 def progress(
-    level: Verbosity, times: StageTimes
+    level: Verbosity, times: StageTimes, color: ColorMode = ColorMode.AUTO
 ) -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
     """A progress callback and a function to close the display.
 
     On a terminal (stderr) and unless -q: a transient display with a start-up stage (packs,
     store, cluster, models), then one line per stage with its bar, `done/total` and the
-    elapsed time. Elsewhere nothing is drawn; `times` is always kept for -v.
+    elapsed time, coloured unless --color never (or NO_COLOR). Elsewhere nothing is drawn;
+    `times` is always kept for -v.
     """
     if level is Verbosity.QUIET or not sys.stderr.isatty():
         return times.update, lambda: None
@@ -148,7 +149,7 @@ def progress(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True, color_system=None if color is ColorMode.NEVER else "auto"),
         transient=True,
     )
     bar.start()

@@ -35,8 +35,8 @@ DEFAULT_WIDTH = 160
 #: Narrower than this, findings are one line each (the full table needs about this much).
 COMPACT_BELOW = 150
 _STYLES = {"critical": "bold magenta", "high": "bold red", "medium": "yellow", "low": "cyan"}
-_FULL = ("ID", "TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME", "FACES", "PROBES", "RULE")
-_FULL += ("WHERE",)
+_FULL: tuple[str, ...] = ("ID", "TIME (UTC)", "ORGANISATION", "OPERATION", "OUTCOME", "FACES")
+_FULL += ("PROBES", "RULE", "WHERE")
 _COMPACT = ("ID", "DATE", "OPERATION", "ORGANISATION", "RULE")
 #: Columns that give up room when the table is too wide, with the least each keeps; the last
 #: one takes what the others leave (see `_widths`).
