@@ -290,3 +290,28 @@ def test_readme_synopsis_matches_the_real_help(command: tuple[str, ...]) -> None
         assert re.search(rf"{option}\b", text), f"README lacks {option} of {command}"
     root = _help_options()
     assert all(re.search(rf"{o}\b", synopsis) for o in root), root
+
+
+def test_local_scheduler_does_not_warn_about_a_taken_port(tmp_path: Path) -> None:
+    """`--scheduler local` while port 8787 (distributed's default) is taken: no warning."""
+    import socket
+
+    pytest.importorskip("distributed")
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen(1)
+    except OSError:
+        pass  # taken already: the case under test either way
+    try:
+        out = tmp_path / "r.json"
+        code, _, stderr = run_env(
+            "audit", DEMO, "--no-store", "--no-frames", "-p", AMAZON, "--scheduler", "local",
+            "--workers", "1", "-f", "json", "-o", out, env={},
+        )  # fmt: skip
+    finally:
+        holder.close()
+    assert code == 1, stderr
+    assert "already in use" not in stderr and "Warning" not in stderr, stderr
+    assert stderr.splitlines()[-1].startswith("auditor: 7 findings (7 high)")
