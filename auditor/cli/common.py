@@ -14,7 +14,7 @@ from typing import Annotated, Any, NoReturn, TextIO
 import typer
 
 from auditor.cli.terminal import (
-    DEFAULT_WIDTH,
+    FORMAT_NAMES,
     ColorMode,
     Verbosity,
     did_you_mean,
@@ -26,7 +26,6 @@ from auditor.core import defaults
 from auditor.core.errors import AuditorError
 from auditor.core.gate import FAIL_ON
 from auditor.faces.kernels import KERNELS
-from auditor.report import REPORTERS
 
 #: Typed choices built from the registries and the gate, so `--help` lists them and click
 #: refuses anything else (case-insensitive); commands read `.value`.
@@ -83,7 +82,7 @@ Formats = Annotated[
         "--format",
         "-f",
         parser=format_name,
-        metavar="[" + "|".join(REPORTERS) + "]",
+        metavar="[" + "|".join(FORMAT_NAMES) + "]",
         help="Report format (case-insensitive). Repeatable.",
     ),
 ]
@@ -377,9 +376,10 @@ def _render_all(
     """Write every report; True when one of them went to stdout.
 
     Only the table on stdout is coloured and takes the terminal's width; files get
-    `terminal.DEFAULT_WIDTH` and no colour, so they are the same bytes everywhere.
+    `report.table.DEFAULT_WIDTH` and no colour, so they are the same bytes everywhere.
     """
-    from auditor.report import RenderOptions
+    from auditor.report import REPORTERS, RenderOptions
+    from auditor.report.table import DEFAULT_WIDTH
 
     written = []
     plan = _plan_outputs(formats, outputs, output_dir)

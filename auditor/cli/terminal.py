@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.report.table import DEFAULT_WIDTH
-
-__all__ = ["DEFAULT_WIDTH", "ColorMode", "Verbosity"]
+#: The `--format` names for `--help`, written out so that listing them does not import every
+#: reporter (and the log sources behind the HTML excerpts) on each start; `format_name`
+#: validates against `report.REPORTERS` itself, and a test checks the two agree.
+FORMAT_NAMES = ("table", "json", "sarif", "junit", "csv", "html")
 
 
 class ColorMode(enum.StrEnum):
@@ -49,6 +50,8 @@ def use_color(mode: ColorMode, env: dict[str, str] | None = None) -> bool:
 def stdout_width(env: dict[str, str] | None = None) -> int:
     """The table's width on stdout: the terminal's; else a positive COLUMNS; else
     DEFAULT_WIDTH."""
+    from auditor.report.table import DEFAULT_WIDTH
+
     env = dict(os.environ) if env is None else env
     if sys.stdout.isatty():
         return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns

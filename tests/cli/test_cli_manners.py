@@ -315,3 +315,11 @@ def test_local_scheduler_does_not_warn_about_a_taken_port(tmp_path: Path) -> Non
     assert code == 1, stderr
     assert "already in use" not in stderr and "Warning" not in stderr, stderr
     assert stderr.splitlines()[-1].startswith("auditor: 7 findings (7 high)")
+
+
+def test_help_lists_every_registered_format() -> None:
+    """`--help` lists the formats without importing the reporters; they must agree."""
+    from auditor.cli.terminal import FORMAT_NAMES
+    from auditor.report import REPORTERS
+
+    assert tuple(REPORTERS) == FORMAT_NAMES
