@@ -87,9 +87,12 @@ def test_version_flag(cli: Cli) -> None:
 
 def test_shell_completion_is_enabled(cli: Cli) -> None:
     assert "--install-completion" in cli("--help").stdout
-    result = cli("--show-completion", "bash")
-    assert result.exit_code == 0, result.output
-    assert "_AUDITOR_COMPLETE" in result.stdout  # typer's completion script for `auditor`
+    code, script, _ = run_env("--show-completion", env={"SHELL": "/bin/bash"})
+    assert code == 0 and "_AUDITOR_COMPLETE" in script  # typer's script for `auditor`
+    # what bash runs on TAB, through that protocol
+    env = {"_AUDITOR_COMPLETE": "complete_bash", "COMP_WORDS": "auditor au", "COMP_CWORD": "1"}
+    code, words, _ = run_env(env=env)
+    assert (code, words.split()) == (0, ["audit"])
 
 
 def test_choices_are_listed_in_help(cli: Cli) -> None:
