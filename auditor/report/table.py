@@ -203,9 +203,13 @@ def _widths(headers: Sequence[str], cells: list[list[str]], width: int, compact:
     flexible = [i for i, h in enumerate(headers) if h in flex]
     left = room - sum(n for i, n in enumerate(natural) if i not in flexible)
     *firsts, last = flexible
-    for i in firsts:  # each gets its share, at most what it needs and at least its floor
-        sizes[i] = max(flex[headers[i]], min(natural[i], left // len(flexible)))
-    sizes[last] = max(flex[headers[last]], left - sum(sizes[i] for i in firsts))
+    # shortest need first, each an equal share of what is left (at most its need, at least its
+    # floor), so a short column is whole and the rest goes to the longer ones
+    for n, i in enumerate(sorted(firsts, key=lambda i: natural[i])):
+        share = left // (len(flexible) - n)
+        sizes[i] = max(flex[headers[i]], min(natural[i], share))
+        left -= sizes[i]
+    sizes[last] = max(flex[headers[last]], left)
     return sizes
 
 
