@@ -37,11 +37,14 @@ def test_faces_command_counts_boxes_and_timings(cli: Callable[..., Any], db_url:
 def test_faces_text_output_and_errors(cli: Callable[..., Any], tmp_path: Path) -> None:
     (tmp_path / "bad.jpg").write_text("not an image")
     shutil.copyfile(DEMO / "frames/thorn/f0007.jpg", tmp_path / "ok.jpg")
-    result = cli("faces", tmp_path, tmp_path / "missing.png", "--no-cache")
+    result = cli("faces", tmp_path, "--no-cache")
     assert result.exit_code == 3
     assert "ok.jpg: 1 face(s)" in result.stdout
     assert "bad.jpg: ERROR" in result.stdout
-    assert "missing.png: not found" in result.stderr
+    # a path that does not exist is a usage error, before any model is loaded
+    result = cli("faces", tmp_path, tmp_path / "missing.png", "--no-cache")
+    assert result.exit_code == 2
+    assert "missing.png: not found" in result.stderr and result.stdout == ""
 
 
 def test_warm_audit_comes_from_cache_and_purge_empties_it(

@@ -6,13 +6,22 @@ import enum
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 
+from auditor.cli.terminal import (
+    FORMAT_NAMES,
+    ColorMode,
+    Verbosity,
+    did_you_mean,
+    format_name,
+    stdout_width,
+    use_color,
+)
 from auditor.core import defaults
 from auditor.core.errors import AuditorError
 from auditor.core.gate import FAIL_ON
@@ -26,11 +35,38 @@ DetectorName = enum.Enum("DetectorName", {k: k for k in DETECTORS}, type=str)  #
 FailOnLevel = enum.Enum("FailOnLevel", {k: k for k in FAIL_ON}, type=str)  # type: ignore[misc]
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # help texts are plain text: `auditor[dask]` is a package extra, not a rich style tag
+    rich_markup_mode=None,
     help="Audit video-pipeline logs and frames against facial-recognition moratoria.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from auditor import __version__
+
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit (`auditor version` says what it runs on).",
+        ),
+    ] = False,
+) -> None:
+    """Audit video-pipeline logs and frames against facial-recognition moratoria."""
+
+
 policy_app = typer.Typer(no_args_is_help=True, help="List, show, lint and export policy packs.")
 cache_app = typer.Typer(no_args_is_help=True, help="Manage the face cache (descriptors).")
 app.add_typer(policy_app, name="policy")
@@ -44,7 +80,13 @@ app.add_typer(baseline_app, name="baseline")
 # Options several commands share, defined once (typer reads the Annotated metadata).
 Formats = Annotated[
     list[str] | None,
-    typer.Option("--format", "-f", help="table, json, sarif, junit, csv, html. Repeatable."),
+    typer.Option(
+        "--format",
+        "-f",
+        parser=format_name,
+        metavar="[" + "|".join(FORMAT_NAMES) + "]",
+        help="Report format (case-insensitive). Repeatable.",
+    ),
 ]
 Outputs = Annotated[
     list[str] | None,
@@ -135,6 +177,20 @@ SchedulerTimeout = Annotated[
         help="Seconds to wait for the Dask scheduler and its first worker.",
     ),
 ]
+Color = Annotated[
+    ColorMode,
+    typer.Option(
+        "--color",
+        case_sensitive=False,
+        help="Colour the table on stdout: auto follows NO_COLOR, FORCE_COLOR and the terminal.",
+    ),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress and no notes on stderr; errors stay.")
+]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Also the time and count of each stage on stderr.")
+]
 
 
 def clean(text: object) -> str:
@@ -169,24 +225,6 @@ def _db_url(db: str | None) -> str:
 def _fail(message: str, code: int = 2) -> NoReturn:
     echo(f"auditor: error: {message}", err=True)
     raise typer.Exit(code)
-
-
-def _progress_bar() -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
-    """A progress callback that draws on a terminal only, and a function to close it."""
-    if not sys.stdout.isatty() or not sys.stderr.isatty():
-        return None, lambda: None
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    bar.start()
-    tasks: dict[str, Any] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    return update, bar.stop
 
 
 class _CleanStream:
@@ -286,10 +324,11 @@ def _plan_outputs(
     """(format, output) pairs; checked before any work so a typo costs nothing (exit 2)."""
     from auditor.report import REPORTERS
 
-    formats = formats or ["table"]
+    formats = [f.lower() for f in formats] or ["table"]
     for fmt in formats:
         if fmt not in REPORTERS:
-            _fail(f"unknown format {fmt!r} (known: {', '.join(REPORTERS)})")
+            hint = did_you_mean(fmt, REPORTERS)
+            _fail(f"unknown format {fmt!r} (known: {', '.join(REPORTERS)}).{hint}")
     if output_dir is not None:
         if outputs:
             _fail("give either --output or --output-dir, not both")
@@ -364,36 +403,49 @@ def _render_all(
     show_faces: bool = False,
     output_dir: Path | None = None,
     bundle_root: str | None = None,
+    *,
     csv_bom: bool = False,
     sarif_root: str | None = None,
-) -> None:
+    color: ColorMode = ColorMode.AUTO,
+    level: Verbosity = Verbosity.NORMAL,
+) -> bool:
+    """Write every report; True when one of them went to stdout.
+
+    Only the table on stdout is coloured and takes the terminal's width; files get
+    `report.table.DEFAULT_WIDTH` and no colour, so they are the same bytes everywhere.
+    """
     from auditor.report import REPORTERS, RenderOptions
+    from auditor.report.table import DEFAULT_WIDTH
 
     def warn(message: str) -> None:
         echo(f"auditor: warning: {message}", err=True)
 
     written = []
-    for fmt, output in _plan_outputs(formats, outputs, output_dir):
-        color = fmt == "table" and (output in (None, "-")) and sys.stdout.isatty()
+    plan = _plan_outputs(formats, outputs, output_dir)
+    for fmt, output in plan:
+        to_stdout = output in (None, "-")
         options = RenderOptions(
-            color=color,
+            color=fmt == "table" and to_stdout and use_color(color),
             show_faces=show_faces,
             bundle_root=bundle_root,
             csv_bom=csv_bom,
             sarif_root=sarif_root,
             warn=warn,
+            width=stdout_width() if to_stdout else DEFAULT_WIDTH,
         )
         reporter = REPORTERS[fmt]
         try:
             if hasattr(reporter, "write"):  # streaming formats: findings go out one by one
                 where = _stream(reporter, report, options, output, fmt)
             else:
-                where = _write(reporter.render(report, options), output, fmt, color)
+                where = _write(reporter.render(report, options), output, fmt, options.color)
         except (KeyError, TypeError, ValueError) as exc:
             _fail(f"cannot render the {fmt} report: {type(exc).__name__}: {exc}")
         except AuditorError as exc:  # a stored run's findings are read as they are rendered
             _fail(str(exc))
         if where != "-":
             written.append(f"{fmt}: {where}")
-    for line in written:
-        echo(f"report written: {line}", err=True)
+    if level is not Verbosity.QUIET:
+        for line in written:
+            echo(f"report written: {line}", err=True)
+    return len(written) < len(plan)

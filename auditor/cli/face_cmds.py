@@ -16,17 +16,18 @@ from auditor.cli.common import (
     Kernel,
     KernelName,
     NoCache,
+    Quiet,
     Scheduler,
     SchedulerTimeout,
     Upsample,
     Workers,
     _db_url,
     _fail,
-    _progress_bar,
     app,
     cache_app,
     echo,
 )
+from auditor.cli.terminal import StageTimes, progress, verbosity
 from auditor.core import defaults
 from auditor.core.errors import AuditorError
 from auditor.faces.detectors import DEFAULT_DETECTOR
@@ -47,8 +48,12 @@ def faces(
     db: Db = None,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
+    quiet: Quiet = False,
 ) -> None:
-    """The face-embedding pass alone: faces and boxes per image, with the timing split."""
+    """The face-embedding pass alone: faces and boxes per image, with the timing split.
+
+    A PATH that does not exist is a usage error (exit 2) found before any model is loaded;
+    an image that cannot be decoded is reported in its row (exit 3)."""
     # not auditor.run.audit: the frame pass alone needs none of policy, report or sources
     from auditor.run.executors import open_executor
     from auditor.run.options import worker_count
@@ -57,9 +62,11 @@ def faces(
     if scheduler_timeout <= 0:
         _fail("--scheduler-timeout must be positive")
     files, missing = image_files(paths)
-    for name in missing:
-        echo(f"auditor: error: {name}: not found", err=True)
-    update, close = _progress_bar()
+    if missing:
+        for name in missing[:-1]:
+            echo(f"auditor: error: {name}: not found", err=True)
+        _fail(f"{missing[-1]}: not found")
+    update, close = progress(verbosity(quiet, False), StageTimes())
     executor = None
     try:
         if scheduler:
@@ -114,7 +121,7 @@ def faces(
         found = sum(r["faces"] or 0 for r in rows)
         split = ", ".join(f"{k} {v:.2f}s" for k, v in total.items())
         echo(f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}")
-    bad = sum(1 for r in rows if r["error"]) + len(missing)
+    bad = sum(1 for r in rows if r["error"])
     raise typer.Exit(3 if bad else 0)
 
 

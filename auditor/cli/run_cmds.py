@@ -11,6 +11,7 @@ import typer
 from auditor import __version__
 from auditor.cli.common import (
     CacheDb,
+    Color,
     CsvBom,
     Db,
     Detector,
@@ -24,20 +25,22 @@ from auditor.cli.common import (
     OutputDir,
     Outputs,
     ProbeTolerance,
+    Quiet,
     Scheduler,
     SchedulerTimeout,
     ShowFaces,
     Upsample,
+    Verbose,
     Workers,
     _check_csv_bom,
     _db_url,
     _fail,
     _plan_outputs,
-    _progress_bar,
     _render_all,
     app,
     echo,
 )
+from auditor.cli.terminal import ColorMode, StageTimes, Verbosity, progress, verbosity, verdict_line
 from auditor.core import defaults
 from auditor.core.cachedir import face_cache_url
 from auditor.core.errors import AuditorError
@@ -132,11 +135,15 @@ def audit(
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
     sarif_root: SarifRoot = None,
+    color: Color = ColorMode.AUTO,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.run.audit import run_audit
     from auditor.run.options import AuditOptions
 
+    level = verbosity(quiet, verbose)
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
     _check_csv_bom(csv_bom, list(fmt or []))
     root = _sarif_root(sarif_root)
@@ -162,7 +169,8 @@ def audit(
         require_frames=require_frames,
         fail_on_undecided=fail_on_undecided,
     )
-    update, close = _progress_bar()
+    times = StageTimes()
+    update, close = progress(level, times, color)
     try:
         result = run_audit(bundle, options, update)
     except AuditorError as exc:
@@ -171,17 +179,25 @@ def audit(
     close()
     for warning in result.warnings:
         echo(f"auditor: warning: {warning}", err=True)
+    code = 0 if exit_zero and result.exit_code == 1 else result.exit_code
     try:
-        _render_all(
+        on_stdout = _render_all(
             result.report,
             list(fmt or []),
             list(output or []),
             show_faces,
             output_dir,
             str(bundle),
-            csv_bom,
+            csv_bom=csv_bom,
             sarif_root=root,
+            color=color,
+            level=level,
         )
+        if level is Verbosity.VERBOSE:
+            for line in times.lines():
+                echo(f"auditor: {line}", err=True)
+        if level is Verbosity.VERBOSE or (level is Verbosity.NORMAL and not on_stdout):
+            echo(verdict_line(result.report, code), err=True)
     finally:
         result.close()
     if result.issues:
@@ -189,13 +205,13 @@ def audit(
             f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",
             err=True,
         )
-    raise typer.Exit(0 if exit_zero and result.exit_code == 1 else result.exit_code)
+    raise typer.Exit(code)
 
 
 @app.command()
 def runs(
     db: Db = None,
-    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     prune_stale: Annotated[
         bool,
@@ -207,8 +223,13 @@ def runs(
     ] = False,
 ) -> None:
     """List past runs recorded in the store."""
-    from auditor.store import Store
+    from auditor.store import Store, missing_database
 
+    absent = missing_database(_db_url(db))
+    if absent is not None:  # listing reads; it never creates a database
+        if not as_json:
+            echo(f"no runs recorded (no database at {absent})")
+        return
     try:
         store = Store(_db_url(db))
         if prune_stale:
@@ -265,10 +286,13 @@ def report(
         ),
     ] = None,
     sarif_root: SarifRoot = None,
+    color: Color = ColorMode.AUTO,
+    quiet: Quiet = False,
 ) -> None:
     """Re-render a past run from the store without re-auditing."""
     from auditor.store import Store
 
+    level = verbosity(quiet, False)
     _plan_outputs(list(fmt or []), list(output or []), output_dir)
     _check_csv_bom(csv_bom, list(fmt or []))
     root = _sarif_root(sarif_root)
@@ -288,8 +312,10 @@ def report(
         show_faces,
         output_dir,
         folder,
-        csv_bom,
+        csv_bom=csv_bom,
         sarif_root=root,
+        color=color,
+        level=level,
     )
 
 

@@ -9,6 +9,7 @@ through `importlib.resources`. A source checkout or an editable install reads se
 
 from __future__ import annotations
 
+import difflib
 import os
 from importlib import resources
 from pathlib import Path
@@ -92,8 +93,10 @@ def resolve(specs: list[str]) -> list[Pack]:
         else:
             candidate = seeds_dir() / f"{spec}.toml"
             if not candidate.is_file():
-                known = ", ".join(f.stem for f in seed_files())
-                raise ConfigError(f"unknown policy pack {spec!r} (known: {known})")
+                ids = [f.stem for f in seed_files()]
+                near = difflib.get_close_matches(spec.lower(), ids, n=1, cutoff=0.6)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ConfigError(f"unknown policy pack {spec!r}{hint} (known: {', '.join(ids)})")
             pack = load_pack(candidate, _display(candidate))
         if any(p.id == pack.id for p in packs):
             raise ConfigError(f"policy pack {pack.id!r} given twice", Location(spec))

@@ -28,6 +28,8 @@ class RenderOptions:
     sarif_root: str | None = None
     #: Where a format says what its reader should know (the command line prints it on stderr).
     warn: Callable[[str], None] | None = None
+    #: Columns the terminal table may use (None: `report.table.DEFAULT_WIDTH`).
+    width: int | None = None
 
 
 class Reporter(Protocol):

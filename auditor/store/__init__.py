@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
+from auditor.store.engine import missing_database
 from auditor.store.repo import DEFAULT_URL, Store, new_cache_row
 from auditor.store.writer import BATCH, RunWriter
 
-__all__ = ["BATCH", "DEFAULT_URL", "RunWriter", "Store", "new_cache_row"]
+__all__ = ["BATCH", "DEFAULT_URL", "RunWriter", "Store", "missing_database", "new_cache_row"]

@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -60,6 +61,18 @@ def safe_url(url: str) -> str:
     except (ArgumentError, ValueError):
         return "<unparsable database URL>"
     return _SECRET_QUERY.sub(r"\1***", parsed.render_as_string(hide_password=True))
+
+
+def missing_database(url: str) -> str | None:
+    """The path of a SQLite file database that does not exist yet (None for anything else),
+    so commands that only read can say so instead of creating an empty one."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except (ArgumentError, ValueError):
+        return None  # open_engine gives the error
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return None if Path(parsed.database).exists() else parsed.database
 
 
 def open_engine(url: str) -> Engine:

@@ -140,6 +140,9 @@ class DaskExecutor:
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # no dashboard, but the scheduler's HTTP server (health, metrics) still binds:
+                # a free loopback port, not 8787 (taken by any other cluster, with a warning)
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.ERROR,
             )
         except Exception as exc:  # noqa: BLE001 - whatever stops the cluster from starting
