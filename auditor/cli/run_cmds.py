@@ -41,7 +41,13 @@ from auditor.faces.kernels import DEFAULT_KERNEL
 
 @app.command()
 def audit(
-    bundle: Annotated[Path, typer.Argument(help="The audit bundle folder.")],
+    bundle: Annotated[
+        str,
+        typer.Argument(
+            help="The audit bundle: a folder, or an fsspec URL such as s3://bucket/prefix/ "
+            "(needs auditor[s3]; credentials from the store's usual environment and config)."
+        ),
+    ],
     policy: Annotated[
         list[str] | None,
         typer.Option(
