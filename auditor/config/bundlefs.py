@@ -318,14 +318,16 @@ _OPEN: dict[tuple[str, int], BundleFS] = {}
 
 
 def open_fs(location: str | os.PathLike[str]) -> BundleFS:
-    """The bundle filesystem of a folder or URL (kept per process: rebuilt after a fork, as
-    fsspec's own clients are)."""
+    """The bundle filesystem of a folder or URL (a URL's is kept per process, and rebuilt
+    after a fork, as fsspec's own clients are)."""
     text = os.fspath(location)
+    if not is_url(text):
+        return LocalFS(Path(text))  # cheap, and resolved afresh each time
     key = (text, os.getpid())
     found = _OPEN.get(key)
     if found is None:
         if len(_OPEN) > 16:
             _OPEN.clear()
-        found = FsspecFS(text) if is_url(text) else LocalFS(Path(text))
+        found = FsspecFS(text)
         _OPEN[key] = found
     return found
