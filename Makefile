@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools<81' wheel
-	$(PY) -m pip install -q -e '.[dev,postgres,dask]'
+	$(PY) -m pip install -q -e '.[dev,postgres,dask,s3]'
 	# face_recognition 1.3.0 requires the source `dlib`; dlib-bin provides the same module.
 	$(PY) -m pip install -q --no-deps face_recognition==1.3.0
 	touch $(STAMP)

@@ -74,7 +74,7 @@ def faces(
                 scheduler, worker_count(workers), scheduler_timeout, kernel.value
             )
             for folder in sorted({str(f.resolve().parent) for f in files}):
-                executor.share(Path(folder))
+                executor.share(folder)
         rows, engine = scan_images(
             files,
             upsample,

@@ -72,7 +72,13 @@ def _sarif_root(value: str | None) -> str | None:
 
 @app.command()
 def audit(
-    bundle: Annotated[Path, typer.Argument(help="The audit bundle folder.")],
+    bundle: Annotated[
+        str,
+        typer.Argument(
+            help="The audit bundle: a folder, or an fsspec URL such as s3://bucket/prefix/ "
+            "(needs auditor[s3]; credentials from the store's usual environment and config)."
+        ),
+    ],
     policy: Annotated[
         list[str] | None,
         typer.Option(

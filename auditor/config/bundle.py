@@ -7,15 +7,21 @@ that lead out are refused before anything is opened.
 
 from __future__ import annotations
 
-import os
-import re
-import stat
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from auditor.config import settings as settings_mod
 from auditor.config import tomlfile
+from auditor.config.bundlefs import (
+    BundleFS,
+    LocalFS,
+    PathEscape,
+    is_url,
+    normalise,
+    open_fs,
+    shown_root,
+)
 from auditor.config.settings import JsonlMapping, SourceSettings, TextPattern
 from auditor.core.errors import BundleError, ConfigError, InputIssue, Location
 
@@ -44,146 +50,133 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_IMAGE_BYTES = 64 << 20
 
 
-class PathEscape(ValueError):
-    """A reference that would leave the bundle, or is not a usable relative path or file."""
-
-
 def display_name(rel: str) -> str:
     """A file name fit for reports: bytes that are not UTF-8 shown as `\\xNN` escapes."""
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def regular_file(root: Path, rel: str, max_bytes: int | None = None) -> Path:
-    """The path of bundle file `rel`, checked BEFORE it is opened: inside the bundle (symlinks
-    too), a regular file (a FIFO would block the reader, /dev/zero never ends) and at most
-    `max_bytes` long. Raises FileNotFoundError when nothing is there, PathEscape otherwise."""
-    safe = safe_relpath(root, rel)
-    path = root / safe
-    try:
-        info = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        if path.is_symlink():
-            raise PathEscape(f"{rel!r} is a broken symbolic link") from None
-        raise FileNotFoundError(rel) from None
-    except OSError as exc:
-        raise PathEscape(f"cannot stat {rel!r}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise PathEscape(f"{rel!r} is {_kind(info.st_mode)}, not a regular file")
-    if max_bytes is not None and info.st_size > max_bytes:
-        raise PathEscape(
-            f"{rel!r} is {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes"
-        )
-    return path
+    """The path of local bundle file `rel`, checked BEFORE it is opened (`LocalFS.check`):
+    inside the bundle (symlinks too), a regular file (a FIFO would block the reader, /dev/zero
+    never ends) and at most `max_bytes` long. Raises FileNotFoundError when nothing is there,
+    PathEscape otherwise."""
+    fs = LocalFS(root)
+    fs.check(rel, max_bytes)
+    return fs.path(rel)
 
 
 def safe_relpath(root: Path, ref: str) -> str:
-    """Normalise `ref` to a bundle-relative POSIX path, or raise PathEscape.
-
-    `root` must already be resolved. A path that exists is also resolved, so a symlink inside the
-    bundle that points outside it is refused too.
-    """
-    if not ref or "\x00" in ref:
-        raise PathEscape("empty path or NUL byte")
-    text = ref.replace("\\", "/")
-    if text.startswith("/") or re.match(r"^[A-Za-z]:", text) or "://" in text:
-        raise PathEscape(f"absolute path {ref!r} is outside the bundle")
-    parts: list[str] = []
-    for part in PurePosixPath(text).parts:
-        if part == "..":
-            if not parts:
-                raise PathEscape(f"path {ref!r} climbs out of the bundle")
-            parts.pop()
-        elif part not in ("", "."):
-            parts.append(part)
-    if not parts:
-        raise PathEscape(f"path {ref!r} names the bundle itself")
-    norm = "/".join(parts)
-    full = root.joinpath(*parts)
-    if full.is_symlink() or full.exists():
-        real = full.resolve()
-        if not real.is_relative_to(root):
-            raise PathEscape(f"path {ref!r} leads outside the bundle (symlink)")
-    return norm
+    """Normalise `ref` to a bundle-relative POSIX path of the local folder `root`, or raise
+    PathEscape. A path that exists is also resolved, so a symlink inside the bundle that points
+    outside it is refused too (`LocalFS.safe`)."""
+    return LocalFS(root).safe(ref)
 
 
 @dataclass
 class Bundle:
-    """An audit bundle on disk, with its audit.toml read and checked."""
+    """An audit bundle (a folder or an object-storage prefix), with its audit.toml read and
+    checked. Every read of its files goes through `fs`."""
 
-    root: Path
+    fs: BundleFS
     name: str
     settings: SourceSettings
     config_file: str | None = None
 
+    @property
+    def root(self) -> str:
+        """What workers reopen the bundle from (`bundlefs.open_fs`): folder or URL."""
+        return self.fs.root
+
+    @property
+    def shown(self) -> str:
+        """The root as reports, messages and the store show it (never credentials)."""
+        return shown_root(display_name(self.fs.root))
+
+    def iter_entries(self, folder: str, max_bytes: int | None = None) -> Iterator[str | InputIssue]:
+        """Usable regular files under `folder` and issues, in path order, listed lazily.
+
+        Nothing is skipped in silence: a name that is not UTF-8, a symlink or redirect that
+        leads out or is broken, a FIFO, socket or device, a key that is not a normal path, or
+        a file over `max_bytes` is an issue (by its escaped name), never a read.
+        """
+        for rel in self.fs.walk(folder):
+            shown = display_name(rel)
+            if shown != rel:
+                yield InputIssue(shown, "refused: the file name is not valid UTF-8")
+                continue
+            try:
+                if self.fs.local is None and normalise(rel) != rel:
+                    raise PathEscape(f"{rel!r} is not a normal path (empty, . or .. parts)")
+                self.fs.check(rel, max_bytes)
+            except (PathEscape, OSError) as exc:
+                yield InputIssue(rel, f"refused: {exc}")
+                continue
+            yield rel
+
     def entries(
         self, folder: str, max_bytes: int | None = None
     ) -> tuple[list[str], list[InputIssue]]:
-        """(usable regular files, issues) under `folder`, both sorted (deterministic).
-
-        Nothing is skipped in silence: a name that is not UTF-8, a symlink that leads out or
-        is broken, a FIFO, socket or device, or a file over `max_bytes` is an issue (by its
-        escaped name), never a read.
-        """
-        base = self.root / folder
-        if not base.is_dir():
-            return [], []
+        """(usable regular files, issues) under `folder`, both sorted (deterministic)."""
         good: list[str] = []
         issues: list[InputIssue] = []
-        for path in sorted(base.rglob("*")):
-            if path.is_dir() and not path.is_symlink():
-                continue
-            rel = path.relative_to(self.root).as_posix()
-            shown = display_name(rel)
-            if shown != rel:
-                issues.append(InputIssue(shown, "refused: the file name is not valid UTF-8"))
-                continue
-            try:
-                regular_file(self.root, rel, max_bytes)
-            except (PathEscape, OSError) as exc:
-                issues.append(InputIssue(rel, f"refused: {exc}"))
-                continue
-            good.append(rel)
+        for item in self.iter_entries(folder, max_bytes):
+            if isinstance(item, InputIssue):
+                issues.append(item)
+            else:
+                good.append(item)
         return good, issues
 
-    def config_path(self, name: str) -> Path | None:
+    def config_bytes(self, name: str) -> bytes | None:
         """audit.toml or principals.toml when present; ConfigError when it cannot be used."""
-        path = self.root / name
-        if not os.path.lexists(path):
+        if not self.fs.lexists(name):
             return None
         try:
-            return regular_file(self.root, name, MAX_CONFIG_BYTES)
+            self.fs.check(name, MAX_CONFIG_BYTES)
         except (PathEscape, OSError) as exc:
             raise ConfigError(f"cannot be used: {exc}", Location(name)) from None
+        try:
+            with self.fs.open(name) as fh:
+                data = fh.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", Location(name)) from None
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"cannot be used: over the limit of {MAX_CONFIG_BYTES:,} bytes", Location(name)
+            )
+        return bytes(data)
 
 
-def open_bundle(path: Path, known_sources: Collection[str]) -> Bundle:
-    """Check that `path` is a bundle folder and read its audit.toml (if any).
+def open_bundle(path: str | Path, known_sources: Collection[str]) -> Bundle:
+    """Check that `path` is a bundle folder (or an fsspec URL of one) and read its audit.toml.
 
     `known_sources` are the source names audit.toml may name (`auditor.sources.open_bundle`
     passes the registry's)."""
-    if not path.exists():
-        raise BundleError("bundle not found", Location(str(path)))
-    if not path.is_dir():
-        raise BundleError("bundle must be a folder", Location(str(path)))
-    root = path.resolve()
-    bundle = Bundle(root=root, name=display_name(root.name), settings=SourceSettings())
-    config = bundle.config_path(AUDIT_TOML)
-    if config is None:
+    if is_url(str(path)):
+        shown = shown_root(str(path))
+        try:
+            fs: BundleFS = open_fs(str(path))
+            found = fs.is_dir("")
+        except PathEscape as exc:
+            raise BundleError(str(exc), Location(shown)) from None
+        except OSError as exc:
+            raise BundleError(f"cannot list the bundle: {exc}", Location(shown)) from None
+        if not found:
+            raise BundleError("bundle not found (no key under this prefix)", Location(shown))
+        base = fs.root.rstrip("/").rsplit("/", 1)[-1]
+    else:
+        local = Path(path)
+        if not local.exists():
+            raise BundleError("bundle not found", Location(str(path)))
+        if not local.is_dir():
+            raise BundleError("bundle must be a folder", Location(str(path)))
+        fs = LocalFS(local)
+        base = local.resolve().name
+    bundle = Bundle(fs=fs, name=display_name(base), settings=SourceSettings())
+    raw = bundle.config_bytes(AUDIT_TOML)
+    if raw is None:
         return bundle
-    name, settings = settings_mod.parse(tomlfile.load(config, AUDIT_TOML), known_sources)
-    return Bundle(root=root, name=name or bundle.name, settings=settings, config_file=AUDIT_TOML)
+    name, settings = settings_mod.parse(tomlfile.parse(raw, AUDIT_TOML), known_sources)
+    return Bundle(fs=fs, name=name or bundle.name, settings=settings, config_file=AUDIT_TOML)
 
 
 #: What sits beside logs/ in a bundle folder: found beside a folder, it says that folder is a
@@ -191,14 +184,17 @@ def open_bundle(path: Path, known_sources: Collection[str]) -> Bundle:
 BUNDLE_MARKS = (AUDIT_TOML, PRINCIPALS_TOML, "logs", "frames", "probes")
 
 
-def nothing_to_audit(path: Path, logs_exists: bool) -> BundleError:
+def nothing_to_audit(given: Path | str, logs_exists: bool) -> BundleError:
     """The error for a bundle without a log file to read (exit 2, like any bundle that cannot be
-    used): an absent or empty logs/. When `path` itself looks like a logs/ folder (it is named
-    `logs`, or its parent holds a bundle's files) the message names the parent to audit instead,
-    as the user most likely typed `auditor audit BUNDLE/logs`."""
+    used): an absent or empty logs/. When `given` (a folder) itself looks like a logs/ folder (it
+    is named `logs`, or its parent holds a bundle's files) the message names the parent to audit
+    instead, as the user most likely typed `auditor audit BUNDLE/logs`."""
     if logs_exists:
-        return BundleError("the logs/ folder is empty: nothing to audit", Location(str(path)))
+        return BundleError("the logs/ folder is empty: nothing to audit", Location(str(given)))
     message = "the bundle has no logs/ folder: nothing to audit"
+    if not isinstance(given, Path):  # an object-storage URL: no parent folder to look at
+        return BundleError(message, Location(str(given)))
+    path = given
     resolved = path.resolve()
     parent = resolved.parent
     if resolved.name == "logs" or any((parent / mark).exists() for mark in BUNDLE_MARKS):

@@ -219,9 +219,9 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(pattern))
 
 
-def load(path: Path, display: str) -> Directory:
+def load(path: Path | bytes, display: str) -> Directory:
     """Read principals.toml; every problem is a ConfigError with file:line."""
-    doc = tomlfile.load(path, display)
+    doc = tomlfile.parse(path, display) if isinstance(path, bytes) else tomlfile.load(path, display)
     unknown = set(doc.data) - {"principal"}
     if unknown:
         key = sorted(unknown)[0]

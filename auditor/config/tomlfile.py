@@ -25,7 +25,7 @@ _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 class TomlDoc:
     """A parsed TOML file plus what is needed to locate its parts."""
 
-    path: Path
+    path: Path | None
     display: str
     data: dict[str, Any]
     lines: list[str]
@@ -88,6 +88,11 @@ def load(path: Path, display: str | None = None) -> TomlDoc:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", Location(shown)) from None
+    return parse(raw, shown, path)
+
+
+def parse(raw: bytes, shown: str, path: Path | None = None) -> TomlDoc:
+    """Parse TOML bytes already read (a bundle file in object storage has no local path)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

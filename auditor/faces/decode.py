@@ -140,10 +140,42 @@ def decode_file(path: str, max_pixels: int, max_bytes: int = MAX_IMAGE_BYTES) ->
         return failed("is a directory, not an image file")
     except OSError as exc:
         return failed(f"cannot read file ({exc.strerror or type(exc).__name__})")
+    return _decoded(data, max_pixels, start)
+
+
+def decode_in_bundle(
+    root: str, rel: str, max_pixels: int, max_bytes: int = MAX_IMAGE_BYTES
+) -> Decoded:
+    """`decode_file` for bundle file `rel` of an object-storage bundle (`root` is its URL):
+    read through the bundle's filesystem, at most `max_bytes` (checked before and while
+    reading, as a local file is)."""
+    from auditor.config.bundlefs import PathEscape, open_fs
+
+    start = perf_counter()
+    try:
+        fs = open_fs(root)
+        fs.check(rel, max_bytes)
+        with fs.open(rel) as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        return Decoded("", 0, 0, None, "file not found", perf_counter() - start)
+    except PathEscape as exc:
+        return Decoded("", 0, 0, None, str(exc), perf_counter() - start)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        return Decoded("", 0, 0, None, f"cannot read file ({why})", perf_counter() - start)
+    if len(data) > max_bytes:
+        message = f"file is over the limit of {max_bytes:,} bytes"
+        return Decoded("", 0, 0, None, message, perf_counter() - start)
+    return _decoded(bytes(data), max_pixels, start)
+
+
+def _decoded(data: bytes, max_pixels: int, start: float) -> Decoded:
+    """Hash and decode bytes already read (the one read of a frame)."""
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         pixels = decode_bytes(data, max_pixels)
     except _Refused as exc:
-        return failed(str(exc), sha256)
+        return Decoded(sha256, 0, 0, None, str(exc), perf_counter() - start)
     height, width = pixels.shape[:2]
     return Decoded(sha256, width, height, pixels, None, perf_counter() - start)

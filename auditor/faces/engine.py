@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
-from auditor.faces.decode import Decoded, decode_file
+from auditor.faces.decode import Decoded, decode_file, decode_in_bundle
 from auditor.faces.detectors import check_detector, load_cnn
 from auditor.faces.hogfile import load_detector
 from auditor.faces.kernels import Kernel, check_kernel, load_kernel
@@ -60,6 +60,9 @@ class ImageJob:
 
     path: str
     display: str
+    #: The URL of an object-storage bundle: then `path` is bundle-relative and read through
+    #: the bundle's filesystem on whichever process analyses it (None: a local file path).
+    root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,11 @@ def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageRes
         release_free_memory()  # and the kernel's activations (see memory.py)
 
     for index, job in enumerate(jobs):
-        decoded = decode_file(job.path, params.max_pixels)
+        decoded = (
+            decode_file(job.path, params.max_pixels)
+            if job.root is None
+            else decode_in_bundle(job.root, job.path, params.max_pixels)
+        )
         if decoded.error is not None:
             slots[index] = _error_result(job, decoded.sha256, decoded.error, decoded.seconds)
             continue

@@ -11,14 +11,14 @@ interpreted.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.config.bundlefs import BundleFS, PathEscape, open_fs
 from auditor.sources.base import FileResult
 from auditor.sources.ctstream import START, stream_records
 from auditor.sources.jsondoc import records_of
@@ -34,17 +34,19 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_CHARS else text[:MAX_CHARS] + f" … [{len(text):,} chars, cut]"
 
 
-def _open(path: Path) -> Any:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
+def _open(fs: BundleFS, rel: str) -> Any:
+    """Text of bundle file `rel` through the bundle's filesystem (a folder or a store)."""
+    raw: Any = io.BufferedReader(fs.open(rel))
+    if rel.endswith(".gz"):
+        return gzip.open(raw, "rt", encoding="utf-8", errors="replace")
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
 
 
-def _lines(path: Path, wanted: set[int]) -> dict[int, str]:
+def _lines(path: tuple[BundleFS, str], wanted: set[int]) -> dict[int, str]:
     """The wanted lines, whole (the caller cuts them: a delivery line is parsed first)."""
     out: dict[int, str] = {}
     last = max(wanted)
-    with _open(path) as fh:
+    with _open(*path) as fh:
         for n, text in enumerate(fh, start=1):
             if n in wanted:
                 out[n] = text.rstrip("\r\n")
@@ -115,10 +117,10 @@ def _show(record: Any) -> str | None:
         return None
 
 
-def _records(path: Path, wanted: set[int]) -> dict[int, str]:
-    if path.stat().st_size > MAX_DOC_BYTES:
+def _records(path: tuple[BundleFS, str], wanted: set[int]) -> dict[int, str]:
+    if path[0].check(path[1]) > MAX_DOC_BYTES:
         return {}
-    with _open(path) as fh:
+    with _open(*path) as fh:
         found = _split(fh.read(), wanted)
     return {i: text for i, rec in found.items() if (text := _show(rec)) is not None}
 
@@ -147,17 +149,19 @@ def excerpts(
     An event with both a line and a record index is a record of a document on that line: its
     excerpt is that record, or the (cut) line when the record cannot be found again.
     """
-    root = Path(bundle_root).resolve()
+    try:
+        fs = open_fs(bundle_root)
+    except PathEscape:
+        return {}
     by_file: dict[str, list[dict[str, Any]]] = {}
     for ev in events:
         by_file.setdefault(ev["file"], []).append(ev)
     out: dict[tuple[str, int | None, int | None], str] = {}
     for file, evs in sorted(by_file.items()):
         try:
-            path = root / safe_relpath(root, file)
-        except PathEscape:
-            continue
-        if not path.is_file():
+            path = (fs, fs.safe(file))
+            fs.check(path[1])
+        except (PathEscape, OSError):
             continue
         lines = {e["line"] for e in evs if e.get("line") is not None}
         records = {

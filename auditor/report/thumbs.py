@@ -14,11 +14,10 @@ import base64
 import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.config.bundlefs import PathEscape, open_fs
 
 MAX_SIDE = 320
 MAX_PIXELS = 50_000_000
@@ -122,14 +121,14 @@ def thumbnail_jpeg(
     probes: dict[int, str] | None = None,
 ) -> tuple[bytes, int, int] | Thumbnail:
     """(JPEG bytes, width, height) of one frame's thumbnail, or a Thumbnail saying why not."""
-    root = Path(bundle_root).resolve()
     try:
-        rel = safe_relpath(root, path)
+        fs = open_fs(bundle_root)
+        rel = fs.safe(path)
     except PathEscape as exc:
         return Thumbnail(None, note=f"not shown: {exc}")
-    full = root / rel
     try:
-        data = full.read_bytes()
+        with fs.open(rel) as fh:
+            data = fh.read()
     except OSError:
         return Thumbnail(None, note="not shown: the frame is not in the bundle folder")
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:

@@ -17,15 +17,16 @@ and store stream the sorted findings from the spool (see `auditor.run.spool`).
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from auditor.config import principals as principals_mod
-from auditor.config.bundle import PRINCIPALS_TOML, Bundle, display_name, nothing_to_audit
+from auditor.config.bundle import PRINCIPALS_TOML, Bundle, nothing_to_audit
 from auditor.core import gate
 from auditor.core.errors import InputIssue
 from auditor.core.jsonstream import Lazy
@@ -73,20 +74,19 @@ def compute_exit_code(
     ).exit_code
 
 
-def load_config(bundle_path: Path) -> tuple[Bundle, principals_mod.Directory]:
-    """Open the bundle and read principals.toml: both raise ConfigError (exit 2) when bad."""
+def load_config(bundle_path: Path | str) -> tuple[Bundle, principals_mod.Directory]:
+    """Open the bundle (folder or fsspec URL) and read principals.toml: both raise ConfigError
+    (exit 2) when bad."""
     bundle = open_bundle(bundle_path)
-    path = bundle.config_path(PRINCIPALS_TOML)
+    raw = bundle.config_bytes(PRINCIPALS_TOML)
     directory = (
-        principals_mod.load(path, PRINCIPALS_TOML)
-        if path is not None
-        else principals_mod.Directory()
+        principals_mod.load(raw, PRINCIPALS_TOML) if raw is not None else principals_mod.Directory()
     )
     return bundle, directory
 
 
 def run_audit(
-    bundle_path: Path,
+    bundle_path: Path | str,
     options: AuditOptions,
     progress: Progress | None = None,
     packs: list[Pack] | None = None,
@@ -113,7 +113,7 @@ def run_audit(
 
 
 def _run_audit(
-    bundle_path: Path,
+    bundle_path: Path | str,
     options: AuditOptions,
     progress: Progress | None,
     packs: list[Pack] | None,
@@ -125,7 +125,7 @@ def _run_audit(
     if packs is None:
         packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
-    log_paths, issues = _log_files(bundle, bundle_path)
+    listing = _LogListing(bundle, bundle_path)
     accepted = None
     if options.baseline is not None:
         from auditor.config import baseline as baseline_mod
@@ -133,17 +133,17 @@ def _run_audit(
         accepted = baseline_mod.load(Path(options.baseline))
     workers = worker_count(options.workers)
     executor.share(bundle.root)
-    no_principals = bundle.config_path(PRINCIPALS_TOML) is None
+    no_principals = not bundle.fs.lexists(PRINCIPALS_TOML)
     unattributed = 0
 
-    jobs = [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in log_paths]
+    jobs = (ReadJob(bundle.root, rel, "auto", bundle.settings) for rel in listing)
     done = 0
 
     def step(n: int) -> None:
         nonlocal done
         done += n
         if progress:
-            progress("logs", done, len(jobs))
+            progress("logs", done, listing.total())
 
     scratch = Scratch()
     try:
@@ -166,10 +166,11 @@ def _run_audit(
 
         inputs: list[InputFile] = []
         notices: list[Notice] = []
+        read_issues: list[InputIssue] = []
         records = 0
         for res in executor.map(read_file, jobs, step):
             records += res.records
-            issues.extend(res.issues)
+            read_issues.extend(res.issues)
             notices.extend(res.notices)
             inputs.append(
                 InputFile(res.path, "log", res.sha256, res.records, len(res.issues), res.source)
@@ -186,6 +187,7 @@ def _run_audit(
                 else:
                     judge(event)
             del res
+        issues = listing.finish() + read_issues
         for event in waiting:  # every linked event is known now
             judge(event)
         inputs.extend(_config_inputs(bundle, packs))
@@ -342,7 +344,7 @@ def _finish(
     )
     opened = store()
     if opened is not None:
-        opened.save_run(report, display_name(str(bundle.root)), exit_code)
+        opened.save_run(report, bundle.shown, exit_code)
     return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
 
 
@@ -353,18 +355,51 @@ def _cache_url(options: AuditOptions) -> str | None:
     return options.cache_url
 
 
-def _log_files(bundle: Bundle, given: Path) -> tuple[list[str], list[InputIssue]]:
+class _LogListing:
     """Every file under logs/, each checked to stay inside the bundle and to be a regular file
-    (a FIFO would block the reader).
+    (a FIFO would block the reader), handed out as it is listed: an object-storage archive is
+    never held as one list of keys (a local folder is listed first, as it always was, so the
+    progress bar knows its total). Refused entries are kept as issues, in path order.
 
     An absent or empty logs/ is nothing to audit: a BundleError (exit 2, no report, no run
-    stored), because no input was read and so none was "unreadable" (exit 3 says that an audit
-    ran and missed something; here none ran). A logs/ whose every entry was refused is exit 3.
-    """
-    paths, issues = bundle.entries("logs")
-    if not paths and not issues:
-        raise nothing_to_audit(given, (bundle.root / "logs").is_dir())
-    return paths, issues
+    stored), raised before anything is read, because no input was read and so none was
+    "unreadable" (exit 3 says that an audit ran and missed something; here none ran). A logs/
+    whose every entry was refused is exit 3."""
+
+    def __init__(self, bundle: Bundle, given: Path | str) -> None:
+        self.bundle = bundle
+        self.issues: list[InputIssue] = []
+        self.count = 0
+        self._known: int | None = None
+        items: Iterable[str | InputIssue] = bundle.iter_entries("logs")
+        if bundle.fs.local is not None:
+            items = list(items)
+            self._known = sum(1 for i in items if not isinstance(i, InputIssue))
+            empty = not items
+        else:  # peek at the first key only
+            listed = iter(items)
+            first = next(listed, None)
+            empty = first is None
+            items = listed if first is None else itertools.chain([first], listed)
+        if empty:
+            raise nothing_to_audit(given, bundle.fs.is_dir("logs"))
+        self._items = items
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self._items:
+            if isinstance(item, InputIssue):
+                self.issues.append(item)
+            else:
+                self.count += 1
+                yield item
+
+    def total(self) -> int:
+        """Files to read: exact for a folder, those listed so far for object storage."""
+        return self._known if self._known is not None else self.count
+
+    def finish(self) -> list[InputIssue]:
+        """The listing's issues (refused entries), in path order."""
+        return list(self.issues)
 
 
 def _config_inputs(bundle: Bundle, packs: list[Pack]) -> list[InputFile]:
@@ -373,8 +408,8 @@ def _config_inputs(bundle: Bundle, packs: list[Pack]) -> list[InputFile]:
 
     out = []
     for name in ("audit.toml", "principals.toml"):
-        path = bundle.root / name
-        if path.is_file():
-            out.append(InputFile(name, "config", hashlib.sha256(path.read_bytes()).hexdigest()))
+        raw = bundle.config_bytes(name)  # read (and checked) at the start; read again to hash
+        if raw is not None:
+            out.append(InputFile(name, "config", hashlib.sha256(raw).hexdigest()))
     out.extend(InputFile(p.path, "pack", p.sha256, len(p.rules)) for p in packs)
     return out

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.config.bundle import MAX_IMAGE_BYTES, Bundle, PathEscape, regular_file
+from auditor.config.bundle import MAX_IMAGE_BYTES, Bundle, PathEscape
 from auditor.core.errors import InputIssue
 from auditor.core.models import Finding, FrameEvidence, InputFile, Notice, ProbeHit
 
@@ -109,8 +109,16 @@ class FrameOutcome:
         return replace(finding, frames=tuple(evidence), probes=probe_list)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sha256(path: Path | str, root: str | None) -> str:
+    if root is None:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    from auditor.config.bundlefs import open_fs
+
+    digest = hashlib.sha256()
+    with open_fs(root).open(str(path)) as fh:  # checked (regular, size) when it was listed
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class FaceAnalyser:
@@ -148,19 +156,24 @@ class FaceAnalyser:
         #: display path -> (width, height, timings) of what was analysed or read from the cache
         self.meta: dict[str, tuple[int, int, dict[str, float]]] = {}
 
-    def run(self, images: list[tuple[Path, str]]) -> dict[str, Faces | str]:
-        """display path -> Faces, or an error message for images that could not be read."""
+    def run(
+        self, images: Sequence[tuple[Path | str, str]], root: str | None = None
+    ) -> dict[str, Faces | str]:
+        """display path -> Faces, or an error message for images that could not be read.
+
+        With `root` (an object-storage bundle's URL) each path is bundle-relative and read
+        through the bundle's filesystem wherever it is analysed."""
         from auditor.faces.engine import ImageJob
 
         out: dict[str, Faces | str] = {}
         if self.store is None:
             # no cache to consult: the engine reads and hashes each file once, itself
-            todo = [ImageJob(path=str(path), display=display) for path, display in images]
+            todo = [ImageJob(str(path), display, root) for path, display in images]
             return self._analyse(todo, out)
         hashes: dict[str, str] = {}
         for path, display in images:
             try:
-                hashes[display] = _sha256(path)
+                hashes[display] = _sha256(path, root)
             except OSError as exc:
                 out[display] = f"cannot read frame: {exc.strerror or exc}"
         cached = self.store.cached_faces(hashes.values(), self.fingerprint)
@@ -177,7 +190,7 @@ class FaceAnalyser:
                 self.cached.add(display)
                 self.meta[display] = (row.width, row.height, {})
             else:
-                todo.append(ImageJob(path=str(path), display=display))
+                todo.append(ImageJob(str(path), display, root))
         return self._analyse(todo, out)
 
     def _analyse(self, todo: list[ImageJob], out: dict[str, Faces | str]) -> dict[str, Faces | str]:
@@ -265,12 +278,16 @@ def attach_frame_evidence(
         listed, refused = bundle.entries("frames", MAX_IMAGE_BYTES)
         outcome.issues.extend(refused)
         refs |= {r for r in listed if Path(r).suffix.lower() in IMAGE_EXT}
-    images: list[tuple[Path, str]] = []
+    fs = bundle.fs
+    # a local file goes to the engine by its path; an object by its bundle-relative key
+    remote = None if fs.local is not None else fs.root
+    images: list[tuple[Path | str, str]] = []
     unreadable = outcome.unreadable
     missing = outcome.missing  # frames are samples: one not in the bundle is a notice
     for rel in sorted(refs):
         try:
-            path = regular_file(bundle.root, rel, MAX_IMAGE_BYTES)
+            fs.check(rel, MAX_IMAGE_BYTES)
+            path: Path | str = rel if fs.local is None else fs.local / fs.safe(rel)
         except FileNotFoundError:
             missing.add(rel)
             if options.require_frames:
@@ -295,7 +312,11 @@ def attach_frame_evidence(
         images.append((path, rel))
     outcome.summary["frames_missing"] = len(missing)
     probe_sets = _probe_folders(bundle, outcome.issues)
-    probe_images = [(bundle.root / rel, rel) for files in probe_sets.values() for rel in files]
+    probe_images: list[tuple[Path | str, str]] = [
+        (rel if fs.local is None else fs.local / rel, rel)
+        for files in probe_sets.values()
+        for rel in files
+    ]
     if not images and not probe_images and not (unreadable or missing):
         return outcome
     outcome.analysed = True
@@ -310,7 +331,7 @@ def attach_frame_evidence(
         executor,
         options.face_detector,
     )
-    results = analyser.run(images + probe_images)
+    results = analyser.run(images + probe_images, remote)
 
     frames: dict[str, Faces] = {}
     for _, rel in images:

@@ -12,6 +12,7 @@ import orjson
 
 from auditor.config import bundle as bundle_mod
 from auditor.config.bundle import Bundle
+from auditor.config.bundlefs import open_fs
 from auditor.core.errors import InputIssue
 from auditor.sources import (
     azure_monitor,
@@ -64,8 +65,9 @@ _CT_KEYS = (b'"eventSource"', b'"CloudTrailEvent"', b'"Records"', b'"eventVersio
 __all__ = ["SOURCES", "FileResult", "ReadJob", "open_bundle", "read_file", "sniff"]
 
 
-def open_bundle(path: Path) -> Bundle:
-    """`config.bundle.open_bundle` with this registry's names as the known sources."""
+def open_bundle(path: Path | str) -> Bundle:
+    """`config.bundle.open_bundle` with this registry's names as the known sources (`path`: a
+    folder or an fsspec URL)."""
     return bundle_mod.open_bundle(path, known_sources=tuple(SOURCES))
 
 
@@ -131,9 +133,10 @@ def read_file(job: ReadJob) -> FileResult:
     """
     result = FileResult(job.path, job.source)
     try:
-        stream = HashingStream(Path(job.root) / job.path)
-    except OSError as exc:
-        result.issues.append(InputIssue(job.path, f"cannot open: {exc.strerror or exc}"))
+        stream = HashingStream(open_fs(job.root).open(job.path), job.path)
+    except (OSError, bundle_mod.PathEscape) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        result.issues.append(InputIssue(job.path, f"cannot open: {why}"))
         return result
     sweeper = Sweeper(result, job.settings.timezone)
     result.sweeper = sweeper

@@ -11,21 +11,18 @@ line where it broke, keeping everything read before it.
 
 from __future__ import annotations
 
-import errno
 import gzip
 import hashlib
 import io
-import os
-import stat
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
-from auditor.config.bundle import PathEscape, SourceSettings, safe_relpath
+from auditor.config.bundle import PathEscape, SourceSettings
+from auditor.config.bundlefs import open_fs
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice
 
@@ -176,16 +173,12 @@ class _Read1Raw(io.RawIOBase):
 class HashingStream:
     """The decompressed byte stream of a log file, hashed as the raw file is read."""
 
-    def __init__(self, path: Path) -> None:
-        # O_NONBLOCK: a FIFO put in place after the bundle was listed must not block the read
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        fh = os.fdopen(fd, "rb", buffering=0)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            fh.close()
-            raise OSError(errno.EINVAL, "not a regular file")
+    def __init__(self, fh: BinaryIO, name: str) -> None:
+        """`fh` is the raw file, opened through the bundle's filesystem (`BundleFS.open`: a
+        local file non-blocking, an object streamed in blocks); `name` tells a gzip file."""
         self._raw = _HashingRaw(fh)
         buffered = io.BufferedReader(self._raw, _BUFFER)
-        self.compressed = path.name.endswith(".gz")
+        self.compressed = name.endswith(".gz")
         self._counter: _HashingRaw | _Read1Raw = self._raw
         if self.compressed:
             self._counter = _Read1Raw(gzip.GzipFile(fileobj=buffered, mode="rb"))
@@ -305,14 +298,14 @@ def frame_ref(job: ReadJob, ref: str) -> str:
 
     Raises PathEscape when the result would leave the bundle.
     """
-    root = Path(job.root)
+    fs = open_fs(job.root)
     for prefix, folder in job.settings.frame_prefixes:
         if ref.startswith(prefix):
-            return safe_relpath(root, folder.rstrip("/") + "/" + ref[len(prefix) :])
+            return fs.safe(folder.rstrip("/") + "/" + ref[len(prefix) :])
     if ref.startswith("s3://"):
         key = ref[5:].split("/", 1)[1] if "/" in ref[5:] else ""
-        return safe_relpath(root, "frames/" + key)
-    return safe_relpath(root, ref)
+        return fs.safe("frames/" + key)
+    return fs.safe(ref)
 
 
 #: Longer frame references are refused (no file system has such paths).

@@ -44,7 +44,7 @@ def read_events(pack_id: str, rel: str) -> list[Event]:
     bundle = open_bundle(PACKS / pack_id)
     result = read_file(ReadJob(str(bundle.root), rel, "auto", bundle.settings))
     assert not result.issues, result.issues
-    directory = principals.load(bundle.root / "principals.toml", "principals.toml")
+    directory = principals.load(Path(bundle.root) / "principals.toml", "principals.toml")
     return [directory.attribute(e) for e in result.events]
 
 

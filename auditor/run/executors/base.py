@@ -16,8 +16,7 @@ at once, so the client holds a handful of pending results, not one per file of a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from auditor.core.defaults import SCHEDULER_TIMEOUT
@@ -46,13 +45,15 @@ class Executor(Protocol):
     def map(
         self,
         fn: Callable[[T], R],
-        jobs: Sequence[T],
+        jobs: Iterable[T],
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[R]:
-        """Yield `fn(job)` for every job, in job order; `progress(1)` after each."""
+        """Yield `fn(job)` for every job, in job order; `progress(1)` after each. `jobs` may
+        be a lazy iterator (an object-storage listing): it is consumed a window at a time."""
 
-    def share(self, root: Path) -> None:
-        """Check that every worker can read the folder `root` (raise SchedulerError if not)."""
+    def share(self, root: str) -> None:
+        """Check that every worker can read the bundle `root`, a folder or an fsspec URL
+        (raise SchedulerError if not)."""
 
     def describe(self) -> dict[str, Any]:
         """Facts for the report's `run` block (where the tasks ran; empty for the default)."""

@@ -32,9 +32,8 @@ import os
 import platform
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor.run.executors.base import AHEAD, SchedulerError
@@ -70,12 +69,20 @@ def worker_facts(kernel: str) -> dict[str, str]:
 
 
 def can_read(root: str) -> bool:
-    """Runs on each worker: is the bundle folder there and listable?"""
+    """Runs on each worker: is the bundle there and listable (a folder at the same path, or
+    the same object-storage URL with this worker's own credentials)?"""
+    from auditor.config.bundlefs import PathEscape, is_url, open_fs
+
+    if not is_url(root):
+        try:
+            os.listdir(root)
+        except OSError:
+            return False
+        return True
     try:
-        os.listdir(root)
-    except OSError:
+        return open_fs(root).is_dir("")
+    except (OSError, PathEscape):
         return False
-    return True
 
 
 class DaskExecutor:
@@ -182,9 +189,9 @@ class DaskExecutor:
         self._connect()
         return self._slots
 
-    def share(self, root: Path) -> None:
+    def share(self, root: str) -> None:
         client = self._connect()
-        seen = client.run(can_read, str(root))
+        seen = client.run(can_read, root)
         blind = sorted(addr for addr, ok in seen.items() if not ok)
         if blind:
             raise SchedulerError(
@@ -196,7 +203,7 @@ class DaskExecutor:
     def map(
         self,
         fn: Callable[[T], R],
-        jobs: Sequence[T],
+        jobs: Iterable[T],
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[R]:
         client = self._connect()

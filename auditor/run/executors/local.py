@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from itertools import islice
-from pathlib import Path
+from itertools import chain, islice
 from typing import Any
 
 from auditor.run.executors.base import AHEAD, R, T
@@ -37,11 +36,13 @@ class LocalPool:
     def map(
         self,
         fn: Callable[[T], R],
-        jobs: Sequence[T],
+        jobs: Iterable[T],
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[R]:
-        if self.workers <= 1 or len(jobs) <= 1:
-            for job in jobs:
+        pending = iter(jobs)
+        first = list(islice(pending, self.workers * AHEAD if self.workers > 1 else 1))
+        if self.workers <= 1 or len(first) <= 1:
+            for job in chain(first, pending):
                 yield fn(job)
                 if progress:
                     progress(1)
@@ -50,10 +51,9 @@ class LocalPool:
         # once: the parent then holds a few futures, not one per file, so its memory does not
         # grow with the number of files in the bundle. Results still come back in job order.
         ctx = multiprocessing.get_context("fork")
-        size = min(self.workers, len(jobs))
-        pending = iter(jobs)
+        size = min(self.workers, len(first))
         pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx)
-        window = deque(pool.submit(fn, job) for job in islice(pending, size * AHEAD))
+        window = deque(pool.submit(fn, job) for job in first)
         try:
             while window:
                 result = window.popleft().result()
@@ -70,7 +70,7 @@ class LocalPool:
             raise
         pool.shutdown(wait=True)
 
-    def share(self, root: Path) -> None:
+    def share(self, root: str) -> None:
         """Local processes see this machine's files: nothing to check."""
 
     def describe(self) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""`auditor audit s3://bucket/prefix/`: the real CLI against a real S3 API server on loopback.
+
+The same bundle in the store and on disk must give the same report (outside `run`), with the
+same confinement and the same errors; credentials come from the AWS chain and never show.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import DEMO_URL
+from s3_helpers import SECRET_KEY, S3Server, without_run
+
+from tests.conftest import DEMO, POLICE_PRINCIPALS, CliResult
+
+CLOUDTRAIL = DEMO / "logs" / "cloudtrail" / "111122223333_CloudTrail_us-east-1_rekognition.json"
+
+
+def _audit(cli: Callable[..., CliResult], bundle: object, out: Path, *extra: object) -> CliResult:
+    return cli("audit", bundle, "--format", "json", "--output", out, "--no-cache", *extra)
+
+
+def test_demo_in_s3_reports_as_on_disk(
+    s3: S3Server, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """audit.toml, principals.toml, logs, frames and probes all read from the store (local
+    pool of 2): the report equals the one of the same bundle on disk, byte for byte outside
+    `run`; the store keeps the URL; the secret key shows nowhere."""
+    db = tmp_path / "runs.db"
+    remote = _audit(
+        cli, DEMO_URL, tmp_path / "s3.json", "--workers", "2", "--db", f"sqlite:///{db}"
+    )
+    local = _audit(cli, DEMO, tmp_path / "disk.json", "--workers", "2", "--no-store")
+    assert remote.exit_code == local.exit_code == 1, remote.output
+    got = json.loads((tmp_path / "s3.json").read_text())
+    want = json.loads((tmp_path / "disk.json").read_text())
+    assert got["summary"]["frames_analysed"] > 0 and got["probes"], "frames and probes were read"
+    assert json.dumps(without_run(got), sort_keys=True) == json.dumps(
+        without_run(want), sort_keys=True
+    )
+    assert {i["kind"] for i in got["inputs"]} >= {"log", "config", "frame", "probe"}
+    with sqlite3.connect(db) as con:
+        rows = con.execute("select bundle from runs").fetchall()
+    assert rows == [("s3://audits/team-a/demo",)]
+    assert SECRET_KEY not in remote.output
+    assert SECRET_KEY.encode() not in db.read_bytes()
+    assert SECRET_KEY not in (tmp_path / "s3.json").read_text()
+
+
+def test_html_report_of_s3_bundle_shows_excerpts(
+    s3: S3Server, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """The HTML report's log excerpts are read back from the store, as from a folder."""
+    for name, bundle in (("s3", DEMO_URL), ("disk", DEMO)):
+        done = cli(
+            "audit", bundle, "--no-frames", "--no-store", "--format", "html",
+            "--output", tmp_path / f"{name}.html",
+        )  # fmt: skip
+        assert done.exit_code == 1, done.output
+    remote = (tmp_path / "s3.html").read_text()
+    local = (tmp_path / "disk.html").read_text()
+    assert remote.count("<pre>") == local.count("<pre>") > 0
+    assert "not available (no bundle folder given" not in remote.split("<pre>", 1)[0][-400:]
+
+
+def test_missing_prefix_is_a_usage_error(
+    s3: S3Server, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    done = _audit(cli, "s3://audits/no-such-bundle/", tmp_path / "r.json", "--no-store")
+    assert done.exit_code == 2, done.output
+    assert "s3://audits/no-such-bundle" in done.stderr and "not found" in done.stderr
+
+
+def test_missing_frame_key_is_located(
+    s3: S3Server, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """A frame a log references but the store lacks: a notice, or with --require-frames an
+    input error naming the key (exit 3), as on disk."""
+    doc = json.loads(CLOUDTRAIL.read_text())
+    doc["Records"][0]["requestParameters"]["image"]["s3Object"]["name"] = "metro-pd/gone.jpg"
+    s3.client.put_object(Bucket="audits", Key="missing/audit.toml", Body=b"")
+    s3.client.put_object(Bucket="audits", Key="missing/principals.toml", Body=POLICE_PRINCIPALS)
+    s3.client.put_object(Bucket="audits", Key="missing/logs/ct.json", Body=json.dumps(doc))
+    done = _audit(cli, "s3://audits/missing", tmp_path / "r.json", "--no-store", "--require-frames")
+    assert done.exit_code == 3, done.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert any(
+        e["file"] == "frames/metro-pd/gone.jpg" and "missing" in e["message"]
+        for e in report["errors"]
+    ), report["errors"]
+
+
+def test_keys_that_are_not_plain_paths_are_refused(
+    s3: S3Server, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """A key with `..` or an empty part would name another key once normalised: refused and
+    reported by name, never read; frame references that climb out never reach the store."""
+    doc = json.loads(CLOUDTRAIL.read_text())
+    doc["Records"][0]["requestParameters"]["image"]["s3Object"]["name"] = "../../outside.jpg"
+    s3.client.put_object(Bucket="audits", Key="outside.jpg", Body=b"not read")
+    s3.client.put_object(Bucket="audits", Key="odd/logs/ct.json", Body=json.dumps(doc))
+    s3.client.put_object(Bucket="audits", Key="odd/logs/a/../b.json", Body=b"{}")
+    s3.client.put_object(Bucket="audits", Key="odd/logs//c.json", Body=b"{}")
+    done = _audit(cli, "s3://audits/odd/", tmp_path / "r.json", "--no-store")
+    assert done.exit_code == 3, done.output
+    errors = json.loads((tmp_path / "r.json").read_text())["errors"]
+    messages = {e["file"]: e["message"] for e in errors}
+    assert "not a normal path" in messages["logs/a/../b.json"]
+    assert "not a normal path" in messages["logs//"]  # the keys under an empty folder name
+    assert any("climbs out of the bundle" in e["message"] for e in errors), errors
+
+
+def test_unreadable_key_is_an_incomplete_audit(
+    s3: S3Server, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """An object the audit may list but not read (archived to Glacier: GetObject is refused
+    until it is restored) is an input error naming it: exit 3, the other logs still read."""
+    s3.client.put_object(Bucket="audits", Key="cold/principals.toml", Body=POLICE_PRINCIPALS)
+    s3.client.put_object(Bucket="audits", Key="cold/logs/ct.json", Body=CLOUDTRAIL.read_bytes())
+    s3.client.put_object(
+        Bucket="audits", Key="cold/logs/old.json", Body=CLOUDTRAIL.read_bytes(),
+        StorageClass="GLACIER",
+    )  # fmt: skip
+    done = _audit(cli, "s3://audits/cold", tmp_path / "r.json", "--no-store", "--no-frames")
+    assert done.exit_code == 3, done.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    errors = [e for e in report["errors"] if e["file"] == "logs/old.json"]
+    assert errors, report["errors"]
+    read = {i["path"]: i["records"] for i in report["inputs"] if i["kind"] == "log"}
+    assert read["logs/ct.json"] == 10  # the other log was read in full
+    assert "logs/old.json" in done.stderr or errors[0]["message"]
