@@ -382,7 +382,8 @@ class _LogListing:
             empty = first is None
             items = listed if first is None else itertools.chain([first], listed)
         if empty:
-            raise nothing_to_audit(given, bundle.fs.is_dir("logs"))
+            local = bundle.fs.local is not None
+            raise nothing_to_audit(Path(given) if local else str(given), bundle.fs.is_dir("logs"))
         self._items = items
 
     def __iter__(self) -> Iterator[str]:

@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from s3_helpers import S3Server, start_s3  # noqa: E402
-
-from tests.conftest import DEMO  # noqa: E402
-
-#: Where the demo bundle is uploaded: `s3://audits/team-a/demo/` (same folder name as on disk,
-#: so the report's bundle name is the same).
-DEMO_URL = "s3://audits/team-a/demo/"
+from tests.conftest import DEMO
+from tests.storage.s3_helpers import S3Server, start_s3
 
 
 @pytest.fixture(scope="session")

@@ -87,3 +87,8 @@ def iter_keys(client: Any, bucket: str, prefix: str) -> Iterator[str]:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield item["Key"]
+
+
+#: Where the demo bundle is uploaded: `s3://audits/team-a/demo/` (same folder name as on disk,
+#: so the report's bundle name is the same).
+DEMO_URL = "s3://audits/team-a/demo/"

@@ -11,10 +11,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import DEMO_URL
-from s3_helpers import SECRET_KEY, S3Server, without_run
-
 from tests.conftest import DEMO, POLICE_PRINCIPALS, CliResult
+from tests.storage.s3_helpers import DEMO_URL, SECRET_KEY, S3Server, without_run
 
 CLOUDTRAIL = DEMO / "logs" / "cloudtrail" / "111122223333_CloudTrail_us-east-1_rekognition.json"
 

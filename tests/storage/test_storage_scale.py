@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_URL
-from s3_helpers import S3Server, without_run
 
 from tests.conftest import DEMO, ENTRY_POINT, CliResult
+from tests.storage.s3_helpers import DEMO_URL, S3Server, without_run
 
 pytestmark = pytest.mark.slow
 
