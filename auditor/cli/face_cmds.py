@@ -14,6 +14,7 @@ from auditor.cli.common import (
     KernelName,
     NoCache,
     Scheduler,
+    SchedulerFile,
     SchedulerTimeout,
     Upsample,
     Workers,
@@ -42,6 +43,7 @@ def faces(
     db: Db = None,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
+    scheduler_file: SchedulerFile = None,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split."""
     from auditor.run.audit import worker_count
@@ -56,9 +58,13 @@ def faces(
     update, close = _progress_bar()
     executor = None
     try:
-        if scheduler:
+        if scheduler or scheduler_file:
             executor = open_executor(
-                scheduler, worker_count(workers), scheduler_timeout, kernel.value
+                scheduler,
+                worker_count(workers),
+                scheduler_timeout,
+                kernel.value,
+                None if scheduler_file is None else str(scheduler_file),
             )
             for folder in sorted({str(f.resolve().parent) for f in files}):
                 executor.share(Path(folder))

@@ -21,6 +21,7 @@ from auditor.cli.common import (
     Outputs,
     ProbeTolerance,
     Scheduler,
+    SchedulerFile,
     SchedulerTimeout,
     ShowFaces,
     Upsample,
@@ -97,6 +98,7 @@ def audit(
     show_faces: ShowFaces = False,
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
+    scheduler_file: SchedulerFile = None,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.run.audit import run_audit
@@ -120,6 +122,7 @@ def audit(
         baseline=None if baseline is None else str(baseline),
         scheduler=scheduler or None,
         scheduler_timeout=scheduler_timeout,
+        scheduler_file=None if scheduler_file is None else str(scheduler_file),
         require_frames=require_frames,
         fail_on_undecided=fail_on_undecided,
     )

@@ -17,8 +17,9 @@ at once, so the client holds a handful of pending results, not one per file of a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from auditor.core.defaults import SCHEDULER_TIMEOUT
 from auditor.core.errors import AuditorError
@@ -37,6 +38,21 @@ class SchedulerError(AuditorError):
     task failed on it for good: nothing is reported, the command line exits 2."""
 
 
+@dataclass(frozen=True)
+class Inputs(Generic[T, R]):
+    """How a cluster checks that a worker read the same bytes as the client.
+
+    `files(job)` lists the job's input files: absolute path, bundle-relative name (for
+    messages) and the SHA-256 the client already has, or None. `refuse(job, result, bad)` is the
+    result to use instead of `result` when a worker saw other bytes in the files `bad` names
+    (name -> why): the job's result with those files turned into input errors. A local pool
+    reads this machine's files and ignores both.
+    """
+
+    files: Callable[[T], list[tuple[str, str, str | None]]]
+    refuse: Callable[[T, R, dict[str, str]], R]
+
+
 class Executor(Protocol):
     """Runs top-level functions on picklable jobs; results come back in job order."""
 
@@ -48,8 +64,10 @@ class Executor(Protocol):
         fn: Callable[[T], R],
         jobs: Sequence[T],
         progress: Callable[[int], None] | None = None,
+        inputs: Inputs[T, R] | None = None,
     ) -> Iterator[R]:
-        """Yield `fn(job)` for every job, in job order; `progress(1)` after each."""
+        """Yield `fn(job)` for every job, in job order; `progress(1)` after each. With
+        `inputs`, a worker's view of each job's files is compared with this client's."""
 
     def share(self, root: Path) -> None:
         """Check that every worker can read the folder `root` (raise SchedulerError if not)."""

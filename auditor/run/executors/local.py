@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from auditor.run.executors.base import AHEAD, R, T
+from auditor.run.executors.base import AHEAD, Inputs, R, T
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -39,6 +39,7 @@ class LocalPool:
         fn: Callable[[T], R],
         jobs: Sequence[T],
         progress: Callable[[int], None] | None = None,
+        inputs: Inputs[T, R] | None = None,
     ) -> Iterator[R]:
         if self.workers <= 1 or len(jobs) <= 1:
             for job in jobs:
