@@ -149,11 +149,15 @@ def mismatch(mine: str | None, theirs: str | None, worker: str) -> str | None:
             f"the Dask worker {worker} cannot read this file, which this client reads: "
             f"the bundle must be on a filesystem shared at the same path by every worker"
         )
-    what = "size" if mine.startswith("blocks:") else "SHA-256"
-    if what == "size" and mine.split(":")[1] != theirs.split(":")[1]:
-        detail = f"{theirs.split(':')[1]} bytes there, {mine.split(':')[1]} here"
+    if mine.startswith("blocks:") and theirs.startswith("blocks:"):
+        here, there = mine.split(":")[1], theirs.split(":")[1]
+        detail = (
+            f"{there} bytes there, {here} here"
+            if here != there
+            else "same size, other first or last block"
+        )
     else:
-        detail = f"{what} equal, content differs" if what == "size" else "SHA-256 differs"
+        detail = "other SHA-256"
     return (
         f"the Dask worker {worker} reads other bytes at this path than this client "
         f"({detail}): a stale or different mount; not used"
