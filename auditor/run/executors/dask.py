@@ -81,6 +81,24 @@ def _quiet_dask_logs() -> None:
             handler.setLevel(logging.CRITICAL)
 
 
+def _client_class() -> Any:
+    """Dask's Client, but one whose finaliser neither waits long nor prints: a client whose
+    start failed (a bad TLS setup) or whose scheduler froze is closed again when it is
+    collected at exit, which otherwise waits twice the timeout and prints a traceback."""
+    from distributed import Client
+
+    class QuietClient(Client):
+        def __del__(self) -> None:
+            if getattr(self, "_Client__loop", None) is None:
+                return
+            try:
+                self.close(timeout=1)  # type: ignore[no-untyped-call]
+            except Exception:  # noqa: BLE001, S110 - at exit, a client that did not close is gone
+                pass
+
+    return QuietClient
+
+
 class DaskExecutor:
     """A connection to a Dask scheduler, opened on first use and closed by `close`.
 
@@ -120,14 +138,12 @@ class DaskExecutor:
     def _connect(self) -> Any:
         if self._client is not None:
             return self._client
-        from distributed import Client
-
         _quiet_dask_logs()
         target: Any = None if self.scheduler_file else self.address
         if self.address == "local":
             target = self._cluster = self._local_cluster()
         try:
-            client = Client(  # type: ignore[no-untyped-call]
+            client = _client_class()(
                 target,
                 scheduler_file=self.scheduler_file,
                 timeout=self.timeout,
