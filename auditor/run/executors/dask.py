@@ -139,13 +139,14 @@ class DaskExecutor:
         if self._client is not None:
             return self._client
         _quiet_dask_logs()
-        target: Any = None if self.scheduler_file else self.address
+        if self.scheduler_file:
+            self.address = self._read_scheduler_file(self.scheduler_file)
+        target: Any = self.address
         if self.address == "local":
             target = self._cluster = self._local_cluster()
         try:
             client = _client_class()(
                 target,
-                scheduler_file=self.scheduler_file,
                 timeout=self.timeout,
                 set_as_default=False,
                 # results (descriptors among them) come from the workers, not via the scheduler
@@ -158,8 +159,6 @@ class DaskExecutor:
                 f"{self.timeout:g} s: {type(exc).__name__}: {exc}"
             ) from exc
         self._client = client
-        if self.scheduler_file:
-            self.address = str(getattr(client.scheduler, "address", self.address))
         try:
             client.wait_for_workers(1, timeout=self.timeout)
         except Exception as exc:  # noqa: BLE001 - TimeoutError
@@ -173,6 +172,29 @@ class DaskExecutor:
         self._slots = max(1, sum(threads.values()))
         self._facts = {"dask_workers": len(threads), "dask_threads": self._slots}
         return client
+
+    def _read_scheduler_file(self, path: str) -> str:
+        """The address in a Dask scheduler file, waiting up to the timeout for it to appear
+        (a batch job's scheduler writes it once it runs; Dask's own client waits for ever)."""
+        import json
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    address = json.load(fh)["address"]
+                if isinstance(address, str) and address:
+                    return address
+                problem = "no scheduler address in it"
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                problem = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+            if time.monotonic() >= deadline:
+                raise SchedulerError(
+                    f"cannot reach the Dask scheduler at {self.address}: no usable scheduler "
+                    f"file within {self.timeout:g} s ({problem})"
+                )
+            time.sleep(0.2)
 
     def _ask(
         self, client: Any, call: Callable[..., Any], *args: Any, what: str, bound: float = 0
