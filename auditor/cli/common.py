@@ -170,11 +170,21 @@ Scheduler = Annotated[
         "auditor[dask]; bundle paths must be readable by the workers (docs/scale.md).",
     ),
 ]
+SchedulerFile = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="AUDITOR_SCHEDULER_FILE",
+        help="Like --scheduler, with the address read from a Dask scheduler file (the JSON "
+        "file `dask scheduler --scheduler-file`, dask-jobqueue and dask-mpi write).",
+    ),
+]
 SchedulerTimeout = Annotated[
     float,
     typer.Option(
         envvar="AUDITOR_SCHEDULER_TIMEOUT",
-        help="Seconds to wait for the Dask scheduler and its first worker.",
+        help="Seconds the Dask cluster may stay silent: to connect, to get a first worker, "
+        "and mid-audit with no answer from the scheduler, or no finished task and no worker "
+        "heartbeat; then the audit stops (exit 2).",
     ),
 ]
 Color = Annotated[

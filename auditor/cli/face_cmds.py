@@ -18,6 +18,7 @@ from auditor.cli.common import (
     NoCache,
     Quiet,
     Scheduler,
+    SchedulerFile,
     SchedulerTimeout,
     Upsample,
     Workers,
@@ -49,6 +50,7 @@ def faces(
     scheduler: Scheduler = None,
     scheduler_timeout: SchedulerTimeout = defaults.SCHEDULER_TIMEOUT,
     quiet: Quiet = False,
+    scheduler_file: SchedulerFile = None,
 ) -> None:
     """The face-embedding pass alone: faces and boxes per image, with the timing split.
 
@@ -69,9 +71,13 @@ def faces(
     update, close = progress(verbosity(quiet, False), StageTimes())
     executor = None
     try:
-        if scheduler:
+        if scheduler or scheduler_file:
             executor = open_executor(
-                scheduler, worker_count(workers), scheduler_timeout, kernel.value
+                scheduler,
+                worker_count(workers),
+                scheduler_timeout,
+                kernel.value,
+                None if scheduler_file is None else str(scheduler_file),
             )
             for folder in sorted({str(f.resolve().parent) for f in files}):
                 executor.share(folder)

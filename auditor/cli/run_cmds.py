@@ -27,6 +27,7 @@ from auditor.cli.common import (
     ProbeTolerance,
     Quiet,
     Scheduler,
+    SchedulerFile,
     SchedulerTimeout,
     ShowFaces,
     Upsample,
@@ -144,6 +145,7 @@ def audit(
     color: Color = ColorMode.AUTO,
     quiet: Quiet = False,
     verbose: Verbose = False,
+    scheduler_file: SchedulerFile = None,
 ) -> None:
     """Audit BUNDLE (logs/, frames/, probes/, principals.toml, audit.toml)."""
     from auditor.run.audit import run_audit
@@ -172,6 +174,7 @@ def audit(
         baseline=None if baseline is None else str(baseline),
         scheduler=scheduler or None,
         scheduler_timeout=scheduler_timeout,
+        scheduler_file=None if scheduler_file is None else str(scheduler_file),
         require_frames=require_frames,
         fail_on_undecided=fail_on_undecided,
     )

@@ -18,5 +18,7 @@ UPSAMPLE = 1
 #: Each step quadruples the pixels scanned; past 3 a 4K frame needs gigabytes.
 MAX_UPSAMPLE = 3
 
-#: Seconds to wait for a Dask scheduler (and its first worker) before giving up.
-SCHEDULER_TIMEOUT = 10.0
+#: Seconds a Dask cluster may stay silent (connecting, first worker, and mid-audit: no answer
+#: from the scheduler, or no finished task and no worker heartbeat) before the audit stops;
+#: Dask's own connect timeout (`distributed.comm.timeouts.connect`) is 30 s too.
+SCHEDULER_TIMEOUT = 30.0

@@ -27,6 +27,7 @@ from typing import Any
 
 from auditor.config import principals as principals_mod
 from auditor.config.bundle import PRINCIPALS_TOML, Bundle, nothing_to_audit
+from auditor.config.bundlefs import is_url
 from auditor.core import gate
 from auditor.core.errors import InputIssue
 from auditor.core.jsonstream import Lazy
@@ -40,11 +41,12 @@ from auditor.report.build import (
     build_report,
     finding_dict,
 )
-from auditor.run.executors import Executor, open_executor
+from auditor.run.executors import Executor, Inputs, open_executor
 from auditor.run.options import AuditOptions, AuditResult, worker_count
 from auditor.run.spool import Scratch, SortedSpool, Spill
 from auditor.run.stores import LazyStore
 from auditor.sources import ReadJob, open_bundle, read_file
+from auditor.sources.base import FileResult
 
 Progress = Callable[[str, int, int], None]
 
@@ -53,6 +55,24 @@ def finding_order(f: Finding) -> tuple[Any, ...]:
     """The report order of findings (time, file, record, line, pack, rule), then the id so that
     two findings of one event and rule (different duties) never depend on arrival order."""
     return (*f.sort_key, f.id)
+
+
+def _log_input(job: ReadJob) -> list[tuple[str, str, str | None]]:
+    if is_url(job.root):  # an object store serves every reader the same object (see storage.md)
+        return []
+    return [(str(Path(job.root) / job.path), job.path, None)]
+
+
+def _refuse_log(job: ReadJob, result: FileResult, bad: dict[str, str]) -> FileResult:
+    """A log file a cluster worker saw with other bytes than the client: an input error, and
+    nothing of what the worker read from it."""
+    return FileResult(
+        job.path, job.source, issues=[InputIssue(job.path, why) for why in bad.values()]
+    )
+
+
+#: On a cluster, each log task's file is compared with the client's view (size and end blocks).
+LOG_INPUTS: Inputs[ReadJob, FileResult] = Inputs(_log_input, _refuse_log)
 
 
 def compute_exit_code(
@@ -102,6 +122,7 @@ def run_audit(
         worker_count(options.workers),
         options.scheduler_timeout,
         options.face_kernel or DEFAULT_KERNEL,
+        options.scheduler_file,
     )
     try:
         with LazyStore(options.store_url) as store, LazyStore(_cache_url(options)) as own:
@@ -168,7 +189,7 @@ def _run_audit(
         notices: list[Notice] = []
         read_issues: list[InputIssue] = []
         records = 0
-        for res in executor.map(read_file, jobs, step):
+        for res in executor.map(read_file, jobs, step, LOG_INPUTS):
             records += res.records
             read_issues.extend(res.issues)
             notices.extend(res.notices)

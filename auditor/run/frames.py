@@ -153,6 +153,8 @@ class FaceAnalyser:
         self.progress = progress
         self.executor = executor  # None: the engine's own local pool
         self.cached: set[str] = set()
+        #: display path -> SHA-256 the client read for the cache (workers must read the same)
+        self.hashes: dict[str, str] = {}
         #: display path -> (width, height, timings) of what was analysed or read from the cache
         self.meta: dict[str, tuple[int, int, dict[str, float]]] = {}
 
@@ -170,7 +172,7 @@ class FaceAnalyser:
             # no cache to consult: the engine reads and hashes each file once, itself
             todo = [ImageJob(str(path), display, root) for path, display in images]
             return self._analyse(todo, out)
-        hashes: dict[str, str] = {}
+        hashes = self.hashes
         for path, display in images:
             try:
                 hashes[display] = _sha256(path, root)
@@ -204,7 +206,7 @@ class FaceAnalyser:
                 self.progress("frames", done, len(todo))
 
         new_rows = []
-        for res in analyse_frames(self.executor, todo, self.params, step):
+        for res in analyse_frames(self.executor, todo, self.params, step, self.hashes):
             out[res.path] = self._faces(res) if res.error is None else res.error
             self.meta[res.path] = (res.width, res.height, res.timings)
             if res.error is None and self.store is not None:
@@ -431,23 +433,49 @@ def analyse_frames(
     jobs: Sequence[ImageJob],
     params: FaceParams,
     progress: Callable[[int], None] | None = None,
+    known: dict[str, str] | None = None,
 ) -> Iterator[ImageResult]:
     """The frame pass on `executor`: one result per job, in job order.
 
     On the local pool this is exactly `engine.analyse` (its own fork pool, models loaded once per
     process by the pool initialiser). On a cluster each task is one chunk of frames given to
     `engine.analyse_chunk` (one batched descriptor call per chunk); each worker process loads the
-    models once, on its first chunk.
+    models once, on its first chunk, and each frame it reads is compared with the client's view:
+    the SHA-256 in `known` (display path -> hash, what the client read for the cache) or the
+    size and end blocks.
     """
     from auditor.faces.engine import analyse, analyse_chunk
-    from auditor.run.executors import LocalPool, frame_chunks
+    from auditor.run.executors import Inputs, LocalPool, frame_chunks
 
     if executor is None or isinstance(executor, LocalPool):
         yield from analyse(jobs, params, progress)
         return
     chunks = frame_chunks(list(jobs), params.chunk, executor.slots())
     work = functools.partial(analyse_chunk, params=params)
-    for done in executor.map(work, chunks):
+    hashes = known or {}
+
+    def files(chunk: list[ImageJob]) -> list[tuple[str, str, str | None]]:
+        # frames of an object-storage bundle are not stamped: every reader gets the same object
+        return [
+            (job.path, job.display, hashes.get(job.display)) for job in chunk if job.root is None
+        ]
+
+    checks: Inputs[list[ImageJob], list[ImageResult]] = Inputs(files, _refuse_frames)
+    for done in executor.map(work, chunks, None, checks):
         if progress is not None:
             progress(len(done))
         yield from done
+
+
+def _refuse_frames(
+    chunk: list[ImageJob], results: list[ImageResult], bad: dict[str, str]
+) -> list[ImageResult]:
+    """A chunk's results with each frame a worker saw with other bytes than the client turned
+    into an unreadable frame (an input error), nothing of what the worker computed kept."""
+    from auditor.faces.engine import ImageResult
+
+    none = {"decode": 0.0, "detect": 0.0, "landmarks": 0.0, "descriptors": 0.0}
+    return [
+        ImageResult(res.path, "", 0, 0, (), dict(none), bad[res.path]) if res.path in bad else res
+        for res in results
+    ]

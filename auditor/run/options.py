@@ -49,6 +49,7 @@ class AuditOptions:
     baseline: str | None = None  # baseline file: accepted findings do not fail the gate
     scheduler: str | None = None  # Dask scheduler address or "local"; None: local processes
     scheduler_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
+    scheduler_file: str | None = None  # a Dask scheduler file (dask-jobqueue, dask-mpi)
     require_frames: bool = False  # a referenced frame absent from the bundle is an input error
     fail_on_undecided: bool = False  # "cannot decide" entries fail the gate too
 

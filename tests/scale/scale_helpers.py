@@ -191,9 +191,10 @@ class Cluster:
                 env={**os.environ, **(env or {})},
             )
 
-    def start_scheduler(self) -> None:
+    def start_scheduler(self, *extra: str, scheme: str = "tcp") -> None:
+        """`extra`: more `dask scheduler` options (TLS files, --scheduler-file)."""
         port = free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
+        self.address = f"{scheme}://127.0.0.1:{port}"
         self.scheduler = self.spawn(
             [
                 str(DASK),
@@ -205,16 +206,25 @@ class Cluster:
                 "--no-dashboard",
                 "--idle-timeout",
                 "600",
+                *extra,
             ],
             "scheduler",
         )
 
-    def start_worker(self, env: dict[str, str] | None = None) -> str:
-        """Start one single-threaded worker; returns its address."""
+    def start_worker(
+        self,
+        env: dict[str, str] | None = None,
+        *extra: str,
+        prefix: tuple[str, ...] = (),
+        scheme: str = "tcp",
+    ) -> str:
+        """Start one single-threaded worker; returns its address. `extra`: more `dask worker`
+        options; `prefix`: a command that execs the worker (`unshare -m sh -c ...`)."""
         port = free_port()
-        address = f"tcp://127.0.0.1:{port}"
+        address = f"{scheme}://127.0.0.1:{port}"
         self.workers[address] = self.spawn(
             [
+                *prefix,
                 str(DASK),
                 "worker",
                 self.address,
@@ -230,6 +240,7 @@ class Cluster:
                 "60",
                 "--local-directory",
                 str(self.folder / "work"),
+                *extra,
             ],
             f"worker-{port}",
             env,
@@ -241,7 +252,7 @@ class Cluster:
         proc.terminate()
         proc.wait(timeout=30)
 
-    def wait(self, workers: int, timeout: float = 120) -> None:
+    def wait(self, workers: int, timeout: float = 120, security: object = None) -> None:
         """Until the scheduler has exactly `workers` workers, all started here (fails with the
         processes' logs)."""
         from distributed import Client
@@ -250,7 +261,9 @@ class Cluster:
         problem = ""
         while time.monotonic() < deadline:
             try:
-                with Client(self.address, timeout=10, set_as_default=False) as client:
+                with Client(
+                    self.address, timeout=10, set_as_default=False, security=security
+                ) as client:
                     while time.monotonic() < deadline:
                         seen = set(client.nthreads())
                         if len(seen) == workers and seen <= set(self.workers):
@@ -274,6 +287,7 @@ class Cluster:
         procs = [*self.workers.values(), *([self.scheduler] if self.scheduler else [])]
         for proc in procs:
             if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)  # a test may have frozen it (SIGSTOP)
                 proc.send_signal(signal.SIGTERM)
         for proc in procs:
             try:

@@ -11,6 +11,7 @@ from auditor.run.executors.base import (
     AHEAD,
     DEFAULT_SCHEDULER_TIMEOUT,
     Executor,
+    Inputs,
     SchedulerError,
     frame_chunks,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "AHEAD",
     "DEFAULT_SCHEDULER_TIMEOUT",
     "Executor",
+    "Inputs",
     "LocalPool",
     "SchedulerError",
     "frame_chunks",
@@ -32,14 +34,18 @@ def open_executor(
     workers: int,
     timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
     kernel: str = DEFAULT_KERNEL,
+    scheduler_file: str | None = None,
 ) -> Executor:
-    """`LocalPool` without a scheduler; otherwise a Dask executor (connects on first use),
-    whose workers are checked against this client for the descriptor `kernel` the run uses.
+    """`LocalPool` without a scheduler; otherwise a Dask executor (connects on first use) for
+    the scheduler at `scheduler` or in the Dask scheduler file `scheduler_file`, whose workers
+    are checked against this client for the descriptor `kernel` the run uses.
 
     Raises SchedulerError at once when Dask is not installed.
     """
-    if not scheduler:
+    if not scheduler and not scheduler_file:
         return LocalPool(workers)
+    if scheduler and scheduler_file:
+        raise SchedulerError("--scheduler and --scheduler-file exclude each other")
     from auditor.run.executors.dask import DaskExecutor
 
-    return DaskExecutor(scheduler, workers, timeout, kernel)
+    return DaskExecutor(scheduler, workers, timeout, kernel, scheduler_file)

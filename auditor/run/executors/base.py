@@ -17,7 +17,8 @@ at once, so the client holds a handful of pending results, not one per file of a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from auditor.core.defaults import SCHEDULER_TIMEOUT
 from auditor.core.errors import AuditorError
@@ -36,6 +37,21 @@ class SchedulerError(AuditorError):
     task failed on it for good: nothing is reported, the command line exits 2."""
 
 
+@dataclass(frozen=True)
+class Inputs(Generic[T, R]):
+    """How a cluster checks that a worker read the same bytes as the client.
+
+    `files(job)` lists the job's input files: absolute path, bundle-relative name (for
+    messages) and the SHA-256 the client already has, or None. `refuse(job, result, bad)` is the
+    result to use instead of `result` when a worker saw other bytes in the files `bad` names
+    (name -> why): the job's result with those files turned into input errors. A local pool
+    reads this machine's files and ignores both.
+    """
+
+    files: Callable[[T], list[tuple[str, str, str | None]]]
+    refuse: Callable[[T, R, dict[str, str]], R]
+
+
 class Executor(Protocol):
     """Runs top-level functions on picklable jobs; results come back in job order."""
 
@@ -47,9 +63,11 @@ class Executor(Protocol):
         fn: Callable[[T], R],
         jobs: Iterable[T],
         progress: Callable[[int], None] | None = None,
+        inputs: Inputs[T, R] | None = None,
     ) -> Iterator[R]:
         """Yield `fn(job)` for every job, in job order; `progress(1)` after each. `jobs` may
-        be a lazy iterator (an object-storage listing): it is consumed a window at a time."""
+        be a lazy iterator (an object-storage listing): it is consumed a window at a time. With
+        `inputs`, a worker's view of each job's files is compared with this client's."""
 
     def share(self, root: str) -> None:
         """Check that every worker can read the bundle `root`, a folder or an fsspec URL

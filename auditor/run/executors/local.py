@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import chain, islice
 from typing import Any
 
-from auditor.run.executors.base import AHEAD, R, T
+from auditor.run.executors.base import AHEAD, Inputs, R, T
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -38,6 +38,7 @@ class LocalPool:
         fn: Callable[[T], R],
         jobs: Iterable[T],
         progress: Callable[[int], None] | None = None,
+        inputs: Inputs[T, R] | None = None,
     ) -> Iterator[R]:
         pending = iter(jobs)
         first = list(islice(pending, self.workers * AHEAD if self.workers > 1 else 1))
