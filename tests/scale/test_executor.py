@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from scale_helpers import Cluster
 
-from auditor.run.audit import _log_files
+from auditor.run.audit import _LogListing
 from auditor.run.executors import (
     AHEAD,
     LocalPool,
@@ -20,8 +20,9 @@ from auditor.sources import ReadJob, open_bundle, read_file
 
 def _jobs(bundle_path: Path) -> list[ReadJob]:
     bundle = open_bundle(bundle_path)
-    paths, issues = _log_files(bundle)  # the audit's own listing of logs/
-    assert not issues
+    listing = _LogListing(bundle, bundle_path)  # the audit's own listing of logs/
+    paths = list(listing)
+    assert not listing.finish()
     return [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in paths]
 
 
