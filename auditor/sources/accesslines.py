@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.catalogue.routes import may_be_face_request
+
 _ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 #: `docker logs --timestamps` / `kubectl logs --timestamps` put an RFC 3339 time before a line.
 _RUNTIME_TIME = re.compile(
@@ -327,3 +329,24 @@ def _strip_port(addr: str) -> str:
     """uvicorn's `client_addr` is `host:port` (`::1:51234` for IPv6); the address is `host`."""
     host, sep, port = addr.rpartition(":")
     return host if sep and port.isdigit() and host else addr
+
+
+#: Path spellings that are normalised before route matching: such a request may be a face call.
+UNNORMAL = (b"%", b"//", b";", b"/.")
+#: A request named in free text (a server's warning, a traceback line).
+REQUEST_IN_TEXT = re.compile(rb"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
+
+
+def broken_access(text: bytes) -> bool:
+    """A line that is an access line gone wrong (`[GIN] ...` cut short) or names a request
+    that may be a face operation: an issue, never left to chance."""
+    if text.startswith((b"[GIN]", b"[GIN-debug]")):
+        return True
+    request = REQUEST_IN_TEXT.search(text)
+    return request is not None and may_be_face(request.group(0))
+
+
+def may_be_face(request: bytes) -> bool:
+    """A request that may be a face operation: a catalogued route, or a path spelt in a way
+    that is normalised before matching (`%`, `//`, `;`, `/.`)."""
+    return may_be_face_request(request) or any(t in request for t in UNNORMAL)

@@ -31,7 +31,7 @@ from typing import Any
 import auditor.sources.accesslines as accesslines
 from auditor.catalogue.operations import looks_like_face_matching
 from auditor.catalogue.paths import normalise_path
-from auditor.catalogue.routes import match_route, may_be_face_request, request_path
+from auditor.catalogue.routes import match_route, request_path
 from auditor.config.logformat import parse_line
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
@@ -50,9 +50,7 @@ CLF = re.compile(
 )
 #: Encoded, doubled-slash, dot-segment or `;param` paths pass the cheap face pre-test: what
 #: they route to is only known after `normalise_path`.
-_UNNORMAL = (b"%", b"//", b";", b"/.")
 #: A request inside a server's own message (a malformed access line looks like one).
-_REQUEST_IN_TEXT = re.compile(rb"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
 _LABELS = {
     "gin": "Gin's access-line format",
     "uvicorn": "uvicorn's access-line format",
@@ -187,7 +185,7 @@ class HttpLogSource:
         message = accesslines.server_message(text)
         part_of_block = message is None and accesslines.continues_block(state.block, line)
         owner = message if message is not None else state.block if part_of_block else None
-        if owner is None and state.lenient and not _broken_access(text):
+        if owner is None and state.lenient and not accesslines.broken_access(text):
             return None  # not this source's line: the wrapper sweeps it
         if owner is None:
             label = _LABELS.get(state.kind or "", "the common or combined format")
@@ -197,8 +195,8 @@ class HttpLogSource:
             return None
         if message is not None:
             state.block, state.after_gin = accesslines.opens_block(message, text), False
-        request = _REQUEST_IN_TEXT.search(text)
-        if owner.name != "gin-debug" and request and _may_be_face(request.group(0)):
+        request = accesslines.REQUEST_IN_TEXT.search(text)
+        if owner.name != "gin-debug" and request and accesslines.may_be_face(request.group(0)):
             result.issues.append(
                 InputIssue(
                     result.path,
@@ -215,7 +213,7 @@ class HttpLogSource:
         return {"no_request": True}  # counted: the server's own message, no request
 
     def _clf(self, m: re.Match[bytes]) -> dict[str, Any]:
-        if not _may_be_face(m.group("request")):
+        if not accesslines.may_be_face(m.group("request")):
             return {"no_request": True}  # counted; nothing in it can be a face operation
         g = {
             k: (v.decode("utf-8", "replace") if v is not None else None)
@@ -375,19 +373,6 @@ def _json_document(head: bytes) -> bool:
     elif h[:2] not in (b"//", b"/*") and h[:1] != b"{":
         return False
     return jsonany.layout(head) == "documents"
-
-
-def _broken_access(text: bytes) -> bool:
-    """A line that is an access line gone wrong (`[GIN] ...` cut short) or names a request
-    that may be a face operation: an issue, never left to chance."""
-    if text.startswith((b"[GIN]", b"[GIN-debug]")):
-        return True
-    request = _REQUEST_IN_TEXT.search(text)
-    return request is not None and _may_be_face(request.group(0))
-
-
-def _may_be_face(request: bytes) -> bool:
-    return may_be_face_request(request) or any(t in request for t in _UNNORMAL)
 
 
 def looks_like_access_log(head: bytes) -> bool:

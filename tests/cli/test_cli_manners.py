@@ -87,7 +87,17 @@ def test_version_flag(cli: Cli) -> None:
 
 def test_shell_completion_is_enabled(cli: Cli) -> None:
     assert "--install-completion" in cli("--help").stdout
-    code, script, _ = run_env("--show-completion", env={"SHELL": "/bin/bash"})
+    # typer detects the shell from the parent processes: run it from bash, as a user would
+    # (under `make test` the parents are make and sh, which have no completion)
+    done = subprocess.run(
+        # a second command keeps bash from exec-ing the first (it stays the parent)
+        ["bash", "-c", f'"{ENTRY_POINT}" --show-completion; exit $?'],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    code, script = done.returncode, done.stdout
     assert code == 0 and "_AUDITOR_COMPLETE" in script  # typer's script for `auditor`
     # what bash runs on TAB, through that protocol
     env = {"_AUDITOR_COMPLETE": "complete_bash", "COMP_WORDS": "auditor au", "COMP_CWORD": "1"}

@@ -261,7 +261,7 @@ def test_a_passing_gate_with_undecided_entries_is_amber(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     page = html.read_text()
-    assert '<div class="verdict caution">' in page and "not a clean pass" in page
+    assert 'class="verdict caution"' in page and "not a clean pass" in page
     assert '<div class="verdict pass">' not in page
     gate = next(line for line in table.read_text().splitlines() if line.startswith("Gate:"))
     assert "not a clean pass: 1 cannot-decide entr(ies), 1 unknown principal(s)" in gate
