@@ -9,8 +9,8 @@ with the normal batch and once with `AUDITOR_SPILL_BATCH=3`, which forces every 
 from __future__ import annotations
 
 import json
-import re
 import random
+import re
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
