@@ -96,21 +96,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     venv = root / "venv"
     made = _run([sys.executable, "-m", "venv", str(venv)], root, env, 120)
     assert made.returncode == 0, made.stderr
-    pins = sorted(
-        {
-            f"{d.metadata['Name']}=={d.version}"
-            for d in distributions()
-            if d.metadata["Name"] and d.metadata["Name"].lower() != "auditor"
-        }
-    )
+    # this venv's versions, one per name: the first on sys.path is the one imported (a
+    # distribution that another test put on sys.path must not pin a second version)
+    versions: dict[str, str] = {}
+    for d in distributions():
+        name = (d.metadata["Name"] or "").lower().replace("_", "-")
+        if name and name != "auditor":
+            versions.setdefault(name, d.version)
+    pins = sorted(f"{name}=={version}" for name, version in versions.items())
     constraints = root / "constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")
     pip = _run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+        # not -q: when the resolver fails, its "The conflict is caused by" lines are the message
+        [str(venv / "bin" / "python"), "-m", "pip", "install",
          "--constraint", str(constraints), str(wheel)],
         root, {**env, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}, 900,
     )  # fmt: skip
-    assert pip.returncode == 0, pip.stderr
+    assert pip.returncode == 0, pip.stdout[-4000:] + pip.stderr[-4000:]
     return Installed(root, venv, wheel)
 
 
