@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 def utc_text(when: datetime) -> str:
@@ -95,6 +95,13 @@ class Principal:
     entry: str | None = None
 
 
+#: The time of an event whose log gives none (a format without a time, a pasted response): it
+#: sorts first, and the attribute `time_known = false` tells every reader the date is not real.
+#: Rules never judge such an event by its date; it is "cannot decide" (`policy.engine.judge`).
+NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+TIME_KNOWN = "time_known"
+
+
 @dataclass(frozen=True)
 class Event:
     """One logged operation, normalised and located in its file.
@@ -122,6 +129,11 @@ class Event:
     #: written on several lines is located by its index (`line` None), and this is for people
     #: and code-scanning views only (finding ids and evidence archives use `line`/`record`).
     start_line: int | None = None
+
+    @property
+    def untimed(self) -> bool:
+        """True for a call whose log gives no time (dated `NO_TIME`): no rule can place it."""
+        return self.attr(TIME_KNOWN) == "false"
 
     def attr(self, name: str) -> str | None:
         """The optional field `name`, or None when the log did not carry it."""

@@ -254,6 +254,10 @@ def judge(
     unknown = unknown_principal(rule, event)
     if not covers(rule, event, anyone=unknown):
         return
+    if event.untimed:
+        reason = "the log gives no time for this call, so no period of the rule can place it"
+        undecided.append(Undecided(pack.id, rule.id, event, ("time",), reason))
+        return
     inside, zone_name, zone_note = window_verdict(pack, rule, event)
     if not inside:
         return

@@ -24,11 +24,14 @@ from auditor.sources import (
     frigate,
     frigate_log,
     gcp_audit,
+    ha_events,
+    ha_states,
     home_assistant,
     httplog,
     jsonany,
     jsonl,
     kinesis_rekognition,
+    rekognition_response,
     text,
     viseron,
     wrapped,
@@ -55,6 +58,9 @@ SOURCES: dict[str, Source] = {
     frigate_log.NAME: frigate_log.SOURCE,
     zoneminder.NAME: zoneminder.SOURCE,
     home_assistant.NAME: home_assistant.SOURCE,
+    ha_events.NAME: ha_events.SOURCE,
+    ha_states.NAME: ha_states.SOURCE,
+    rekognition_response.NAME: rekognition_response.SOURCE,
 }
 
 _JSON_EXT = frozenset({"json", "jsonl", "ndjson"})

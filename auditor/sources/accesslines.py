@@ -278,12 +278,19 @@ def continues_block(block: ServerMessage | None, line: Line) -> bool:
     return block.continues is not None and block.continues.match(line.text) is not None
 
 
+#: lines of prose a pasted access log may start with (`looks_like_access_log`)
+PROSE_LINES = 3
+
+
 def looks_like_access_log(head: bytes, is_access_line: Callable[[bytes], bool]) -> bool:
     """True when the first line that is not a server's start-up message is an access line.
 
     `is_access_line(text)` tells CLF lines (owned by `httplog`); this module adds its own
-    formats. Only whole lines of the first 200 are looked at."""
+    formats. Only whole lines of the first 200 are looked at. Up to `PROSE_LINES` lines of
+    other text may come first: logs pasted into an issue thread or a ticket start with a
+    sentence ("here are the logs:"), and the requests below it are still requests."""
     block: ServerMessage | None = None
+    prose = 0
     lines = head.split(b"\n")
     if len(lines) > 1:
         lines = lines[:-1]  # the peek window may cut the last line short
@@ -299,7 +306,9 @@ def looks_like_access_log(head: bytes, is_access_line: Callable[[bytes], bool]) 
             block = opens_block(message, line.text)
             continue
         if not continues_block(block, line):
-            return False
+            prose += 1  # a line a runtime stamped is the program's output, not a paste's prose
+            if prose > PROSE_LINES or line.runtime_time is not None:
+                return False
     return False
 
 

@@ -16,8 +16,9 @@ CODEPROJECT_AI = "codeproject_ai"
 FRIGATE_LOG = "frigate_log"
 ZONEMINDER = "zoneminder"
 HOME_ASSISTANT = "home_assistant"
+HA_STATES = "ha_states"
 APP_LOGS = frozenset(
-    {DOUBLETAKE_LOG, VISERON, CODEPROJECT_AI, FRIGATE_LOG, ZONEMINDER, HOME_ASSISTANT}
+    {DOUBLETAKE_LOG, VISERON, CODEPROJECT_AI, FRIGATE_LOG, ZONEMINDER, HOME_ASSISTANT, HA_STATES}
 )
 
 _ANSI = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
@@ -28,6 +29,11 @@ _PREFIXES: tuple[tuple[re.Pattern[bytes], str], ...] = (
             rb"^(?:\d{4}-\d\d-\d\dT\S+Z )?\d\d-\d\d-\d\d \d\d:\d\d:\d\d "
             rb"(?:error|warn|info|http|verbose|debug|silly): "
         ),
+        DOUBLETAKE_LOG,
+    ),
+    # skrashevich/double-take (the fork the Home Assistant add-on ships): `[07:27:37] info: `
+    (
+        re.compile(rb"^\[\d\d:\d\d:\d\d\] (?:error|warn|info|http|verbose|debug|silly): "),
         DOUBLETAKE_LOG,
     ),
     (
@@ -73,6 +79,8 @@ _PREFIXES: tuple[tuple[re.Pattern[bytes], str], ...] = (
         ),
         HOME_ASSISTANT,
     ),
+    # Developer Tools > States, copied: `image_processing.x<TAB>1<TAB>faces:` (ha_states.py)
+    (re.compile(rb"^[a-z_]+\.[a-z0-9_]+\t[^\t\n]*\t"), HA_STATES),
 )
 #: CodeProject.AI's prefix (`2024-05-01 10:00:00: `, `10:00:00:`, `Infor `) is too plain alone:
 #: the head must also name the server or one of its modules.

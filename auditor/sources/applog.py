@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from auditor.core.errors import InputIssue
-from auditor.core.models import Event, OperationKind, Principal
+from auditor.core.models import NO_TIME, TIME_KNOWN, Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
 
 #: Colour codes of console output (winston's colorize, colorlog) are not part of the text.
@@ -158,11 +158,14 @@ def issue(result: FileResult, message: str, line: int | None) -> None:
     result.issues.append(InputIssue(result.path, message, line=line))
 
 
+_RUNTIME_HINT = "read the log with its runtime's timestamps, e.g. `docker logs --timestamps`"
+
+
 def face_event(
     result: FileResult,
     *,
     source: str,
-    when: datetime,
+    when: datetime | None,
     service: str,
     operation: str,
     kind: OperationKind,
@@ -173,13 +176,29 @@ def face_event(
     error_code: str | None = None,
     event_id: str | None = None,
     frames: tuple[str, ...] = (),
+    untimed_hint: str = _RUNTIME_HINT,
 ) -> None:
-    """Append one event; attributes that are None or empty are left out, the rest are text."""
+    """Append one event; attributes that are None or empty are left out, the rest are text.
+
+    `when` None: the line shows no time and nothing around it gives one (a console line outside
+    any wrapper). The call is still an event, so it is counted and reaches every rule that
+    covers it, as "cannot decide" (`core.models.NO_TIME`), and a notice at its line says why;
+    dropping it, or making it an input error, would hide a face call that is plainly there."""
+    if when is None:
+        attrs = {**attrs, TIME_KNOWN: "false"}
+        result.notices.append(
+            Notice(
+                result.path,
+                f"{operation} has no time: the record shows none and nothing around it gives"
+                f" one, so no rule can judge it ({untimed_hint})",
+                line=line,
+            )
+        )
     result.events.append(
         Event(
             source=source,
             file=result.path,
-            time=when,
+            time=when or NO_TIME,
             service=service,
             operation=operation,
             kind=kind,

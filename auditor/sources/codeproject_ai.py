@@ -17,8 +17,10 @@ left.
 
 The dashboard and console give no date, and none is invented: a face line there takes the date
 of the latest dated line before it in the same file when its time of day is not earlier than
-that line's (the same day); otherwise it is an error at its line, one per face call, so the
-audit says it is incomplete. Copy the server's `log-YYYY-MM-DD.txt` files for a dated record.
+that line's, or a wrapper's time (`docker logs --timestamps`, journald). Otherwise it is still an
+event, with no time (`time_known = false`, its clock kept as `logged_clock`), which every rule
+that covers it reports as "cannot decide", with a notice at its line. Copy the server's
+`log-YYYY-MM-DD.txt` files for a dated record.
 The principal is `codeproject-ai` (map it with `name = "codeproject-ai"`).
 """
 
@@ -93,43 +95,23 @@ class CodeProjectAISource(applog.LineSource):
                 continue
             if when is None and outer is not None:
                 when = outer  # a console line: the wrapper's time (docker logs -t, journald)
+            clock = m.group("time") if m.re is _DASH else None
             if when is None:
-                when = self._undated(m, dated, tz, result, lineno, r.group("cmd"))
-                if when is None:
-                    continue
-                borrowed = [dated[1]] if dated else []
-            self._event(r, when, lineno, result, borrowed)
-
-    def _undated(
-        self,
-        m: re.Match[str],
-        dated: tuple[datetime, int] | None,
-        tz: str,
-        result: FileResult,
-        lineno: int,
-        command: str,
-    ) -> datetime | None:
-        """The time of a dashboard line from the last dated line of the same day, or an issue."""
-        if m.re is _DASH and dated is not None:
-            try:
-                clock = datetime.strptime(m.group("time"), "%H:%M:%S").time()
-                candidate = datetime.combine(dated[0].date(), clock)
-                if candidate >= dated[0]:
-                    return applog.local_time(candidate.strftime(_FMT), _FMT, tz)
-            except ValueError:
-                pass
-        where = f"at {m.group('time')} " if m.re is _DASH else ""
-        applog.issue(
-            result,
-            f"Face Processing '{command}' {where}has no date: the dashboard and console "
-            "logs give none (the server's logs/log-YYYY-MM-DD.txt does); not read as an event",
-            lineno,
-        )
-        return None
+                when = _undated(m, dated, tz)
+                borrowed = [dated[1]] if dated and when is not None else []
+            self._event(r, when, lineno, result, borrowed, clock if when is None else None)
 
     def _event(
-        self, r: re.Match[str], when: datetime, lineno: int, result: FileResult, day: list[int]
+        self,
+        r: re.Match[str],
+        when: datetime | None,
+        lineno: int,
+        result: FileResult,
+        day: list[int],
+        clock: str | None,
     ) -> None:
+        """One Face Processing call; `when` None for a line with no date anywhere before it (the
+        dashboard prints the clock alone, kept as `logged_clock`: an event all the same)."""
         command = r.group("cmd")
         req = r.group("req").removeprefix("#reqid ").strip()
         applog.face_event(
@@ -146,9 +128,23 @@ class CodeProjectAISource(applog.LineSource):
                 "module": r.group("module"),
                 "message": r.group("message"),
                 "duration_ms": r.group("ms"),
+                "logged_clock": clock,
                 applog.RECORD_LINES: applog.record_lines(lineno, day),
             },
         )
+
+
+def _undated(m: re.Match[str], dated: tuple[datetime, int] | None, tz: str) -> datetime | None:
+    """The time of a dashboard line from the last dated line of the same day, else None."""
+    if m.re is _DASH and dated is not None:
+        try:
+            clock = datetime.strptime(m.group("time"), "%H:%M:%S").time()
+            candidate = datetime.combine(dated[0].date(), clock)
+            if candidate >= dated[0]:
+                return applog.local_time(candidate.strftime(_FMT), _FMT, tz)
+        except ValueError:
+            pass
+    return None
 
 
 SOURCE = CodeProjectAISource()

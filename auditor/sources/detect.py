@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from auditor.config.bundle import SourceSettings
-from auditor.sources import envelopes
+from auditor.sources import envelopes, ha_events, rekognition_response
 from auditor.sources.accessjson import looks_like_json_access
 from auditor.sources.appdetect import APP_LOGS, app_log_kind
 from auditor.sources.httplog import looks_like_access_log
@@ -33,6 +33,8 @@ GCP_AUDIT = "gcp_audit"
 KINESIS = "kinesis_rekognition"
 DOUBLETAKE = "doubletake"
 FRIGATE = "frigate"
+HA_EVENTS = "ha_events"
+REKOGNITION_RESPONSE = "rekognition_response"
 WRAPPED = "wrapped"
 CLOUDTRAIL = "cloudtrail"
 
@@ -134,6 +136,10 @@ def json_kind(obj: dict[str, Any]) -> str | None:
         and "request" not in obj
     ):
         return FRIGATE
+    if ha_events.is_event(obj):
+        return HA_EVENTS
+    if rekognition_response.operation_of(obj) is not None:
+        return REKOGNITION_RESPONSE
     if "camera" in obj and "attempts" in obj and any(k in obj for k in ("match", "matches")):
         return DOUBLETAKE
     if looks_like_json_access(obj):

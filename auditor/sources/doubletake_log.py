@@ -17,9 +17,11 @@ off (by the end of the file, or by another line before its closing brace) still 
 `truncated`, with an error at the dump. Start-up dumps (the configuration) are counted and left.
 
 Times: the file transport's local wall-clock time, read in the bundle's `timezone`; console
-lines without a time take the result's own `timestamp`. The principal is `double-take` (map it in
-principals.toml with `name = "double-take"`); snapshots named by `filename` are looked for under
-`frames/` (or through a `[frames]` prefix for `/.storage/matches/`).
+lines without a time take the result's own `timestamp`; a call with no time anywhere is an event
+with no time (`time_known = false`), "cannot decide" for every rule, with a notice. The
+principal is `double-take` (map it in principals.toml with `name = "double-take"`); snapshots
+named by `filename` are looked for under `frames/` (or through a `[frames]` prefix for
+`/.storage/matches/`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _LEVELS = "error|warn|info|http|verbose|debug|silly"
 _LINE = re.compile(
     r"^(?:(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) )?"
     r"(?:(?P<ts>\d\d-\d\d-\d\d \d\d:\d\d:\d\d) )?"
+    r"(?:\[(?P<clock>\d\d:\d\d:\d\d)\] )?"  # the fork and its Home Assistant add-on: no date
     rf"(?P<level>{_LEVELS}): ?(?P<msg>.*)$"
 )
 _LOOKS_DATED = re.compile(r"^\d\d-\d\d-\d\d \d\d:\d\d:\d\d ")
@@ -141,9 +144,6 @@ class DoubleTakeLogSource(applog.LineSource):
         train = _TRAIN.match(msg) or _UNTRAIN.match(msg)
         if train is None:
             return
-        if when is None:
-            applog.issue(result, "training line without a time (console output)", lineno)
-            return
         enrol = train.re is _TRAIN
         applog.face_event(
             result,
@@ -196,9 +196,6 @@ class DoubleTakeLogSource(applog.LineSource):
 
     def _emit(self, job: ReadJob, dt_id: str, run: _Run, result: FileResult) -> None:
         line = run.result_line or run.line
-        if run.when is None:
-            applog.issue(result, f"no time for Double Take event {dt_id}", line)
-            return
         detectors = list(dict.fromkeys(run.detectors))
         if run.results == 0:
             outcome = "no_result"

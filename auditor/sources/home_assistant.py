@@ -37,7 +37,7 @@ _LINE = re.compile(
 _LOOKS_LIKE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [A-Z]+ \(")
 _EVENT = re.compile(r"^Bus:Handling <Event (?P<type>[\w.]+)\[[LR]\]: ?(?P<data>.*)>$")
 _PAIR_SPLIT = re.compile(r", (?=[a-z_][a-z0-9_]*=)")
-_DETECT = "image_processing.detect_face"
+DETECT = "image_processing.detect_face"
 _TEACH = re.compile(r"^\w+\.teach_face$")
 _TAUGHT = re.compile(r"^Depstack face taught name : (?P<name>.+)$")
 
@@ -69,34 +69,44 @@ class HomeAssistantSource(applog.LineSource):
             except ValueError:
                 applog.issue(result, "bad time in Home Assistant log line", lineno)
                 continue
-            self._event(kind_name, data, when, lineno, result)
+            emit(kind_name, data, when, lineno, result)
 
-    def _event(
-        self, kind_name: str, data: dict[str, str], when: datetime, lineno: int, result: FileResult
-    ) -> None:
-        name = data.get("name")
-        if kind_name == _DETECT:
-            kind = OperationKind.IDENTIFICATION_1TON if name else OperationKind.FACE_DETECTION
-        else:
-            kind = OperationKind.ENROLMENT
-        identified = kind is OperationKind.IDENTIFICATION_1TON
-        applog.face_event(
-            result,
-            source=NAME,
-            when=when,
-            service=kind_name.split(".", 1)[0],
-            operation=kind_name,
-            kind=kind,
-            principal=PRINCIPAL,
-            line=lineno,
-            attrs={
-                "entity_id": data.get("entity_id"),
-                "match_count": (0 if name in (None, "unknown") else 1) if identified else None,
-                "matched_names": name if identified and name != "unknown" else None,
-                "subject": name if kind is OperationKind.ENROLMENT else None,
-                "best_confidence": data.get("confidence"),
-            },
-        )
+
+def emit(
+    kind_name: str,
+    data: dict[str, str],
+    when: datetime,
+    lineno: int | None,
+    result: FileResult,
+    *,
+    source: str = NAME,
+    event_id: str | None = None,
+) -> None:
+    """One face event of Home Assistant's bus (from its log, or its event JSON: `ha_events`)."""
+    name = data.get("name")
+    if kind_name == DETECT:
+        kind = OperationKind.IDENTIFICATION_1TON if name else OperationKind.FACE_DETECTION
+    else:
+        kind = OperationKind.ENROLMENT
+    identified = kind is OperationKind.IDENTIFICATION_1TON
+    applog.face_event(
+        result,
+        source=source,
+        when=when,
+        service=kind_name.split(".", 1)[0],
+        operation=kind_name,
+        kind=kind,
+        principal=PRINCIPAL,
+        line=lineno,
+        event_id=event_id,
+        attrs={
+            "entity_id": data.get("entity_id"),
+            "match_count": (0 if name in (None, "unknown") else 1) if identified else None,
+            "matched_names": name if identified and name != "unknown" else None,
+            "subject": name if kind is OperationKind.ENROLMENT else None,
+            "best_confidence": data.get("confidence"),
+        },
+    )
 
 
 def _face_event(msg: str) -> tuple[str, dict[str, str]] | str | None:
@@ -104,17 +114,17 @@ def _face_event(msg: str) -> tuple[str, dict[str, str]] | str | None:
     if (taught := _TAUGHT.match(msg)) is not None:
         return "deepstack_face.teach_face", {"name": taught["name"]}
     if not msg.startswith("Bus:Handling <Event ") or (
-        _DETECT not in msg and "teach_face" not in msg
+        DETECT not in msg and "teach_face" not in msg
     ):
         return None
     event = _EVENT.match(msg)
     if event is None:
         return "unreadable Home Assistant face event"
     kind_name = event["type"]
-    if kind_name != _DETECT and not _TEACH.match(kind_name):
+    if kind_name != DETECT and not _TEACH.match(kind_name):
         return None  # another event that mentions one (a service call)
     data = _pairs(event["data"])
-    if kind_name == _DETECT and not data.get("entity_id"):
+    if kind_name == DETECT and not data.get("entity_id"):
         return "face event without an entity_id"
     return kind_name, data
 

@@ -34,7 +34,7 @@ from auditor.catalogue.paths import normalise_path
 from auditor.catalogue.routes import match_route, request_path
 from auditor.config.logformat import parse_line
 from auditor.core.errors import InputIssue
-from auditor.core.models import Event, Notice, OperationKind, Principal
+from auditor.core.models import NO_TIME, TIME_KNOWN, Event, Notice, OperationKind, Principal
 from auditor.sources import accessjson, jsonany
 from auditor.sources.accesstime import access_time
 from auditor.sources.base import FileResult, HashingStream, ReadJob
@@ -78,7 +78,7 @@ class HttpLogSource:
                 if found is not None:
                     self._record(job, found, result, at)
             return
-        state = _State(job.settings.httplog_formats_for(job.path))
+        state = _State(job.settings.httplog_formats_for(job.path), prelude=True)
         for lineno, raw in stream.lines(result):
             self._line(job, raw, state, result, lineno)
 
@@ -168,7 +168,7 @@ class HttpLogSource:
             if found is not None:
                 state.kind, fields = found
         if fields is not None:
-            state.after_gin, state.block = state.kind == "gin", None
+            state.after_gin, state.block, state.prelude = state.kind == "gin", None, False
             if fields.get("time") is None:
                 fields["time"] = line.runtime_time or state.wrapper_time
             return fields
@@ -185,7 +185,8 @@ class HttpLogSource:
         message = accesslines.server_message(text)
         part_of_block = message is None and accesslines.continues_block(state.block, line)
         owner = message if message is not None else state.block if part_of_block else None
-        if owner is None and state.lenient and not accesslines.broken_access(text):
+        lenient = state.lenient or state.prelude
+        if owner is None and lenient and not accesslines.broken_access(text):
             return None  # not this source's line: the wrapper sweeps it
         if owner is None:
             label = _LABELS.get(state.kind or "", "the common or combined format")
@@ -271,31 +272,33 @@ class HttpLogSource:
             )
         else:
             service, operation, kind = route.service, route.operation, route.kind
-        if f.get("time") is None and f.get("untimed"):
-            result.records -= 1
-            result.issues.append(
-                InputIssue(
+        untimed = f.get("time") is None and bool(f.get("untimed"))
+        if untimed:
+            when = NO_TIME
+            result.notices.append(
+                Notice(
                     result.path,
-                    f"{method.upper()} {path} has no time: {_LABELS[f['untimed']]} carries none"
-                    " (read the log with its runtime's timestamps, e.g. `docker logs"
-                    " --timestamps`, or log in a format with a time)",
+                    f"{method.upper()} {path} has no time: {_LABELS[f['untimed']]} carries none,"
+                    " so no rule can judge it (read the log with its runtime's timestamps, e.g."
+                    " `docker logs --timestamps`, or log in a format with a time)",
                     line=lineno,
                 )
             )
-            result.consumed += 1  # the issue names the call: no second trace by the sweep
-            return
-        try:
-            when = access_time(f.get("time"), job.settings.timezone)
-        except (ValueError, TypeError, OverflowError, OSError):  # OSError: platform time range
-            result.records -= 1
-            result.issues.append(
-                InputIssue(result.path, f"bad time {f.get('time')!r}", line=lineno)
-            )
-            return
+        else:
+            try:
+                when = access_time(f.get("time"), job.settings.timezone)
+            except (ValueError, TypeError, OverflowError, OSError):  # OSError: platform range
+                result.records -= 1
+                result.issues.append(
+                    InputIssue(result.path, f"bad time {f.get('time')!r}", line=lineno)
+                )
+                return
         status = str(f.get("status") or "")
         client = _text(f.get("client"))
         user = _text(f.get("user"))
         attrs = [("http_method", method.upper()), ("http_path", path)]
+        if untimed:
+            attrs.append((TIME_KNOWN, "false"))
         if raw_path != path:
             attrs.append(("raw_path", raw_path))
         attrs += [
@@ -355,6 +358,9 @@ class _State:
     wrapper_time: datetime | None = None
     #: the line being read is one no source claimed, of a stream that holds access lines
     lenient: bool = False
+    #: no access line read yet in a file of its own: the prose a pasted log starts with
+    #: ("here are my logs:") goes to the sweep, not to the issues
+    prelude: bool = False
 
 
 #: A line that opens a JSON array of records (`[{` or `[]`), not `[GIN]` or `[2026-...]`:

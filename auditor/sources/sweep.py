@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -38,13 +38,19 @@ import orjson
 from auditor.catalogue.outcomes import failure_of
 from auditor.catalogue.routes import match_route
 from auditor.catalogue.terms import ROUTE_MARKERS, TERMS, Term
-from auditor.core.models import MATCHING_KINDS, Event, Notice, OperationKind, Principal
+from auditor.core.models import (
+    MATCHING_KINDS,
+    NO_TIME,
+    TIME_KNOWN,
+    Event,
+    Notice,
+    OperationKind,
+    Principal,
+)
 from auditor.sources.base import FileResult, parse_time
 from auditor.sources.sweeptime import line_time
 
 NAME = "sweep"
-#: The time of a hit in a file that shows no time at all before it (marked `time_known=false`).
-NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 #: Longest text of one line or record that is swept (the rest of a longer one is not).
 MAX_SWEEP_CHARS = 1 << 20
 _ROUTE = "route"
@@ -286,7 +292,7 @@ class Sweeper:
                 **(extra or {}),
             }
             if when is None:
-                attrs["time_known"] = "false"
+                attrs[TIME_KNOWN] = "false"
             self.result.events.append(
                 Event(
                     source=NAME,

@@ -24,9 +24,10 @@ lines (`10.0.0.10 - - [11/May/2024 17:29:28] "POST /api/v1/detect/object?type=fa
 200 -`) sit between pyzm's lines in mlapi's console: each face request is one 1:N
 identification at the access line's time, a 4xx or 5xx status an attempt (`failed`).
 
-A face result with no time (mlapi's console) or no year (classic syslog) is an error at its line,
-one per result: no date is invented. The principal is `zoneminder` (map it with `name =
-"zoneminder"`).
+A face result with no year (classic syslog) is an error at its line, one per result: no date is
+invented. One with no time at all (mlapi's console outside any wrapper) is an event with no time
+(`time_known = false`), "cannot decide" for every rule that covers it, with a notice at its
+line. The principal is `zoneminder` (map it with `name = "zoneminder"`).
 """
 
 from __future__ import annotations
@@ -207,15 +208,12 @@ def _emit(
     )
 
 
-def _time(m: re.Match[str], tz: str, outer: datetime | None) -> datetime:
-    """The line's time, else the wrapper's (`outer`: journald, a syslog header with a year);
-    ValueError (the issue's text) for none, a bad one or one without a year."""
-    if m.re is _CONSOLE and outer is not None:
-        return outer
+def _time(m: re.Match[str], tz: str, outer: datetime | None) -> datetime | None:
+    """The line's time, else the wrapper's (`outer`: journald, a syslog header with a year),
+    None for a console line outside any wrapper; ValueError (the issue's text) for a bad time or
+    one without a year."""
     if m.re is _CONSOLE:
-        raise ValueError(
-            "ZoneMinder face result without a time (console output): not read as an event"
-        )
+        return outer
     if m.re is _SYSLOG:
         if m.group("iso"):
             return parse_time(m.group("iso"))

@@ -92,7 +92,12 @@ def test_audit_of_a_bundle_of_product_logs(
         for i in read_sample(rel.removeprefix("logs/")).issues
     )
     assert sorted((e["file"], e["line"], e["message"]) for e in report["errors"]) == expected
-    assert len(expected) == 13
+    assert len(expected) == 8
+    # console lines with no time anywhere are events all the same, each with a notice, and
+    # cannot be judged (they were 5 more errors before: a face call is never an input error
+    # for lacking a time)
+    untimed = [n for n in report["notices"] if "has no time" in n["message"]]
+    assert len(untimed) == 5, report["notices"]
     # one finding per police face match (Home Assistant's are a shop's: no finding)
     per_file = Counter(f["events"][0]["file"] for f in report["findings"])
     assert per_file == {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from auditor.core.models import NO_TIME
 from auditor.sources.appdetect import app_log_kind
 from tests.logsamples import issues, read_sample
 
@@ -33,13 +34,22 @@ def test_daily_log_file_commands_by_kind() -> None:
 
 
 def test_dashboard_copy_has_no_date_and_invents_none() -> None:
+    """Each face call is an event with no time (its clock kept), never an invented date and
+    never dropped: a notice at its line says no rule can judge it."""
     result = read_sample("codeproject-ai/dashboard-copy.txt")
     assert result.source == "codeproject_ai" and result.records == 4
-    assert result.events == []
-    assert [(line, msg.split(" has no date")[0]) for line, _, msg in issues(result)] == [
-        (1, "Face Processing 'list' at 11:59:28"),
-        (2, "Face Processing 'register' at 12:00:35"),
-        (4, "Face Processing 'recognize' at 12:12:33"),
+    assert result.issues == []
+    assert [
+        (e.line, e.operation, e.time, e.untimed, e.attr("logged_clock")) for e in result.events
+    ] == [
+        (1, "face.list", NO_TIME, True, "11:59:28"),
+        (2, "face.register", NO_TIME, True, "12:00:35"),
+        (4, "face.recognize", NO_TIME, True, "12:12:33"),
+    ]
+    assert [(n.line, n.message.split(" has no time")[0]) for n in result.notices] == [
+        (1, "face.list"),
+        (2, "face.register"),
+        (4, "face.recognize"),
     ]
 
 
@@ -55,12 +65,13 @@ def test_undated_lines_take_the_date_of_an_earlier_dated_line_of_the_same_day(
         "Infor Response rec'd from Face Processing command 'recognize' (#reqid 1) took 5ms\n"
     )
     result = read_sample("mixed.txt", root=tmp_path)
-    assert [(e.line, e.time.isoformat()) for e in result.events] == [
-        (2, "2025-03-16T12:12:33+00:00")
+    assert [(e.line, e.time.isoformat(), e.untimed) for e in result.events] == [
+        (2, "2025-03-16T12:12:33+00:00", False),
+        # earlier in the day than the dated line: it may be the next day; never guessed
+        (3, "1970-01-01T00:00:00+00:00", True),
+        (4, "1970-01-01T00:00:00+00:00", True),
     ]
-    # earlier in the day than the dated line: it may be the next day; never guessed
-    assert [line for line, _, _ in issues(result)] == [3, 4]
-    assert issues(result)[1][2].startswith("Face Processing 'recognize' has no date")
+    assert issues(result) == []
 
 
 def test_negatives_and_detection(tmp_path: Path) -> None:

@@ -67,11 +67,16 @@ def test_messages_log_events_by_kind() -> None:
 def test_container_output_takes_the_results_own_timestamp() -> None:
     result = read_sample("double-take/container-stdout.log")
     assert result.source == "doubletake_log" and result.records == 7
-    (event,) = result.events
+    event, untimed = result.events
     assert event.time.isoformat() == "2023-06-26T14:33:20.100000+00:00"
     assert (event.service, event.attr("matched_names")) == ("deepstack", "casey")
-    # a `processing` line without a result and without a time cannot be placed in time
-    assert issues(result) == [(29, None, "no time for Double Take event 1687790100.000000-nores1")]
+    # a `processing` line without a result and without a time cannot be placed in time: an
+    # event all the same (the recognition was started), undated, with a notice at its line
+    assert (untimed.line, untimed.outcome, untimed.untimed) == (29, "no_result", True)
+    assert [(n.line, n.message.split(":")[0]) for n in result.notices] == [
+        (29, "recognize has no time")
+    ]
+    assert issues(result) == []
 
 
 def test_one_event_per_id_and_the_bundle_timezone(tmp_path: Path) -> None:
@@ -205,7 +210,7 @@ def test_docker_compose_logs_prefix(tmp_path: Path) -> None:
     # source that reads it, so Double Take's lines give the events they give on their own
     assert result.source == "wrapped"
     alone = read_sample("double-take/container-stdout.log")
-    assert [(e.line, e.attr("matched_names")) for e in result.events] == [(6, "casey")]
+    assert [(e.line, e.attr("matched_names")) for e in result.events] == [(6, "casey"), (29, None)]
     assert [(e.line, e.time, e.operation) for e in result.events] == [
         (e.line, e.time, e.operation) for e in alone.events
     ]

@@ -9,8 +9,8 @@ from typing import Any
 
 from auditor.catalogue.operations import CATALOGUE
 from auditor.catalogue.terms import TERMS
-from auditor.core.models import MATCHING_KINDS
-from auditor.sources.sweep import NO_TIME, scan
+from auditor.core.models import MATCHING_KINDS, NO_TIME
+from auditor.sources.sweep import scan
 from tests.logsamples import read_sample
 
 ROLE = "arn:aws:sts::111122223333:assumed-role/metro-pd-search/j.doe"

@@ -37,10 +37,12 @@ def test_zm_detect_file_log() -> None:
 def test_mlapi_console_has_no_time() -> None:
     result = read_sample("zoneminder/mlapi-console.log")
     assert result.source == "zoneminder" and result.records == 4
-    assert result.events == []
-    assert issues(result) == [
-        (4, None, "ZoneMinder face result without a time (console output): not read as an event")
+    # an event all the same, undated (no date is invented), with a notice at its line
+    assert [(e.line, e.untimed, e.time.year) for e in result.events] == [(4, True, 1970)]
+    assert [(n.line, n.message.split(" has no time")[0]) for n in result.notices] == [
+        (4, "face_recognition")
     ]
+    assert issues(result) == []
 
 
 def test_frame_prefix_and_four_digit_years(tmp_path: Path) -> None:
