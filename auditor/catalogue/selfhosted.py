@@ -1,9 +1,10 @@
-"""Route table of self-hosted face APIs: deepface, InsightFace-REST, Double Take and Frigate.
+"""Route table of self-hosted face APIs: deepface, InsightFace-REST, CompreFace's embedding
+calculator, Double Take and Frigate.
 
 `auditor.catalogue.routes` appends these entries to its table. Each block names the source
 file and commit its paths were read from.
 
-deepface and InsightFace-REST mount their routes at the root of the server (`/verify`,
+deepface, InsightFace-REST and compreface-core mount their routes at the root of the server (`/verify`,
 `/extract`), names that other web applications use too (an e-mail `POST /verify`, a site
 `POST /search`). An access line carries no port, host or product name the table could key on,
 so these entries are held to what the products themselves accept: the method the route is
@@ -61,6 +62,21 @@ SELF_HOSTED: tuple[Route, ...] = (
         POST,
         "/multipart/draw_detections",
     ),
+    # CompreFace's embedding calculator (compreface-core, Flask, no prefix), called by
+    # compreface-api for every image it handles: exadel-inc/CompreFace
+    # embedding-calculator/src/_endpoints.py@a7d06c2d679cb925671bdbdbf71af675a1461679. Each
+    # detects faces and computes their embeddings; the matching is compreface-api's (its own
+    # routes, /api/v1/recognition/..., are in routes.py), so these are face detections.
+    Route("compreface_core", "/find_faces", "find_faces", K.FACE_DETECTION, POST, "/find_faces"),
+    Route(
+        "compreface_core",
+        "/find_faces_base64",
+        "find_faces_base64",
+        K.FACE_DETECTION,
+        POST,
+        "/find_faces_base64",
+    ),
+    Route("compreface_core", "/scan_faces", "scan_faces", K.FACE_DETECTION, POST, "/scan_faces"),
     # Double Take (Express, mounted at /api): jakowenko/double-take
     # api/src/routes/{recognize,match,train}.routes.js@8e2728d283b3901d688c2454086fd0b512739b53.
     # GET /api/recognize/test (a self-test on a bundled image) and GET/DELETE /api/match (reads
@@ -154,7 +170,9 @@ SELF_HOSTED: tuple[Route, ...] = (
 
 #: Root-level paths matched only as they are (lower case, no trailing slash).
 EXACT_PATHS: frozenset[str] = frozenset(
-    r.pattern.lower() for r in SELF_HOSTED if r.service in ("deepface", "insightface_rest")
+    r.pattern.lower()
+    for r in SELF_HOSTED
+    if r.service in ("deepface", "insightface_rest", "compreface_core")
 )
 #: Substrings that let a path through the cheap first test of `match_route`.
 PREFIXES: tuple[str, ...] = ("/api/recognize", "/api/train", "/api/match/", "/api/faces")

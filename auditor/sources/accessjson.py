@@ -7,6 +7,7 @@ field tables here are also what `sniff` uses to tell a JSON access log from othe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -65,6 +66,8 @@ def fields(
         message = f"{what} is not a JSON object"
         result.issues.append(InputIssue(result.path, message, line=lineno))
         return None
+    if is_compreface_core(obj):
+        return _compreface_core(obj)
     req = obj.get("request")
     nested = req if isinstance(req, dict) else {}  # Caddy: request.{method,uri,remote_ip}
     method = _first(nested, _J_METHOD) or _first(obj, _J_METHOD)
@@ -101,8 +104,49 @@ def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
+def is_compreface_core(obj: dict[str, Any]) -> bool:
+    """CompreFace's embedding calculator (compreface-core) logs JSON through its `JSONFormatter`
+    (`embedding-calculator/src/_logging.py`): `severity`, `message`, `request` (method, path,
+    filename, remote_addr), `logger`, `module`, `traceback`, `build_version`, and no time."""
+    return (
+        isinstance(obj.get("request"), dict)
+        and "severity" in obj
+        and "logger" in obj
+        and "build_version" in obj
+    )
+
+
+_STATUS_TEXT = re.compile(r"^(\d{3}) ")
+
+
+def _compreface_core(obj: dict[str, Any]) -> dict[str, Any]:
+    """One request is the record its `log_response` logger writes (`200 OK`, the status as
+    text); the other records of the request (`Found: BoundingBoxDTO(...)`) are about it."""
+    req = obj["request"]
+    status = (
+        _STATUS_TEXT.match(obj.get("message") or "")
+        if isinstance(obj.get("message"), str)
+        else None
+    )
+    logger = obj.get("logger")
+    if status is None or not (isinstance(logger, str) and logger.endswith("log_response")):
+        return {"no_request": True}
+    return {
+        "time": None,
+        "untimed": "compreface-core",
+        "method": req.get("method"),
+        "target": req.get("path"),
+        "status": status.group(1),
+        "agent": None,
+        "client": req.get("remote_addr"),
+        "user": None,
+    }
+
+
 def looks_like_json_access(obj: dict[str, Any]) -> bool:
     """True when a JSON object has an access log's request path and status (used by `sniff`)."""
+    if is_compreface_core(obj):
+        return True
     req = obj.get("request")
     if isinstance(req, dict):
         obj = {**obj, **req}

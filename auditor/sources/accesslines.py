@@ -183,6 +183,16 @@ SERVER_MESSAGES: tuple[ServerMessage, ...] = (
         re.compile(rb"\[(?:ERROR|CRITICAL)\]"),
         _TRACEBACK,
     ),
+    # nginx's error log (`ngx_log_error`: `2024/05/11 10:07:00 [warn] 23#23: *1841 ...`), which
+    # the official image sends to the same container output as the access log. A request it
+    # names (`request: "POST /..."`) is logged again by the access line: not a second call.
+    ServerMessage(
+        "nginx-error",
+        re.compile(
+            rb"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d "
+            rb"\[(?:debug|info|notice|warn|error|crit|alert|emerg)\] \d+#\d+: "
+        ),
+    ),
     ServerMessage(  # Envoy's own log: `[%Y-%m-%d %T.%e][%t][%l][%n] ...`
         "envoy",
         re.compile(
@@ -191,6 +201,19 @@ SERVER_MESSAGES: tuple[ServerMessage, ...] = (
         ),
     ),
 )
+#: the formats' names in messages (`... has no time: morgan's dev format carries none`)
+FORMAT_LABELS = {
+    "gin": "Gin's access-line format",
+    "uvicorn": "uvicorn's access-line format",
+    "morgan-dev": "morgan's dev format",
+    "morgan-tiny": "morgan's tiny format",
+    "morgan-short": "morgan's short format",
+    "envoy": "Envoy's default access-log format",
+    "custom": "the [[httplog]] format of audit.toml",
+    "compreface-core": "compreface-core's JSON log",
+}
+#: server messages whose requests an access line logs as well (a route list, an error line)
+RELOGGED = frozenset({"gin-debug", "nginx-error"})
 #: Lines Gin writes right after an access line: `c.Errors` (`Error #01: ...`), part of it.
 GIN_ERROR = re.compile(rb"^Error #\d+: ")
 #: `docker compose logs` writes `service  | ` before each line.

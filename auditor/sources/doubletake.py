@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.core.errors import InputIssue
-from auditor.core.models import Event, OperationKind, Principal
+from auditor.core.models import Event, Notice, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.jsondoc import records
 
@@ -74,6 +74,13 @@ class DoubleTakeSource:
             if not _hand_back(job, whole, result, line, index, quiet=topic.startswith(_IRRELEVANT)):
                 if topic.startswith(_IRRELEVANT):
                     result.records += 1
+            return
+        if set(obj) == {"message"} and isinstance(obj["message"], str):
+            # a `double-take/errors` payload captured without its topic: a detector's failure
+            # inside an event whose result is read elsewhere; shown, not an unreadable record
+            result.records += 1
+            note = f"Double Take error: {obj['message'][:200]}"
+            result.notices.append(Notice(result.path, note, record=index, line=line))
             return
         if "match" in obj:
             results = [obj["match"]] if isinstance(obj["match"], dict) else []

@@ -48,18 +48,6 @@ CLF = re.compile(
     rb'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<size>\S+)'
     rb'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?'
 )
-#: Encoded, doubled-slash, dot-segment or `;param` paths pass the cheap face pre-test: what
-#: they route to is only known after `normalise_path`.
-#: A request inside a server's own message (a malformed access line looks like one).
-_LABELS = {
-    "gin": "Gin's access-line format",
-    "uvicorn": "uvicorn's access-line format",
-    "morgan-dev": "morgan's dev format",
-    "morgan-tiny": "morgan's tiny format",
-    "morgan-short": "morgan's short format",
-    "envoy": "Envoy's default access-log format",
-    "custom": "the [[httplog]] format of audit.toml",
-}
 
 
 class HttpLogSource:
@@ -189,7 +177,7 @@ class HttpLogSource:
         if owner is None and lenient and not accesslines.broken_access(text):
             return None  # not this source's line: the wrapper sweeps it
         if owner is None:
-            label = _LABELS.get(state.kind or "", "the common or combined format")
+            label = accesslines.FORMAT_LABELS.get(state.kind or "", "the common or combined format")
             result.issues.append(
                 InputIssue(result.path, f"not an access-log line (expected {label})", line=lineno)
             )
@@ -197,7 +185,11 @@ class HttpLogSource:
         if message is not None:
             state.block, state.after_gin = accesslines.opens_block(message, text), False
         request = accesslines.REQUEST_IN_TEXT.search(text)
-        if owner.name != "gin-debug" and request and accesslines.may_be_face(request.group(0)):
+        if (
+            owner.name not in accesslines.RELOGGED
+            and request
+            and accesslines.may_be_face(request.group(0))
+        ):
             result.issues.append(
                 InputIssue(
                     result.path,
@@ -274,11 +266,11 @@ class HttpLogSource:
             service, operation, kind = route.service, route.operation, route.kind
         untimed = f.get("time") is None and bool(f.get("untimed"))
         if untimed:
-            when = NO_TIME
+            when, label = NO_TIME, accesslines.FORMAT_LABELS[f["untimed"]]
             result.notices.append(
                 Notice(
                     result.path,
-                    f"{method.upper()} {path} has no time: {_LABELS[f['untimed']]} carries none,"
+                    f"{method.upper()} {path} has no time: {label} carries none,"
                     " so no rule can judge it (read the log with its runtime's timestamps, e.g."
                     " `docker logs --timestamps`, or log in a format with a time)",
                     line=lineno,

@@ -227,6 +227,10 @@ class _File:
                 finish(state)
 
 
+#: wrappers whose every record is a JSON object: a line of `{` that does not peel is broken
+_JSON_WRAPPERS = {"docker_json": "Docker json-file", "journald": "journald JSON export"}
+
+
 class WrappedSource:
     """See `Source.read`."""
 
@@ -254,7 +258,18 @@ class WrappedSource:
             if not raw.strip():
                 continue
             peeled, names = peel.peel(raw, first)
-            if peeled is None:  # a line outside the wrapper: read as it is
+            if peeled is None and first in _JSON_WRAPPERS and raw.lstrip()[:1] == b"{":
+                # a json-file or journald record that does not parse: cut off (a log rotated
+                # or copied mid-write) or damaged; its text may hold a face call
+                result.issues.append(
+                    InputIssue(
+                        result.path,
+                        f"unreadable {_JSON_WRAPPERS[first]} record (cut off or malformed)",
+                        line=lineno,
+                    )
+                )
+                result.sweep_line(raw, lineno)
+            elif peeled is None:  # a line outside the wrapper: read as it is
                 state.inner(raw.rstrip(b"\r\n"), lineno, None, "", None, [])
             else:
                 state.line(peeled, lineno, names)

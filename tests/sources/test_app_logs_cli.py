@@ -80,6 +80,7 @@ def test_audit_of_a_bundle_of_product_logs(
         "logs/double-take/messages.log": "doubletake_log",
         "logs/frigate/frigate.log": "frigate_log",
         "logs/home-assistant/home-assistant.log": "home_assistant",
+        "logs/home-assistant/states-paste.txt": "ha_states",
         "logs/viseron/viseron-2023.log": "viseron",
         "logs/viseron/viseron.log": "viseron",
         "logs/zoneminder/mlapi-console.log": "zoneminder",
@@ -92,7 +93,7 @@ def test_audit_of_a_bundle_of_product_logs(
         for i in read_sample(rel.removeprefix("logs/")).issues
     )
     assert sorted((e["file"], e["line"], e["message"]) for e in report["errors"]) == expected
-    assert len(expected) == 8
+    assert len(expected) == 9
     # console lines with no time anywhere are events all the same, each with a notice, and
     # cannot be judged (they were 5 more errors before: a face call is never an input error
     # for lacking a time)

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "realworld"
 MATCHING = ("identification_1toN", "verification_1to1", "enrolment")
 EXPECTED: list[dict[str, Any]] = tomllib.loads((ROOT / "expected.toml").read_text())["file"]
 
+#: shapes no source reads (the sweep flags their face calls; the file is one error)
+_FREE_TEXT = frozenset({"freetext", "route-docs", "flask-routes"})
 #: path -> (matching operations found today, silent: no issue and no suspected event)
 GAPS: dict[str, tuple[dict[str, int], bool]] = {}
 
@@ -90,4 +92,69 @@ def test_a_dlib_call_that_returned_early_is_one_identification() -> None:
     assert [(e.line, e.attr("faces"), e.attr("match_count")) for e in zm.events] == [
         (15, "1", "1"),
         (19, "0", "0"),
+    ]
+
+
+def test_the_whole_corpus_through_the_cli(tmp_path: Path, cli: Any) -> None:
+    """The corpus as one bundle's logs/, audited by the real command with no audit.toml and no
+    principals.toml: every file gets the source `read_file` gives it, the matching operations
+    add up to the expected ones, and each file's input errors are the ones expected.toml lists."""
+    import json
+    import shutil
+
+    bundle = tmp_path / "b"
+    shutil.copytree(ROOT, bundle / "logs", ignore=shutil.ignore_patterns("*.md", "*.toml"))
+    out = tmp_path / "r.json"
+    res = cli("audit", bundle, "--no-frames", "--no-store", "--format", "json", "--output", out)
+    assert res.exit_code in (1, 3), res.output
+    report = json.loads(out.read_text())
+    logs = {i["path"]: i for i in report["inputs"] if i["kind"] == "log"}
+    assert set(logs) == {f"logs/{e['path']}" for e in EXPECTED}
+    for entry in EXPECTED:
+        job = ReadJob(str(ROOT), entry["path"], "auto", SourceSettings())
+        assert logs[f"logs/{entry['path']}"]["source"] == read_file(job).source, entry["path"]
+    kinds = report["summary"]["kinds"]
+    for kind in MATCHING:
+        want = sum(e.get("events", {}).get(kind, 0) for e in EXPECTED)
+        assert kinds.get(kind, 0) == want, kind
+    # located errors: the deliberately broken records expected.toml lists, no more, no fewer
+    # (free text carries one file-level error, "no [[text]] pattern matches", besides its hits)
+    located = collections.Counter(
+        e["file"] for e in report["errors"] if e["line"] is not None or e["record"] is not None
+    )
+    assert dict(located) == {f"logs/{e['path']}": e["errors"] for e in EXPECTED if e.get("errors")}
+    unread = {e["file"] for e in report["errors"] if e["line"] is None and e["record"] is None}
+    assert unread == {f"logs/{e['path']}" for e in EXPECTED if e["shape"] in _FREE_TEXT}
+
+
+def test_compreface_core_json_log_one_detection_per_request() -> None:
+    """compreface-core's JSONFormatter lines carry no time: each `log_response` record of a
+    /find_faces request is an undated face detection; its DEBUG lines and /status are not."""
+    result = read_file(ReadJob(str(ROOT), "compreface/core.jsonl", "auto", SourceSettings()))
+    assert (result.source, result.records, result.issues) == ("httplog", 7, [])
+    assert [(e.line, e.operation, e.outcome, e.untimed) for e in result.events] == [
+        (2, "find_faces", "succeeded", True),
+        (5, "find_faces", "succeeded", True),
+        (6, "find_faces", "failed", True),
+    ]
+
+
+def test_wrapped_json_record_cut_off_and_nginx_errors_beside_access_lines() -> None:
+    cut = read_file(ReadJob(str(ROOT), "wrappers/7f3c9a2e41b8-json.log", "auto", SourceSettings()))
+    assert [(i.line, i.message) for i in cut.issues] == [
+        (11, "unreadable Docker json-file record (cut off or malformed)")
+    ]
+    kube = "wrappers/kubectl-logs-prefix-timestamps.log"
+    mixed = read_file(ReadJob(str(ROOT), kube, "auto", SourceSettings()))
+    # line 6, nginx's `[warn] ... request: "POST /api/v1/recognition/recognize"`, is the request
+    # the access line 7 logs: neither an error nor a second call
+    assert mixed.issues == [] and [e.line for e in mixed.events] == [2, 3, 4, 5, 7]
+
+
+def test_double_take_error_payload_is_shown_not_an_unreadable_record() -> None:
+    path = "json/doubletake-mqtt-commented.json"
+    result = read_file(ReadJob(str(ROOT), path, "auto", SourceSettings()))
+    assert result.issues == []
+    assert [(n.line, n.message) for n in result.notices] == [
+        (38, "Double Take error: deepstack process error: timeout of 15000ms exceeded")
     ]
