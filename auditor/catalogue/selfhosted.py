@@ -4,14 +4,14 @@ calculator, Double Take and Frigate.
 `auditor.catalogue.routes` appends these entries to its table. Each block names the source
 file and commit its paths were read from.
 
-deepface, InsightFace-REST and compreface-core mount their routes at the root of the server (`/verify`,
-`/extract`), names that other web applications use too (an e-mail `POST /verify`, a site
-`POST /search`). An access line carries no port, host or product name the table could key on,
-so these entries are held to what the products themselves accept: the method the route is
+deepface, InsightFace-REST and compreface-core mount their routes at the root of the server
+(`/verify`, `/extract`), names that other web applications use too (an e-mail `POST /verify`, a
+site `POST /search`). An access line carries no port, host or product name the table could key
+on, so these entries are held to what the products themselves accept: the method the route is
 declared with (POST) and the exact path, letter case aside. A trailing slash does not match
 (Flask answers `/verify/` with 404, Starlette redirects `/extract/` to `/extract`, which is
-logged as its own line). The remaining risk, said plainly: any other application in the same
-log that serves `POST /verify`, `/search`, `/register`, `/find` or `/analyze` is read as a face
+logged as its own line). The remaining risk, said plainly: any other application in the same log
+that serves `POST /verify`, `/search`, `/register`, `/find` or `/analyze` is read as a face
 call. Read such a log only when the server is a face API, or split it by virtual host first.
 
 Double Take and Frigate live under `/api/` with product-specific second segments
