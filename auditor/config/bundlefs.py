@@ -25,6 +25,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
@@ -132,6 +133,10 @@ class BundleFS(Protocol):
         """Every entry under `folder` that is not a plain folder, in path order (folder by
         folder, names sorted), as bundle-relative paths; nothing when `folder` is absent."""
 
+    def modified(self, rel: str) -> datetime | None:
+        """When file `rel` was last written (UTC), None when the store does not say: dates
+        RFC 3164 syslog lines, which carry no year (`sources.syslogyear`)."""
+
 
 class LocalFS:
     """A bundle folder on this machine's disk (the behaviour of every release so far)."""
@@ -194,6 +199,13 @@ class LocalFS:
             if path.is_dir() and not path.is_symlink():
                 continue
             yield path.relative_to(self._root).as_posix()
+
+    def modified(self, rel: str) -> datetime | None:
+        """See `BundleFS.modified`."""
+        try:
+            return datetime.fromtimestamp(self.path(rel).stat().st_mtime, UTC)
+        except (OSError, ValueError, PathEscape):
+            return None
 
 
 #: Schemes refused as bundle roots: HTTP has no listing (fsspec scrapes HTML links) and follows
@@ -273,6 +285,20 @@ class FsspecFS:
         _over(rel, size, max_bytes)
         return size
 
+    def modified(self, rel: str) -> datetime | None:
+        """See `BundleFS.modified`: the object's last-modified time as its store reports it
+        (`LastModified` on S3, `mtime` on local and SFTP stores, `updated` on GCS,
+        `last_modified` on Azure)."""
+        try:
+            info = self._seen.get(self._key(rel)) or self._fs.info(self._key(rel))
+        except (OSError, ValueError, PathEscape):
+            return None
+        for key in ("LastModified", "mtime", "last_modified", "updated"):
+            when = _as_time(info.get(key))
+            if when is not None:
+                return when
+        return None
+
     def open(self, rel: str) -> BinaryIO:
         key = self._key(self.safe(rel))
         handle: BinaryIO = self._fs.open(key, "rb", block_size=REMOTE_BLOCK, cache_type="readahead")
@@ -315,6 +341,21 @@ class FsspecFS:
 
 
 _OPEN: dict[tuple[str, int], BundleFS] = {}
+
+
+def _as_time(value: object) -> datetime | None:
+    """A store's modification time (a datetime, epoch seconds or ISO text) in UTC."""
+    try:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str) and value:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
 
 
 def open_fs(location: str | os.PathLike[str]) -> BundleFS:

@@ -16,10 +16,10 @@ evidence archive pins the year it used (`[[sources]] syslog_year` in its sparse 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from auditor.config.bundlefs import open_fs
 from auditor.sources.base import ReadJob, parse_time
 
 #: Where a year came from (the `syslog_year_from` attribute).
@@ -36,15 +36,12 @@ class Year:
 
     @classmethod
     def for_file(cls, job: ReadJob) -> Year:
-        """The declared year of `job`'s file, else its modification time (None if unknown)."""
+        """The declared year of `job`'s file, else its modification time (None if unknown):
+        the file's on disk, an object's `LastModified` in object storage."""
         fixed = job.settings.syslog_year_for(job.path)
         if fixed is not None:
             return cls(fixed, None)
-        try:
-            stamp = os.stat(os.path.join(job.root, job.path)).st_mtime
-        except (OSError, ValueError):
-            return cls(None, None)
-        return cls(None, datetime.fromtimestamp(stamp, UTC))
+        return cls(None, open_fs(job.root).modified(job.path))
 
     def date(self, text: str, tz: str) -> tuple[datetime, tuple[tuple[str, str], ...]] | None:
         """(time, attributes that say how it was dated) for `May 11 17:29:26`; None when

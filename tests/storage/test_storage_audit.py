@@ -130,3 +130,28 @@ def test_unreadable_key_is_an_incomplete_audit(
     read = {i["path"]: i["records"] for i in report["inputs"] if i["kind"] == "log"}
     assert read["logs/ct.json"] == 10  # the other log was read in full
     assert "logs/old.json" in done.stderr or errors[0]["message"]
+
+
+def test_rfc3164_lines_in_a_store_take_the_year_of_the_objects_last_modified(
+    s3: S3Server, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """Classic syslog times have no year; on disk it comes from the file's modification time,
+    in object storage from the object's `LastModified` (moto: the upload time), and each event
+    says so. A line dated after that time is of the year before."""
+    from datetime import UTC, datetime
+
+    lines = (DEMO.parents[0] / "realworld" / "wrappers" / "syslog-rfc3164.log").read_bytes()
+    s3.client.put_object(Bucket="audits", Key="syslog/logs/messages.log", Body=lines)
+    out = tmp_path / "r.json"
+    done = cli("audit", "s3://audits/syslog", "--no-frames", "--no-store", "--format", "json",
+               "--output", out)  # fmt: skip
+    assert done.exit_code in (0, 1), done.output
+    report = json.loads(out.read_text())
+    assert report["errors"] == []
+    now = datetime.now(UTC)
+    years = {f["events"][0]["time"][:4] for f in report["findings"]} | {
+        s["time"][:4] for g in report["undecided"] for s in g["sample"]
+    }
+    # the corpus lines are dated May 11: this year once May 11 has passed, else the year before
+    may = datetime(now.year, 5, 11, tzinfo=UTC)
+    assert years == {str(now.year if now > may else now.year - 1)}
