@@ -63,6 +63,17 @@ SDK_TERMS: tuple[tuple[str, str, str], ...] = (
     ("azure_face", "cf.face.find_similars", "FindSimilar"),
     ("face_recognition", "face_recognition.api.compare_faces", "compare_faces"),
     ("opencv", "facerecognizersf", "FaceRecognizerSF.match"),
+    # Azure's .NET SDK in stack traces: `FaceOperations.VerifyFaceToFaceWithHttpMessagesAsync`,
+    # `FaceOperationsExtensions.VerifyFaceToFaceAsync`
+    ("azure_face", "verifyfacetoface", "Verify"),
+    # the DeepStack Python client as robmarkcole's HASS-Deepstack-face and deepstack-ui call it
+    # (`self._dsface.recognise(image)`, `dsface.recognize(image_bytes)`, `dsface.register(...)`)
+    ("deepstack", "dsface.recognize(", "face.recognize"),
+    ("deepstack", "dsface.recognise(", "face.recognize"),
+    ("deepstack", "dsface.register(", "face.register"),
+    ("deepstack", "._dsface.recognize(", "face.recognize"),
+    ("deepstack", "._dsface.recognise(", "face.recognize"),
+    ("deepstack", "._dsface.register(", "face.register"),
     # DeepFace's own log line of a find() (`Searching <img> in <n> length datastore`, from
     # deepface/modules/recognition.py) and the result dict of a verify() as printed
     ("deepface", "length datastore", "find"),
@@ -105,7 +116,10 @@ def _operation_terms() -> list[Term]:
 
 
 def _sdk_terms() -> list[Term]:
-    kinds = {(s, o): k for (s, o), k in CATALOGUE.items()}
+    """SDK_TERMS with their kinds: the operation catalogue's, or for an HTTP API's client
+    (DeepStack's) the route catalogue's."""
+    kinds = {(r.service, r.operation): r.kind for r in ROUTES}
+    kinds.update({(s, o): k for (s, o), k in CATALOGUE.items()})
     return [Term(text, svc, op, kinds[(svc, op)]) for svc, text, op in SDK_TERMS]
 
 

@@ -61,11 +61,17 @@ _METHOD_BEFORE = re.compile(
 )
 _ARN = re.compile(r"\barn:aws[a-z-]*:(?:iam|sts)::(\d{12}):[A-Za-z0-9+=,.@_/:-]+")
 #: Lines that only list or document endpoints: a route named there was not called.
+#: distinct operations on one line from which it is a listing, not a call (`scan`)
+_LISTING = 3
 _NOT_A_CALL = re.compile(
     r"\[GIN-debug\]|<Rule '|APIRoute\(|\bRouterExplorer\b|\bRoutesResolver\b|\bMapped \{"
     r"|\bMapped \"\{|\broute registered\b|\bregister(?:ed|ing)? route|\badd_url_rule\b"
     r"|@(?:app|router|bp|blueprint)\.(?:route|get|post|put|patch|delete)\("
-    r"|-->\s*\S+\s*\(\d+ handlers?\)|^\s*\|.*\|\s*$|^\s{0,3}#{1,6}\s",
+    r"|-->\s*\S+\s*\(\d+ handlers?\)|^\s*\|.*\|\s*$|^\s{0,3}#{1,6}\s"
+    # `flask routes` rows (endpoint, methods, rule) and URLs whose host is a placeholder
+    # (`http://<compreface-host>:8000/...`: documentation, never run)
+    r"|^\s*[\w.]+\s+(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)(?:,\s?[A-Z]+)*\s+/\S*\s*$"
+    r"|://<[^>\s]+>",
     re.IGNORECASE,
 )
 
@@ -120,15 +126,21 @@ def scan(text: str) -> list[Hit]:
         if (hit.service, hit.operation) not in seen:
             seen.add((hit.service, hit.operation))
             kept.append(hit)
-    return kept
+    # a line naming three or more different operations lists them (documentation, an IAM
+    # policy's actions, a route table): a call names the one it makes
+    return kept if len({h.operation for h in kept}) < _LISTING else []
 
 
 def _term(low: str, text: str, start: int, end: int, terms: tuple[Term, ...]) -> Hit | None:
-    if start > 0 and _joins(low[start - 1]):
-        return None
+    if start > 0 and _joins(low[start]) and _joins(low[start - 1]):
+        return None  # inside a longer name (a term that starts with `.` may follow one)
     after = low[end + 1 : end + 10]
-    if _joins(after[:1]) and not any(
-        after.startswith(s) and not _joins(after[len(s) : len(s) + 1]) for s in _SUFFIXES
+    if (
+        _joins(low[end])
+        and _joins(after[:1])
+        and not any(
+            after.startswith(s) and not _joins(after[len(s) : len(s) + 1]) for s in _SUFFIXES
+        )
     ):
         return None
     matched = text[start : end + 1]

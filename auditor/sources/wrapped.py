@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from auditor.core.errors import InputIssue
-from auditor.sources import envelopes, jsonany, peel, syslogyear
+from auditor.sources import accesslines, envelopes, jsonany, peel, syslogyear
 from auditor.sources.appdetect import APP_LOGS, app_log_kind
 from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
 from auditor.sources.detect import json_kind
@@ -170,7 +170,9 @@ class _File:
             self.apps[stream] = name
         elif name == "httplog":
             self.access.add(stream)
-        elif name is None and stream in self.access:
+        elif name is None and (stream in self.access or (self.access and _server_error(text))):
+            # a server writes its error log to the other stream (nginx: stderr) of the same
+            # container as its access log: both are httplog's
             name, lenient = "httplog", True
         mark = (result.records, len(result.events), result.consumed)
         source: Any = SOURCES.get(name) if name else None
@@ -309,6 +311,12 @@ class WrappedSource:
                 # in its events, and an evidence archive publishes the events alone)
                 name = str(ev.get("logStreamName") or "")
                 state.inner(body, line, index, name, _when(when, state.job), ["cloudwatch", *names])
+
+
+def _server_error(text: bytes) -> bool:
+    """True for an nginx error-log line (`2024/05/11 10:04:02 [error] 23#23: ...`)."""
+    message = accesslines.server_message(accesslines.clean(text).text)
+    return message is not None and message.name == "nginx-error"
 
 
 def _access_streams(head: bytes, first: str) -> set[str]:

@@ -158,3 +158,16 @@ def test_double_take_error_payload_is_shown_not_an_unreadable_record() -> None:
     assert [(n.line, n.message) for n in result.notices] == [
         (38, "Double Take error: deepstack process error: timeout of 15000ms exceeded")
     ]
+
+
+@pytest.mark.parametrize("entry", EXPECTED, ids=[e["path"] for e in EXPECTED])
+def test_the_sweep_flags_each_free_text_call_once_and_no_negative(entry: dict[str, Any]) -> None:
+    """The suspected sweep, file by file: one located event per face call no source reads
+    (`suspected_lines`; -1 for a record located by its index), none on a negative line
+    (route listings, documentation, placeholder examples, label detection)."""
+    result = read_file(ReadJob(str(ROOT), entry["path"], "auto", SourceSettings()))
+    swept = [e for e in result.events if e.kind.value == "suspected_face_matching"]
+    lines = [-1 if e.line is None else e.line for e in swept]
+    assert lines == entry.get("suspected_lines", [])
+    assert len(swept) == entry["suspected"]
+    assert not set(lines) & set(entry.get("negatives", []))

@@ -165,3 +165,38 @@ def test_the_rest_of_a_file_a_source_gave_up_on_is_swept(tmp_path: Path) -> None
     (event,) = result.events
     assert event.operation == "CompareFaces"
     assert event.line == text.splitlines().index('    "note": "then CompareFaces was called"') + 1
+
+
+def test_listings_and_placeholders_are_not_calls() -> None:
+    """`flask routes` rows, URLs whose host is a placeholder, and lines that name three or more
+    different operations (documentation, an IAM policy's actions) list calls; they make none."""
+    assert scan("api.search_faces      POST     /faces/search") == []
+    assert scan("routes.verify     POST,GET  /api/v1/verification/verify") == []
+    assert scan('curl -X POST "http://<compreface-host>:8000/api/v1/recognition/recognize"') == []
+    listing = "Rekognition equivalents: SearchFacesByImage (1:N), CompareFaces (1:1), IndexFaces."
+    assert scan(listing) == []
+    # two operations on one line may be a call and its fallback: still hits
+    two = "fallback from SearchFacesByImage to CompareFaces failed"
+    assert [h.operation for h in scan(two)] == ["SearchFacesByImage", "CompareFaces"]
+
+
+def test_sdk_calls_seen_in_real_tracebacks() -> None:
+    """The DeepStack Python client as HASS-Deepstack-face (`self._dsface.recognize(image)`) and
+    deepstack-ui call it, and Azure's .NET SDK frames (`VerifyFaceToFaceAsync`)."""
+    found = [
+        (h.service, h.operation, h.kind.value)
+        for text in (
+            "    predictions = self._dsface.recognize(image)",
+            "    dsface.register(face_name, image_bytes)",
+            "   at Microsoft.Azure.CognitiveServices.Vision.Face.FaceOperationsExtensions."
+            "VerifyFaceToFaceAsync(IFaceOperations operations, Guid faceId1)",
+        )
+        for h in scan(text)
+    ]
+    assert found == [
+        ("deepstack", "face.recognize", "identification_1toN"),
+        ("deepstack", "face.register", "enrolment"),
+        ("azure_face", "Verify", "verification_1to1"),
+    ]
+    # a name that only contains the client's variable is not a call
+    assert scan("mydsface.recognize_later = True") == []
