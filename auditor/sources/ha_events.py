@@ -21,8 +21,8 @@ from typing import Any
 
 from auditor.core.errors import InputIssue
 from auditor.sources import home_assistant
-from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import records
+from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.sources.jsondoc import RecordSource
 
 NAME = "ha_events"
 _TEACH = re.compile(r"^\w+\.teach_face$")
@@ -41,31 +41,15 @@ def is_event(obj: dict[str, Any]) -> bool:
     return isinstance(inner, dict) and "event_type" in inner and "time_fired" in inner
 
 
-class HomeAssistantEventsSource:
+class HomeAssistantEventsSource(RecordSource):
     """See `Source.read`."""
 
     name = NAME
 
-    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`."""
-        for rec, line, index in records(stream, result):
-            self._event(job, rec, line, index, result)
-
-    def read_record(
-        self,
-        job: ReadJob,
-        rec: Any,
-        line: int | None,
-        index: int | None,
-        result: FileResult,
-        state: dict[str, Any],
-    ) -> None:
-        """One record from a wrapper (`sources.wrapped`)."""
-        self._event(job, rec, line, index, result)
-
-    def _event(
+    def record(
         self, job: ReadJob, obj: Any, line: int | None, index: int | None, result: FileResult
     ) -> None:
+        """See `RecordSource.record`: one event, or one message of the WebSocket protocol."""
         if isinstance(obj, dict) and isinstance(obj.get("type"), str) and obj["type"] in _PROTOCOL:
             result.records += 1
             return  # the protocol around the events: counted and left

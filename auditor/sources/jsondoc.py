@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.sources import jsonany
-from auditor.sources.base import FileResult, HashingStream
+from auditor.sources.base import FileResult, HashingStream, ReadJob
 
 
 def documents(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, int | None]]:
@@ -72,3 +72,34 @@ def dig(obj: Any, *keys: str) -> Any:
             return None
         obj = obj.get(key)
     return obj
+
+
+class RecordSource:
+    """The entry points of a source that reads JSON records one at a time, in a file of its own
+    (any layout, `records`) or handed over by a wrapper (`sources.wrapped`), through one
+    `record` method: the two ways in cannot drift apart."""
+
+    name: str
+
+    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
+        """See `Source.read`."""
+        for rec, line, index in records(stream, result):
+            self.record(job, rec, line, index, result)
+
+    def read_record(
+        self,
+        job: ReadJob,
+        rec: Any,
+        line: int | None,
+        index: int | None,
+        result: FileResult,
+        state: dict[str, Any],
+    ) -> None:
+        """One record from a wrapper; this kind of source keeps no state between records."""
+        self.record(job, rec, line, index, result)
+
+    def record(
+        self, job: ReadJob, rec: Any, line: int | None, index: int | None, result: FileResult
+    ) -> None:
+        """Read one record (`line`: where it starts, `index`: its place in an array)."""
+        raise NotImplementedError

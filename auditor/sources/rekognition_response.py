@@ -26,8 +26,8 @@ from auditor.catalogue.operations import classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import OperationKind
 from auditor.sources import applog
-from auditor.sources.base import FileResult, HashingStream, ReadJob
-from auditor.sources.jsondoc import records
+from auditor.sources.base import FileResult, ReadJob
+from auditor.sources.jsondoc import RecordSource
 
 NAME = "rekognition_response"
 PRINCIPAL = "unknown"
@@ -55,29 +55,15 @@ def operation_of(obj: dict[str, Any]) -> str | None:
     return None
 
 
-class RekognitionResponseSource:
+class RekognitionResponseSource(RecordSource):
     """See `Source.read`."""
 
     name = NAME
 
-    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`."""
-        for rec, line, index in records(stream, result):
-            self._response(rec, line, index, result)
-
-    def read_record(
-        self,
-        job: ReadJob,
-        rec: Any,
-        line: int | None,
-        index: int | None,
-        result: FileResult,
-        state: dict[str, Any],
+    def record(
+        self, job: ReadJob, obj: Any, line: int | None, index: int | None, result: FileResult
     ) -> None:
-        """One record from a wrapper (`sources.wrapped`)."""
-        self._response(rec, line, index, result)
-
-    def _response(self, obj: Any, line: int | None, index: int | None, result: FileResult) -> None:
+        """See `RecordSource.record`: one response."""
         operation = operation_of(obj) if isinstance(obj, dict) else None
         if operation is None and isinstance(obj, dict) and any(k in obj for k in _OTHER_KEYS):
             result.records += 1
