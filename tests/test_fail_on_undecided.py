@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.core.reportdoc import TypedReport
 from auditor.report.sarif import to_sarif
 
 PACKS = Path(__file__).resolve().parents[1] / "fixtures" / "packs"
@@ -73,7 +74,7 @@ def test_fail_on_undecided_makes_them_fail(tmp_path: Path) -> None:
     assert not report["findings"]
     assert report["settings"]["fail_on_undecided"] is True
     assert "cannot-decide entr(ies) with --fail-on-undecided (exit 1)" in table
-    invocation = to_sarif(report)["runs"][0]["invocations"][0]
+    invocation = to_sarif(TypedReport.of(report))["runs"][0]["invocations"][0]
     assert (invocation["exitCode"], invocation["exitCodeDescription"]) == (
         1,
         "cannot-decide entries with --fail-on-undecided",

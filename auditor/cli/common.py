@@ -6,7 +6,7 @@ import enum
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
@@ -25,6 +25,7 @@ from auditor.cli.terminal import (
 from auditor.core import defaults
 from auditor.core.errors import AuditorError
 from auditor.core.gate import FAIL_ON
+from auditor.core.reportdoc import TypedReport
 from auditor.faces.detectors import DETECTORS
 from auditor.faces.kernels import KERNELS
 
@@ -311,7 +312,7 @@ def _write(text: str, output: str | None, fmt: str = "", color: bool = False) ->
 
 
 def _stream(
-    reporter: Any, report: dict[str, Any], options: Any, output: str | None, fmt: str = ""
+    reporter: Any, report: TypedReport, options: Any, output: str | None, fmt: str = ""
 ) -> str:
     """Write a streaming format straight to its file (or stdout) instead of one big string."""
     if output is None or output == "-":
@@ -407,7 +408,7 @@ def _check_output_dir(directory: Path) -> None:
 
 
 def _render_all(
-    report: dict[str, Any],
+    document: Mapping[str, Any],
     formats: list[str],
     outputs: list[str],
     show_faces: bool = False,
@@ -424,8 +425,14 @@ def _render_all(
     Only the table on stdout is coloured and takes the terminal's width; files get
     `report.table.DEFAULT_WIDTH` and no colour, so they are the same bytes everywhere.
     """
+    from auditor.core.report import ReportShapeError
     from auditor.report import REPORTERS, RenderOptions
     from auditor.report.table import DEFAULT_WIDTH
+
+    try:
+        report = TypedReport.of(document)
+    except ReportShapeError as exc:
+        _fail(f"cannot render the report: {exc}")
 
     def warn(message: str) -> None:
         echo(f"auditor: warning: {message}", err=True)

@@ -13,9 +13,11 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from auditor.core.reportdoc import TypedReport
 
 #: The `--format` names for `--help`, written out so that listing them does not import every
 #: reporter (and the log sources behind the HTML excerpts) on each start; `format_name`
@@ -170,22 +172,23 @@ def progress(
     return update, bar.stop
 
 
-def verdict_line(report: dict[str, Any], exit_code: int) -> str:
+def verdict_line(report: Mapping[str, Any] | TypedReport, exit_code: int) -> str:
     """`auditor: 13 findings (1 critical, 10 high, 2 medium), 45 cannot decide, exit 1`."""
     from auditor.core.gate import SEVERITIES
     from auditor.report.common import undecided_count
 
-    summary = report.get("summary", {})
-    counts = summary.get("findings", {})
-    total = sum(int(counts.get(s, 0)) for s in SEVERITIES)
-    parts = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s))
+    typed = TypedReport.of(report)
+    summary = typed.head.summary
+    counts = summary.findings.model_dump()
+    total = sum(counts[s] for s in SEVERITIES)
+    parts = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s])
     text = f"auditor: {total} finding{'' if total == 1 else 's'}"
     if parts:
         text += f" ({parts})"
-    if summary.get("baselined"):
-        text += f", {summary['baselined']} baselined"
-    text += f", {undecided_count(report)} cannot decide"
-    errors = len(report.get("errors") or [])
+    if summary.baselined:
+        text += f", {summary.baselined} baselined"
+    text += f", {undecided_count(typed)} cannot decide"
+    errors = len(typed.head.errors)
     if errors:
         text += f", {errors} input error{'' if errors == 1 else 's'}"
     return f"{text}, exit {exit_code}"

@@ -24,6 +24,7 @@ SCHEMA = "auditor.report/v1"
 __all__ = [
     "SCHEMA",
     "Report",
+    "ReportHead",
     "ReportShapeError",
     "load_report",
     "report_schema",
@@ -296,8 +297,9 @@ class ErrorEntry(_Model):
     message: str
 
 
-class Report(_Model):
-    """A whole `auditor.report/v1` document."""
+class ReportHead(_Model):
+    """Everything of a report but its findings: small, so it is validated whole, while the
+    findings (millions, streamed) are validated one by one (`reportdoc.TypedReport`)."""
 
     schema_: Literal["auditor.report/v1"] = Field(alias="schema")
     tool: Tool
@@ -307,12 +309,17 @@ class Report(_Model):
     inputs: tuple[InputEntry, ...]
     packs: tuple[PackEntry, ...]
     summary: Summary
-    findings: tuple[Finding, ...]
     undecided: tuple[Undecided, ...]
     notices: tuple[NoticeEntry, ...]
     probes: tuple[ProbeSummary, ...]
     face_engine: FaceEngine | None
     errors: tuple[ErrorEntry, ...]
+
+
+class Report(ReportHead):
+    """A whole `auditor.report/v1` document."""
+
+    findings: tuple[Finding, ...]
 
 
 class ReportShapeError(ValueError):
@@ -330,9 +337,11 @@ def _path(loc: Iterable[int | str]) -> str:
     return text or "(document)"
 
 
-def problems(error: ValidationError, limit: int = 10) -> list[str]:
-    """`path: message` for the first `limit` problems pydantic found."""
-    out = [f"{_path(e['loc'])}: {e['msg']}" for e in error.errors()[:limit]]
+def problems(
+    error: ValidationError, limit: int = 10, root: tuple[int | str, ...] = ()
+) -> list[str]:
+    """`path: message` for the first `limit` problems pydantic found (paths under `root`)."""
+    out = [f"{_path((*root, *e['loc']))}: {e['msg']}" for e in error.errors()[:limit]]
     if error.error_count() > limit:
         out.append(f"... and {error.error_count() - limit} more")
     return out

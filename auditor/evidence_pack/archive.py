@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from auditor.core.errors import AuditorError
+from auditor.core.reportdoc import TypedReport
 from auditor.evidence_pack.records import Record, RecordError, cut
 from auditor.evidence_pack.shape import _STRING, MAX_REPORT_BYTES, pack_id_ok, parse_report
 from auditor.report.base import RenderOptions
@@ -115,7 +116,7 @@ def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes
     (the caller finds them; a pack that changed since the run cannot be published as used).
     """
     entries: dict[str, bytes] = {}
-    entries["report.json"] = JsonReporter().render(report, RenderOptions()).encode()
+    entries["report.json"] = JsonReporter().render(TypedReport.of(report), RenderOptions()).encode()
     events = [ev for f in report.get("findings", []) for ev in f.get("events", [])]
     sources = {
         i["path"]: i.get("source") for i in report.get("inputs", []) if i.get("kind") == "log"

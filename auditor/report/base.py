@@ -1,15 +1,16 @@
-"""The reporter interface: one module per output format renders the report dict.
+"""The reporter interface: one module per output format renders a `core.reportdoc.TypedReport`.
 
-`report["findings"]` is any sized, re-iterable sequence of finding dicts (a list, or a
-`auditor.core.jsonstream.Lazy` read back from spill files or the store): reporters iterate it and
-never index or slice it.
+`report.findings` is a sized, re-iterable stream of typed findings (read back from spill files or
+the store and validated one by one): reporters iterate it and never index or slice it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
+
+from auditor.core.reportdoc import TypedReport
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Reporter(Protocol):
     name: str
     extension: str
 
-    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, report: TypedReport, options: RenderOptions) -> str:
         """The whole document as text."""
 
 
@@ -46,5 +47,5 @@ class StreamingReporter(Reporter, Protocol):
     """A format that can write itself piece by piece (JSON, SARIF, CSV): the command line
     prefers `write`, so a report with millions of findings never becomes one string."""
 
-    def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
+    def write(self, report: TypedReport, options: RenderOptions, out: TextIO) -> None:
         """Write the same text `render` returns to `out`."""

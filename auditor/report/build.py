@@ -287,7 +287,46 @@ def build_report(
     already sorted: a list or a `Lazy` over the audit's spill files.
     """
     groups = undecided or UndecidedGroups()
-    summary: dict[str, Any] = {
+    summary = _summary(records, tally, counts, excused, groups, packs, len(issues))
+    summary.update(frame_summary)
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "auditor", "version": __version__},
+        "run": {
+            "id": run_id,
+            "started": _ts(started),
+            "finished": _ts(finished),
+            "status": "incomplete" if issues else "complete",
+            **(run_facts or {}),
+        },
+        "bundle": {"name": bundle.name},
+        "settings": settings,
+        "inputs": _inputs(inputs),
+        "packs": [pack_dict(p) for p in sorted(packs, key=lambda p: p.id)],
+        "summary": summary,
+        "findings": findings,
+        "undecided": groups.entries(),
+        "notices": _notices(notices),
+        "probes": probes,
+        "face_engine": face_engine or None,
+        "errors": [
+            i.as_dict()
+            for i in sorted(issues, key=lambda i: (i.file, i.line or 0, i.record or 0, i.message))
+        ],
+    }
+
+
+def _summary(
+    records: int,
+    tally: EventTally,
+    counts: FindingCounts,
+    excused: int,
+    groups: UndecidedGroups,
+    packs: list[Pack],
+    errors: int,
+) -> dict[str, Any]:
+    """The `summary` block before the frame pass adds its counts (zero without frames)."""
+    return {
         "events": records,
         "face_operations": tally.face_operations,
         "kinds": dict(sorted(tally.kinds.items())),
@@ -307,50 +346,34 @@ def build_report(
         "frames_missing": 0,
         "faces_detected": 0,
         "persons": 0,
-        "errors": len(issues),
+        "errors": errors,
     }
-    summary.update(frame_summary)
-    return {
-        "schema": SCHEMA,
-        "tool": {"name": "auditor", "version": __version__},
-        "run": {
-            "id": run_id,
-            "started": _ts(started),
-            "finished": _ts(finished),
-            "status": "incomplete" if issues else "complete",
-            **(run_facts or {}),
-        },
-        "bundle": {"name": bundle.name},
-        "settings": settings,
-        "inputs": [
-            {
-                "path": i.path,
-                "kind": i.kind,
-                "sha256": i.sha256,
-                "records": i.records,
-                "errors": i.errors,
-                "source": i.source,
-            }
-            for i in sorted(inputs, key=lambda i: (i.kind, i.path))
-        ],
-        "packs": [pack_dict(p) for p in sorted(packs, key=lambda p: p.id)],
-        "summary": summary,
-        "findings": findings,
-        "undecided": groups.entries(),
-        "notices": [
-            {
-                "file": n.file,
-                "line": n.line,
-                "record": n.record,
-                "event_id": n.event_id,
-                "message": n.message,
-            }
-            for n in sorted(notices, key=lambda n: (n.file, n.line or 0, n.record or 0))
-        ],
-        "probes": probes,
-        "face_engine": face_engine or None,
-        "errors": [
-            i.as_dict()
-            for i in sorted(issues, key=lambda i: (i.file, i.line or 0, i.record or 0, i.message))
-        ],
-    }
+
+
+def _inputs(inputs: list[InputFile]) -> list[dict[str, Any]]:
+    """`inputs[]`, by kind then path."""
+    return [
+        {
+            "path": i.path,
+            "kind": i.kind,
+            "sha256": i.sha256,
+            "records": i.records,
+            "errors": i.errors,
+            "source": i.source,
+        }
+        for i in sorted(inputs, key=lambda i: (i.kind, i.path))
+    ]
+
+
+def _notices(notices: list[Notice]) -> list[dict[str, Any]]:
+    """`notices[]`, by file, line and record."""
+    return [
+        {
+            "file": n.file,
+            "line": n.line,
+            "record": n.record,
+            "event_id": n.event_id,
+            "message": n.message,
+        }
+        for n in sorted(notices, key=lambda n: (n.file, n.line or 0, n.record or 0))
+    ]

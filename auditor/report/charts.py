@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.report.common import SEVERITIES
+from auditor.core.report import Finding, PackEntry, UndecidedSample
+from auditor.report.common import SEVERITIES, first_event
 
 WIDTH = 760
 LEFT, RIGHT = 12, 12
@@ -48,12 +49,12 @@ class PackTimeline:
     height: int = 74
 
 
-def _window_text(pack: dict[str, Any]) -> str:
-    start = (pack.get("effective_from") or "")[:10]
-    until = (pack.get("effective_until") or "")[:10]
+def _window_text(pack: PackEntry) -> str:
+    start = (pack.effective_from or "")[:10]
+    until = (pack.effective_until or "")[:10]
     if not start and not until:
         return "effective period not in this report"
-    mark = pack.get("dates_confidence") or "?"
+    mark = pack.dates_confidence or "?"
     return f"in force {start or '…'} to {until or 'open-ended'} (dates {mark})"
 
 
@@ -68,31 +69,30 @@ def _ticks(lo: datetime, hi: datetime, x: Any) -> list[dict[str, Any]]:
 
 
 def pack_timeline(
-    pack: dict[str, Any],
-    findings: Iterable[dict[str, Any]],
-    undecided: Iterable[dict[str, Any]],
+    pack: PackEntry,
+    findings: Iterable[Finding],
+    undecided: Iterable[tuple[str, Iterable[UndecidedSample]]],
 ) -> PackTimeline | None:
     """The timeline of one pack, or None when the report lists no operation under it.
 
     Points are the pack's findings (one per finding, coloured by severity) and the events of
-    its cannot-decide sample; excused events are only counted in the report, so they are not
-    plotted (the legend says so).
+    its cannot-decide sample (`undecided`: (rule, sample events) per group); excused events are
+    only counted in the report, so they are not plotted (the legend says so).
     """
     raw: list[tuple[datetime, str, str]] = []
     for f in findings:
-        when = _time(f["events"][0]["time"])
+        first = first_event(f)
+        when = _time(first.time)
         if when:
-            raw.append(
-                (when, f["severity"], f"{f['rule']} {f['severity']} {f['events'][0]['time']}")
-            )
-    for u in undecided:
-        for ev in u.get("sample") or []:
-            when = _time(ev.get("time"))
+            raw.append((when, f.severity, f"{f.rule} {f.severity} {first.time}"))
+    for rule, sample in undecided:
+        for ev in sample:
+            when = _time(ev.time)
             if when:
-                raw.append((when, "undecided", f"{u['rule']} cannot decide {ev['time']}"))
+                raw.append((when, "undecided", f"{rule} cannot decide {ev.time}"))
     if not raw:
         return None
-    start, until = _time(pack.get("effective_from")), _time(pack.get("effective_until"))
+    start, until = _time(pack.effective_from), _time(pack.effective_until)
     times = [t for t, _, _ in raw] + [t for t in (start, until) if t]
     lo, hi = min(times), max(times)
     span = max((hi - lo).total_seconds(), 86400.0)
@@ -123,7 +123,7 @@ def pack_timeline(
             }
         )
     return PackTimeline(
-        pack=pack["id"],
+        pack=pack.id,
         first=min(t for t, _, _ in raw).strftime("%Y-%m-%d"),
         last=max(t for t, _, _ in raw).strftime("%Y-%m-%d"),
         window=None if window is None else (round(window[0], 1), round(window[1] - window[0], 1)),
@@ -134,12 +134,12 @@ def pack_timeline(
     )
 
 
-def by_organisation(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def by_organisation(findings: Iterable[Finding]) -> dict[str, Any]:
     """Horizontal bars, one per organisation (most findings first), stacked by severity."""
     counts: dict[str, Counter[str]] = {}
     for f in findings:
-        org = str(f["events"][0]["organisation"])
-        counts.setdefault(org, Counter())[f["severity"]] += 1
+        org = first_event(f).organisation
+        counts.setdefault(org, Counter())[f.severity] += 1
     rows = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     if not rows:
         return {"rows": [], "height": 0, "width": WIDTH}

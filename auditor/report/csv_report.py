@@ -12,10 +12,12 @@ sees a formula. The columns are documented in docs/reports.md.
 from __future__ import annotations
 
 import io
-from typing import Any, TextIO
+from typing import TextIO
 
+from auditor.core.report import Finding
+from auditor.core.reportdoc import TypedReport
 from auditor.report.base import RenderOptions
-from auditor.report.common import finding_faces, finding_persons
+from auditor.report.common import finding_faces, finding_persons, first_event
 
 COLUMNS = (
     "time",
@@ -85,38 +87,37 @@ def _bool(value: object) -> str:
     return "yes" if value else "no"
 
 
-def row(finding: dict[str, Any]) -> dict[str, object]:
+def row(finding: Finding) -> dict[str, object]:
     """The CSV row of one finding (its first event: duties spanning events name the first)."""
-    ev = finding["events"][0]
+    ev = first_event(finding)
     faces = finding_faces(finding)
-    frames = finding.get("frames", [])
     return {
-        "time": ev["time"],
-        "organisation": ev["organisation"],
-        "category": ev["category"],
-        "principal": ev["principal"],
-        "service": ev["service"],
-        "operation": ev["operation"],
-        "kind": ev["kind"],
-        "outcome": ev["outcome"],
-        "attempt": _bool(finding["attempt"]),
-        "pack": finding["pack"],
-        "rule": finding["rule"],
-        "severity": finding["severity"],
-        "confidence": finding["confidence"],
-        "baselined": _bool(finding.get("baselined")),
-        "file": ev["file"],
-        "record": ev.get("record"),
-        "line": ev.get("line"),
-        "event_id": ev.get("event_id"),
-        "frames": len(frames),
+        "time": ev.time,
+        "organisation": ev.organisation,
+        "category": ev.category,
+        "principal": ev.principal,
+        "service": ev.service,
+        "operation": ev.operation,
+        "kind": ev.kind,
+        "outcome": ev.outcome,
+        "attempt": _bool(finding.attempt),
+        "pack": finding.pack,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "confidence": finding.confidence,
+        "baselined": _bool(finding.baselined),
+        "file": ev.file,
+        "record": ev.record,
+        "line": ev.line,
+        "event_id": ev.event_id,
+        "frames": len(finding.frames),
         "faces": "" if faces is None else faces,
         "persons": len(finding_persons(finding)),
-        "probes": ";".join(p["name"] for p in finding.get("probes", [])),
-        "frame_paths": ";".join(fr["path"] for fr in frames),
-        "finding_id": finding["id"],
-        "title": finding["title"],
-        "message": finding["message"],
+        "probes": ";".join(p.name for p in finding.probes),
+        "frame_paths": ";".join(fr.path for fr in finding.frames),
+        "finding_id": finding.id,
+        "title": finding.title,
+        "message": finding.message,
     }
 
 
@@ -126,16 +127,16 @@ class CsvReporter:
     name = "csv"
     extension = "csv"
 
-    def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
+    def write(self, report: TypedReport, options: RenderOptions, out: TextIO) -> None:
         """See `StreamingReporter.write`: one row per finding, as they come."""
         if options.csv_bom:
             out.write(BOM)
         out.write(line(list(COLUMNS)))
-        for f in report["findings"]:
+        for f in report.findings:
             values = row(f)
             out.write(line([neutralise(values[c]) for c in COLUMNS]))
 
-    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, report: TypedReport, options: RenderOptions) -> str:
         """See `Reporter.render`."""
         buf = io.StringIO()
         self.write(report, options, buf)

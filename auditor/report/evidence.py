@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from auditor.core.report import EventRef, Finding, PackEntry
 from auditor.report.base import RenderOptions
-from auditor.report.common import finding_faces, location_text, web_url
+from auditor.report.common import finding_faces, first_event, location_text, web_url
 from auditor.report.excerpt import excerpts
 from auditor.report.thumbs import Thumbnail, thumbnail
 
@@ -21,15 +22,17 @@ from auditor.report.thumbs import Thumbnail, thumbnail
 MAX_THUMBNAILS = 400
 
 Segments = list[tuple[str, bool]]
+#: (file, record, line) -> the log record's text (`excerpt.excerpts`).
+Excerpts = dict[tuple[str, int | None, int | None], str]
 
 
-def _event_key(ev: dict[str, Any]) -> tuple[Any, ...]:
-    return (ev["file"], ev.get("record"), ev.get("line"), ev.get("event_id"), ev["time"])
+def _event_key(ev: EventRef) -> tuple[Any, ...]:
+    return (ev.file, ev.record, ev.line, ev.event_id, ev.time)
 
 
-def _needles(ev: dict[str, Any]) -> list[str]:
+def _needles(ev: EventRef) -> list[str]:
     """The values the rules matched on: who, what operation on which service, and when."""
-    values = [ev.get(k) for k in ("operation", "principal", "time", "event_id", "service")]
+    values = [ev.operation, ev.principal, ev.time, ev.event_id, ev.service]
     found = {str(v) for v in values if v is not None and len(str(v)) >= 3}
     return sorted(found, key=lambda v: (-len(v), v))  # longest first: no nested marks
 
@@ -53,7 +56,7 @@ def marked(text: str, needles: list[str]) -> Segments:
     return out
 
 
-def excerpt_view(text: str | None, ev: dict[str, Any]) -> dict[str, Any] | None:
+def excerpt_view(text: str | None, ev: EventRef) -> dict[str, Any] | None:
     """The matched lines of an excerpt (marked) and the whole record (marked), or None."""
     if text is None:
         return None
@@ -67,27 +70,24 @@ def excerpt_view(text: str | None, ev: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _why(finding: dict[str, Any], pack: dict[str, Any] | None) -> dict[str, Any]:
+def _why(finding: Finding, pack: PackEntry | None) -> dict[str, Any]:
     """The reasons a finding stands, from the pack entry the report carries."""
-    pack = pack or {}
-    rule: dict[str, Any] = next(
-        (r for r in pack.get("rules") or [] if r["id"] == finding["rule"]), {}
-    )
-    cite = list(rule.get("cite") or [])
+    rule = next((r for r in pack.rules if r.id == finding.rule), None) if pack else None
+    cite = set(rule.cite) if rule else set()
     sources = [
         {
-            "id": s["id"],
-            "title": s["title"],
-            "confidence": s["confidence"],
-            "url": s["url"] if web_url(s.get("url")) else None,
-            "raw_url": s.get("url") or "",
+            "id": s.id,
+            "title": s.title,
+            "confidence": s.confidence,
+            "url": s.url if web_url(s.url) else None,
+            "raw_url": s.url,
         }
-        for s in pack.get("sources") or []
-        if s["id"] in cite
+        for s in (pack.sources if pack else ())
+        if s.id in cite
     ]
-    start = rule.get("effective_from") or pack.get("effective_from")
-    until = rule.get("effective_until") or pack.get("effective_until")
-    own = bool(rule.get("effective_from") or rule.get("effective_until"))
+    own_from, own_until = (rule.effective_from, rule.effective_until) if rule else (None, None)
+    start = own_from or (pack.effective_from if pack else None)
+    until = own_until or (pack.effective_until if pack else None)
     return {
         "sources": sources,
         "window": None
@@ -95,35 +95,34 @@ def _why(finding: dict[str, Any], pack: dict[str, Any] | None) -> dict[str, Any]
         else {
             "from": (start or "")[:10] or "…",
             "until": (until or "")[:10] or "open-ended (still in force)",
-            "confidence": pack.get("dates_confidence") or "?",
-            "timezone": pack.get("timezone") or "UTC",
-            "own": own,
+            "confidence": (pack.dates_confidence if pack else None) or "?",
+            "timezone": (pack.timezone if pack else None) or "UTC",
+            "own": bool(own_from or own_until),
         },
-        "exceptions": list(rule.get("exceptions") or []),
-        "known_rule": bool(rule),
-        "kind": rule.get("kind", ""),
+        "exceptions": list(rule.exceptions) if rule else [],
+        "known_rule": rule is not None,
+        "kind": rule.kind if rule else "",
     }
 
 
 def _frames(
-    f: dict[str, Any], options: RenderOptions, made: dict[tuple[str, str], Thumbnail]
+    f: Finding, options: RenderOptions, made: dict[tuple[str, str], Thumbnail]
 ) -> list[dict[str, Any]]:
     frames = []
-    for fr in f.get("frames", []):
-        labels = list(fr.get("box_persons") or [])
+    for fr in f.frames:
+        labels = list(fr.box_persons)
         item = {
-            **fr,
+            **fr.model_dump(),
             "thumb": None,
             "width": 0,
             "height": 0,
             "note": None,
             "probe_marks": [
-                (str(p["name"]), labels[p["box"]] if 0 <= p["box"] < len(labels) else "")
-                for p in fr.get("probe_boxes") or []
+                (p.name, labels[p.box] if 0 <= p.box < len(labels) else "") for p in fr.probe_boxes
             ],
         }
-        if fr.get("sha256") and options.bundle_root:
-            key = (fr["path"], fr["sha256"])
+        if fr.sha256 and options.bundle_root:
+            key = (fr.path, fr.sha256)
             thumb = made.get(key)
             if thumb is None and len(made) >= MAX_THUMBNAILS:
                 thumb = Thumbnail(
@@ -134,56 +133,56 @@ def _frames(
             elif thumb is None:
                 thumb = made[key] = thumbnail(
                     options.bundle_root,
-                    fr["path"],
-                    fr["sha256"],
-                    fr.get("boxes") or [],
+                    fr.path,
+                    fr.sha256,
+                    [list(b) for b in fr.boxes],
                     options.show_faces,
-                    tuple(fr.get("box_persons") or ()),
-                    {int(p["box"]): str(p["name"]) for p in fr.get("probe_boxes") or []},
+                    fr.box_persons,
+                    {p.box: p.name for p in fr.probe_boxes},
                 )
             item.update(thumb=thumb.uri, width=thumb.width, height=thumb.height, note=thumb.note)
-        elif fr.get("sha256"):
+        elif fr.sha256:
             item["note"] = "thumbnail not available: no bundle folder given"
         frames.append(item)
     return frames
 
 
+def _event_view(
+    ev: EventRef, texts: dict[tuple[str, int | None, int | None], str]
+) -> dict[str, Any]:
+    """One event of a card: where, its attributes in order, and its marked log excerpt."""
+    return {
+        **ev.model_dump(),
+        "where": location_text(ev),
+        "attributes": sorted((str(k), str(v)) for k, v in ev.attributes.items()),
+        "excerpt": excerpt_view(texts.get((ev.file, ev.record, ev.line)), ev),
+    }
+
+
 def cards(
-    findings: list[dict[str, Any]], packs: Iterable[dict[str, Any]], options: RenderOptions
+    findings: list[Finding], packs: Iterable[PackEntry], options: RenderOptions
 ) -> list[dict[str, Any]]:
     """One card per event (in report order), with every finding on that event grouped."""
-    by_id = {p["id"]: p for p in packs}
-    texts: dict[tuple[str, int | None, int | None], str] = {}
+    by_id = {p.id: p for p in packs}
+    texts: Excerpts = {}
     if options.bundle_root:
-        texts = excerpts(options.bundle_root, (e for f in findings for e in f["events"]))
+        texts = excerpts(options.bundle_root, (e for f in findings for e in f.events))
     made: dict[tuple[str, str], Thumbnail] = {}  # a frame shared by findings is encoded once
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for f in findings:
-        key = _event_key(f["events"][0])
+        first = first_event(f)
+        key = _event_key(first)
         card = out.get(key)
         if card is None:
             card = out[key] = {
-                "anchor": f"e-{f['id']}",
-                "event": f["events"][0],
-                "events": [],
+                "anchor": f"e-{f.id}",
+                "event": first,
+                "events": [_event_view(ev, texts) for ev in f.events],
                 "findings": [],
                 "frames": _frames(f, options, made),
-                "probes": list(f.get("probes") or []),
+                "probes": list(f.probes),
                 "faces": finding_faces(f),
-                "severity": f["severity"],
+                "severity": f.severity,
             }
-            for ev in f["events"]:
-                card["events"].append(
-                    {
-                        **ev,
-                        "where": location_text(ev),
-                        "attributes": sorted(
-                            (str(k), str(v)) for k, v in (ev.get("attributes") or {}).items()
-                        ),
-                        "excerpt": excerpt_view(
-                            texts.get((ev["file"], ev.get("record"), ev.get("line"))), ev
-                        ),
-                    }
-                )
-        card["findings"].append({**f, "why": _why(f, by_id.get(f["pack"]))})
+        card["findings"].append({**f.model_dump(), "why": _why(f, by_id.get(f.pack))})
     return list(out.values())

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from auditor.config.bundlefs import BundleFS, PathEscape, open_fs
+from auditor.report.common import Located
 from auditor.sources.base import FileResult
 from auditor.sources.ctstream import START, stream_records
 from auditor.sources.jsondoc import records_of
@@ -142,7 +143,7 @@ def _line_records(lines: dict[int, str], wanted: dict[int, set[int]]) -> dict[tu
 
 
 def excerpts(
-    bundle_root: str, events: Iterable[dict[str, Any]]
+    bundle_root: str, events: Iterable[Located]
 ) -> dict[tuple[str, int | None, int | None], str]:
     """(file, record, line) -> excerpt text for every event that can be found again.
 
@@ -153,9 +154,9 @@ def excerpts(
         fs = open_fs(bundle_root)
     except PathEscape:
         return {}
-    by_file: dict[str, list[dict[str, Any]]] = {}
+    by_file: dict[str, list[Located]] = {}
     for ev in events:
-        by_file.setdefault(ev["file"], []).append(ev)
+        by_file.setdefault(ev.file, []).append(ev)
     out: dict[tuple[str, int | None, int | None], str] = {}
     for file, evs in sorted(by_file.items()):
         try:
@@ -163,14 +164,12 @@ def excerpts(
             fs.check(path[1])
         except (PathEscape, OSError):
             continue
-        lines = {e["line"] for e in evs if e.get("line") is not None}
-        records = {
-            e["record"] for e in evs if e.get("line") is None and e.get("record") is not None
-        }
+        lines = {e.line for e in evs if e.line is not None}
+        records = {e.record for e in evs if e.line is None and e.record is not None}
         in_lines: dict[int, set[int]] = {}
         for e in evs:
-            if e.get("line") is not None and e.get("record") is not None:
-                in_lines.setdefault(e["line"], set()).add(e["record"])
+            if e.line is not None and e.record is not None:
+                in_lines.setdefault(e.line, set()).add(e.record)
         try:
             found_lines = _lines(path, lines) if lines else {}
             found_records = _records(path, records) if records else {}
@@ -178,8 +177,8 @@ def excerpts(
         except (OSError, ValueError, EOFError, RecursionError):
             continue
         for e in evs:
-            key = (file, e.get("record"), e.get("line"))
-            line, record = e.get("line"), e.get("record")
+            line, record = e.line, e.record
+            key = (file, record, line)
             if line is not None and record is not None and (line, record) in found_in_lines:
                 out[key] = found_in_lines[(line, record)]
             elif line is not None and line in found_lines:

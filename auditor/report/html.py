@@ -24,6 +24,8 @@ from typing import Any
 
 import jinja2
 
+from auditor.core.report import ErrorEntry, NoticeEntry, UndecidedSample
+from auditor.core.reportdoc import TypedReport
 from auditor.report import charts
 from auditor.report.base import RenderOptions
 from auditor.report.common import (
@@ -62,7 +64,7 @@ def _css() -> tuple[str, str]:
     return css, f"sha256-{digest}"
 
 
-def _verdict(report: dict[str, Any]) -> dict[str, str]:
+def _verdict(report: TypedReport) -> dict[str, str]:
     decided = verdict(report)
     return {
         "css": decided.css,
@@ -72,12 +74,12 @@ def _verdict(report: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _where(item: dict[str, Any]) -> str:
-    text = str(item.get("file") or "")
-    if item.get("line") is not None:
-        text += f":{item['line']}"
-    if item.get("record") is not None:
-        text += f" (record {item['record']})"
+def _where(item: NoticeEntry | ErrorEntry) -> str:
+    text = item.file or ""
+    if item.line is not None:
+        text += f":{item.line}"
+    if item.record is not None:
+        text += f" (record {item.record})"
     return text
 
 
@@ -85,20 +87,16 @@ def _anchor(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "pack"
 
 
-def _undecided(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rules that could not be judged, grouped by pack, rule and reason, with where it happened.
-
-    Reports aggregate `undecided[]` per (pack, rule, reason) with a count and a sample of
-    events; stored runs from before that list one entry per event, grouped here the same way.
-    """
-    groups: dict[tuple[str, str, str], tuple[int, list[str], list[dict[str, Any]]]] = {}
-    for u in report.get("undecided") or []:
-        key = (str(u.get("pack", "")), str(u.get("rule", "")), str(u.get("reason", "")))
+def _undecided(report: TypedReport) -> list[dict[str, Any]]:
+    """Rules that could not be judged, by pack, rule and reason, with where it happened (the
+    first five places of the group's sample) and the sample events that have a time."""
+    groups: dict[tuple[str, str, str], tuple[int, list[str], list[UndecidedSample]]] = {}
+    for u in report.head.undecided:
+        key = (u.pack, u.rule, u.reason)
         count, where, sample = groups.get(key, (0, [], []))
-        events = u.get("sample") if "sample" in u else [u.get("event") or {"file": ""}]
-        where += [location_text(e) for e in events or []]
-        sample += [e for e in events or [] if e.get("time")]
-        groups[key] = (count + int(u.get("count", 1)), where, sample)
+        where += [location_text(e) for e in u.sample]
+        sample += [e for e in u.sample if e.time]
+        groups[key] = (count + u.count, where, sample)
     out = []
     for k, (count, where, sample) in sorted(groups.items()):
         shown = sorted(set(where))[:5]
@@ -117,34 +115,35 @@ def _undecided(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _overview(
-    report: dict[str, Any], undecided: list[dict[str, Any]]
+    report: TypedReport, undecided: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The pack x (severities, cannot decide, status) matrix: packs with findings, and the
     packs without (folded in the page; their cannot-decide count still shows)."""
-    counts: dict[str, Counter[str]] = {p["id"]: Counter() for p in report["packs"]}
-    for f in report["findings"]:
-        counts.setdefault(f["pack"], Counter())[f["severity"]] += 1
+    packs = report.head.packs
+    counts: dict[str, Counter[str]] = {p.id: Counter() for p in packs}
+    for f in report.findings:
+        counts.setdefault(f.pack, Counter())[f.severity] += 1
     cannot = undecided_by_pack(report)
     with_findings: list[dict[str, Any]] = []
     without: list[dict[str, Any]] = []
-    for p in report["packs"]:
-        c = counts[p["id"]]
-        undecided_n = int(cannot.get(p["id"], 0))
+    for p in packs:
+        c = counts[p.id]
+        undecided_n = int(cannot.get(p.id, 0))
         total = sum(c.values())
         row = {
-            "id": p["id"],
-            "title": p.get("title") or p["id"],
-            "version": p["version"],
-            "pack_status": p.get("status", ""),
-            "anchor": _anchor(p["id"]),
+            "id": p.id,
+            "title": p.title or p.id,
+            "version": p.version,
+            "pack_status": p.status,
+            "anchor": _anchor(p.id),
             "counts": {s: c.get(s, 0) for s in SEVERITIES},
             "total": total,
             "cannot_decide": undecided_n,
             "status": "findings" if total else ("cannot decide" if undecided_n else "clear"),
             "timeline": charts.pack_timeline(
                 p,
-                (f for f in report["findings"] if f["pack"] == p["id"]) if total else (),
-                [u for u in undecided if u["pack"] == p["id"]],
+                (f for f in report.findings if f.pack == p.id) if total else (),
+                [(u["rule"], u["sample"]) for u in undecided if u["pack"] == p.id],
             ),
         }
         (with_findings if total else without).append(row)
@@ -162,19 +161,19 @@ class _Digest:
         return len(text)
 
 
-def json_sha256(report: dict[str, Any]) -> str:
+def json_sha256(report: TypedReport) -> str:
     """The SHA-256 of the JSON report of this run as `--format json` writes it (UTF-8)."""
     sink = _Digest()
     JsonReporter().write(report, RenderOptions(), sink)  # type: ignore[arg-type]
     return sink.sha.hexdigest()
 
 
-def _footer_css(report: dict[str, Any]) -> tuple[str, str]:
+def _footer_css(report: TypedReport) -> tuple[str, str]:
     """The print footer (`@page` margin boxes): the run id and "page N of M". The run id is
     the tool's hex id; anything else a stored document might carry is reduced to safe
     characters, since it lands in a CSS string."""
-    run_id = re.sub(r"[^A-Za-z0-9._-]", "_", str(report["run"]["id"]))[:64]
-    name = re.sub(r"[^A-Za-z0-9 ._-]", "_", str(report["bundle"]["name"]))[:60]
+    run_id = re.sub(r"[^A-Za-z0-9._-]", "_", report.head.run.id)[:64]
+    name = re.sub(r"[^A-Za-z0-9 ._-]", "_", report.head.bundle.name)[:60]
     css = (
         "@page { size: A4; margin: 16mm 14mm 18mm;"
         f' @bottom-left {{ content: "auditor run {run_id} \\00B7  {name}";'
@@ -186,9 +185,10 @@ def _footer_css(report: dict[str, Any]) -> tuple[str, str]:
     return css, f"sha256-{digest}"
 
 
-def context(report: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
-    """Everything the template shows, computed from the report dict (and the bundle folder)."""
-    everything = report["findings"]
+def context(report: TypedReport, options: RenderOptions) -> dict[str, Any]:
+    """Everything the template shows, computed from the typed report (and the bundle folder)."""
+    head = report.head
+    everything = report.findings
     findings = list(islice(everything, MAX_DETAILED))
     more = max(0, len(everything) - len(findings))
     css, css_hash = _css()
@@ -200,28 +200,28 @@ def context(report: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
         "css_hash": css_hash,
         "footer_css": footer_css,
         "footer_hash": footer_hash,
-        "schema": report.get("schema", ""),
-        "tool": report["tool"],
-        "run": report["run"],
-        "bundle_name": report["bundle"]["name"],
-        "summary": report["summary"],
+        "schema": head.schema_,
+        "tool": head.tool,
+        "run": head.run,
+        "bundle_name": head.bundle.name,
+        "summary": head.summary,
         "severities": SEVERITIES,
         "verdict": _verdict(report),
-        "probes": report.get("probes", []),
-        "packs": report["packs"],
+        "probes": head.probes,
+        "packs": head.packs,
         "overview": with_findings,
         "overview_clear": without,
         "orgs": charts.by_organisation(everything),
-        "cards": cards(findings, report["packs"], options),
+        "cards": cards(findings, head.packs, options),
         "more_findings": more,
         "detailed": len(findings),
-        "errors": [{**e, "where": _where(e)} for e in report["errors"]],
-        "notices": [{**n, "where": _where(n)} for n in report["notices"]],
-        "inputs": report["inputs"],
+        "errors": [{**e.model_dump(), "where": _where(e)} for e in head.errors],
+        "notices": [{**n.model_dump(), "where": _where(n)} for n in head.notices],
+        "inputs": head.inputs,
         "show_faces": options.show_faces,
         "undecided": undecided,
         "json_sha256": json_sha256(report),
-        "settings": report.get("settings") or {},
+        "settings": head.settings,
     }
 
 
@@ -231,7 +231,7 @@ class HtmlReporter:
     name = "html"
     extension = "html"
 
-    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, report: TypedReport, options: RenderOptions) -> str:
         """See `Reporter.render`."""
         template = _environment().get_template("report.html.j2")
         return template.render(**context(report, options))

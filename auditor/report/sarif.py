@@ -23,20 +23,21 @@ from __future__ import annotations
 import io
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, TextIO, cast
 from urllib.parse import quote
 
 from auditor.core.jsonstream import Lazy, write_json
+from auditor.core.report import ErrorEntry, EventRef, Finding, NoticeEntry, PackEntry, PackRule
+from auditor.core.reportdoc import TypedReport
 from auditor.report.base import RenderOptions
 from auditor.report.common import (
+    Located,
     finding_faces,
     finding_persons,
-    help_uri,
-    markdown_text,
+    first_event,
     rules_of,
-    template_text,
     verdict,
-    web_url,
 )
 from auditor.report.sarif_github import (
     MAX_GZIP_BYTES,
@@ -47,15 +48,13 @@ from auditor.report.sarif_github import (
     priority,
     results_cap,
 )
+from auditor.report.sarif_rules import LEVELS, sarif_rule
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 BASE_ID = "BUNDLEROOT"
 #: The repository root, the base GitHub code scanning resolves every relative uri against.
 ROOT_ID = "SRCROOT"
 FINGERPRINT_KEY = "auditorFinding/v1"
-LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
-#: GitHub code scanning reads this property to rank results (CVSS-like 0.0-10.0).
-SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 #: Bundle inputs listed as artifacts (packs live outside the bundle: see driver properties).
 _ROLES = {
     "log": "analysisTarget",
@@ -76,140 +75,80 @@ def _artifact(path: str, root: str | None = None) -> dict[str, Any]:
     return {"uri": _uri(f"{root}/{path}" if root else path), "uriBaseId": ROOT_ID}
 
 
-def _rule(pack: dict[str, Any], rule: dict[str, Any], rule_id: str) -> dict[str, Any]:
-    title = template_text(rule["title"])
-    citation = pack.get("citation") or ""
-    cited = [s for s in pack.get("sources") or [] if s["id"] in set(rule.get("cite") or [])]
-    lines = [
-        f"{title}.",
-        "",
-        f"Pack {pack['id']} {pack['version']} ({pack.get('status', '')}): "
-        f"{pack.get('title', pack['id'])}.",
-    ]
-    md = [
-        f"**{markdown_text(title)}**",
-        "",
-        f"Pack {markdown_text(pack['id'])} {markdown_text(pack['version'])} "
-        f"({markdown_text(pack.get('status', ''))}): "
-        f"{markdown_text(pack.get('title', pack['id']))}.",
-    ]
-    if citation:
-        lines += ["", f"Citation: {citation}"]
-        md += ["", f"Citation: {markdown_text(citation)}"]
-    if cited:
-        lines += ["", "Sources:"] + [
-            f"- [{s['confidence']}] {s['title']} "
-            f"{s.get('url', '') if web_url(s.get('url')) else ''}".rstrip()
-            for s in cited
-        ]
-        md += ["", "Sources:", ""] + [
-            f"- \\[{markdown_text(s['confidence'])}\\] "
-            + (
-                f"[{markdown_text(s['title'])}](<{s['url']}>)"
-                if web_url(s.get("url"))
-                else markdown_text(s["title"])
-            )
-            for s in cited
-        ]
-    out: dict[str, Any] = {
-        "id": rule_id,
-        "name": f"{pack['id']}/{rule['id']}",
-        "shortDescription": {"text": title},
-        "fullDescription": {
-            "text": f"{title} ({rule.get('kind', 'prohibit')} rule of "
-            f"{pack.get('title', pack['id'])})."
-        },
-        "help": {"text": "\n".join(lines), "markdown": "\n".join(md)},
-        "defaultConfiguration": {"level": LEVELS.get(rule["severity"], "warning")},
-        "properties": {
-            "pack": pack["id"],
-            "packVersion": pack["version"],
-            "severity": rule["severity"],
-            "confidence": rule.get("confidence", "P"),
-            "kind": rule.get("kind", "prohibit"),
-            "security-severity": SECURITY_SEVERITY.get(rule["severity"], "5.5"),
-            "tags": ["face-recognition", "moratorium", pack["id"]],
-        },
-    }
-    uri = help_uri(pack, rule)
-    if uri:
-        out["helpUri"] = uri
-    return out
-
-
-def _start_line(item: dict[str, Any]) -> int | None:
+def _start_line(item: Located) -> int | None:
     """The line the record starts on: `start_line` (records of a multi-line document), else
     the line a line-located record is on."""
-    line = item.get("start_line")
-    if line is None:
-        line = item.get("line")
-    return None if line is None else int(line)
+    line = getattr(item, "start_line", None)
+    return item.line if line is None else int(line)
 
 
-def _location(event: dict[str, Any], root: str | None) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": _artifact(event["file"], root)}
+def _location(event: EventRef, root: str | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": _artifact(event.file, root)}
     line = _start_line(event)
     if line is not None:
         physical["region"] = {"startLine": line}
     loc: dict[str, Any] = {"physicalLocation": physical}
-    if event.get("record") is not None:
+    if event.record is not None:
         loc["logicalLocations"] = [
             {
-                "name": f"record {event['record']}",
-                "fullyQualifiedName": f"{event['file']}#{event['record']}",
+                "name": f"record {event.record}",
+                "fullyQualifiedName": f"{event.file}#{event.record}",
                 "kind": "element",
             }
         ]
     return loc
 
 
-def _result(finding: dict[str, Any], index: int, rule_id: str, root: str | None) -> dict[str, Any]:
-    first = finding["events"][0]
+def _properties(finding: Finding) -> dict[str, Any]:
+    """What a code-scanning view filters results on (the first event's who, what and when)."""
+    first = first_event(finding)
+    return {
+        "findingId": finding.id,
+        "pack": finding.pack,
+        "packVersion": finding.pack_version,
+        "severity": finding.severity,
+        "confidence": finding.confidence,
+        "attempt": finding.attempt,
+        "baselined": finding.baselined,
+        "time": first.time,
+        "eventId": first.event_id,
+        "principal": first.principal,
+        "organisation": first.organisation,
+        "category": first.category,
+        "service": first.service,
+        "operation": first.operation,
+        "operationKind": first.kind,
+        "outcome": first.outcome,
+        "faces": finding_faces(finding),
+        "persons": len(finding_persons(finding)),
+        "probes": [p.name for p in finding.probes],
+    }
+
+
+def _result(finding: Finding, index: int, rule_id: str, root: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": rule_id,
         "ruleIndex": index,
         "kind": "fail",
-        "level": LEVELS.get(finding["severity"], "warning"),
-        "message": {"text": finding["message"]},
-        "locations": [_location(first, root)],
-        "partialFingerprints": {FINGERPRINT_KEY: finding["id"]},
-        "properties": {
-            "findingId": finding["id"],
-            "pack": finding["pack"],
-            "packVersion": finding["pack_version"],
-            "severity": finding["severity"],
-            "confidence": finding["confidence"],
-            "attempt": finding["attempt"],
-            "baselined": bool(finding.get("baselined")),
-            "time": first["time"],
-            "eventId": first.get("event_id"),
-            "principal": first["principal"],
-            "organisation": first["organisation"],
-            "category": first["category"],
-            "service": first["service"],
-            "operation": first["operation"],
-            "operationKind": first["kind"],
-            "outcome": first["outcome"],
-            "faces": finding_faces(finding),
-            "persons": len(finding_persons(finding)),
-            "probes": [p["name"] for p in finding.get("probes", [])],
-        },
+        "level": LEVELS.get(finding.severity, "warning"),
+        "message": {"text": finding.message},
+        "locations": [_location(first_event(finding), root)],
+        "partialFingerprints": {FINGERPRINT_KEY: finding.id},
+        "properties": _properties(finding),
     }
     related = []
-    for i, fr in enumerate(finding.get("frames", []), start=1):
-        faces = "not analysed" if fr.get("faces") is None else f"{fr['faces']} face(s)"
+    for i, fr in enumerate(finding.frames, start=1):
+        faces = "not analysed" if fr.faces is None else f"{fr.faces} face(s)"
         related.append(
             {
                 "id": i,
-                "physicalLocation": {"artifactLocation": _artifact(fr["path"], root)},
-                "message": {
-                    "text": f"frame: {faces}" + (f" ({fr['error']})" if fr.get("error") else "")
-                },
+                "physicalLocation": {"artifactLocation": _artifact(fr.path, root)},
+                "message": {"text": f"frame: {faces}" + (f" ({fr.error})" if fr.error else "")},
             }
         )
     if related:
         result["relatedLocations"] = related
-    if finding.get("baselined"):
+    if finding.baselined:
         result["suppressions"] = [
             {
                 "kind": "external",
@@ -220,10 +159,10 @@ def _result(finding: dict[str, Any], index: int, rule_id: str, root: str | None)
     return result
 
 
-def _notification(item: dict[str, Any], level: str, root: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"level": level, "message": {"text": item["message"]}}
-    if item.get("file"):
-        physical: dict[str, Any] = {"artifactLocation": _artifact(item["file"], root)}
+def _notification(item: NoticeEntry | ErrorEntry, level: str, root: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"level": level, "message": {"text": item.message}}
+    if item.file:
+        physical: dict[str, Any] = {"artifactLocation": _artifact(item.file, root)}
         line = _start_line(item)
         if line is not None:
             physical["region"] = {"startLine": line}
@@ -254,8 +193,113 @@ def _bases(root: str | None) -> dict[str, Any]:
     }
 
 
+class _Results:
+    """The results, made one by one while the document is written (the findings may be
+    streamed), and the rules they point into. A stored finding of a rule its pack no longer
+    lists gets a rule of its own, appended while the results are written: keys are written
+    sorted, so `tool` (and its rules) comes after `results`, when those rules are known."""
+
+    def __init__(self, report: TypedReport, root: str | None, limit: int) -> None:
+        self.report = report
+        self.root = root
+        self.cap = results_cap(report, limit)
+        self.pairs = rules_of(report)
+        self.index = {(p.id, r.id): i for i, (p, r) in enumerate(self.pairs)}
+        counts = Counter(r.id for _, r in self.pairs)
+        # rule ids are meant to be unique across packs; if two packs share one, qualify both
+        self.qualify = {rid for rid, n in counts.items() if n > 1}
+
+    def _kept(self) -> Iterator[Finding]:
+        """The findings the results cap keeps (all of them when there is no cap)."""
+        cap = self.cap
+        room = cap[1] if cap is not None else 0
+        for f in self.report.findings:
+            if cap is not None:
+                key = priority(f)
+                if key > cap[0] or (key == cap[0] and room == 0):
+                    continue
+                if key == cap[0]:
+                    room -= 1
+            yield f
+
+    def _rule_index(self, f: Finding) -> int:
+        i = self.index.get((f.pack, f.rule))
+        if i is None:  # a finding of a rule the pack no longer lists (stored run)
+            pack = PackEntry(
+                id=f.pack,
+                version=f.pack_version,
+                sha256="",
+                path="",
+                status="",
+                title=f.pack,
+                citation="",
+                sources=(),
+                rules=(),
+            )
+            rule = PackRule(
+                id=f.rule,
+                title=f.title,
+                severity=f.severity,
+                confidence=f.confidence,
+                kind="prohibit",
+                cite=(),
+            )
+            self.pairs.append((pack, rule))
+            i = self.index[(f.pack, f.rule)] = len(self.pairs) - 1
+        return i
+
+    def results(self) -> Iterator[dict[str, Any]]:
+        for f in self._kept():
+            i = self._rule_index(f)
+            yield _result(f, i, self._rule_id(f.pack, f.rule), self.root)
+
+    def rules(self) -> list[dict[str, Any]]:
+        return [sarif_rule(p, r, self._rule_id(p.id, r.id)) for p, r in self.pairs]
+
+    def _rule_id(self, pack: str, rule: str) -> str:
+        """Rule ids are meant to be unique across packs; if two packs share one, both are
+        qualified with their pack."""
+        return f"{pack}/{rule}" if rule in self.qualify else rule
+
+
+def _invocation(report: TypedReport, root: str | None, cap_note: str | None) -> dict[str, Any]:
+    """The one invocation: the gate's exit code and why, input errors and notices."""
+    head = report.head
+    decided = verdict(report)
+    invocation: dict[str, Any] = {
+        "executionSuccessful": head.run.status == "complete",
+        "exitCode": decided.exit_code,
+        "exitCodeDescription": decided.short(),
+        "startTimeUtc": head.run.started,
+        "endTimeUtc": head.run.finished,
+        "toolExecutionNotifications": [_notification(e, "error", root) for e in head.errors],
+        "toolConfigurationNotifications": [_notification(n, "warning", root) for n in head.notices],
+    }
+    if cap_note is not None:
+        invocation["toolExecutionNotifications"].append(
+            {"level": "warning", "message": {"text": cap_note}}
+        )
+    return invocation
+
+
+def _driver(report: TypedReport, made: _Results) -> dict[str, Any]:
+    tool = report.head.tool
+    return {
+        "name": tool.name,
+        "version": tool.version,
+        "semanticVersion": tool.version,
+        "rules": Lazy(made.rules, len(made.pairs)),
+        "properties": {
+            "packs": [
+                {"id": p.id, "version": p.version, "sha256": p.sha256, "path": p.path}
+                for p in report.head.packs
+            ]
+        },
+    }
+
+
 def to_sarif(
-    report: dict[str, Any],
+    report: TypedReport,
     root: str | None = None,
     info_uri: str | None = None,
     limit: int = MAX_RESULTS,
@@ -264,109 +308,34 @@ def to_sarif(
 
     `root` is the bundle's path in the repository (`check_root`), `info_uri` the tool's web
     page, `limit` the most results written."""
-    pairs = rules_of(report)
-    cap = results_cap(report, limit)
-    written = limit if cap is not None else len(report["findings"])
-    index = {(p["id"], r["id"]): i for i, (p, r) in enumerate(pairs)}
-    counts = Counter(r["id"] for _, r in pairs)
-    # rule ids are meant to be unique across packs; if two packs share one, qualify both
-    qualify = {rid for rid, n in counts.items() if n > 1}
-
-    def results() -> Any:
-        # a generator: results are made one by one while the document is written
-        room = cap[1] if cap is not None else 0
-        for f in report["findings"]:
-            if cap is not None:
-                key = priority(f)
-                if key > cap[0]:
-                    continue
-                if key == cap[0]:
-                    if room == 0:
-                        continue
-                    room -= 1
-            i = index.get((f["pack"], f["rule"]))
-            if i is None:  # a finding of a rule the pack no longer lists (stored run)
-                pairs.append(
-                    (
-                        {"id": f["pack"], "version": f["pack_version"]},
-                        {
-                            "id": f["rule"],
-                            "title": f["title"],
-                            "severity": f["severity"],
-                            "confidence": f["confidence"],
-                            "kind": "prohibit",
-                            "cite": [],
-                        },
-                    )
-                )
-                i = index[(f["pack"], f["rule"])] = len(pairs) - 1
-            rule_id = f"{f['pack']}/{f['rule']}" if f["rule"] in qualify else f["rule"]
-            yield _result(f, i, rule_id, root)
-
-    def rules() -> Any:
-        # keys are written sorted, so `tool` (and these rules) come after `results`: rules
-        # that only stored findings name are known by then
-        return [
-            _rule(p, r, f"{p['id']}/{r['id']}" if r["id"] in qualify else r["id"]) for p, r in pairs
-        ]
-
-    run = report["run"]
-    decided = verdict(report)
-    exit_code = decided.exit_code
-    invocation: dict[str, Any] = {
-        "executionSuccessful": run.get("status") == "complete",
-        "exitCode": exit_code,
-        "exitCodeDescription": decided.short(),
-        "startTimeUtc": run["started"],
-        "endTimeUtc": run["finished"],
-        "toolExecutionNotifications": [_notification(e, "error", root) for e in report["errors"]],
-        "toolConfigurationNotifications": [
-            _notification(n, "warning", root) for n in report["notices"]
-        ],
-    }
-    if cap is not None:
-        invocation["toolExecutionNotifications"].append(
-            {"level": "warning", "message": {"text": cap_message(report, limit)}}
-        )
+    head = report.head
+    made = _Results(report, root, limit)
+    written = limit if made.cap is not None else len(report.findings)
+    cap_note = cap_message(report, limit) if made.cap is not None else None
     sarif_run: dict[str, Any] = {
-        "tool": {
-            "driver": {
-                "name": report["tool"]["name"],
-                "version": report["tool"]["version"],
-                "semanticVersion": report["tool"]["version"],
-                "rules": Lazy(rules, len(pairs)),
-                "properties": {
-                    "packs": [
-                        {
-                            "id": p["id"],
-                            "version": p["version"],
-                            "sha256": p.get("sha256"),
-                            "path": p.get("path"),
-                        }
-                        for p in report["packs"]
-                    ]
-                },
-            }
-        },
-        "automationDetails": {"id": f"auditor/{run['id']}"},
+        "tool": {"driver": _driver(report, made)},
+        "automationDetails": {"id": f"auditor/{head.run.id}"},
         "originalUriBaseIds": _bases(root),
         "artifacts": [
             {
-                "location": _artifact(i["path"], root),
-                "hashes": {"sha-256": i["sha256"]},
-                "roles": [_ROLES[i["kind"]]],
+                "location": _artifact(i.path, root),
+                "hashes": {"sha-256": i.sha256},
+                "roles": [_ROLES[i.kind]],
             }
-            for i in report["inputs"]
-            if i["kind"] in _ROLES and i.get("sha256")
+            for i in head.inputs
+            if i.kind in _ROLES and i.sha256
         ],
-        "invocations": [invocation],
-        "results": Lazy(results, written),
+        "invocations": [_invocation(report, root, cap_note)],
+        "results": Lazy(made.results, written),
         "columnKind": "unicodeCodePoints",
-        "properties": {"bundle": report["bundle"]["name"], "summary": report["summary"]},
+        "properties": {
+            "bundle": head.bundle.name,
+            "summary": head.summary.model_dump(exclude_unset=True),
+        },
     }
     if info_uri:
         sarif_run["tool"]["driver"]["informationUri"] = info_uri
-    guid = _run_guid(run["id"])
+    guid = _run_guid(head.run.id)
     if guid:
         sarif_run["automationDetails"]["guid"] = guid
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [sarif_run]}
@@ -378,11 +347,11 @@ class SarifReporter:
     name = "sarif"
     extension = "sarif"
 
-    def write(self, report: dict[str, Any], options: RenderOptions, out: TextIO) -> None:
+    def write(self, report: TypedReport, options: RenderOptions, out: TextIO) -> None:
         """See `StreamingReporter.write`: results are written one by one; the results cap and
         a file over GitHub's gzipped size limit are said through `options.warn`."""
         doc = to_sarif(report, options.sarif_root, information_uri())
-        if options.warn is not None and len(report["findings"]) > MAX_RESULTS:
+        if options.warn is not None and len(report.findings) > MAX_RESULTS:
             options.warn(cap_message(report))
         sink = GzipCounter(out)
         # keys sorted: a stored run (keys sorted by the store) renders byte for byte the same
@@ -395,7 +364,7 @@ class SarifReporter:
                 "--policy, or the bundle's logs in parts, for the upload)"
             )
 
-    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, report: TypedReport, options: RenderOptions) -> str:
         """See `Reporter.render`."""
         buf = io.StringIO()
         self.write(report, options, buf)

@@ -14,8 +14,10 @@ import posixpath
 import zlib
 from collections import Counter
 from importlib import metadata
-from typing import Any, TextIO
+from typing import TextIO
 
+from auditor.core.report import Finding
+from auditor.core.reportdoc import TypedReport
 from auditor.report.common import severity_rank, web_url
 
 #: GitHub code scanning rejects an upload with more results than this in one run.
@@ -53,27 +55,27 @@ def information_uri() -> str | None:
     return None
 
 
-def cap_message(report: dict[str, Any], limit: int = MAX_RESULTS) -> str:
+def cap_message(report: TypedReport, limit: int = MAX_RESULTS) -> str:
     """What the results cap left out, for the SARIF and the command line."""
-    total = len(report["findings"])
+    total = len(report.findings)
     return (
         f"SARIF holds {limit:,} of {total:,} findings, most severe first: GitHub code scanning "
         f"rejects a run of more than {MAX_RESULTS:,} results (the JSON report has them all)"
     )
 
 
-def priority(finding: dict[str, Any]) -> tuple[int, bool]:
+def priority(finding: Finding) -> tuple[int, bool]:
     """Which findings the results cap keeps first: most severe, then not baselined."""
-    return severity_rank(finding["severity"]), bool(finding.get("baselined"))
+    return severity_rank(finding.severity), finding.baselined
 
 
-def results_cap(report: dict[str, Any], limit: int) -> tuple[tuple[int, bool], int] | None:
+def results_cap(report: TypedReport, limit: int) -> tuple[tuple[int, bool], int] | None:
     """None when every finding fits in `limit` results; else the last priority kept whole or
     in part and how many findings of that priority are kept (in report order), found in one
     pass over the findings so that they can stay streamed."""
-    if len(report["findings"]) <= limit:
+    if len(report.findings) <= limit:
         return None
-    counts = Counter(priority(f) for f in report["findings"])
+    counts = Counter(priority(f) for f in report.findings)
     room = limit
     for key in sorted(counts):
         if counts[key] >= room:

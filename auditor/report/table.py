@@ -21,9 +21,13 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from auditor.core.report import Finding, PackEntry, ProbeSummary
+from auditor.core.reportdoc import TypedReport
 from auditor.report.base import RenderOptions
 from auditor.report.common import (
+    Located,
     finding_faces,
+    first_event,
     gate_text,
     location_text,
     severity_rank,
@@ -110,15 +114,15 @@ class TableReporter:
     name = "table"
     extension = "txt"
 
-    def render(self, report: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, report: TypedReport, options: RenderOptions) -> str:
         """See `Reporter.render`."""
         out = _Out(options)
-        run = report["run"]
+        head = report.head
         out.line(
-            f"auditor {report['tool']['version']}  bundle {report['bundle']['name']}"
-            f"  run {run['id'][:12]}  ({run['status']})"
+            f"auditor {head.tool.version}  bundle {head.bundle.name}"
+            f"  run {head.run.id[:12]}  ({head.run.status})"
         )
-        out.line(_packs_line(report["packs"], out.width))
+        out.line(_packs_line(head.packs, out.width))
         out.line()
         groups, probe_findings = _group(report, options, out.width < COMPACT_BELOW)
         for pack in sorted(groups):
@@ -133,9 +137,9 @@ class TableReporter:
         return out.text()
 
 
-def _packs_line(packs: list[dict[str, Any]], width: int) -> str:
+def _packs_line(packs: Sequence[PackEntry], width: int) -> str:
     """Every pack with its version when that fits on one line; else their count."""
-    listed = "packs: " + ", ".join(f"{p['id']}@{p['version']}" for p in packs)
+    listed = "packs: " + ", ".join(f"{p.id}@{p.version}" for p in packs)
     if len(listed) <= width:
         return listed
     return f"packs: {len(packs)} (their ids and versions are in the JSON and HTML reports)"
@@ -145,18 +149,18 @@ Groups = dict[str, dict[str, tuple[int, list[list[str]]]]]
 
 
 def _group(
-    report: dict[str, Any], options: RenderOptions, compact: bool
+    report: TypedReport, options: RenderOptions, compact: bool
 ) -> tuple[Groups, dict[str, int]]:
     """One pass over the (possibly streamed) findings: counts and rows (up to a cap) per pack
     and severity, and how many findings each probe person is in."""
     groups: Groups = {}
     probe_findings: dict[str, int] = {}
-    for f in report["findings"]:
-        count, rows = groups.setdefault(f["pack"], {}).get(f["severity"], (0, []))
+    for f in report.findings:
+        count, rows = groups.setdefault(f.pack, {}).get(f.severity, (0, []))
         if len(rows) < MAX_ROWS:
             rows.append(_compact_row(f) if compact else _row(f, options))
-        groups[f["pack"]][f["severity"]] = (count + 1, rows)
-        for name in {p["name"] for p in f["probes"]}:
+        groups[f.pack][f.severity] = (count + 1, rows)
+        for name in {p.name for p in f.probes}:
             probe_findings[name] = probe_findings.get(name, 0) + 1
     return groups, probe_findings
 
@@ -213,21 +217,21 @@ def _widths(headers: Sequence[str], cells: list[list[str]], width: int, compact:
     return sizes
 
 
-def _summary(out: _Out, report: dict[str, Any], probe_findings: dict[str, int]) -> None:
+def _summary(out: _Out, report: TypedReport, probe_findings: dict[str, int]) -> None:
     """The counts, the gate, frames, probes, notices and input errors."""
-    s = report["summary"]
-    run = report["run"]
-    f = s["findings"]
+    head = report.head
+    s = head.summary
+    f = s.findings
     out.line(
-        f"Summary: {s['events']} records read, {s['face_operations']} face-matching "
-        f"operations, findings: {f['critical']} critical, {f['high']} high, "
-        f"{f['medium']} medium, {f['low']} low."
+        f"Summary: {s.events} records read, {s.face_operations} face-matching "
+        f"operations, findings: {f.critical} critical, {f.high} high, "
+        f"{f.medium} medium, {f.low} low."
     )
     out.line(
-        f"         {s.get('baselined', 0)} baselined, {s.get('attempts', 0)} attempted "
-        f"(failed calls), {s.get('cannot_decide', 0)} cannot decide; "
-        f"{s.get('excused', 0)} excused by exceptions; "
-        f"{s.get('unknown_principals', 0)} unknown principal(s)."
+        f"         {s.baselined} baselined, {s.attempts} attempted "
+        f"(failed calls), {s.cannot_decide} cannot decide; "
+        f"{s.excused} excused by exceptions; "
+        f"{s.unknown_principals} unknown principal(s)."
     )
     per_pack = {k: v for k, v in undecided_by_pack(report).items() if v}
     if per_pack:
@@ -235,69 +239,68 @@ def _summary(out: _Out, report: dict[str, Any], probe_findings: dict[str, int]) 
             "Cannot decide by pack: " + ", ".join(f"{k} {v}" for k, v in per_pack.items()) + "."
         )
     out.line(f"Gate: {gate_text(report)}")
-    if s.get("frames_analysed"):
+    if s.frames_analysed:
         out.line(
-            f"Frames: {s['frames_analysed']} analysed ({run.get('frames_from_cache', 0)} from "
-            f"cache), {s['faces_detected']} faces, {s['persons']} distinct person(s)."
+            f"Frames: {s.frames_analysed} analysed ({head.run.frames_from_cache or 0} from "
+            f"cache), {s.faces_detected} faces, {s.persons} distinct person(s)."
         )
-    for probe in report.get("probes", []):
-        out.line(f"Probe {probe['name']}: {_probe_text(probe, probe_findings)}")
-    if report["notices"]:
+    for probe in head.probes:
+        out.line(f"Probe {probe.name}: {_probe_text(probe, probe_findings)}")
+    if head.notices:
         out.line()
-        out.line(f"Notices ({len(report['notices'])}):")
-        for n in report["notices"]:
-            out.line(f"  {_loc(n)}: {n['message']}")
-    if report["errors"]:
+        out.line(f"Notices ({len(head.notices)}):")
+        for n in head.notices:
+            out.line(f"  {_loc(n)}: {n.message}")
+    if head.errors:
         out.line()
-        out.line(f"AUDIT INCOMPLETE: {len(report['errors'])} input error(s):")
-        for e in report["errors"]:
-            out.line(f"  {_loc(e)}: {e['message']}")
+        out.line(f"AUDIT INCOMPLETE: {len(head.errors)} input error(s):")
+        for e in head.errors:
+            out.line(f"  {_loc(e)}: {e.message}")
 
 
-def _probe_text(probe: dict[str, Any], probe_findings: dict[str, int]) -> str:
+def _probe_text(probe: ProbeSummary, probe_findings: dict[str, int]) -> str:
     """Operations whose frames show the person, and the findings among them (not the same
     count: an excused or compliant operation has no finding, one finding may span several)."""
-    operations = len(probe["event_ids"])
+    operations = len(probe.event_ids)
     if not operations:
         return "not found"
-    findings = probe_findings.get(probe["name"], 0)
+    findings = probe_findings.get(probe.name, 0)
     return f"in the frames of {operations} operation(s); in {findings} finding(s)"
 
 
-def _compact_row(g: dict[str, Any]) -> list[str]:
-    ev = g["events"][0]
-    return [g["id"][:12], str(ev["time"])[:10], ev["operation"], ev["organisation"], _rule_cell(g)]
+def _compact_row(g: Finding) -> list[str]:
+    ev = first_event(g)
+    return [g.id[:12], ev.time[:10], ev.operation, ev.organisation, _rule_cell(g)]
 
 
-def _row(g: dict[str, Any], options: RenderOptions) -> list[str]:
-    ev = g["events"][0]
+def _row(g: Finding, options: RenderOptions) -> list[str]:
+    ev = first_event(g)
     faces = finding_faces(g)
-    outcome = "attempt" if g["attempt"] else ev["outcome"]
-    if g.get("baselined"):
+    outcome = "attempt" if g.attempt else ev.outcome
+    if g.baselined:
         outcome += " [baselined]"
     return [
-        g["id"][:12],
-        ev["time"],
-        f"{ev['organisation']} ({ev['category']})",
-        ev["operation"],
+        g.id[:12],
+        ev.time,
+        f"{ev.organisation} ({ev.category})",
+        ev.operation,
         outcome,
         "-" if faces is None else str(faces),
-        ", ".join(p["name"] for p in g["probes"]) or "-",
+        ", ".join(p.name for p in g.probes) or "-",
         _rule_cell(g),
         location_text(ev),
     ]
 
 
-def _rule_cell(g: dict[str, Any]) -> str:
+def _rule_cell(g: Finding) -> str:
     """The rule id, with its confidence mark when below P: `VA-2026-001 [U]`."""
-    confidence = g.get("confidence", "P")
-    return g["rule"] if confidence == "P" else f"{g['rule']} [{confidence}]"
+    return g.rule if g.confidence == "P" else f"{g.rule} [{g.confidence}]"
 
 
-def _loc(item: dict[str, Any]) -> str:
-    text = str(item["file"])
-    if item.get("line") is not None:
-        text += f":{item['line']}"
-    if item.get("record") is not None:
-        text += f" (record {item['record']})"
+def _loc(item: Located) -> str:
+    text = str(item.file)
+    if item.line is not None:
+        text += f":{item.line}"
+    if item.record is not None:
+        text += f" (record {item.record})"
     return text

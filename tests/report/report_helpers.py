@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
@@ -22,22 +23,38 @@ FIXED_RUN = {"id": "0" * 32, "started": "2000-01-01T00:00:00Z", "finished": "200
 
 
 def canonical(report: dict[str, Any]) -> dict[str, Any]:
-    """The report with its run-specific parts fixed (the rest is a function of the inputs)."""
+    """The report with its run id and times fixed; `normalise` hides the rest of the run-specific
+    parts in the rendered text (the typed model would refuse placeholders in the report)."""
     out = copy.deepcopy(report)
-    out["run"] = {key: FIXED_RUN.get(key, "<run>") for key in out["run"]}
-    out["run"]["status"] = report["run"]["status"]
-    if "face_engine" in out:
-        out["face_engine"] = "<face engine build: varies by machine>"
+    out["run"] = {**out["run"], **FIXED_RUN}
     return out
 
 
 _DATA_URI = re.compile(r"data:image/jpeg;base64,[A-Za-z0-9+/=]+")
+#: Run keys that vary between machines and runs (cache state, workers, spill counts).
+_VOLATILE_RUN = ("frames_computed", "frames_from_cache", "spilled", "workers")
+
+
+def _normalise_json(text: str) -> str:
+    """Run-specific values and the face engine build as placeholders, same layout as written."""
+    doc = json.loads(text)
+    for key in _VOLATILE_RUN:
+        if key in doc["run"]:
+            doc["run"][key] = "<run>"
+    if "face_engine" in doc:
+        doc["face_engine"] = "<face engine build: varies by machine>"
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def normalise(fmt: str, text: str) -> str:
-    """Golden form of a rendered report: JPEG bytes depend on the Pillow/libjpeg build."""
+    """Golden form of a rendered report: JPEG bytes depend on the Pillow/libjpeg build; the
+    frame cache state, workers and the face engine build on the machine."""
     if fmt == "html":
         return _DATA_URI.sub("data:image/jpeg;base64,<thumbnail>", text)
+    if fmt == "json":
+        return _normalise_json(text)
+    if fmt == "table":
+        return re.sub(r"\(\d+ from cache\)", "(<run> from cache)", text)
     return text
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.csv_report import COLUMNS, neutralise
 from tests.conftest import DEMO
@@ -36,7 +37,7 @@ def rows(text: str) -> list[list[str]]:
 
 
 def test_demo_rows_and_columns(demo_report: dict[str, Any]) -> None:
-    text = REPORTERS["csv"].render(demo_report, RenderOptions())
+    text = REPORTERS["csv"].render(TypedReport.of(demo_report), RenderOptions())
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
     table = rows(text)
     assert tuple(table[0]) == COLUMNS

@@ -8,6 +8,7 @@ from typing import Any
 
 from report_helpers import ROOT
 
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.csv_report import COLUMNS
 
@@ -38,10 +39,10 @@ def test_groups_follow_severity_order(demo_report: dict[str, Any]) -> None:
         report["findings"], ["low", "critical", "medium", "high"] * 2, strict=False
     ):
         finding["severity"] = severity
-    table = REPORTERS["table"].render(report, RenderOptions())
+    table = REPORTERS["table"].render(TypedReport.of(report), RenderOptions())
     marks = [table.index(f"  {s.upper()}: ") for s in ("critical", "high", "medium", "low")]
     assert marks == sorted(marks)
-    html = REPORTERS["html"].render(report, RenderOptions())
+    html = REPORTERS["html"].render(TypedReport.of(report), RenderOptions())
     # the pack matrix's columns and each organisation's stacked bar run most severe first
     head = "".join(f'<th class="num">{s}</th>' for s in ("critical", "high", "medium", "low"))
     assert head in html

@@ -15,6 +15,7 @@ from typing import Any
 from PIL import Image, ImageFilter, ImageStat
 from report_helpers import DEMO, Chromium
 
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.thumbs import thumbnail
 
@@ -22,7 +23,7 @@ _CSP = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n')
 
 
 def render(report: dict[str, Any], **options: Any) -> str:
-    return REPORTERS["html"].render(report, RenderOptions(**options))
+    return REPORTERS["html"].render(TypedReport.of(report), RenderOptions(**options))
 
 
 def test_demo_page_renders_without_console_messages(

@@ -18,13 +18,15 @@ import pytest
 from PIL import Image, ImageStat
 from report_helpers import DEMO, Chromium
 
+from auditor.core.report import EventRef
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.common import location_text, verdict_sentence, web_url
 from auditor.report.thumbs import MAX_SIDE, thumbnail_jpeg
 
 
 def render(report: dict[str, Any], **options: Any) -> str:
-    return REPORTERS["html"].render(report, RenderOptions(**options))
+    return REPORTERS["html"].render(TypedReport.of(report), RenderOptions(**options))
 
 
 # ---- the verdict sentence (a pure function of the report) ----------------------------------
@@ -42,7 +44,7 @@ def test_verdict_sentence_of_the_demo(demo_report: dict[str, Any]) -> None:
     orgs = {f["events"][0]["organisation"] for f in findings}
     packs = {f["pack"] for f in findings}
     assert {f["severity"] for f in findings} == {"high"}  # what the demo fixture holds
-    assert verdict_sentence(demo_report) == (
+    assert verdict_sentence(TypedReport.of(demo_report)) == (
         f"FAIL: {len(findings)} findings ({len(findings)} high) by {len(orgs)} organisations "
         f"under {len(packs)} of {len(demo_report['packs'])} packs; "
         "1 event check could not be judged; 1 principal unknown"
@@ -52,7 +54,7 @@ def test_verdict_sentence_of_the_demo(demo_report: dict[str, Any]) -> None:
 def test_verdict_sentence_qualifiers(demo_report: dict[str, Any]) -> None:
     clean = _without_findings(demo_report)
     clean["undecided"], clean["summary"]["unknown_principals"] = [], 0
-    assert verdict_sentence(clean) == "PASS: no findings under 2 packs"
+    assert verdict_sentence(TypedReport.of(clean)) == "PASS: no findings under 2 packs"
 
     incomplete = copy.deepcopy(clean)
     incomplete["run"]["status"] = "incomplete"
@@ -60,27 +62,31 @@ def test_verdict_sentence_qualifiers(demo_report: dict[str, Any]) -> None:
         {"file": "logs/a.jsonl", "line": 3, "record": None, "message": "malformed JSON"},
         {"file": "logs/a.jsonl", "line": 9, "record": None, "message": "malformed JSON"},
     ]
-    assert verdict_sentence(incomplete) == (
+    assert verdict_sentence(TypedReport.of(incomplete)) == (
         "INCOMPLETE: no findings under 2 packs; audit incomplete: 2 input errors in 1 file"
     )
 
     failing = copy.deepcopy(demo_report)
     failing["run"]["status"] = "incomplete"
     failing["errors"] = incomplete["errors"][:1]
-    assert verdict_sentence(failing).startswith("FAIL: ")
-    assert verdict_sentence(failing).endswith("; audit incomplete: 1 input error in 1 file")
+    assert verdict_sentence(TypedReport.of(failing)).startswith("FAIL: ")
+    assert verdict_sentence(TypedReport.of(failing)).endswith(
+        "; audit incomplete: 1 input error in 1 file"
+    )
 
     accepted = copy.deepcopy(demo_report)
     for f in accepted["findings"]:
         f["baselined"] = True
     accepted["summary"]["baselined"] = len(accepted["findings"])
     n = len(accepted["findings"])
-    assert verdict_sentence(accepted).startswith(f"PASS: {n} findings ({n} high, {n} baselined)")
+    assert verdict_sentence(TypedReport.of(accepted)).startswith(
+        f"PASS: {n} findings ({n} high, {n} baselined)"
+    )
 
     undecided = copy.deepcopy(clean)
     undecided["undecided"] = demo_report["undecided"]
     undecided["settings"] = {**undecided["settings"], "fail_on_undecided": True}
-    assert verdict_sentence(undecided) == (
+    assert verdict_sentence(TypedReport.of(undecided)) == (
         "FAIL: no findings under 2 packs; 1 event check could not be judged"
     )
 
@@ -175,7 +181,8 @@ def test_verdict_matrix_and_folds_in_the_browser(
 ) -> None:
     report, _, page = all_packs
     dom = _dom(chromium, page)
-    assert dom.inner("verdict") == verdict_sentence(report)
+    document = {k: v for k, v in report.items() if k != "_sha256"}
+    assert dom.inner("verdict") == verdict_sentence(TypedReport.of(document))
     assert report["_sha256"] == dom.inner("json-sha256")  # the file -f json wrote
 
     # one matrix row per pack; packs without findings are in folds, the clear ones closed
@@ -352,7 +359,7 @@ def test_printed_pdf_has_footer_and_sign_off(
     # its frames are printed on the same page
     flat = [t.replace("\n", "") for t in pages]
     for f in report["findings"]:
-        head = location_text(f["events"][0])
+        head = location_text(EventRef.model_validate(f["events"][0]))
         first = min(n for n, t in enumerate(flat) if head in t)
         for fr in f["frames"]:
             if fr["sha256"]:

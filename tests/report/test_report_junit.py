@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from report_helpers import DEMO, GOLDEN_PACKS, ROOT
 
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.common import plain_title
 
 
 def junit(report: dict[str, Any]) -> ET.Element:
-    text = REPORTERS["junit"].render(report, RenderOptions())
+    text = REPORTERS["junit"].render(TypedReport.of(report), RenderOptions())
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
     return ET.fromstring(text.encode("utf-8"))
 

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 from report_helpers import DEMO, GOLDEN_PACKS, ROOT
 
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.sarif import FINGERPRINT_KEY
 
@@ -33,7 +34,9 @@ def assert_valid(doc: dict[str, Any]) -> None:
 
 
 def sarif(report: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(REPORTERS["sarif"].render(report, RenderOptions()))
+    data: dict[str, Any] = json.loads(
+        REPORTERS["sarif"].render(TypedReport.of(report), RenderOptions())
+    )
     return data
 
 

@@ -21,6 +21,7 @@ from test_report_sarif import assert_valid, sarif
 
 from auditor.core.gate import severity_rank
 from auditor.core.jsonstream import write_json
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.sarif import to_sarif
 from auditor.report.sarif_github import MAX_GZIP_BYTES, MAX_RESULTS, check_root
@@ -131,14 +132,14 @@ def test_without_a_root_paths_stay_bundle_relative(demo_report: dict[str, Any]) 
 
 
 def test_root_of_the_repository_itself(demo_report: dict[str, Any]) -> None:
-    run = to_sarif(demo_report, root="")["runs"][0]
+    run = to_sarif(TypedReport.of(demo_report), root="")["runs"][0]
     assert "uri" not in run["originalUriBaseIds"]["BUNDLEROOT"]
     art = list(run["results"])[0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert art == {"uri": demo_report["findings"][0]["events"][0]["file"], "uriBaseId": "SRCROOT"}
 
 
 def test_information_uri_is_written_when_known(demo_report: dict[str, Any]) -> None:
-    doc = _doc(to_sarif(demo_report, info_uri="https://tool.invalid/docs"))
+    doc = _doc(to_sarif(TypedReport.of(demo_report), info_uri="https://tool.invalid/docs"))
     assert doc["runs"][0]["tool"]["driver"]["informationUri"] == "https://tool.invalid/docs"
     assert_valid(doc)
 
@@ -165,7 +166,7 @@ def test_results_are_capped_most_severe_first(demo_report: dict[str, Any]) -> No
     report = _many(demo_report, 40)
     report["findings"][3]["baselined"] = True
     limit = 13
-    run = to_sarif(report, limit=limit)["runs"][0]
+    run = to_sarif(TypedReport.of(report), limit=limit)["runs"][0]
     results = list(run["results"])
     assert len(results) == limit == len(run["results"])
     kept = [r["properties"]["findingId"] for r in results]
@@ -184,9 +185,9 @@ def test_results_are_capped_most_severe_first(demo_report: dict[str, Any]) -> No
     assert kept == sorted(kept, key=order.index)
     note = run["invocations"][0]["toolExecutionNotifications"][-1]
     assert note["level"] == "warning" and f"{limit} of 40 findings" in note["message"]["text"]
-    assert_valid(_doc(to_sarif(report, limit=limit)))
+    assert_valid(_doc(to_sarif(TypedReport.of(report), limit=limit)))
     # under the limit: every finding, no notification
-    whole = to_sarif(report, limit=40)["runs"][0]
+    whole = to_sarif(TypedReport.of(report), limit=40)["runs"][0]
     assert len(list(whole["results"])) == 40
     assert not whole["invocations"][0]["toolExecutionNotifications"]
 
@@ -201,7 +202,7 @@ def test_github_limits_warn_through_the_reporter(
     warnings: list[str] = []
     path = tmp_path / "big.sarif"
     with path.open("w", encoding="utf-8") as fh:
-        REPORTERS["sarif"].write(report, RenderOptions(warn=warnings.append), fh)
+        REPORTERS["sarif"].write(TypedReport.of(report), RenderOptions(warn=warnings.append), fh)
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert len(doc["runs"][0]["results"]) == MAX_RESULTS
     size = len(gzip.compress(path.read_bytes(), 6))
@@ -211,5 +212,5 @@ def test_github_limits_warn_through_the_reporter(
     assert f"SARIF is {size / 1048576:.1f} MB gzipped" in warnings[1]
     # the demo itself: no warning
     quiet: list[str] = []
-    REPORTERS["sarif"].render(demo_report, RenderOptions(warn=quiet.append))
+    REPORTERS["sarif"].render(TypedReport.of(demo_report), RenderOptions(warn=quiet.append))
     assert quiet == []

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from report_helpers import DEMO, GOLDEN_PACKS, ROOT
 
+from auditor.core.reportdoc import TypedReport
 from auditor.report import REPORTERS, RenderOptions
 from auditor.report.sarif_github import information_uri
 
@@ -76,7 +77,7 @@ def test_the_validator_is_not_vacuous(
     multitool: Path, tmp_path: Path, demo_report: dict[str, Any]
 ) -> None:
     """A location without a region and a bad uri are what it reports."""
-    doc = json.loads(REPORTERS["sarif"].render(demo_report, RenderOptions()))
+    doc = json.loads(REPORTERS["sarif"].render(TypedReport.of(demo_report), RenderOptions()))
     loc = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     del loc["region"]
     loc["artifactLocation"] = {"uri": "relative/without/base.json", "uriBaseId": "NOWHERE"}
@@ -100,7 +101,9 @@ def test_demo_sarif_from_the_cli(
 def test_sarif_root_run(multitool: Path, tmp_path: Path, demo_report: dict[str, Any]) -> None:
     path = tmp_path / "root.sarif"
     path.write_text(
-        REPORTERS["sarif"].render(demo_report, RenderOptions(sarif_root="ci/audit bundle")),
+        REPORTERS["sarif"].render(
+            TypedReport.of(demo_report), RenderOptions(sarif_root="ci/audit bundle")
+        ),
         encoding="utf-8",
     )
     assert problems(validate(multitool, path)) == []
@@ -118,5 +121,7 @@ def test_incomplete_baselined_run(
         {"file": "logs/unreadable.json", "line": None, "record": None, "message": "not gzip"},
     ]
     path = tmp_path / "incomplete.sarif"
-    path.write_text(REPORTERS["sarif"].render(report, RenderOptions()), encoding="utf-8")
+    path.write_text(
+        REPORTERS["sarif"].render(TypedReport.of(report), RenderOptions()), encoding="utf-8"
+    )
     assert problems(validate(multitool, path)) == []
