@@ -15,6 +15,7 @@ A call is classified by its request path when `properties` carries one (the rout
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,8 +24,8 @@ from auditor.catalogue.operations import classify
 from auditor.catalogue.routes import match_route, request_path
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import records
+from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.sources.jsondoc import RecordSource
 
 NAME = "azure_monitor"
 _SPLIT = re.compile(r"[_./]")
@@ -33,31 +34,15 @@ _METHOD_KEYS = ("method", "httpMethod", "requestMethod")
 _STATUS_KEYS = ("statusCode", "httpStatusCode", "responseCode")
 
 
-class AzureMonitorSource:
+class AzureMonitorSource(RecordSource):
     """See `Source.read`."""
 
     name = NAME
 
-    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`."""
-        for rec, line, index in records(stream, result):
-            self._record(job, rec, result, line, index)
-
-    def read_record(
-        self,
-        job: ReadJob,
-        rec: Any,
-        line: int | None,
-        index: int | None,
-        result: FileResult,
-        state: dict[str, Any],
+    def record(
+        self, job: ReadJob, rec: Any, line: int | None, index: int | None, result: FileResult
     ) -> None:
-        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
-        self._record(job, rec, result, line, index)
-
-    def _record(
-        self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
-    ) -> None:
+        """See `RecordSource.record`: one resource-log record."""
         if not isinstance(rec, dict):
             result.issues.append(
                 InputIssue(result.path, "record is not a JSON object", line=line, record=index)
@@ -76,14 +61,7 @@ class AzureMonitorSource:
         props = _properties(rec.get("properties"))
         path = _first(props, _PATH_KEYS)
         method = _first(props, _METHOD_KEYS)
-        kind: OperationKind | None = None
-        operation = op
-        if isinstance(path, str) and path:
-            route = match_route(method if isinstance(method, str) else "POST", path)
-            if route is not None:
-                kind, operation = route.kind, route.operation
-        if kind is None:
-            kind = _classify(op)
+        kind, operation = _operation(op, path, method)
         if kind is None:
             return
         raw_time = rec.get("time")
@@ -97,39 +75,18 @@ class AzureMonitorSource:
                 )
             )
             return
-        status = str(_first(props, _STATUS_KEYS) or rec.get("resultSignature") or "")
-        result_type = str(rec.get("resultType") or "")
-        failed = status[:1] in ("4", "5") or result_type.lower() in ("failed", "failure", "error")
-        client = rec.get("callerIpAddress") if isinstance(rec.get("callerIpAddress"), str) else None
-        who = _identity(rec.get("identity"), props)
-        attrs = {
-            "azure_resource_id": rec.get("resourceId"),
-            "azure_api_name": props.get("apiName"),
-            "http_method": method,
-            "http_path": request_path(path) if isinstance(path, str) else None,
-            "http_status": status,
-            "client_address": client,
-            "location": rec.get("location"),
-            "operation_name": op,
-        }
-        event = Event(
-            source=NAME,
-            file=result.path,
-            time=when,
-            service="azure_face",
+        event = _event(
+            rec,
+            props,
+            result.path,
+            op=op,
             operation=operation,
             kind=kind,
-            principal=Principal(id=who or client or "unknown", address=client),
-            record=index,
+            when=when,
+            path=path,
+            method=method,
             line=line,
-            event_id=rec.get("correlationId")
-            if isinstance(rec.get("correlationId"), str)
-            else None,
-            outcome="failed" if failed else "succeeded",
-            error_code=(status or result_type) if failed else None,
-            attributes=tuple(
-                sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != "")
-            ),
+            index=index,
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
@@ -142,6 +99,70 @@ class AzureMonitorSource:
                     event_id=event.event_id,
                 )
             )
+
+
+def _operation(op: str, path: Any, method: Any) -> tuple[OperationKind | None, str]:
+    """The kind and name of a call: the route catalogue's, when `properties` carries a request
+    path it knows (the path says more than the operation name), else `operationName`'s."""
+    kind: OperationKind | None = None
+    operation = op
+    if isinstance(path, str) and path:
+        route = match_route(method if isinstance(method, str) else "POST", path)
+        if route is not None:
+            kind, operation = route.kind, route.operation
+    if kind is None:
+        kind = _classify(op)
+    return kind, operation
+
+
+def _event(
+    rec: dict[str, Any],
+    props: dict[str, Any],
+    file: str,
+    *,
+    op: str,
+    operation: str,
+    kind: OperationKind,
+    when: datetime,
+    path: Any,
+    method: Any,
+    line: int | None,
+    index: int | None,
+) -> Event:
+    """The `Event` of a face call: its outcome from the HTTP status or `resultType`, its caller
+    from `identity` (else the client address), the request's details as attributes."""
+    status = str(_first(props, _STATUS_KEYS) or rec.get("resultSignature") or "")
+    result_type = str(rec.get("resultType") or "")
+    failed = status[:1] in ("4", "5") or result_type.lower() in ("failed", "failure", "error")
+    client = rec.get("callerIpAddress") if isinstance(rec.get("callerIpAddress"), str) else None
+    who = _identity(rec.get("identity"), props)
+    attrs = {
+        "azure_resource_id": rec.get("resourceId"),
+        "azure_api_name": props.get("apiName"),
+        "http_method": method,
+        "http_path": request_path(path) if isinstance(path, str) else None,
+        "http_status": status,
+        "client_address": client,
+        "location": rec.get("location"),
+        "operation_name": op,
+    }
+    return Event(
+        source=NAME,
+        file=file,
+        time=when,
+        service="azure_face",
+        operation=operation,
+        kind=kind,
+        principal=Principal(id=who or client or "unknown", address=client),
+        record=index,
+        line=line,
+        event_id=rec.get("correlationId") if isinstance(rec.get("correlationId"), str) else None,
+        outcome="failed" if failed else "succeeded",
+        error_code=(status or result_type) if failed else None,
+        attributes=tuple(
+            sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != "")
+        ),
+    )
 
 
 def _classify(op: str) -> OperationKind | None:

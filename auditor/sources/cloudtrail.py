@@ -26,8 +26,8 @@ import orjson
 
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
-from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources import ctstream, envelopes, jsonany
+from auditor.core.models import Event, Notice, OperationKind
+from auditor.sources import ctrecord, ctstream, jsonany
 from auditor.sources.base import (
     MAX_LINE_BYTES,
     FileResult,
@@ -46,7 +46,6 @@ NAME = "cloudtrail"
 #: `bytes.find` (the fast path, about 3x less CPU); a longer one is split as it streams.
 MAX_DELIVERY_LINE_BYTES = 32 << 20
 
-_IMAGE_KEYS = ("image", "sourceImage", "targetImage")
 #: Of a document that does not parse, this much is handed to the suspected sweep.
 MAX_SWEEP_BYTES = 1 << 20
 
@@ -255,35 +254,10 @@ class CloudTrailSource:
     def _record(
         self, job: ReadJob, rec: Any, result: FileResult, line: int | None, index: int | None
     ) -> None:
-        rec = envelopes.open_envelope(rec)  # an EventBridge "AWS API Call via CloudTrail" event
-        if not isinstance(rec, dict):
-            result.issues.append(
-                InputIssue(result.path, "record is not a JSON object", line=line, record=index)
-            )
+        opened = ctrecord.unwrap(rec, result, line, index)
+        if opened is None:
             return
-        wrapper = None
-        inner = rec.get("CloudTrailEvent")
-        if isinstance(inner, str):
-            wrapper = rec
-            try:
-                rec = orjson.loads(inner)
-            except orjson.JSONDecodeError as exc:
-                result.issues.append(
-                    InputIssue(
-                        result.path,
-                        f"malformed CloudTrailEvent: {exc.msg}",
-                        line=line,
-                        record=index,
-                    )
-                )
-                return
-            if not isinstance(rec, dict):
-                result.issues.append(
-                    InputIssue(
-                        result.path, "CloudTrailEvent is not an object", line=line, record=index
-                    )
-                )
-                return
+        rec, wrapper = opened
         source = rec.get("eventSource")
         name = rec.get("eventName")
         if not isinstance(source, str) or not isinstance(name, str):
@@ -297,7 +271,7 @@ class CloudTrailSource:
         if kind is None:
             return
         if name == "CreateStreamProcessor":
-            kind = _stream_processor_kind(rec.get("requestParameters"), kind)
+            kind = ctrecord.stream_processor_kind(rec.get("requestParameters"), kind)
         raw_time = rec.get("eventTime") or rec.get("@timestamp")
         if raw_time is None and wrapper is not None:
             raw_time = wrapper.get("EventTime")
@@ -308,23 +282,7 @@ class CloudTrailSource:
             why = "missing eventTime" if raw_time is None else f"bad eventTime: {exc}"
             result.issues.append(InputIssue(result.path, why, line=line, record=index))
             return
-        params = rec.get("requestParameters")
-        refs: list[str] = []
-        attrs: list[tuple[str, str]] = []
-        if isinstance(params, dict):
-            for key in _IMAGE_KEYS:
-                img = params.get(key)
-                if isinstance(img, dict):
-                    s3 = img.get("s3Object")
-                    if isinstance(s3, dict) and isinstance(s3.get("name"), str):
-                        refs.append(f"s3://{s3.get('bucket', '')}/{s3['name']}")
-            attrs.extend(
-                (_ATTR_NAMES[key], params[key])
-                for key in ("collectionId", "purpose", "caseRef")
-                if isinstance(params.get(key), str)
-            )
-        if isinstance(rec.get("awsRegion"), str):
-            attrs.append(("aws_region", rec["awsRegion"]))
+        refs, attrs = ctrecord.request_details(rec)
         error_code = rec.get("errorCode")
         event = Event(
             source=NAME,
@@ -333,7 +291,7 @@ class CloudTrailSource:
             service=canonical_service(source),
             operation=name,
             kind=kind,
-            principal=_principal(rec.get("userIdentity")),
+            principal=ctrecord.principal(rec.get("userIdentity")),
             record=index,
             line=line,
             event_id=rec.get("eventID") if isinstance(rec.get("eventID"), str) else None,
@@ -354,45 +312,6 @@ class CloudTrailSource:
                     event_id=event.event_id,
                 )
             )
-
-
-_ATTR_NAMES = {"collectionId": "collection_id", "purpose": "purpose", "caseRef": "case_ref"}
-
-
-def _principal(identity: Any) -> Principal:
-    """Who made the call; tolerant of AwsServiceEvent records without `type` or `arn`."""
-    if not isinstance(identity, dict):
-        return Principal(id="unknown")
-    arns = []
-    arn = identity.get("arn")
-    if isinstance(arn, str) and arn:
-        arns.append(arn)
-    ctx = identity.get("sessionContext")
-    if isinstance(ctx, dict):
-        issuer = ctx.get("sessionIssuer")
-        if isinstance(issuer, dict) and isinstance(issuer.get("arn"), str) and issuer["arn"]:
-            arns.append(issuer["arn"])
-    account = identity.get("accountId")
-    account = account if isinstance(account, str) and account else None
-    invoked = identity.get("invokedBy")
-    ident = (
-        (arns[0] if arns else None)
-        or (invoked if isinstance(invoked, str) else None)
-        or (f"account:{account}" if account else None)
-        or str(identity.get("principalId", "unknown"))
-    )
-    return Principal(id=ident, arns=tuple(arns), account=account)
-
-
-def _stream_processor_kind(params: Any, default: OperationKind) -> OperationKind:
-    """A stream processor searches faces (`settings.faceSearch`) or, with `connectedHome`
-    settings, only detects people, packages and pets: detection, not identification."""
-    settings = params.get("settings") if isinstance(params, dict) else None
-    if isinstance(settings, dict):
-        keys = {k.lower() for k in settings}
-        if "connectedhome" in keys and "facesearch" not in keys:
-            return OperationKind.FACE_DETECTION
-    return default
 
 
 SOURCE = CloudTrailSource()

@@ -68,43 +68,53 @@ def stream_records(
     return RecordStream(chunks, result, first_line)
 
 
-def _split(
-    chunks: Iterable[bytes], result: FileResult, first_line: int, out: RecordStream
-) -> Iterator[Any]:
-    it = iter(chunks)
-    buf = bytearray()
-    eof = False
+class _Buffer:
+    """The read buffer of one split, and how it reports.
 
-    def more() -> bool:
-        nonlocal eof
-        for part in it:
-            buf.extend(part)
+    The split's phases (finding the array, then each record) all read more of the same chunks
+    into the same buffer and report the same way; holding that here lets each phase be a
+    function of its own. `buf` is only ever changed in place (extended, or compacted by the
+    split), so every phase sees the same bytes."""
+
+    def __init__(self, chunks: Iterable[bytes], result: FileResult) -> None:
+        self.it = iter(chunks)
+        self.buf = bytearray()
+        self.eof = False
+        self.result = result
+
+    def more(self) -> bool:
+        """Read the next chunk into the buffer; False (and `eof`) when there is none."""
+        for part in self.it:
+            self.buf.extend(part)
             return True
-        eof = True
+        self.eof = True
         return False
 
     def issue(
-        message: str, line: int, record: int | None, rest: tuple[int, int] | None = None
+        self, message: str, line: int, record: int | None, rest: tuple[int, int] | None = None
     ) -> None:
+        """One located issue that stops the split; `rest` (offset, its line): what is left
+        unread in the buffer goes to the suspected sweep."""
+        result = self.result
         result.issues.append(InputIssue(result.path, message, line=line, record=record))
-        if rest is not None:  # what is left unread in the buffer goes to the suspected sweep
+        if rest is not None:
             at, first = rest
-            for n, piece in enumerate(bytes(buf[at : at + _SWEPT]).split(b"\n")):
+            for n, piece in enumerate(bytes(self.buf[at : at + _SWEPT]).split(b"\n")):
                 result.sweep_line(piece, first + n)
 
-    while True:
-        m = START.match(buf)
-        if m is not None or eof or len(buf) > 1 << 16:
-            break
-        more()
-    if m is None:
-        issue("not a CloudTrail Records document", first_line, None)
+
+def _split(
+    chunks: Iterable[bytes], result: FileResult, first_line: int, out: RecordStream
+) -> Iterator[Any]:
+    b = _Buffer(chunks, result)
+    buf = b.buf
+    pos = _array_start(b, first_line)
+    if pos is None:
         return
-    pos = m.end()
     line = first_line + buf.count(b"\n", 0, pos)
     index = 0
-    while len(buf) - pos < 64 and not eof:
-        more()
+    while len(buf) - pos < 64 and not b.eof:
+        b.more()
     ends = _END_CT if _CT_FIRST.match(buf, _SPACE.match(buf, pos).end()) else _END  # type: ignore[union-attr]
     while True:
         if pos > _COMPACT_AT:  # drop what has been read (one memmove per megabyte)
@@ -115,53 +125,81 @@ def _split(
         line += buf.count(b"\n", pos, space.end())
         pos = space.end()
         if pos >= len(buf):
-            if more():
+            if b.more():
                 continue
-            issue("the document ends inside the Records array (truncated?)", line, index)
+            b.issue("the document ends inside the Records array (truncated?)", line, index)
             return
         if buf[pos] == ord("]"):
             return
-        start = search = pos
-        while True:
-            m = ends.search(buf, search)
-            if m is None:
-                if len(buf) - start > MAX_RECORD_BYTES:
-                    issue(_TOO_LONG, line, index, (start, line))
-                    return
-                if more():
-                    continue
-                issue("the document ends inside a record (truncated?)", line, index, (start, line))
-                return
-            end = m.start() + 1
-            if end - start > MAX_RECORD_BYTES:
-                issue(_TOO_LONG, line, index, (start, line))
-                return
-            try:
-                record = orjson.loads(bytes(buf[start:end]))
-            except orjson.JSONDecodeError as exc:
-                if exc.pos is not None and exc.pos < end - start:
-                    at = line + buf.count(b"\n", start, start + exc.pos)
-                    issue(
-                        f"malformed JSON in record {index}: {exc.msg}; the rest of the file "
-                        "is not read",
-                        at,
-                        index,
-                        (start, line),
-                    )
-                    return
-                search = end
-                continue
-            out.line = line
-            yield record
-            index += 1
-            next_pos = (
-                buf.rindex(b"{", m.start(), m.end())
-                if buf[m.end() - 1] != ord("]")
-                else m.end() - 1
-            )  # the next record's `{`, or the closing `]`
-            line += buf.count(b"\n", start, next_pos)
-            pos = next_pos
+        found = _record_at(b, ends, pos, line, index)
+        if found is None:
+            return
+        record, next_pos = found
+        out.line = line
+        yield record
+        index += 1
+        line += buf.count(b"\n", pos, next_pos)
+        pos = next_pos
+
+
+def _array_start(b: _Buffer, first_line: int) -> int | None:
+    """Where the first record may start: just after the opening `{"Records": [` or `[` (read
+    until it is seen, the input ends, or 64 KB have shown none); None, reported, without one."""
+    while True:
+        m = START.match(b.buf)
+        if m is not None or b.eof or len(b.buf) > 1 << 16:
             break
+        b.more()
+    if m is None:
+        b.issue("not a CloudTrail Records document", first_line, None)
+        return None
+    return m.end()
+
+
+def _record_at(
+    b: _Buffer, ends: re.Pattern[bytes], start: int, line: int, index: int
+) -> tuple[Any, int] | None:
+    """The record that starts at `start`, and where the next one (its `{`, or the closing `]`)
+    starts; None, reported, when the split must stop there.
+
+    Candidate ends are tried in order: a piece that parses is the record; one that ends early
+    (the candidate was inside a nested object or a string) is extended to the next candidate,
+    reading more when there is none yet."""
+    buf = b.buf
+    search = start
+    while True:
+        m = ends.search(buf, search)
+        if m is None:
+            if len(buf) - start > MAX_RECORD_BYTES:
+                b.issue(_TOO_LONG, line, index, (start, line))
+                return None
+            if b.more():
+                continue
+            b.issue("the document ends inside a record (truncated?)", line, index, (start, line))
+            return None
+        end = m.start() + 1
+        if end - start > MAX_RECORD_BYTES:
+            b.issue(_TOO_LONG, line, index, (start, line))
+            return None
+        try:
+            record = orjson.loads(bytes(buf[start:end]))
+        except orjson.JSONDecodeError as exc:
+            if exc.pos is not None and exc.pos < end - start:
+                at = line + buf.count(b"\n", start, start + exc.pos)
+                b.issue(
+                    f"malformed JSON in record {index}: {exc.msg}; the rest of the file "
+                    "is not read",
+                    at,
+                    index,
+                    (start, line),
+                )
+                return None
+            search = end
+            continue
+        next_pos = (
+            buf.rindex(b"{", m.start(), m.end()) if buf[m.end() - 1] != ord("]") else m.end() - 1
+        )  # the next record's `{`, or the closing `]`
+        return record, next_pos
 
 
 RECORDS_HEAD = b'{"Records":['

@@ -19,36 +19,22 @@ from typing import Any
 
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, OperationKind, Principal
-from auditor.sources.base import FileResult, HashingStream, ReadJob
-from auditor.sources.jsondoc import records
+from auditor.sources.base import FileResult, ReadJob
+from auditor.sources.jsondoc import RecordSource
 
 NAME = "frigate"
 PRINCIPAL = "frigate"
 
 
-class FrigateSource:
+class FrigateSource(RecordSource):
     """See `Source.read`."""
 
     name = NAME
 
-    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`."""
-        for rec, line, index in records(stream, result):
-            self._message(rec, result, line, index)
-
-    def read_record(
-        self,
-        job: ReadJob,
-        rec: Any,
-        line: int | None,
-        index: int | None,
-        result: FileResult,
-        state: dict[str, Any],
+    def record(
+        self, job: ReadJob, obj: Any, line: int | None, index: int | None, result: FileResult
     ) -> None:
-        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
-        self._message(rec, result, line, index)
-
-    def _message(self, obj: Any, result: FileResult, line: int | None, index: int | None) -> None:
+        """See `RecordSource.record`: one MQTT message (or its `{topic, payload}` wrapper)."""
         if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
             obj = obj["payload"]
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):

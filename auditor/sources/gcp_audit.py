@@ -20,47 +20,25 @@ from typing import Any
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
-from auditor.sources.jsondoc import dig, records
+from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.sources.jsondoc import RecordSource, dig
 
 NAME = "gcp_audit"
 
 
-class GcpAuditSource:
+class GcpAuditSource(RecordSource):
     """See `Source.read`."""
 
     name = NAME
 
-    def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`."""
-        for rec, line, index in records(stream, result):
-            self._entry(job, rec, result, line, index)
-
-    def read_record(
-        self,
-        job: ReadJob,
-        rec: Any,
-        line: int | None,
-        index: int | None,
-        result: FileResult,
-        state: dict[str, Any],
+    def record(
+        self, job: ReadJob, entry: Any, line: int | None, index: int | None, result: FileResult
     ) -> None:
-        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
-        self._entry(job, rec, result, line, index)
-
-    def _entry(
-        self, job: ReadJob, entry: Any, result: FileResult, line: int | None, index: int | None
-    ) -> None:
+        """See `RecordSource.record`: one `LogEntry`."""
         payload = dig(entry, "protoPayload")
         service, method = dig(payload, "serviceName"), dig(payload, "methodName")
         if not isinstance(service, str) or not isinstance(method, str):
-            missing = (
-                "protoPayload"
-                if not isinstance(payload, dict)
-                else "protoPayload.serviceName"
-                if not isinstance(service, str)
-                else "protoPayload.methodName"
-            )
+            missing = _missing(payload, service)
             result.issues.append(
                 InputIssue(result.path, f"missing field {missing}", line=line, record=index)
             )
@@ -128,6 +106,13 @@ class GcpAuditSource:
                     event_id=event.event_id,
                 )
             )
+
+
+def _missing(payload: Any, service: Any) -> str:
+    """The first field an entry lacks of the three every audit entry has."""
+    if not isinstance(payload, dict):
+        return "protoPayload"
+    return "protoPayload.serviceName" if not isinstance(service, str) else "protoPayload.methodName"
 
 
 def _asks_for_faces(request: Any) -> bool:

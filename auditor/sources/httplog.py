@@ -239,6 +239,7 @@ class HttpLogSource:
     def _record(
         self, job: ReadJob, f: dict[str, Any], result: FileResult, lineno: int | None
     ) -> None:
+        """One request, as its line's format gave its fields: a face operation becomes an event."""
         if f.get("no_request"):
             result.records += 1
             return
@@ -288,21 +289,6 @@ class HttpLogSource:
         status = str(f.get("status") or "")
         client = _text(f.get("client"))
         user = _text(f.get("user"))
-        attrs = [("http_method", method.upper()), ("http_path", path)]
-        if untimed:
-            attrs.append((TIME_KNOWN, "false"))
-        if raw_path != path:
-            attrs.append(("raw_path", raw_path))
-        attrs += [
-            (k, v)
-            for k, v in (
-                ("http_status", status),
-                ("client_address", client),
-                ("user_agent", _text(f.get("agent"))),
-                ("authenticated_user", user),
-            )
-            if v
-        ]
         failed = status[:1] in ("4", "5") or status == "0"  # 0: no response was sent
         event = Event(
             source=NAME,
@@ -315,7 +301,7 @@ class HttpLogSource:
             line=lineno,
             outcome="failed" if failed else "succeeded",
             error_code=f"HTTP {status}" if failed else None,
-            attributes=tuple(sorted(attrs)),
+            attributes=_attributes(f, method, path, raw_path, untimed),
         )
         result.events.append(event)
         if kind is OperationKind.SUSPECTED_FACE_MATCHING:
@@ -327,6 +313,29 @@ class HttpLogSource:
                     line=lineno,
                 )
             )
+
+
+def _attributes(
+    f: dict[str, Any], method: str, path: str, raw_path: str, untimed: bool
+) -> tuple[tuple[str, str], ...]:
+    """A request's event attributes: the request, whether it has a time, the path as logged
+    when normalising changed it, and the line's fields that are not empty or `-`."""
+    attrs = [("http_method", method.upper()), ("http_path", path)]
+    if untimed:
+        attrs.append((TIME_KNOWN, "false"))
+    if raw_path != path:
+        attrs.append(("raw_path", raw_path))
+    attrs += [
+        (k, v)
+        for k, v in (
+            ("http_status", str(f.get("status") or "")),
+            ("client_address", _text(f.get("client"))),
+            ("user_agent", _text(f.get("agent"))),
+            ("authenticated_user", _text(f.get("user"))),
+        )
+        if v
+    ]
+    return tuple(sorted(attrs))
 
 
 def _text(value: Any) -> str | None:

@@ -77,14 +77,19 @@ def dig(obj: Any, *keys: str) -> Any:
 class RecordSource:
     """The entry points of a source that reads JSON records one at a time, in a file of its own
     (any layout, `records`) or handed over by a wrapper (`sources.wrapped`), through one
-    `record` method: the two ways in cannot drift apart."""
+    `record` method: the two ways in cannot drift apart.
+
+    `read` hands each record to `read_record` with one `state` per file, as a wrapper does, so
+    a source that must remember earlier records of its file (Double Take's repeated ids)
+    overrides `read_record` alone and still has one way in."""
 
     name: str
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
         """See `Source.read`."""
+        state: dict[str, Any] = {}
         for rec, line, index in records(stream, result):
-            self.record(job, rec, line, index, result)
+            self.read_record(job, rec, line, index, result, state)
 
     def read_record(
         self,
@@ -95,7 +100,8 @@ class RecordSource:
         result: FileResult,
         state: dict[str, Any],
     ) -> None:
-        """One record from a wrapper; this kind of source keeps no state between records."""
+        """One record, from `read` or from a wrapper; `state` lives as long as the file, and
+        a source that keeps no state between records (most) leaves it to `record`."""
         self.record(job, rec, line, index, result)
 
     def record(

@@ -55,12 +55,7 @@ class JsonLinesSource:
         state: dict[str, Any],
     ) -> None:
         """One record (from `read`, or from a wrapper: `sources.wrapped`)."""
-        if "fields" not in state:
-            mapping = job.settings.mapping_for(job.path)
-            state["fields"] = dict(mapping.fields) if mapping else {}
-            state["paths"] = set(state["fields"].values())
-        fields: dict[str, str] = state["fields"]
-        mapped_paths: set[str] = state["paths"]
+        fields, mapped_paths = _mapping(job, state)
         if not isinstance(obj, dict):
             what = "line" if index is None else "record"
             result.issues.append(
@@ -127,6 +122,16 @@ class JsonLinesSource:
                     event_id=event.event_id,
                 )
             )
+
+
+def _mapping(job: ReadJob, state: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
+    """The file's `[[jsonl]]` field mapping (ours -> their dotted path) and the paths it maps,
+    looked up on the file's first record and kept in `state` for the rest of it."""
+    if "fields" not in state:
+        mapping = job.settings.mapping_for(job.path)
+        state["fields"] = dict(mapping.fields) if mapping else {}
+        state["paths"] = set(state["fields"].values())
+    return state["fields"], state["paths"]
 
 
 _SKIP = {

@@ -27,33 +27,33 @@ import orjson
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, OperationKind, Principal
 from auditor.sources.base import FileResult, HashingStream, ReadJob
+from auditor.sources.jsondoc import RecordSource, documents, is_filler
 from auditor.sources.jsondoc import dig as _dig
-from auditor.sources.jsondoc import documents, is_filler
 
 NAME = "kinesis_rekognition"
 OPERATION = "StreamProcessorFaceSearch"
 
 
-class KinesisRekognitionSource:
+class KinesisRekognitionSource(RecordSource):
     """See `Source.read`."""
 
     name = NAME
 
     def read(self, job: ReadJob, stream: HashingStream, result: FileResult) -> None:
-        """See `Source.read`: line by line, or whole for a pretty-printed event."""
-        for doc, line in documents(stream, result):
-            self._document(doc, result, line)
+        """See `Source.read`: line by line, or whole for a pretty-printed event.
 
-    def read_record(
-        self,
-        job: ReadJob,
-        rec: Any,
-        line: int | None,
-        index: int | None,
-        result: FileResult,
-        state: dict[str, Any],
+        Unlike `RecordSource.read`, a document stays whole (`documents`, not `records`): the
+        `Records` of a Lambda event or of get-records output are Kinesis records whose base64
+        data is the frame record, and their `eventSourceARN` names the principal, so they are
+        taken apart here (`_document`), not as records of their own."""
+        for doc, line in documents(stream, result):
+            self.record(job, doc, line, None, result)
+
+    def record(
+        self, job: ReadJob, rec: Any, line: int | None, index: int | None, result: FileResult
     ) -> None:
-        """One record from a wrapper (`sources.wrapped`); `state` lives as long as the file."""
+        """See `RecordSource.record`: one document (a wrapper hands this source its documents
+        whole, so `index` says nothing of where a frame is)."""
         self._document(rec, result, line)
 
     def _document(self, doc: Any, result: FileResult, line: int | None) -> None:
@@ -132,6 +132,8 @@ class KinesisRekognitionSource:
         line: int | None,
         index: int | None,
     ) -> None:
+        """One frame record: one event per `FaceSearchResponse` entry (the record's own shape
+        and time are checked once, for all of them)."""
         searches = frame.get("FaceSearchResponse")
         video = _dig(frame, "InputInformation", "KinesisVideo")
         if not isinstance(searches, list) or not isinstance(video, dict):
@@ -167,6 +169,7 @@ class KinesisRekognitionSource:
         result.records += 1
         principal = _principal(frame, wrapper, video)
         status = _dig(frame, "StreamProcessorInformation", "Status")
+        event_id = wrapper.get("eventID")
         for i, search in enumerate(searches):
             if not isinstance(search, dict):
                 result.issues.append(
@@ -178,27 +181,6 @@ class KinesisRekognitionSource:
                     )
                 )
                 continue
-            listed = search.get("MatchedFaces")
-            matches = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
-            sims = [
-                float(m["Similarity"])
-                for m in matches
-                if isinstance(m.get("Similarity"), int | float)
-            ]
-            faces = [f for f in (m.get("Face") for m in matches) if isinstance(f, dict)]
-            attrs = {
-                "match_count": str(len(matches)),
-                "best_similarity": f"{max(sims):.2f}" if sims else None,
-                "matched_face_ids": ",".join(str(f["FaceId"]) for f in faces if f.get("FaceId")),
-                "external_image_ids": ",".join(
-                    str(f["ExternalImageId"]) for f in faces if f.get("ExternalImageId")
-                ),
-                "kinesis_video_stream": video.get("StreamArn"),
-                "fragment_number": video.get("FragmentNumber"),
-                "frame_offset_seconds": video.get("FrameOffsetInSeconds"),
-                "stream_processor_status": status,
-            }
-            event_id = wrapper.get("eventID")
             result.events.append(
                 Event(
                     source=NAME,
@@ -211,11 +193,33 @@ class KinesisRekognitionSource:
                     record=index,
                     line=line,
                     event_id=f"{event_id}/{i}" if isinstance(event_id, str) else None,
-                    attributes=tuple(
-                        sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != "")
-                    ),
+                    attributes=_search_attributes(search, video, status),
                 )
             )
+
+
+def _search_attributes(
+    search: dict[str, Any], video: dict[str, Any], status: Any
+) -> tuple[tuple[str, str], ...]:
+    """What one face search found (its matches, the best similarity, the matched faces' ids)
+    and where in the video stream it was, as an event's attributes."""
+    listed = search.get("MatchedFaces")
+    matches = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
+    sims = [float(m["Similarity"]) for m in matches if isinstance(m.get("Similarity"), int | float)]
+    faces = [f for f in (m.get("Face") for m in matches) if isinstance(f, dict)]
+    attrs = {
+        "match_count": str(len(matches)),
+        "best_similarity": f"{max(sims):.2f}" if sims else None,
+        "matched_face_ids": ",".join(str(f["FaceId"]) for f in faces if f.get("FaceId")),
+        "external_image_ids": ",".join(
+            str(f["ExternalImageId"]) for f in faces if f.get("ExternalImageId")
+        ),
+        "kinesis_video_stream": video.get("StreamArn"),
+        "fragment_number": video.get("FragmentNumber"),
+        "frame_offset_seconds": video.get("FrameOffsetInSeconds"),
+        "stream_processor_status": status,
+    }
+    return tuple(sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != ""))
 
 
 def _epoch(value: Any) -> datetime:
