@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.run.executors.base import Executor
-from auditor.run.frames import IMAGE_EXT, FaceAnalyser
+from auditor.run.facepass import FaceAnalyser
+from auditor.run.frame_choice import IMAGE_EXT
 from auditor.run.stores import LazyStore
 
 
