@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import _fail, _write, baseline_app, echo
+from auditor.cli.common import _fail, baseline_app, echo
+from auditor.cli.output import _write
 from auditor.core.errors import AuditorError
 from auditor.evidence_pack.shape import MAX_REPORT_BYTES
 

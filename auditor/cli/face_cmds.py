@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import (
+from auditor.cli.common import _db_url, _fail, app, cache_app, echo
+from auditor.cli.options import (
     CacheDb,
     Db,
     Detector,
@@ -22,11 +23,6 @@ from auditor.cli.common import (
     SchedulerTimeout,
     Upsample,
     Workers,
-    _db_url,
-    _fail,
-    app,
-    cache_app,
-    echo,
 )
 from auditor.cli.terminal import StageTimes, progress, verbosity
 from auditor.core import defaults

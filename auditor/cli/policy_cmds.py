@@ -8,11 +8,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import (
-    _fail,
-    echo,
-    policy_app,
-)
+from auditor.cli.common import _fail, echo, policy_app
 from auditor.core.errors import AuditorError
 
 

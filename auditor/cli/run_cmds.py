@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from auditor import __version__
-from auditor.cli.common import (
+from auditor.cli.common import _db_url, _fail, app, echo
+from auditor.cli.options import (
     CacheDb,
     Color,
     CsvBom,
@@ -33,14 +34,8 @@ from auditor.cli.common import (
     Upsample,
     Verbose,
     Workers,
-    _check_csv_bom,
-    _db_url,
-    _fail,
-    _plan_outputs,
-    _render_all,
-    app,
-    echo,
 )
+from auditor.cli.output import _check_csv_bom, _plan_outputs, _render_all
 from auditor.cli.terminal import ColorMode, StageTimes, Verbosity, progress, verbosity, verdict_line
 from auditor.core import defaults
 from auditor.core.cachedir import face_cache_url

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import Db, Workers, _atomic, _db_url, _fail, app, echo
+from auditor.cli.common import _db_url, _fail, app, echo
+from auditor.cli.options import Db, Workers
+from auditor.cli.output import _atomic
 from auditor.core.errors import AuditorError
 
 _MARK = {True: "ok  ", False: "FAIL"}
