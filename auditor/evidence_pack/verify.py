@@ -8,7 +8,7 @@ Two modes:
   block.
 - **log-only**: a report and an evidence archive (`auditor export`). The archive's manifest is
   checked, its packs and config must hash as the report says, the published records are put
-  back at their places in a sparse bundle (records.py) and audited again without frames; every
+  back at their places in a sparse bundle (sparse.py) and audited again without frames; every
   published finding must come back with the same id and log evidence.
 
 This module never prints; the command line renders the `Verification` it returns.
@@ -16,7 +16,6 @@ This module never prints; the command line renders the `Verification` it returns
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import stat
 import tempfile
@@ -24,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.config.bundle import PathEscape, safe_relpath
 from auditor.core.defaults import PROBE_TOLERANCE, UPSAMPLE
 from auditor.core.errors import ConfigError
 from auditor.evidence_pack import archive as archive_mod
@@ -34,14 +32,22 @@ from auditor.evidence_pack.compare import (
     compare_findings,
     engine_point,
 )
-from auditor.evidence_pack.records import (
+from auditor.evidence_pack.points import (
+    check_inputs,
+    config_point,
+    manifest_point,
+    pack_point,
+    records_point,
+    resolve_packs,
+    shipped_point,
+)
+from auditor.evidence_pack.shape import MAX_REPORT_BYTES, parse_report
+from auditor.evidence_pack.sparse import (
     overrides_toml,
     pin_years,
     syslog_years,
     write_sparse,
 )
-from auditor.evidence_pack.shape import MAX_REPORT_BYTES, parse_report
-from auditor.policy import Pack
 from auditor.run.options import AuditResult
 
 #: The report blocks compared in full mode besides findings (the `run` block never is).
@@ -56,7 +62,6 @@ BLOCKS = (
     "probes",
     "errors",
 )
-_INPUT_KINDS = ("log", "frame", "probe", "config")
 
 
 @dataclass
@@ -102,148 +107,6 @@ def load_report(path: Path) -> dict[str, Any]:
 
 
 # -- full mode ---------------------------------------------------------------------------------
-
-
-def check_inputs(report: dict[str, Any], root: Path) -> Point:
-    """Every input file's SHA-256 against the bundle as it is now."""
-    bad: list[str] = []
-    checked = 0
-    for item in report.get("inputs", []):
-        if item.get("kind") not in _INPUT_KINDS:
-            continue
-        checked += 1
-        rel = item["path"]
-        try:
-            path = root / safe_relpath(root, rel)
-        except PathEscape as exc:
-            bad.append(f"{rel}: refused: {exc}")
-            continue
-        if not path.is_file():
-            bad.append(f"{rel}: not in the bundle")
-            continue
-        digest = hashlib.sha256()
-        try:
-            with path.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-        except OSError as exc:
-            bad.append(f"{rel}: cannot be read: {exc.strerror or exc}")
-            continue
-        if digest.hexdigest() != item["sha256"]:
-            bad.append(
-                f"{rel}: SHA-256 differs (report {item['sha256'][:12]}…, "
-                f"bundle {digest.hexdigest()[:12]}…)"
-            )
-    if bad:
-        return Point(
-            "inputs", False, f"{len(bad)} of {checked} input(s) differ from the report", tuple(bad)
-        )
-    return Point("inputs", True, f"{checked} input(s): every SHA-256 matches")
-
-
-def pack_point(report: dict[str, Any], packs: list[Pack]) -> Point:
-    """The packs used for the re-run against those the report names (id, version, sha256)."""
-    have = {p.id: p for p in packs}
-    bad = []
-    for want in report.get("packs", []):
-        got = have.get(want["id"])
-        if got is None:
-            bad.append(f"{want['id']}: not available here")
-        elif got.sha256 != want["sha256"]:
-            bad.append(
-                f"{want['id']}: report used version {want['version']} (sha256 "
-                f"{want['sha256'][:12]}…), here version {got.version} (sha256 "
-                f"{got.sha256[:12]}…)"
-            )
-    if bad:
-        return Point(
-            "packs",
-            False,
-            f"{len(bad)} pack(s) differ from those the report used; "
-            "pass the exact files with --policy",
-            tuple(bad),
-        )
-    return Point(
-        "packs", True, f"{len(report.get('packs', []))} pack(s): same versions and SHA-256"
-    )
-
-
-def shipped_pack(pid: str, display: str | None = None) -> Pack | None:
-    """The pack of id `pid` in seeds/, or None. `pid` has passed `shape.pack_id_ok`, so the name
-    cannot leave seeds/ (and is never taken as a path of its own)."""
-    from auditor.policy import seeds_dir
-    from auditor.policy.loader import load_pack
-
-    candidate = seeds_dir() / f"{pid}.toml"
-    if not candidate.is_file():
-        return None
-    return load_pack(candidate, display or f"seeds/{pid}.toml")
-
-
-def resolve_packs(report: dict[str, Any], files: list[Path]) -> list[Pack]:
-    """The report's packs: from `files` (--policy, or the archive's) when given, else by id from
-    seeds/. Each is loaded under the display path the report recorded, so `packs[].path`
-    compares equal.
-    """
-    from auditor.policy.loader import load_pack
-
-    by_path = {p["id"]: p.get("path") for p in report.get("packs", [])}
-    if files:
-        loaded = [load_pack(f, str(f)) for f in files]
-        ids = [p.id for p in loaded]
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        if twice:
-            raise ConfigError(f"policy pack {twice[0]!r} given twice")
-        return [
-            load_pack(Path(f), by_path.get(p.id) or str(f))
-            for f, p in zip(files, loaded, strict=True)
-        ]
-    packs = []
-    for want in report.get("packs", []):
-        pack = shipped_pack(want["id"], by_path.get(want["id"]))
-        if pack is None:
-            raise ConfigError(f"unknown policy pack {want['id']!r}: pass its file with --policy")
-        packs.append(pack)
-    return packs
-
-
-def shipped_point(packs: list[Pack]) -> Point:
-    """Packs taken from an archive against the shipped pack of the same id.
-
-    The archive's report names its packs' hashes itself, so a doctored pack that reuses a shipped
-    id and version (one that exempts police, say) would agree with it; the shipped pack of that
-    id and version is the reference instead. Packs of other ids are the archive's own (a note);
-    another version of a shipped id is named (a note: this release ships another one).
-    """
-    bad: list[str] = []
-    notes: list[str] = []
-    for pack in packs:
-        shipped = shipped_pack(pack.id)
-        if shipped is None:
-            notes.append(f"{pack.id} {pack.version}: not a shipped pack (the archive's own)")
-        elif shipped.version != pack.version:
-            notes.append(f"{pack.id}: version {pack.version}, this release ships {shipped.version}")
-        elif shipped.sha256 != pack.sha256:
-            bad.append(
-                f"{pack.id} {pack.version}: differs from the shipped pack of that id and version "
-                f"(archive sha256 {pack.sha256[:12]}…, shipped {shipped.sha256[:12]}…)"
-            )
-    if bad:
-        return Point(
-            "shipped packs",
-            False,
-            f"{len(bad)} pack(s) of the archive differ from the shipped pack",
-            tuple(bad + notes),
-        )
-    if notes:
-        return Point(
-            "shipped packs",
-            True,
-            "some packs of the archive cannot be compared with a shipped pack",
-            tuple(notes),
-            note=True,
-        )
-    return Point("shipped packs", True, f"{len(packs)} pack(s): the shipped packs, byte for byte")
 
 
 def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -> Any:
@@ -395,34 +258,12 @@ def verify_archive(
 ) -> Verification:
     """Log-only mode (or full mode with the archive's exact packs when `bundle` is given)."""
     contents = archive_mod.read(archive)
-    points: list[Point] = []
-    if contents.manifest_problems:
-        points.append(
-            Point(
-                "manifest",
-                False,
-                f"{len(contents.manifest_problems)} entr(y/ies) do not match MANIFEST.sha256",
-                tuple(contents.manifest_problems),
-            )
-        )
-    else:
-        points.append(Point("manifest", True, "every archive entry matches MANIFEST.sha256"))
+    points = [manifest_point(contents.manifest_problems)]
     if report is not None:
-        diffs = compare_block("report", _outside_run(report), _outside_run(contents.report))
-        points.append(
-            Point(
-                "report",
-                diffs.ok,
-                "the given report is the archive's report.json"
-                if diffs.ok
-                else "the given report differs from the archive's report.json",
-                diffs.details,
-            )
-        )
-    report = contents.report
+        points.append(_given_report_point(report, contents.report))
     if bundle is not None:
         result = verify_bundle(
-            report,
+            contents.report,
             bundle,
             policy_files=policy_files,
             workers=workers,
@@ -432,25 +273,31 @@ def verify_archive(
         result.points[:0] = points
         return result
     result = Verification("log-only", points)
-    result.points.append(_config_point(report, contents.config))
-    missing = _unpublished(report, contents.records)
-    if missing:
-        result.points.append(
-            Point(
-                "records",
-                False,
-                f"{len(missing)} event(s) of findings have no published record",
-                tuple(missing[:12]),
-            )
-        )
-    else:
-        result.points.append(
-            Point(
-                "records",
-                True,
-                f"{len(contents.records)} published record(s) cover every finding's events",
-            )
-        )
+    _log_only(contents, policy_files, workers, result)
+    return result
+
+
+def _given_report_point(given: dict[str, Any], archived: dict[str, Any]) -> Point:
+    """The report named on the command line against the archive's own report.json."""
+    diffs = compare_block("report", _outside_run(given), _outside_run(archived))
+    return Point(
+        "report",
+        diffs.ok,
+        "the given report is the archive's report.json"
+        if diffs.ok
+        else "the given report differs from the archive's report.json",
+        diffs.details,
+    )
+
+
+def _log_only(
+    contents: archive_mod.Contents, policy_files: list[Path], workers: int, result: Verification
+) -> None:
+    """Config and records against the report, then the published records audited again and
+    every published finding looked for in the re-run."""
+    report = contents.report
+    result.points.append(config_point(report, contents.config))
+    result.points.append(records_point(report, contents.records))
     done = _rerun_sparse(report, contents, policy_files, workers, result)
     try:  # the re-run's findings stream from its spill files until it is closed
         new = done.report if done is not None else {"findings": [], "errors": []}
@@ -476,7 +323,6 @@ def verify_archive(
     )
     result.rerun_errors = [_error_line(e) for e in new.get("errors", [])]
     result.rerun_incomplete = bool(new.get("errors"))
-    return result
 
 
 def _rerun_sparse(
@@ -522,31 +368,3 @@ def _rerun_sparse(
 
 def _outside_run(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "run"}
-
-
-def _config_point(report: dict[str, Any], config: dict[str, bytes]) -> Point:
-    bad = []
-    for item in report.get("inputs", []):
-        if item.get("kind") != "config":
-            continue
-        data = config.get(item["path"])
-        if data is None:
-            bad.append(f"{item['path']}: not in the archive")
-        elif hashlib.sha256(data).hexdigest() != item["sha256"]:
-            bad.append(f"{item['path']}: SHA-256 differs from the report")
-    if bad:
-        return Point("config", False, "config files differ from the report", tuple(bad))
-    return Point("config", True, f"{len(config)} config file(s) match the report")
-
-
-def _unpublished(report: dict[str, Any], records: list[Any]) -> list[str]:
-    have = {(r.file, r.line, r.record) for r in records}
-    out = []
-    for f in report.get("findings", []):
-        for ev in f.get("events", []):
-            key = (ev.get("file"), ev.get("line"), ev.get("record"))
-            if key not in have:
-                out.append(
-                    f"{f['id']}: {ev.get('file')} line {ev.get('line')} record {ev.get('record')}"
-                )
-    return out
