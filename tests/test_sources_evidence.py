@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from auditor.evidence_pack.records import FILLER
+from auditor.evidence_pack.sparse import FILLER
 from auditor.sources.jsondoc import FILLER_SOURCE, is_filler
 from tests.conftest import ROOT, make_bundle
 from tests.logsamples import SAMPLES

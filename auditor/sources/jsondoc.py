@@ -24,7 +24,7 @@ def documents(stream: HashingStream, result: FileResult) -> Iterator[tuple[Any, 
         yield doc, line
 
 
-#: The filler record of an evidence archive's sparse bundle (auditor/evidence_pack/records.py):
+#: The filler record of an evidence archive's sparse bundle (auditor/evidence_pack/sparse.py):
 #: it stands at the indices of records that were not published, so it is counted and skipped.
 FILLER_SOURCE = "filler.auditor.invalid"
 #: `events` / `logEvents`: CloudWatch Logs exports and subscription payloads, whose events the

@@ -13,7 +13,7 @@ from typing import Any
 from auditor.config import tomlfile
 from auditor.config.bundle import SourceSettings
 from auditor.config.settings import ConfigErrors, parse
-from auditor.evidence_pack.records import pin_years, syslog_years
+from auditor.evidence_pack.sparse import pin_years, syslog_years
 from tests.logsamples import read_sample
 
 ZM = (
