@@ -5,74 +5,36 @@ plain data that the command line renders. Parsing and the frame pass run on an e
 (`auditor.run.executors`), so this module does not care whether a job runs in this process,
 in a pool of worker processes or on a Dask cluster.
 
-Memory stays flat whatever the size of the audit: parsed files stream in job order into the
-policy engine (`Evaluator`), which judges most events at once and keeps only a keyed index of
-the events linking duties look up. Events those duties judge wait in a `Spill` (on disk beyond
-one batch) until every file was read, because an authorisation may be logged after the use it
-covers; re-reading these waiting events is cheaper than parsing the corpus twice, and a spill is
-plain files where an on-disk index would need a database for what is only a queue. Findings go
-to a `SortedSpool` (external merge sort), undecided entries into per-rule counts, and the report
-and store stream the sorted findings from the spool (see `auditor.run.spool`).
+Memory stays flat whatever the size of the audit: the log pass (`auditor.run.logpass`) streams
+files into the policy engine and findings into a sorted spool, and the report and store stream
+the sorted findings from the spool (see `auditor.run.spool`).
 """
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from auditor.config import principals as principals_mod
-from auditor.config.bundle import PRINCIPALS_TOML, Bundle, nothing_to_audit
-from auditor.config.bundlefs import is_url
+from auditor.config.bundle import PRINCIPALS_TOML, Bundle
 from auditor.core import gate
-from auditor.core.errors import InputIssue
 from auditor.core.jsonstream import Lazy
-from auditor.core.models import MATCHING_KINDS, Event, Finding, InputFile, Notice
+from auditor.core.models import Finding, InputFile, Notice
 from auditor.faces.kernels import DEFAULT_KERNEL
-from auditor.policy import Evaluator, Pack, resolve
-from auditor.report.build import (
-    EventTally,
-    FindingCounts,
-    UndecidedGroups,
-    build_report,
-    finding_dict,
-)
-from auditor.run.executors import Executor, Inputs, open_executor
+from auditor.policy import Pack, resolve
+from auditor.report.build import build_report, finding_dict
+from auditor.run.executors import Executor, open_executor
+from auditor.run.logpass import Collected, LogListing, LogPass
 from auditor.run.options import AuditOptions, AuditResult, worker_count
-from auditor.run.spool import Scratch, SortedSpool, Spill
+from auditor.run.spool import Scratch
 from auditor.run.stores import LazyStore
-from auditor.sources import ReadJob, open_bundle, read_file
-from auditor.sources.base import FileResult
+from auditor.sources import ReadJob, open_bundle
 
 Progress = Callable[[str, int, int], None]
-
-
-def finding_order(f: Finding) -> tuple[Any, ...]:
-    """The report order of findings (time, file, record, line, pack, rule), then the id so that
-    two findings of one event and rule (different duties) never depend on arrival order."""
-    return (*f.sort_key, f.id)
-
-
-def _log_input(job: ReadJob) -> list[tuple[str, str, str | None]]:
-    if is_url(job.root):  # an object store serves every reader the same object (see storage.md)
-        return []
-    return [(str(Path(job.root) / job.path), job.path, None)]
-
-
-def _refuse_log(job: ReadJob, result: FileResult, bad: dict[str, str]) -> FileResult:
-    """A log file a cluster worker saw with other bytes than the client: an input error, and
-    nothing of what the worker read from it."""
-    return FileResult(
-        job.path, job.source, issues=[InputIssue(job.path, why) for why in bad.values()]
-    )
-
-
-#: On a cluster, each log task's file is compared with the client's view (size and end blocks).
-LOG_INPUTS: Inputs[ReadJob, FileResult] = Inputs(_log_input, _refuse_log)
 
 
 def compute_exit_code(
@@ -133,6 +95,26 @@ def run_audit(
         executor.close()
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one audit was started with: the frame pass, the baseline and the report read it."""
+
+    bundle: Bundle
+    packs: list[Pack]
+    options: AuditOptions
+    progress: Progress | None
+    started: datetime
+    accepted: Any
+    scratch: Scratch
+    executor: Executor
+    store: LazyStore
+    cache: LazyStore
+
+    @property
+    def workers(self) -> int:
+        return worker_count(self.options.workers)
+
+
 def _run_audit(
     bundle_path: Path | str,
     options: AuditOptions,
@@ -146,17 +128,10 @@ def _run_audit(
     if packs is None:
         packs = resolve(list(options.policies))
     bundle, directory = load_config(bundle_path)
-    listing = _LogListing(bundle, bundle_path)
-    accepted = None
-    if options.baseline is not None:
-        from auditor.config import baseline as baseline_mod
-
-        accepted = baseline_mod.load(Path(options.baseline))
-    workers = worker_count(options.workers)
+    listing = LogListing(bundle, bundle_path)
+    accepted = _load_baseline(options)
     executor.share(bundle.root)
     no_principals = not bundle.fs.lexists(PRINCIPALS_TOML)
-    unattributed = 0
-
     jobs = (ReadJob(bundle.root, rel, "auto", bundle.settings) for rel in listing)
     done = 0
 
@@ -168,165 +143,100 @@ def _run_audit(
 
     scratch = Scratch()
     try:
-        evaluator = Evaluator(packs)
-        waiting: Spill[Event] = Spill(scratch, "waiting")
-        found: SortedSpool[Finding] = SortedSpool(scratch, "findings", finding_order)
-        counts, tally, undecided = FindingCounts(), EventTally(), UndecidedGroups()
-        excused = 0
-        refs: set[str] = set()  # frames referenced by face operations (one entry per frame)
-
-        def judge(event: Event) -> None:
-            nonlocal excused
-            findings, exc, und = evaluator.judge(event)
-            for f in findings:
-                found.add(f)
-                counts.add(f)
-            excused += len(exc)
-            for u in und:
-                undecided.add(u)
-
-        inputs: list[InputFile] = []
-        notices: list[Notice] = []
-        read_issues: list[InputIssue] = []
-        records = 0
-        for res in executor.map(read_file, jobs, step, LOG_INPUTS):
-            records += res.records
-            read_issues.extend(res.issues)
-            notices.extend(res.notices)
-            inputs.append(
-                InputFile(res.path, "log", res.sha256, res.records, len(res.issues), res.source)
-            )
-            for raw in res.events:
-                event = directory.attribute(raw)
-                tally.add(event)
-                if event.kind in MATCHING_KINDS:
-                    refs.update(event.frames)
-                    unattributed += not event.principal.matched
-                evaluator.remember(event)
-                if evaluator.must_wait(event):
-                    waiting.add(event)
-                else:
-                    judge(event)
-            del res
-        issues = listing.finish() + read_issues
-        for event in waiting:  # every linked event is known now
-            judge(event)
-        inputs.extend(_config_inputs(bundle, packs))
-        warnings: list[str] = []
+        logs = LogPass(packs, directory, scratch)
+        logs.read(executor, jobs, step)
+        got = logs.collected(listing.finish())
+        got.inputs.extend(_config_inputs(bundle, packs))
         if no_principals:
             # every category rule is then "cannot decide": say why, on stderr and in the report
-            warnings.append(
-                f"no {PRINCIPALS_TOML}: {unattributed} face operation(s) by unattributed principals"
+            got.warnings.append(
+                f"no {PRINCIPALS_TOML}: {got.unattributed} face operation(s) by unattributed "
+                "principals"
             )
-            notices.append(Notice(PRINCIPALS_TOML, warnings[-1]))
-        return _finish(
-            bundle,
-            packs,
-            options,
-            workers,
-            progress,
-            started,
-            accepted,
-            _Collected(
-                inputs,
-                issues,
-                notices,
-                records,
-                tally,
-                found,
-                counts,
-                excused,
-                undecided,
-                refs,
-                waiting.files,
-                warnings,
-            ),
-            scratch,
-            executor,
-            store,
-            cache,
+            got.notices.append(Notice(PRINCIPALS_TOML, got.warnings[-1]))
+        run = _Run(
+            bundle, packs, options, progress, started, accepted, scratch, executor, store, cache
         )
+        return _finish(run, got)
     except BaseException:
         scratch.close()
         raise
 
 
+def _load_baseline(options: AuditOptions) -> Any:
+    if options.baseline is None:
+        return None
+    from auditor.config import baseline as baseline_mod
+
+    return baseline_mod.load(Path(options.baseline))
+
+
 @dataclass
-class _Collected:
-    """What the log pass gathered, handed to the frame pass and the report."""
+class _FrameFacts:
+    """What the frame pass adds to the report (nothing with --frames none)."""
 
-    inputs: list[InputFile]
-    issues: list[InputIssue]
-    notices: list[Notice]
-    records: int
-    tally: EventTally
-    found: SortedSpool[Finding]
-    counts: FindingCounts
-    excused: int
-    undecided: UndecidedGroups
-    refs: set[str]
-    waiting_files: list[Path]
-    #: Said on stderr as well as in the report's notices (no principals.toml).
-    warnings: list[str] = field(default_factory=list)
+    decorate: Callable[[Finding], Finding] = lambda f: f
+    summary: dict[str, Any] = field(default_factory=dict)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    engine: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
 
 
-def _finish(
-    bundle: Bundle,
-    packs: list[Pack],
-    options: AuditOptions,
-    workers: int,
-    progress: Progress | None,
-    started: datetime,
-    accepted: Any,
-    got: _Collected,
-    scratch: Scratch,
-    executor: Executor,
-    store: LazyStore,
-    cache: LazyStore,
-) -> AuditResult:
+def _frame_pass(run: _Run, got: Collected) -> _FrameFacts:
+    """Frame evidence for the findings; its inputs, issues and notices join the log pass's."""
+    if run.options.frames == "none":
+        return _FrameFacts()
+    from auditor.run.frames import attach_frame_evidence
+
+    outcome = attach_frame_evidence(
+        run.bundle,
+        got.refs,
+        got.found,
+        run.options,
+        run.workers,
+        run.progress,
+        run.executor,
+        run.cache,
+    )
+    got.inputs.extend(outcome.inputs)
+    got.issues.extend(outcome.issues)
+    got.notices.extend(outcome.notices)
+    return _FrameFacts(
+        outcome.decorate, outcome.summary, outcome.probes, outcome.engine, outcome.run
+    )
+
+
+def _apply_baseline(run: _Run, got: Collected) -> frozenset[str]:
+    """The ids a live baseline entry suppresses; its warnings join the run's and the notices."""
+    if run.accepted is None:
+        return frozenset()
+    from auditor.config import baseline as baseline_mod
+
+    accepted, found = run.accepted, got.found
+    known = {e.fingerprint for e in accepted.entries}
+    applied = baseline_mod.apply(
+        accepted, (f.id for f in found if f.id in known), run.started.date()
+    )
+    got.warnings += applied.warnings()
+    got.notices.extend(Notice(accepted.path, w) for w in applied.warnings())
+    got.counts.baselined = sum(1 for f in found if f.id in applied.suppressed)
+    return applied.suppressed
+
+
+def _finish(run: _Run, got: Collected) -> AuditResult:
     """Frame evidence, baseline, exit code, the report (findings streamed) and the store."""
-    inputs, issues, notices, found = got.inputs, got.issues, got.notices, got.found
-    frame_summary: dict[str, Any] = {}
+    found, options = got.found, run.options
     run_facts: dict[str, Any] = {
-        "workers": workers,
+        "workers": run.workers,
         "spilled": {"findings_runs": found.written, "waiting_files": len(got.waiting_files)},
-        **executor.describe(),
+        **run.executor.describe(),
     }
-    face_engine: dict[str, Any] = {}
-    probes_report: list[dict[str, Any]] = []
-    decorate: Callable[[Finding], Finding] = lambda f: f  # noqa: E731
-    if options.frames != "none":
-        from auditor.run.frames import attach_frame_evidence
-
-        outcome = attach_frame_evidence(
-            bundle, got.refs, found, options, workers, progress, executor, cache
-        )
-        decorate = outcome.decorate
-        inputs.extend(outcome.inputs)
-        issues.extend(outcome.issues)
-        notices.extend(outcome.notices)
-        frame_summary = outcome.summary
-        probes_report = outcome.probes
-        run_facts.update(outcome.run)
-        face_engine = outcome.engine
-
-    suppressed: frozenset[str] = frozenset()
-    warnings: list[str] = list(got.warnings)
-    if accepted is not None:
-        from auditor.config import baseline as baseline_mod
-
-        known = {e.fingerprint for e in accepted.entries}
-        applied = baseline_mod.apply(
-            accepted, (f.id for f in found if f.id in known), started.date()
-        )
-        suppressed = applied.suppressed
-        warnings += applied.warnings()
-        notices.extend(Notice(accepted.path, w) for w in applied.warnings())
-        got.counts.baselined = sum(1 for f in found if f.id in suppressed)
-    incomplete = bool(issues)
+    frames = _frame_pass(run, got)
+    run_facts.update(frames.run)
+    suppressed = _apply_baseline(run, got)
     exit_code = compute_exit_code(
         found,
-        incomplete,
+        bool(got.issues),
         options.fail_on,
         suppressed,
         got.undecided.total,
@@ -334,39 +244,46 @@ def _finish(
     )
     run_id = uuid.uuid4().hex
     findings = Lazy(
-        lambda: (finding_dict(decorate(f), f.id in suppressed) for f in found), len(found)
+        lambda: (finding_dict(frames.decorate(f), f.id in suppressed) for f in found), len(found)
     )
     report = build_report(
         run_id=run_id,
-        started=started,
+        started=run.started,
         finished=datetime.now(UTC),
-        bundle=bundle,
-        packs=packs,
-        inputs=inputs,
+        bundle=run.bundle,
+        packs=run.packs,
+        inputs=got.inputs,
         records=got.records,
         tally=got.tally,
         findings=findings,
         counts=got.counts,
         excused=got.excused,
-        issues=issues,
-        notices=notices,
-        frame_summary=frame_summary,
-        probes=probes_report,
+        issues=got.issues,
+        notices=got.notices,
+        frame_summary=frames.summary,
+        probes=frames.probes,
         run_facts=run_facts,
-        face_engine=face_engine,
+        face_engine=frames.engine,
         undecided=got.undecided,
-        settings={
-            "fail_on": options.fail_on,
-            "fail_on_undecided": options.fail_on_undecided,
-            "frames": options.frames,
-            "probe_tolerance": options.probe_tolerance,
-            "baseline": Path(options.baseline).name if options.baseline else None,
-        },
+        settings=_settings(options),
     )
-    opened = store()
+    opened = run.store()
     if opened is not None:
-        opened.save_run(report, bundle.shown, exit_code)
-    return AuditResult(report, found, issues, exit_code, run_id, notices, warnings, scratch)
+        opened.save_run(report, run.bundle.shown, exit_code)
+    return AuditResult(
+        report, found, got.issues, exit_code, run_id, got.notices, got.warnings, run.scratch
+    )
+
+
+def _settings(options: AuditOptions) -> dict[str, Any]:
+    """The report's `settings` block: what a re-run (`verify`) needs to decide alike."""
+    return {
+        "fail_on": options.fail_on,
+        "fail_on_undecided": options.fail_on_undecided,
+        "frames": options.frames,
+        "probe_tolerance": options.probe_tolerance,
+        "baseline": Path(options.baseline).name if options.baseline else None,
+    }
 
 
 def _cache_url(options: AuditOptions) -> str | None:
@@ -374,54 +291,6 @@ def _cache_url(options: AuditOptions) -> str | None:
     if options.store_url is not None or not options.use_cache:
         return None
     return options.cache_url
-
-
-class _LogListing:
-    """Every file under logs/, each checked to stay inside the bundle and to be a regular file
-    (a FIFO would block the reader), handed out as it is listed: an object-storage archive is
-    never held as one list of keys (a local folder is listed first, as it always was, so the
-    progress bar knows its total). Refused entries are kept as issues, in path order.
-
-    An absent or empty logs/ is nothing to audit: a BundleError (exit 2, no report, no run
-    stored), raised before anything is read, because no input was read and so none was
-    "unreadable" (exit 3 says that an audit ran and missed something; here none ran). A logs/
-    whose every entry was refused is exit 3."""
-
-    def __init__(self, bundle: Bundle, given: Path | str) -> None:
-        self.bundle = bundle
-        self.issues: list[InputIssue] = []
-        self.count = 0
-        self._known: int | None = None
-        items: Iterable[str | InputIssue] = bundle.iter_entries("logs")
-        if bundle.fs.local is not None:
-            items = list(items)
-            self._known = sum(1 for i in items if not isinstance(i, InputIssue))
-            empty = not items
-        else:  # peek at the first key only
-            listed = iter(items)
-            first = next(listed, None)
-            empty = first is None
-            items = listed if first is None else itertools.chain([first], listed)
-        if empty:
-            local = bundle.fs.local is not None
-            raise nothing_to_audit(Path(given) if local else str(given), bundle.fs.is_dir("logs"))
-        self._items = items
-
-    def __iter__(self) -> Iterator[str]:
-        for item in self._items:
-            if isinstance(item, InputIssue):
-                self.issues.append(item)
-            else:
-                self.count += 1
-                yield item
-
-    def total(self) -> int:
-        """Files to read: exact for a folder, those listed so far for object storage."""
-        return self._known if self._known is not None else self.count
-
-    def finish(self) -> list[InputIssue]:
-        """The listing's issues (refused entries), in path order."""
-        return list(self.issues)
 
 
 def _config_inputs(bundle: Bundle, packs: list[Pack]) -> list[InputFile]:

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from scale_helpers import Cluster
 
-from auditor.run.audit import _LogListing
 from auditor.run.executors import (
     AHEAD,
     LocalPool,
@@ -15,12 +14,13 @@ from auditor.run.executors import (
     frame_chunks,
     open_executor,
 )
+from auditor.run.logpass import LogListing
 from auditor.sources import ReadJob, open_bundle, read_file
 
 
 def _jobs(bundle_path: Path) -> list[ReadJob]:
     bundle = open_bundle(bundle_path)
-    listing = _LogListing(bundle, bundle_path)  # the audit's own listing of logs/
+    listing = LogListing(bundle, bundle_path)  # the audit's own listing of logs/
     paths = list(listing)
     assert not listing.finish()
     return [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in paths]
