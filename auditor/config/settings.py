@@ -158,29 +158,60 @@ def parse(
     """(bundle name or None, settings) from audit.toml; raises ConfigErrors with every problem.
 
     `known_sources` are the names a `source = "..."` override may use: the sources registry
-    owns them, and this layer sits below it, so the caller passes them in."""
-    SOURCES = known_sources
+    owns them, and this layer sits below it, so the caller passes them in. Each table is read
+    by its own function into the one `_Collect`, so every problem of the file is reported at
+    once, located."""
     c = _Collect(doc)
     data = doc.data
     for key in sorted(set(data) - set(KEYS[""])):
         c.add(f"unknown setting {key!r} (known: {', '.join(KEYS[''])})", key=key, field=key)
+    name = _name(c, data)
+    tz = _timezone(c, data)
+    prefixes = _frames(c, data)
+    mappings = _jsonl(c)
+    patterns = _text(c)
+    overrides, years = _sources(c, known_sources)
+    formats = _httplog_formats(c)
+    if c.errors:
+        raise ConfigErrors(c.errors)
+    return name, SourceSettings(
+        tuple(prefixes),
+        tuple(mappings),
+        tuple(patterns),
+        tuple(overrides),
+        tz,
+        httplog_formats=formats,
+        syslog_years=tuple(years),
+    )
+
+
+def _name(c: _Collect, data: dict[str, Any]) -> str | None:
+    """`name` (and a check of `description`): the bundle's name shown in reports."""
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         c.add(f"must be a string, not {type(name).__name__}", key="name", field="name")
         name = None
     if not isinstance(data.get("description", ""), str):
         c.add("must be a string", key="description", field="description")
+    return name
+
+
+def _timezone(c: _Collect, data: dict[str, Any]) -> str:
+    """`timezone`: an IANA name the zone database knows (UTC when absent or bad)."""
     tz = data.get("timezone", "UTC")
     if not isinstance(tz, str):
         c.add(f"must be a string, not {type(tz).__name__}", key="timezone", field="timezone")
-        tz = "UTC"
-    else:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            c.add(f"unknown timezone {tz!r}", key="timezone", field="timezone")
-            tz = "UTC"
+        return "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.add(f"unknown timezone {tz!r}", key="timezone", field="timezone")
+        return "UTC"
+    return tz
 
+
+def _frames(c: _Collect, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """`[frames]`: prefix = folder, longest prefix first (the longest one wins)."""
     frames = data.get("frames", {})
     prefixes = []
     if not isinstance(frames, dict):
@@ -191,8 +222,12 @@ def parse(
             c.add("frame folder must be a string", "frames", key=prefix, field=f"frames.{prefix}")
         else:
             prefixes.append((prefix, folder))
-    prefixes.sort(key=lambda p: -len(p[0]))  # longest prefix wins
+    prefixes.sort(key=lambda p: -len(p[0]))
+    return prefixes
 
+
+def _jsonl(c: _Collect) -> list[JsonlMapping]:
+    """`[[jsonl]]`: a glob and a `fields` table mapping our names to the file's field paths."""
     mappings = []
     for i, entry in _array(c, "jsonl"):
         c.known(entry, "jsonl", i)
@@ -218,7 +253,12 @@ def parse(
                 good = False
         if good:
             mappings.append(JsonlMapping(glob, tuple(sorted(fields.items()))))
+    return mappings
 
+
+def _text(c: _Collect) -> list[TextPattern]:
+    """`[[text]]`: a glob, a regular expression with `time` and `operation` groups, and an
+    optional time format."""
     patterns = []
     for i, entry in _array(c, "text"):
         c.known(entry, "text", i)
@@ -227,29 +267,29 @@ def parse(
         pattern = c.string(entry, "pattern", "text", i, required=True)
         if pattern is None:
             continue
-        try:
-            compiled = regex.compile(pattern)
-        except (regex.error, OverflowError, ValueError) as exc:
-            c.add(
-                f"bad regular expression: {exc}",
-                "text",
-                i,
-                key="pattern",
-                field=f"text[{i}].pattern",
-            )
-            continue
-        missing = {"time", "operation"} - set(compiled.groupindex)
-        if missing:
-            c.add(
-                f"pattern lacks named groups: {', '.join(sorted(missing))}",
-                "text",
-                i,
-                key="pattern",
-                field=f"text[{i}].pattern",
-            )
+        problem = _pattern_problem(pattern)
+        if problem:
+            c.add(problem, "text", i, key="pattern", field=f"text[{i}].pattern")
             continue
         patterns.append(TextPattern(glob, pattern, fmt))
+    return patterns
 
+
+def _pattern_problem(pattern: str) -> str | None:
+    try:
+        compiled = regex.compile(pattern)
+    except (regex.error, OverflowError, ValueError) as exc:
+        return f"bad regular expression: {exc}"
+    missing = {"time", "operation"} - set(compiled.groupindex)
+    if missing:
+        return f"pattern lacks named groups: {', '.join(sorted(missing))}"
+    return None
+
+
+def _sources(
+    c: _Collect, known_sources: Collection[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
+    """`[[sources]]`: (glob, source) overrides and (glob, syslog year) pins."""
     overrides, years = [], []
     for i, entry in _array(c, "sources"):
         c.known(entry, "sources", i)
@@ -260,28 +300,17 @@ def parse(
         source = c.string(entry, "source", "sources", i, required="syslog_year" not in entry)
         if source is None:
             continue
-        if source not in SOURCES:
+        if source not in known_sources:
             c.add(
-                f"unknown source {source!r} (known: {', '.join(SOURCES)})",
+                f"unknown source {source!r} (known: {', '.join(known_sources)})",
                 "sources",
                 i,
                 key="source",
                 field=f"sources[{i}].source",
             )
-        elif chosen is not None and source is not None:
+        elif chosen is not None:
             overrides.append((chosen, source))
-    formats = _httplog_formats(c)
-    if c.errors:
-        raise ConfigErrors(c.errors)
-    return name, SourceSettings(
-        tuple(prefixes),
-        tuple(mappings),
-        tuple(patterns),
-        tuple(overrides),
-        tz,
-        httplog_formats=formats,
-        syslog_years=tuple(years),
-    )
+    return overrides, years
 
 
 def _syslog_year(c: _Collect, entry: dict[str, Any], i: int) -> int | None:
