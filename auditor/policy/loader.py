@@ -51,6 +51,8 @@ def check_pack(path: Path, display: str | None = None) -> PackCheck:
 
 
 def _pack(c: Checker, data: dict[str, Any], display: str, sha: str) -> Pack | None:
+    """The pack of one file, or None when it cannot be built; every problem goes to `c`. The
+    tables are checked in file order, each by its own function, so a lint lists them alike."""
     c.keys(data, "top", ())
     meta = data.get("pack")
     if not isinstance(meta, dict):
@@ -58,6 +60,44 @@ def _pack(c: Checker, data: dict[str, Any], display: str, sha: str) -> Pack | No
         return None
     m: P = ("pack",)
     c.keys(meta, "pack", m)
+    head = _head(c, meta, m)
+    instrument = c.table(meta, "instrument", m)
+    c.keys(instrument, "pack.instrument", (*m, "instrument"))
+    c.choice(instrument, "kind", S.INSTRUMENT_KINDS, (*m, "instrument"))
+    c.choice(instrument, "binding", S.BINDINGS, (*m, "instrument"))
+    effective = _effective(c, meta, m, head["status"])
+    place = _jurisdiction(c, meta, m)
+    lin = c.table(meta, "lineage", m)
+    c.keys(lin, "pack.lineage", (*m, "lineage"))
+    lineage = tuple(
+        (k, c.strings(lin, k, (*m, "lineage"))) for k in S.KEYS["pack.lineage"] if k in lin
+    )
+    definitions = _definitions(c, meta, m)
+    sources = _sources(c, meta, m)
+    rules = _rules(c, data, {s.id for s in sources})
+    summary, caveats = c.text(meta, "summary", m), c.strings(meta, "caveats", m)
+    verified_by = c.text(meta, "verified_by", m)
+    if effective["effective_from"] is None:  # checked all the same: a lint lists every problem
+        return None
+    return Pack(
+        **head,
+        **effective,
+        **place,
+        rules=rules,
+        sources=sources,
+        path=display,
+        sha256=sha,
+        instrument=tuple(sorted((str(k), str(v)) for k, v in instrument.items())),
+        summary=summary,
+        lineage=lineage,
+        caveats=caveats,
+        definitions=definitions,
+        verified_by=verified_by,
+    )
+
+
+def _head(c: Checker, meta: dict[str, Any], m: P) -> dict[str, Any]:
+    """id, title, version, status and last_verified of [pack]."""
     pid, title, version = (c.text(meta, k, m, True) for k in ("id", "title", "version"))
     if pid and not all(ch.isalnum() or ch in "-_." for ch in pid):
         c.add("id may hold letters, digits, - _ . only", (*m, "id"))
@@ -66,12 +106,17 @@ def _pack(c: Checker, data: dict[str, Any], display: str, sha: str) -> Pack | No
     last_verified = (
         last_verified.isoformat() if isinstance(last_verified, date) else str(last_verified)
     )
+    return {
+        "id": pid,
+        "title": title,
+        "version": version,
+        "status": status,
+        "last_verified": last_verified,
+    }
 
-    instrument = c.table(meta, "instrument", m)
-    c.keys(instrument, "pack.instrument", (*m, "instrument"))
-    c.choice(instrument, "kind", S.INSTRUMENT_KINDS, (*m, "instrument"))
-    c.choice(instrument, "binding", S.BINDINGS, (*m, "instrument"))
 
+def _effective(c: Checker, meta: dict[str, Any], m: P, status: str) -> dict[str, Any]:
+    """[pack.effective]: the period, how it ends, and how sure its dates are."""
     eff = c.table(meta, "effective", m)
     ep: P = (*m, "effective")
     c.keys(eff, "pack.effective", ep)
@@ -86,7 +131,18 @@ def _pack(c: Checker, data: dict[str, Any], display: str, sha: str) -> Pack | No
     dates_conf = c.choice(eff, "confidence", S.CONFIDENCE, ep, "P")
     if status == "expired" and until is None:
         c.add("an expired pack needs effective.until", (*ep, "until"))
+    return {
+        "effective_from": start,
+        "effective_until": until,
+        "end_condition": end_condition,
+        "precision": precision,
+        "dates_confidence": dates_conf,
+        "effective_note": c.text(eff, "note", ep),
+    }
 
+
+def _jurisdiction(c: Checker, meta: dict[str, Any], m: P) -> dict[str, Any]:
+    """[pack.jurisdiction]: territory, anchor and time zones."""
     jur = c.table(meta, "jurisdiction", m)
     jp: P = (*m, "jurisdiction")
     c.keys(jur, "pack.jurisdiction", jp)
@@ -96,13 +152,11 @@ def _pack(c: Checker, data: dict[str, Any], display: str, sha: str) -> Pack | No
     anchor = c.choice(jur, "anchor", S.ANCHORS, jp)
     timezone = c.zone(jur, jp) or "UTC"
     zones = c.zone_map(jur, jp)
+    return {"jurisdiction": territory, "anchor": anchor, "timezone": timezone, "zones": zones}
 
-    lin = c.table(meta, "lineage", m)
-    c.keys(lin, "pack.lineage", (*m, "lineage"))
-    lineage = tuple(
-        (k, c.strings(lin, k, (*m, "lineage"))) for k in S.KEYS["pack.lineage"] if k in lin
-    )
 
+def _definitions(c: Checker, meta: dict[str, Any], m: P) -> tuple[tuple[str, Any], ...]:
+    """[pack.definitions]: the instrument's terms, each as the operation kinds it covers."""
     defs = c.table(meta, "definitions", m)
     kinds = {k.value for k in OperationKind}
     definitions = []
@@ -112,13 +166,19 @@ def _pack(c: Checker, data: dict[str, Any], display: str, sha: str) -> Pack | No
             if op not in kinds:
                 c.add(f"unknown operation kind {op!r}", (*m, "definitions", term))
         definitions.append((term, values))
+    return tuple(definitions)
 
+
+def _sources(c: Checker, meta: dict[str, Any], m: P) -> tuple[Source, ...]:
     sources = tuple(_source(c, i, s) for i, s in enumerate(c.tables(meta, "sources", m)))
     ids = [s.id for s in sources]
     for i, sid in enumerate(ids):
         if sid and sid in ids[:i]:
             c.add(f"duplicate source id {sid!r}", (*m, "sources", i, "id"))
+    return sources
 
+
+def _rules(c: Checker, data: dict[str, Any], source_ids: set[str]) -> tuple[Any, ...]:
     rules_raw = data.get("rules")
     if (
         not isinstance(rules_raw, list)
@@ -127,40 +187,12 @@ def _pack(c: Checker, data: dict[str, Any], display: str, sha: str) -> Pack | No
     ):
         c.add("a pack needs at least one [[rules]] table", ("rules",))
         rules_raw = []
-    rules = tuple(load_rule(c, i, r, set(ids)) for i, r in enumerate(rules_raw))
+    rules = tuple(load_rule(c, i, r, source_ids) for i, r in enumerate(rules_raw))
     rids = [r.id for r in rules]
     for i, rid in enumerate(rids):
         if rid and rid in rids[:i]:
             c.add(f"duplicate rule id {rid!r}", ("rules", i, "id"))
-    if start is None:
-        return None
-    return Pack(
-        id=pid,
-        title=title,
-        version=version,
-        status=status,
-        effective_from=start,
-        effective_until=until,
-        end_condition=end_condition,
-        rules=rules,
-        sources=sources,
-        path=display,
-        sha256=sha,
-        instrument=tuple(sorted((str(k), str(v)) for k, v in instrument.items())),
-        summary=c.text(meta, "summary", m),
-        last_verified=last_verified,
-        dates_confidence=dates_conf,
-        precision=precision,
-        jurisdiction=territory,
-        anchor=anchor,
-        lineage=lineage,
-        caveats=c.strings(meta, "caveats", m),
-        definitions=tuple(definitions),
-        verified_by=c.text(meta, "verified_by", m),
-        effective_note=c.text(eff, "note", ep),
-        timezone=timezone,
-        zones=zones,
-    )
+    return rules
 
 
 def _source(c: Checker, i: int, raw: dict[str, Any]) -> Source:

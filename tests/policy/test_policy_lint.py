@@ -161,3 +161,18 @@ def test_lines_inside_multiline_strings_are_not_keys(tmp_path: Path) -> None:
     )
     errors = [str(e) for e in check_pack(path, "p.toml").errors]
     assert errors == [e for e in errors if e.startswith("p.toml:14")] and errors
+
+
+def test_a_pack_without_a_start_still_gets_every_problem(tmp_path: Path) -> None:
+    """The keys read when the pack is built (summary, caveats, verified_by, the effective
+    note) are checked even when no pack can be built, so one lint lists every problem."""
+    path = tmp_path / "p.toml"
+    path.write_text(
+        '[pack]\nid = "p"\ntitle = "P"\nversion = "1"\nsummary = 4\ncaveats = 3\n'
+        'verified_by = []\n[pack.effective]\nnote = 5\n\n[[rules]]\nid = "R"\n'
+        'severity = "low"\ntitle = "T"\nmessage = "M"\noperations = ["enrolment"]\n'
+    )
+    errors = [str(e) for e in check_pack(path, "p.toml").errors]
+    for line, key in ((5, "summary"), (6, "caveats"), (7, "verified_by"), (9, "note")):
+        assert any(f"p.toml:{line}" in e and key in e for e in errors), (line, errors)
+    assert any("p.toml:8" in e and "from = YYYY-MM-DD" in e for e in errors), errors
