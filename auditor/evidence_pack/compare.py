@@ -110,9 +110,26 @@ def compare_findings(
     """
     old_by = {f["id"]: f for f in old}
     new_by = {f["id"]: f for f in new}
-    points: list[Point] = []
     missing = sorted(set(old_by) - set(new_by))
     extra = sorted(set(new_by) - set(old_by))
+    changed, frame_only = _differences(old_by, new_by, log_only)
+    points = [_findings_point(old_by, new_by, missing, changed, frame_only)]
+    if frame_only:
+        points.append(_frames_point(frame_only, engine_differs))
+    if extra:
+        points.append(_extra_point([_label(fid, new_by[fid]) for fid in extra], log_only))
+    return points
+
+
+def _label(fid: str, finding: dict[str, Any]) -> str:
+    return f"{fid} ({finding.get('pack')} {finding.get('rule')})"
+
+
+def _differences(
+    old_by: dict[str, Any], new_by: dict[str, Any], log_only: bool
+) -> tuple[list[str], list[str]]:
+    """(lines of findings that differ in their log evidence, lines that differ only in frame
+    evidence), for the findings both runs have."""
     changed: list[str] = []
     frame_only: list[str] = []
     for fid in sorted(set(old_by) & set(new_by)):
@@ -127,76 +144,72 @@ def compare_findings(
         diffs = deep_diff(a, b)
         if not diffs:
             continue
-        label = f"{fid} ({a.get('pack')} {a.get('rule')})"
+        label = _label(fid, a)
         lines = [f"{label}: {d}" for d in diffs]
         if all(d.split(".", 1)[0].split("[", 1)[0].split(":", 1)[0] in FRAME_FIELDS for d in diffs):
             frame_only.extend(lines)
         else:
             changed.extend(lines)
-    same = len(set(old_by) & set(new_by)) - len({c.split(" ", 1)[0] for c in changed + frame_only})
+    return changed, frame_only
+
+
+def _findings_point(
+    old_by: dict[str, Any],
+    new_by: dict[str, Any],
+    missing: list[str],
+    changed: list[str],
+    frame_only: list[str],
+) -> Point:
     total = len(old_by)
     if not missing and not changed and not frame_only:
-        points.append(
-            Point(
-                "findings",
-                True,
-                f"{total} of {total} finding(s) reproduced with the same ids and evidence",
-            )
+        return Point(
+            "findings",
+            True,
+            f"{total} of {total} finding(s) reproduced with the same ids and evidence",
         )
-    else:
-        points.append(
-            Point(
-                "findings",
-                False,
-                f"{same} of {total} finding(s) reproduced exactly",
-                _capped(
-                    [
-                        f"{fid} ({old_by[fid].get('pack')} {old_by[fid].get('rule')}): "
-                        "not found by the re-run"
-                        for fid in missing
-                    ]
-                    + changed
-                ),
-            )
+    same = len(set(old_by) & set(new_by)) - len({c.split(" ", 1)[0] for c in changed + frame_only})
+    lost = [f"{_label(fid, old_by[fid])}: not found by the re-run" for fid in missing]
+    return Point(
+        "findings",
+        False,
+        f"{same} of {total} finding(s) reproduced exactly",
+        _capped(lost + changed),
+    )
+
+
+def _frames_point(frame_only: list[str], engine_differs: bool) -> Point:
+    why = (
+        "another face engine (see face_engine) explains these"
+        if engine_differs
+        else "the face engine is the same, so the frames themselves differ"
+    )
+    return Point(
+        "frame evidence",
+        False,
+        f"frame evidence differs in {len(frame_only)} place(s): {why}",
+        _capped(frame_only),
+    )
+
+
+def _extra_point(lines: list[str], log_only: bool) -> Point:
+    """Findings only the re-run has: a failure in full mode, a note from published records
+    (the records that excuse them may not be published)."""
+    if log_only:
+        return Point(
+            "findings",
+            True,
+            f"the published records also give "
+            f"{len(lines)} finding(s) the report does not have: records "
+            "that excuse them may not be published",
+            _capped(lines),
+            note=True,
         )
-    if frame_only:
-        why = (
-            "another face engine (see face_engine) explains these"
-            if engine_differs
-            else "the face engine is the same, so the frames themselves differ"
-        )
-        points.append(
-            Point(
-                "frame evidence",
-                False,
-                f"frame evidence differs in {len(frame_only)} place(s): {why}",
-                _capped(frame_only),
-            )
-        )
-    if extra:
-        lines = [f"{fid} ({new_by[fid].get('pack')} {new_by[fid].get('rule')})" for fid in extra]
-        if log_only:
-            points.append(
-                Point(
-                    "findings",
-                    True,
-                    f"the published records also give "
-                    f"{len(extra)} finding(s) the report does not have: records "
-                    "that excuse them may not be published",
-                    _capped(lines),
-                    note=True,
-                )
-            )
-        else:
-            points.append(
-                Point(
-                    "findings",
-                    False,
-                    f"the re-run found {len(extra)} finding(s) the report does not have",
-                    _capped(lines),
-                )
-            )
-    return points
+    return Point(
+        "findings",
+        False,
+        f"the re-run found {len(lines)} finding(s) the report does not have",
+        _capped(lines),
+    )
 
 
 def compare_block(topic: str, old: Any, new: Any) -> Point:
