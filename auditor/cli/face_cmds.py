@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -98,33 +98,38 @@ def faces(
     if as_json:
         echo(json.dumps(rows, indent=2))
     else:
-        build = engine["build"]
-        echo(
-            f"dlib {build.get('dlib')} (BLAS {build.get('DLIB_USE_BLAS')}, "
-            f"AVX {build.get('USE_AVX_INSTRUCTIONS')}), "
-            f"upsample {engine['params']['upsample']}, detector {engine['params']['detector']}, "
-            f"kernel {engine['params']['kernel']}, "
-            f"fingerprint {engine['fingerprint'][:12]}"
-        )
-        total: dict[str, float] = {}
-        for row in rows:
-            if row["error"]:
-                echo(f"{row['path']}: ERROR {row['error']}")
-                continue
-            for key, value in row["timings"].items():
-                total[key] = total.get(key, 0.0) + value
-            timing = (
-                "cached"
-                if row["cached"]
-                else " ".join(f"{k} {v * 1000:.0f}ms" for k, v in row["timings"].items())
-            )
-            boxes = " ".join("({},{},{},{})".format(*b) for b in row["boxes"])
-            echo(f"{row['path']}: {row['faces']} face(s) {boxes}  [{timing}]")
-        found = sum(r["faces"] or 0 for r in rows)
-        split = ", ".join(f"{k} {v:.2f}s" for k, v in total.items())
-        echo(f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}")
+        _say_rows(rows, engine)
     bad = sum(1 for r in rows if r["error"])
     raise typer.Exit(3 if bad else 0)
+
+
+def _say_rows(rows: list[dict[str, Any]], engine: dict[str, Any]) -> None:
+    """The human form of `auditor faces`: the engine, a line per image, the timing split."""
+    build = engine["build"]
+    echo(
+        f"dlib {build.get('dlib')} (BLAS {build.get('DLIB_USE_BLAS')}, "
+        f"AVX {build.get('USE_AVX_INSTRUCTIONS')}), "
+        f"upsample {engine['params']['upsample']}, detector {engine['params']['detector']}, "
+        f"kernel {engine['params']['kernel']}, "
+        f"fingerprint {engine['fingerprint'][:12]}"
+    )
+    total: dict[str, float] = {}
+    for row in rows:
+        if row["error"]:
+            echo(f"{row['path']}: ERROR {row['error']}")
+            continue
+        for key, value in row["timings"].items():
+            total[key] = total.get(key, 0.0) + value
+        timing = (
+            "cached"
+            if row["cached"]
+            else " ".join(f"{k} {v * 1000:.0f}ms" for k, v in row["timings"].items())
+        )
+        boxes = " ".join("({},{},{},{})".format(*b) for b in row["boxes"])
+        echo(f"{row['path']}: {row['faces']} face(s) {boxes}  [{timing}]")
+    found = sum(r["faces"] or 0 for r in rows)
+    split = ", ".join(f"{k} {v:.2f}s" for k, v in total.items())
+    echo(f"{len(rows)} image(s), {found} face(s); summed worker time: {split or 'all cached'}")
 
 
 @cache_app.command("purge")

@@ -150,3 +150,54 @@ Quiet = Annotated[
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Also the time and count of each stage on stderr.")
 ]
+
+
+# -- options of `auditor audit` alone ----------------------------------------------------------
+BundleArg = Annotated[
+    str,
+    typer.Argument(
+        help="The audit bundle: a folder, or an fsspec URL such as s3://bucket/prefix/ "
+        "(needs auditor[s3]; credentials from the store's usual environment and config)."
+    ),
+]
+Policy = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        help="Pack id in seeds/, a pack file, or 'all' (default: all). Repeatable.",
+    ),
+]
+BaselineFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline", help="Accepted findings (auditor baseline create): reported, not failing."
+    ),
+]
+ExitZero = Annotated[
+    bool,
+    typer.Option(
+        "--exit-zero", help="Exit 0 even when findings reach --fail-on (2 and 3 still apply)."
+    ),
+]
+FailOnUndecided = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-undecided",
+        help="Exit 1 when a rule cannot decide an event for lack of fields (3 still first).",
+    ),
+]
+NoStore = Annotated[
+    bool,
+    typer.Option("--no-store", help="Do not record this run (cached faces go to --cache-db)."),
+]
+AllFrames = Annotated[bool, typer.Option("--all-frames", help="Analyse every frame in frames/.")]
+NoFrames = Annotated[bool, typer.Option("--no-frames", help="Skip all frame analysis.")]
+RequireFrames = Annotated[
+    bool,
+    typer.Option(
+        "--require-frames",
+        help="A frame referenced by a face operation but absent from the bundle is an input "
+        "error (exit 3); by default it is a notice, since frames are samples.",
+    ),
+]

@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from auditor import __version__
 from auditor.cli.common import _db_url, _fail, app, echo
 from auditor.cli.options import (
+    AllFrames,
+    BaselineFile,
+    BundleArg,
     CacheDb,
     Color,
     CsvBom,
     Db,
     Detector,
     DetectorName,
+    ExitZero,
     FailOn,
     FailOnLevel,
+    FailOnUndecided,
     Formats,
     Kernel,
     KernelName,
     NoCache,
+    NoFrames,
+    NoStore,
     OutputDir,
     Outputs,
+    Policy,
     ProbeTolerance,
     Quiet,
+    RequireFrames,
     Scheduler,
     SchedulerFile,
     SchedulerTimeout,
@@ -43,6 +54,9 @@ from auditor.core.errors import AuditorError
 from auditor.core.gate import DEFAULT_FAIL_ON
 from auditor.faces.detectors import DEFAULT_DETECTOR
 from auditor.faces.kernels import DEFAULT_KERNEL
+
+if TYPE_CHECKING:
+    from auditor.run.options import AuditResult
 
 SarifRoot = Annotated[
     str | None,
@@ -68,65 +82,22 @@ def _sarif_root(value: str | None) -> str | None:
 
 @app.command()
 def audit(
-    bundle: Annotated[
-        str,
-        typer.Argument(
-            help="The audit bundle: a folder, or an fsspec URL such as s3://bucket/prefix/ "
-            "(needs auditor[s3]; credentials from the store's usual environment and config)."
-        ),
-    ],
-    policy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--policy",
-            "-p",
-            help="Pack id in seeds/, a pack file, or 'all' (default: all). Repeatable.",
-        ),
-    ] = None,
+    bundle: BundleArg,
+    policy: Policy = None,
     fmt: Formats = None,
     output: Outputs = None,
     output_dir: OutputDir = None,
     fail_on: FailOn = FailOnLevel(DEFAULT_FAIL_ON),
-    baseline: Annotated[
-        Path | None,
-        typer.Option(
-            "--baseline", help="Accepted findings (auditor baseline create): reported, not failing."
-        ),
-    ] = None,
-    exit_zero: Annotated[
-        bool,
-        typer.Option(
-            "--exit-zero", help="Exit 0 even when findings reach --fail-on (2 and 3 still apply)."
-        ),
-    ] = False,
-    fail_on_undecided: Annotated[
-        bool,
-        typer.Option(
-            "--fail-on-undecided",
-            help="Exit 1 when a rule cannot decide an event for lack of fields (3 still first).",
-        ),
-    ] = False,
+    baseline: BaselineFile = None,
+    exit_zero: ExitZero = False,
+    fail_on_undecided: FailOnUndecided = False,
     db: Db = None,
-    no_store: Annotated[
-        bool,
-        typer.Option("--no-store", help="Do not record this run (cached faces go to --cache-db)."),
-    ] = False,
+    no_store: NoStore = False,
     cache_db: CacheDb = None,
     workers: Workers = 0,
-    all_frames: Annotated[
-        bool, typer.Option("--all-frames", help="Analyse every frame in frames/.")
-    ] = False,
-    no_frames: Annotated[
-        bool, typer.Option("--no-frames", help="Skip all frame analysis.")
-    ] = False,
-    require_frames: Annotated[
-        bool,
-        typer.Option(
-            "--require-frames",
-            help="A frame referenced by a face operation but absent from the bundle is an input "
-            "error (exit 3); by default it is a notice, since frames are samples.",
-        ),
-    ] = False,
+    all_frames: AllFrames = False,
+    no_frames: NoFrames = False,
+    require_frames: RequireFrames = False,
     upsample: Upsample = defaults.UPSAMPLE,
     kernel: Kernel = KernelName(DEFAULT_KERNEL),
     detector: Detector = DetectorName(DEFAULT_DETECTOR),
@@ -181,22 +152,36 @@ def audit(
         close()
         _fail(str(exc))
     close()
+    code = 0 if exit_zero and result.exit_code == 1 else result.exit_code
+    render = functools.partial(
+        _render_all,
+        formats=list(fmt or []),
+        outputs=list(output or []),
+        show_faces=show_faces,
+        output_dir=output_dir,
+        bundle_root=str(bundle),
+        csv_bom=csv_bom,
+        sarif_root=root,
+        color=color,
+        level=level,
+    )
+    _say_result(result, code, render, times, level)
+    raise typer.Exit(code)
+
+
+def _say_result(
+    result: AuditResult,
+    code: int,
+    render: Callable[[Any], bool],
+    times: StageTimes,
+    level: Verbosity,
+) -> None:
+    """Warnings, every report, the stage times and the verdict line; the result is closed
+    (its findings stream from spill files until then)."""
     for warning in result.warnings:
         echo(f"auditor: warning: {warning}", err=True)
-    code = 0 if exit_zero and result.exit_code == 1 else result.exit_code
     try:
-        on_stdout = _render_all(
-            result.report,
-            list(fmt or []),
-            list(output or []),
-            show_faces,
-            output_dir,
-            str(bundle),
-            csv_bom=csv_bom,
-            sarif_root=root,
-            color=color,
-            level=level,
-        )
+        on_stdout = render(result.report)
         if level is Verbosity.VERBOSE:
             for line in times.lines():
                 echo(f"auditor: {line}", err=True)
@@ -209,7 +194,6 @@ def audit(
             f"auditor: audit incomplete: {len(result.issues)} input error(s), listed in the report",
             err=True,
         )
-    raise typer.Exit(code)
 
 
 @app.command()
