@@ -98,83 +98,112 @@ def build_model(net: DlibNet) -> Any:
     x = g.op("Sub", [x, g.const("means", np.array(net.means, np.float32))])
     x = g.op("Mul", [x, g.const("scale", np.array(1.0 / 256.0, np.float32))])
     x = g.op("Transpose", [x], perm=[0, 3, 1, 2])
-    shape: Shape = (3, size, size)
-    tags: dict[int, tuple[str, Shape]] = {}
+    walk = _Walk(g, x, (3, size, size))
     layers = net.layers
     index = 0
     while index < len(layers):
         layer = layers[index]
-        kind, attrs = layer.kind, layer.attrs
-        if kind == "con":
+        if layer.kind == "con":  # dlib's affine layer after it is folded into the convolution
             affine = layers[index + 1] if index + 1 < len(layers) else None
             if affine is None or affine.kind != "affine":
                 raise DlibNetError("a convolution is not followed by its affine layer")
-            gamma = affine.arrays["gamma"].astype(np.float64)
-            beta = affine.arrays["beta"].astype(np.float64)
-            weights = layer.arrays["weights"].astype(np.float64) * gamma[:, None, None, None]
-            bias = layer.arrays["bias"].astype(np.float64) * gamma + beta
-            k, s, p = attrs["kernel"], attrs["stride"], attrs["pad"]
-            rows, end = _end_pad(shape[1], k, s, p)
-            x = g.op(
-                "Conv",
-                [
-                    x,
-                    g.const("w", weights.astype(np.float32)),
-                    g.const("b", bias.astype(np.float32)),
-                ],
-                kernel_shape=[k, k],
-                strides=[s, s],
-                pads=[p, p, end, end],
-            )
-            shape = (attrs["filters"], rows, rows)
+            walk.conv(layer, affine)
             index += 2
             continue
-        if kind == "relu":
-            x = g.op("Relu", [x])
-        elif kind in ("max_pool", "avg_pool") and attrs["size"] == 0:
-            x = g.op("GlobalAveragePool", [x])
-            shape = (shape[0], 1, 1)
-        elif kind in ("max_pool", "avg_pool"):
-            k, s = attrs["size"], attrs["stride"]
-            rows, end = _end_pad(shape[1], k, s, 0)
-            if end:
-                raise DlibNetError(f"{kind} window reaches past the edge of a {shape[1]} map")
-            op = "MaxPool" if kind == "max_pool" else "AveragePool"
-            x = g.op(op, [x], kernel_shape=[k, k], strides=[s, s])
-            shape = (shape[0], rows, rows)
-        elif kind == "tag":
-            tags[attrs["tag"]] = (x, shape)
-        elif kind == "skip":
-            x, shape = tags[attrs["tag"]]
-        elif kind == "add_prev":
-            other, other_shape = tags[attrs["tag"]]
-            target: Shape = (
-                max(shape[0], other_shape[0]),
-                max(shape[1], other_shape[1]),
-                max(shape[2], other_shape[2]),
-            )
-            x = g.op("Add", [_pad_to(g, x, shape, target), _pad_to(g, other, other_shape, target)])
-            shape = target
-        elif kind == "fc":
-            x = g.op("Flatten", [x], axis=1)
-            weights = layer.arrays["weights"]
-            if weights.shape[0] != shape[0] * shape[1] * shape[2]:
-                raise DlibNetError("the fc layer does not match the size of its input")
-            x = g.op("MatMul", [x, g.const("fc", weights.astype(np.float32))])
-        else:
-            raise DlibNetError(f"unexpected {kind} layer")
+        walk.step(layer)
         index += 1
 
     graph = helper.make_graph(
         g.nodes,
         "dlib_face_recognition_resnet_model_v1",
         [helper.make_tensor_value_info("chips", TensorProto.UINT8, ["n", size, size, 3])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["n", 128])],
+        [helper.make_tensor_value_info(walk.x, TensorProto.FLOAT, ["n", 128])],
         g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model
+
+
+class _Walk:
+    """The graph as dlib's layers are walked in order: the current tensor and its shape, and
+    the tensors tagged for the residual blocks' skips."""
+
+    def __init__(self, g: _Graph, x: str, shape: Shape) -> None:
+        self.g, self.x, self.shape = g, x, shape
+        self.tags: dict[int, tuple[str, Shape]] = {}
+
+    def conv(self, layer: Any, affine: Any) -> None:
+        """A convolution with the affine layer after it folded into its weights and bias."""
+        attrs = layer.attrs
+        gamma = affine.arrays["gamma"].astype(np.float64)
+        beta = affine.arrays["beta"].astype(np.float64)
+        weights = layer.arrays["weights"].astype(np.float64) * gamma[:, None, None, None]
+        bias = layer.arrays["bias"].astype(np.float64) * gamma + beta
+        k, s, p = attrs["kernel"], attrs["stride"], attrs["pad"]
+        rows, end = _end_pad(self.shape[1], k, s, p)
+        self.x = self.g.op(
+            "Conv",
+            [
+                self.x,
+                self.g.const("w", weights.astype(np.float32)),
+                self.g.const("b", bias.astype(np.float32)),
+            ],
+            kernel_shape=[k, k],
+            strides=[s, s],
+            pads=[p, p, end, end],
+        )
+        self.shape = (attrs["filters"], rows, rows)
+
+    def step(self, layer: Any) -> None:
+        """Any layer but a convolution."""
+        kind, attrs, g = layer.kind, layer.attrs, self.g
+        if kind == "relu":
+            self.x = g.op("Relu", [self.x])
+        elif kind in ("max_pool", "avg_pool"):
+            self._pool(kind, attrs)
+        elif kind == "tag":
+            self.tags[attrs["tag"]] = (self.x, self.shape)
+        elif kind == "skip":
+            self.x, self.shape = self.tags[attrs["tag"]]
+        elif kind == "add_prev":
+            self._add(*self.tags[attrs["tag"]])
+        elif kind == "fc":
+            self.x = g.op("Flatten", [self.x], axis=1)
+            weights = layer.arrays["weights"]
+            if weights.shape[0] != self.shape[0] * self.shape[1] * self.shape[2]:
+                raise DlibNetError("the fc layer does not match the size of its input")
+            self.x = g.op("MatMul", [self.x, g.const("fc", weights.astype(np.float32))])
+        else:
+            raise DlibNetError(f"unexpected {kind} layer")
+
+    def _pool(self, kind: str, attrs: dict[str, Any]) -> None:
+        shape = self.shape
+        if attrs["size"] == 0:  # dlib's size 0: the whole map
+            self.x = self.g.op("GlobalAveragePool", [self.x])
+            self.shape = (shape[0], 1, 1)
+            return
+        k, s = attrs["size"], attrs["stride"]
+        rows, end = _end_pad(shape[1], k, s, 0)
+        if end:
+            raise DlibNetError(f"{kind} window reaches past the edge of a {shape[1]} map")
+        op = "MaxPool" if kind == "max_pool" else "AveragePool"
+        self.x = self.g.op(op, [self.x], kernel_shape=[k, k], strides=[s, s])
+        self.shape = (shape[0], rows, rows)
+
+    def _add(self, other: str, other_shape: Shape) -> None:
+        """A residual add: both sides zero-padded to the larger shape (dlib's add_prev)."""
+        shape = self.shape
+        target: Shape = (
+            max(shape[0], other_shape[0]),
+            max(shape[1], other_shape[1]),
+            max(shape[2], other_shape[2]),
+        )
+        g = self.g
+        self.x = g.op(
+            "Add", [_pad_to(g, self.x, shape, target), _pad_to(g, other, other_shape, target)]
+        )
+        self.shape = target
 
 
 def providers() -> list[str]:
