@@ -15,9 +15,10 @@ releases into the current shape before validation.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 SCHEMA = "auditor.report/v1"
 
@@ -27,9 +28,32 @@ __all__ = [
     "ReportHead",
     "ReportShapeError",
     "load_report",
+    "load_untrusted",
+    "pack_id_ok",
     "report_schema",
     "upgrade",
 ]
+
+
+def pack_id_ok(pid: str) -> bool:
+    """A pack id usable as a file name: letters, digits, `-_.` (as the pack loader allows), not
+    starting with a dot, at most 200 characters; so `packs/<id>.toml` never leaves its folder."""
+    return (
+        0 < len(pid) <= 200
+        and not pid.startswith(".")
+        and all(ch.isalnum() or ch in "-_." for ch in pid)
+    )
+
+
+def _pack_id(pid: str) -> str:
+    if not pack_id_ok(pid):
+        raise ValueError(f"{pid!r} is not a pack id")
+    return pid
+
+
+#: A SHA-256 as the report writes it (an archive's file names and hashes are built from these).
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+PackId = Annotated[str, AfterValidator(_pack_id)]
 
 
 class _Model(BaseModel):
@@ -88,7 +112,7 @@ class InputEntry(_Model):
 
     path: str
     kind: Literal["log", "frame", "probe", "pack", "config"]
-    sha256: str
+    sha256: Sha256
     records: int
     errors: int
     source: str | None
@@ -122,9 +146,9 @@ class PackRule(_Model):
 class PackEntry(_Model):
     """A policy pack used by the run."""
 
-    id: str
+    id: PackId
     version: str
-    sha256: str
+    sha256: Sha256
     path: str
     status: str
     title: str
@@ -387,6 +411,18 @@ def load_report(data: object) -> Report:
         raise ReportShapeError([f"(document): must be an object, not {type(data).__name__}"])
     try:
         return Report.model_validate(upgrade(data))
+    except ValidationError as exc:
+        raise ReportShapeError(problems(exc)) from None
+
+
+def load_untrusted(data: object) -> Report:
+    """Like `load_report`, for a document someone else wrote (`verify`'s report, an evidence
+    archive's report.json): strict, so nothing is coerced (`"7"` is not a line number, `"yes"`
+    not a boolean), and every finding is checked before any of it is used."""
+    if not isinstance(data, Mapping):
+        raise ReportShapeError([f"(document): must be an object, not {type(data).__name__}"])
+    try:
+        return Report.model_validate_json(orjson.dumps(upgrade(data)), strict=True)
     except ValidationError as exc:
         raise ReportShapeError(problems(exc)) from None
 

@@ -17,6 +17,11 @@ import pytest
 
 from tests.hardening.evidence import Cli, exported, members, replace, rezip
 
+#: A face_engine block of the right shape (the audits here run without frames, so have none).
+ENGINE: dict[str, Any] = {"fingerprint": "0" * 64, "build": {}, "params": {}}
+#: An error entry of the right shape.
+ERROR: dict[str, Any] = {"file": "logs/p.jsonl", "line": 1, "record": None, "message": "m"}
+
 
 @pytest.fixture
 def run(cli: Cli, tmp_path: Path) -> dict[str, Any]:
@@ -39,21 +44,43 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+#: Each refusal comes from the typed model (`core.report.load_untrusted`, strict), the one owner
+#: of the report's shape.
 SHAPES = [
-    ("findings", {}, "findings: must be an array"),
-    ("findings.0.id", ["x"], "findings[0].id: must be a string"),
-    ("findings.0.events", "e", "findings[0].events: must be an array"),
-    ("findings.0.events.0.line", "7", "findings[0].events[0].line: must be an integer or null"),
-    ("findings.0.events.0", 3, "findings[0].events[0]: must be an object"),
-    ("inputs.0", "logs/p.jsonl", "inputs[0]: must be an object"),
-    ("inputs.0.sha256", 12, "inputs[0].sha256: must be a string"),
-    ("inputs.0.sha256", "../x", "inputs[0].sha256: must be 64 lower-case hex digits"),
-    ("packs.0.sha256", None, "packs[0].sha256: must be a string"),
-    ("packs.0.id", "../../etc/passwd", "packs[0].id: '../../etc/passwd' is not a pack id"),
-    ("run", [], "run: must be an object"),
-    ("settings", "x", "settings: must be an object"),
-    ("face_engine", {"params": [1]}, "face_engine.params: must be an object"),
-    ("errors", [{"line": "x"}], "errors[0].line: must be an integer or null"),
+    ("findings", {}, "findings: Input should be a valid array"),
+    ("findings.0.id", ["x"], "findings[0].id: Input should be a valid string"),
+    ("findings.0.events", "e", "findings[0].events: Input should be a valid array"),
+    (
+        "findings.0.events.0.line",
+        "7",
+        "findings[0].events[0].line: Input should be a valid integer",
+    ),
+    ("findings.0.events.0", 3, "findings[0].events[0]: Input should be an object"),
+    ("inputs.0", "logs/p.jsonl", "inputs[0]: Input should be an object"),
+    ("inputs.0.sha256", 12, "inputs[0].sha256: Input should be a valid string"),
+    ("inputs.0.sha256", "../x", "inputs[0].sha256: String should match pattern '^[0-9a-f]{64}$'"),
+    ("packs.0.sha256", None, "packs[0].sha256: Input should be a valid string"),
+    (
+        "packs.0.id",
+        "../../etc/passwd",
+        "packs[0].id: Value error, '../../etc/passwd' is not a pack id",
+    ),
+    ("run", [], "run: Input should be an object"),
+    ("settings", "x", "settings: Input should be an object"),
+    ("face_engine", {"params": [1]}, "face_engine.fingerprint: Field required"),
+    ("face_engine", ENGINE | {"params": [1]}, "face_engine.params: Input should be an object"),
+    ("errors", [ERROR | {"line": "x"}], "errors[0].line: Input should be a valid integer"),
+    ("settings.probe_tolerance", "0.6", "settings.probe_tolerance: Input should be a valid number"),
+    (
+        "settings.frames",
+        "everything",
+        "settings.frames: Input should be 'referenced', 'all' or 'none'",
+    ),
+    (
+        "settings.fail_on_undecided",
+        "yes",
+        "settings.fail_on_undecided: Input should be a valid boolean",
+    ),
 ]
 
 
@@ -90,16 +117,18 @@ def test_a_deep_report_is_refused_before_anything_recurses(
     assert "nested deeper than 32 levels" in res.output or "depth limit exceeded" in res.output
 
 
+#: Values of the right type that the re-run refuses as `auditor audit` refuses its options.
 SETTINGS = [
-    ("face_engine", {"params": {"upsample": 4}}, "upsample: must be a whole number from 0 to 3"),
-    ("face_engine", {"params": {"upsample": "1"}}, "upsample: must be a whole number"),
-    ("face_engine", {"params": {"upsample": True}}, "upsample: must be a whole number"),
-    ("face_engine", {"params": {"kernel": "cuda"}}, "kernel: must be one of onnx, dlib"),
+    (
+        "face_engine",
+        ENGINE | {"params": {"upsample": 4}},
+        "upsample: must be a whole number from 0 to 3",
+    ),
+    ("face_engine", ENGINE | {"params": {"upsample": "1"}}, "upsample: must be a whole number"),
+    ("face_engine", ENGINE | {"params": {"upsample": True}}, "upsample: must be a whole number"),
+    ("face_engine", ENGINE | {"params": {"kernel": "cuda"}}, "kernel: must be one of onnx, dlib"),
     ("settings.probe_tolerance", 5, "probe_tolerance: must be from 0.0 to 1.0, not 5"),
-    ("settings.probe_tolerance", "0.6", "probe_tolerance: must be a number"),
-    ("settings.frames", "everything", "frames: must be one of referenced, all, none"),
     ("settings.fail_on", "info", "fail_on: must be one of low, medium, high, critical, never"),
-    ("settings.fail_on_undecided", "yes", "fail_on_undecided: must be true or false"),
 ]
 
 
