@@ -74,6 +74,7 @@ def findings(template: dict[str, Any], n: int) -> Iterator[dict[str, Any]]:
 
 def case(name: str, url: str, n: int, run_id: str) -> dict[str, Any]:
     """One timed case, in this (child) process."""
+    from auditor.core.reportdoc import TypedReport
     from auditor.store import Store
 
     template = json.loads(TEMPLATE.read_text())
@@ -107,12 +108,13 @@ def case(name: str, url: str, n: int, run_id: str) -> dict[str, Any]:
             store.save_run({**head, "findings": list(findings(template, n))}, "/bench", 1)
         elif name == "stream":
             started = datetime.fromisoformat(head["run"]["started"].replace("Z", "+00:00"))
+            typed = TypedReport.of({**head, "findings": findings(template, n)})
             with store.open_run(run_id, "/bench", started, "bench") as w:
-                w.add_inputs(head["inputs"])
-                w.add_findings(findings(template, n))
-                w.finish(head, 1)
+                w.add_inputs(typed.head.inputs)
+                w.add_findings(typed.findings)
+                w.finish(typed.head, 1)
         elif name == "load_report":
-            assert len(store.load_report(run_id)["findings"]) == n
+            assert len(store.load_report(run_id).findings) == n
         elif name == "iter":
             assert sum(1 for _ in store.iter_findings(run_id)) == n
     wall = time.perf_counter() - t0

@@ -192,7 +192,7 @@ def _check_output_dir(directory: Path) -> None:
 
 
 def _render_all(
-    document: Mapping[str, Any],
+    document: Mapping[str, Any] | TypedReport,
     formats: list[str],
     outputs: list[str],
     show_faces: bool = False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from auditor.cli.common import _db_url, _fail, app, echo
 from auditor.cli.options import Db, Workers
 from auditor.cli.output import _atomic
 from auditor.core.errors import AuditorError
+
+if TYPE_CHECKING:
+    from auditor.core.reportdoc import TypedReport
 
 _MARK = {True: "ok  ", False: "FAIL"}
 
@@ -138,17 +141,17 @@ def export(
             fh.write(data)
     except OSError as exc:
         _fail(f"{output}: cannot write: {exc.strerror or exc}")
-    findings = len(report.get("findings", []))
+    findings = len(report.findings)
     echo(f"evidence written: {output} ({findings} finding(s), {len(data):,} bytes)", err=True)
 
 
-def _pack_bytes(report: dict[str, Any], files: list[Path]) -> dict[str, bytes]:
+def _pack_bytes(report: TypedReport, files: list[Path]) -> dict[str, bytes]:
     """Pack id -> file bytes, from --policy files and seeds/ (hashes are checked by build)."""
     import hashlib
 
     from auditor.policy import seed_files
 
-    wanted = {p["id"]: p["sha256"] for p in report.get("packs", [])}
+    wanted = {p.id: p.sha256 for p in report.head.packs}
     out: dict[str, bytes] = {}
     try:
         shipped = seed_files()

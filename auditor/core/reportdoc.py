@@ -73,7 +73,8 @@ class FindingStream:
 
 
 def _dump(model: Finding | ReportHead) -> dict[str, Any]:
-    return model.model_dump(by_alias=True, exclude_unset=True)
+    """The JSON form (lists, not tuples; keys as set): equal to the document it came from."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import lzma
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,10 @@ from typing import Any
 import orjson
 
 from auditor.core.errors import AuditorError
+from auditor.core.report import ReportHead, pack_id_ok
 from auditor.core.reportdoc import TypedReport
 from auditor.evidence_pack.records import Record, RecordError, cut
-from auditor.evidence_pack.shape import _STRING, MAX_REPORT_BYTES, pack_id_ok, parse_report
+from auditor.evidence_pack.shape import _STRING, MAX_REPORT_BYTES, parse_report
 from auditor.report.base import RenderOptions
 from auditor.report.json_report import JsonReporter
 from auditor.report.thumbs import Thumbnail, thumbnail_jpeg
@@ -109,19 +110,23 @@ def _entry(name: str, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
     return info, data
 
 
-def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes]) -> bytes:
+def build(
+    report: TypedReport | Mapping[str, Any], bundle_root: Path, pack_files: dict[str, bytes]
+) -> bytes:
     """The archive's bytes for a stored report and the bundle it was read from.
 
     `pack_files` maps pack id -> the pack file's bytes; each must hash to the report's sha256
     (the caller finds them; a pack that changed since the run cannot be published as used).
+    The report is read through the typed model, which also guarantees that every pack id can
+    name a file (`core.report.pack_id_ok`).
     """
+    typed = TypedReport.of(report)
+    head = typed.head
     entries: dict[str, bytes] = {}
-    entries["report.json"] = JsonReporter().render(TypedReport.of(report), RenderOptions()).encode()
-    events = [ev for f in report.get("findings", []) for ev in f.get("events", [])]
-    sources = {
-        i["path"]: i.get("source") for i in report.get("inputs", []) if i.get("kind") == "log"
-    }
-    _check_logs(bundle_root, report, {ev["file"] for ev in events})
+    entries["report.json"] = JsonReporter().render(typed, RenderOptions()).encode()
+    events = [ev for f in typed.findings for ev in f.events]
+    sources = {i.path: i.source for i in head.inputs if i.kind == "log"}
+    _check_logs(bundle_root, head, {ev.file for ev in events})
     try:
         records = cut(bundle_root, events, sources)
     except RecordError as exc:
@@ -129,31 +134,28 @@ def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes
     entries["records.jsonl"] = b"".join(
         orjson.dumps(r.as_dict(), option=orjson.OPT_SORT_KEYS) + b"\n" for r in records
     )
-    for pack in report.get("packs", []):
-        if not pack_id_ok(pack["id"]):
-            raise ArchiveError(f"pack {pack['id']!r}: not an id that can name a file")
-        data = pack_files.get(pack["id"])
-        if data is None or hashlib.sha256(data).hexdigest() != pack["sha256"]:
+    for pack in head.packs:
+        data = pack_files.get(pack.id)
+        if data is None or hashlib.sha256(data).hexdigest() != pack.sha256:
             raise ArchiveError(
-                f"pack {pack['id']} {pack['version']}: the file used by the run "
-                "(sha256 " + pack["sha256"][:12] + "…) is not available; "
-                "pass it with --policy"
+                f"pack {pack.id} {pack.version}: the file used by the run "
+                f"(sha256 {pack.sha256[:12]}…) is not available; pass it with --policy"
             )
-        entries[f"packs/{pack['id']}.toml"] = data
-    for item in report.get("inputs", []):
-        if item.get("kind") != "config":
+        entries[f"packs/{pack.id}.toml"] = data
+    for item in head.inputs:
+        if item.kind != "config":
             continue
-        data = _bundle_bytes(bundle_root, item["path"])
-        if hashlib.sha256(data).hexdigest() != item["sha256"]:
-            raise ArchiveError(f"{item['path']}: changed since the run (its SHA-256 differs)")
-        entries[f"config/{item['path']}"] = data
-    for path, sha, boxes in _frames(report):
+        data = _bundle_bytes(bundle_root, item.path)
+        if hashlib.sha256(data).hexdigest() != item.sha256:
+            raise ArchiveError(f"{item.path}: changed since the run (its SHA-256 differs)")
+        entries[f"config/{item.path}"] = data
+    for path, sha, boxes in _frames(typed):
         made = thumbnail_jpeg(str(bundle_root), path, sha, boxes, show_faces=False)
         if not isinstance(made, Thumbnail):
             entries[f"thumbs/{sha}.jpg"] = made[0]
     from auditor import __version__
 
-    entries[README] = _README.format(version=__version__, run=report["run"]["id"]).encode()
+    entries[README] = _README.format(version=__version__, run=head.run.id).encode()
     manifest = "".join(
         f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(entries.items())
     )
@@ -166,12 +168,12 @@ def build(report: dict[str, Any], bundle_root: Path, pack_files: dict[str, bytes
     return buf.getvalue()
 
 
-def _check_logs(root: Path, report: dict[str, Any], files: set[str]) -> None:
+def _check_logs(root: Path, head: ReportHead, files: set[str]) -> None:
     """Each log a finding rests on must hash as the report says: a record cut from a log that
     changed since the audit would publish evidence the audit never saw."""
     from auditor.config.bundle import PathEscape, regular_file
 
-    hashes = {i["path"]: i["sha256"] for i in report.get("inputs", []) if i.get("kind") == "log"}
+    hashes = {i.path: i.sha256 for i in head.inputs if i.kind == "log"}
     for rel in sorted(files):
         if rel not in hashes:
             raise ArchiveError(f"{rel}: a finding rests on it, but the report has no such input")
@@ -199,14 +201,14 @@ def _bundle_bytes(root: Path, rel: str) -> bytes:
         raise ArchiveError(f"{rel}: cannot be read from the bundle: {exc}") from None
 
 
-def _frames(report: dict[str, Any]) -> Iterable[tuple[str, str, list[list[int]]]]:
+def _frames(report: TypedReport) -> Iterable[tuple[str, str, list[list[int]]]]:
     seen: set[str] = set()
-    for f in report.get("findings", []):
-        for fr in f.get("frames", []):
-            sha = fr.get("sha256")
-            if sha and sha not in seen and not fr.get("error"):
+    for f in report.findings:
+        for fr in f.frames:
+            sha = fr.sha256
+            if sha and sha not in seen and not fr.error:
                 seen.add(sha)
-                yield fr["path"], sha, fr.get("boxes") or []
+                yield fr.path, sha, [list(b) for b in fr.boxes]
 
 
 # -- reading ---------------------------------------------------------------------------------

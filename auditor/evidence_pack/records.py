@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -31,6 +31,7 @@ import orjson
 
 from auditor.config.bundle import PathEscape, safe_relpath
 from auditor.core.errors import AuditorError
+from auditor.core.report import EventRef
 from auditor.sources.jsonany import document_at
 from auditor.sources.jsondoc import records_of
 
@@ -150,9 +151,9 @@ def _index(doc: Any, index: int, where: str) -> bytes:
 
 
 def cut(
-    bundle_root: Path, events: Iterable[dict[str, Any]], sources: dict[str, str | None]
+    bundle_root: Path, events: Iterable[EventRef], sources: dict[str, str | None]
 ) -> list[Record]:
-    """The records behind report events (dicts with file, line, record), each file read once.
+    """The records behind report events (located by file, line, record), each file read once.
 
     Paths stay inside the bundle; a record that cannot be found again is a RecordError (an
     archive that silently lacks evidence is worse than none).
@@ -160,9 +161,9 @@ def cut(
     root = bundle_root.resolve()
     wanted: dict[str, set[tuple[int | None, int | None]]] = {}
     for ev in events:
-        keys = wanted.setdefault(ev["file"], set())
-        keys.add((ev.get("line"), ev.get("record")))
-        keys.update((n, None) for n in _record_lines(ev))
+        keys = wanted.setdefault(ev.file, set())
+        keys.add((ev.line, ev.record))
+        keys.update((n, None) for n in _record_lines(ev.file, ev.attributes))
     out: list[Record] = []
     for file in sorted(wanted):
         try:
@@ -183,12 +184,11 @@ def cut(
     return out
 
 
-def _record_lines(ev: dict[str, Any]) -> list[int]:
+def _record_lines(file: str, attributes: Mapping[str, str]) -> list[int]:
     """The other lines an event rests on, from its `record_lines` attribute (`16,19-49`): the
     sources of multi-line logs (a Double Take result dump) name them; each is published too."""
-    attrs = ev.get("attributes")
-    text = attrs.get("record_lines") if isinstance(attrs, dict) else None
-    if not isinstance(text, str):
+    text = attributes.get("record_lines")
+    if text is None:
         return []
     out: list[int] = []
     for part in text.split(","):
@@ -196,9 +196,9 @@ def _record_lines(ev: dict[str, Any]) -> list[int]:
         try:
             lo, hi = int(first), int(last or first)
         except ValueError:
-            raise RecordError(f"{ev.get('file')}: bad record_lines {text!r}") from None
+            raise RecordError(f"{file}: bad record_lines {text!r}") from None
         if not 1 <= lo <= hi or hi - lo > 100_000:
-            raise RecordError(f"{ev.get('file')}: bad record_lines {text!r}")
+            raise RecordError(f"{file}: bad record_lines {text!r}")
         out.extend(range(lo, hi + 1))
     return out
 

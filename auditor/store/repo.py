@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,8 @@ from sqlmodel import Session, col
 
 from auditor.core import procs
 from auditor.core.errors import StoreError
+from auditor.core.report import ReportShapeError
+from auditor.core.reportdoc import TypedReport
 from auditor.store.engine import (
     autocommit,
     describe,
@@ -129,16 +131,17 @@ class Store:
             writer.fail()
             raise StoreError(f"run {run_id} was closed without finish(): marked failed")
 
-    def save_run(self, report: dict[str, Any], bundle: str, exit_code: int) -> None:
-        """Record a finished run from a whole report (a thin wrapper over `open_run`)."""
-        run = report["run"]
-        head = {k: v for k, v in report.items() if k != "findings"}
-        with self.open_run(
-            run["id"], bundle, as_utc(run["started"]), report["tool"]["version"]
-        ) as writer:
-            writer.add_inputs(report["inputs"])
-            writer.add_findings(report["findings"])
-            writer.finish(head, exit_code)
+    def save_run(
+        self, report: TypedReport | Mapping[str, Any], bundle: str, exit_code: int
+    ) -> None:
+        """Record a finished run from a whole report (a thin wrapper over `open_run`); a report
+        dict is read through the typed model first, so nothing that does not fit is stored."""
+        typed = _typed(report, "cannot store the report")
+        head = typed.head
+        with self.open_run(head.run.id, bundle, as_utc(head.run.started), head.tool.version) as w:
+            w.add_inputs(head.inputs)
+            w.add_findings(typed.findings)
+            w.finish(head, exit_code)
 
     def prune_stale(self) -> tuple[list[str], list[str]]:
         """Mark `failed` the runs left `running` by a process of this host that is gone (killed
@@ -197,9 +200,10 @@ class Store:
             for (body,) in result:
                 yield json.loads(body)
 
-    def load_report(self, run_id: str) -> dict[str, Any]:
-        """The report of a finished run, rebuilt from its head and its findings (a sized,
-        re-iterable `Lazy` sequence read from the database on each pass)."""
+    def load_report(self, run_id: str) -> TypedReport:
+        """The report of a finished run, rebuilt from its head (validated against the typed
+        model) and its findings (a sized, re-iterable stream read from the database on each
+        pass, each finding validated as it is read)."""
         with self._reading(f"run {run_id}"), Session(self.engine) as s:
             row = s.get(RunRow, run_id)
         if row is None:
@@ -212,9 +216,9 @@ class Store:
         from auditor.core.jsonstream import Lazy
 
         report["findings"] = Lazy(lambda: self.iter_findings(run_id), row.findings)
-        return report
+        return _typed(report, f"{self.url}: run {run_id} does not fit the report model")
 
-    def report(self, run_id: str) -> dict[str, Any] | None:
+    def report(self, run_id: str) -> TypedReport | None:
         """The report of the run a unique id prefix names (None when none or several match)."""
         row = self.find_run(run_id)
         return None if row is None else self.load_report(row.id)
@@ -278,6 +282,13 @@ class Store:
                 index_elements=keys
             )
         return sqlite.insert(table("face_cache")).on_conflict_do_nothing(index_elements=keys)
+
+
+def _typed(report: TypedReport | Mapping[str, Any], what: str) -> TypedReport:
+    try:
+        return TypedReport.of(report)
+    except ReportShapeError as exc:
+        raise StoreError(f"{what}: {exc}") from None
 
 
 def _writer(report: str | None) -> dict[str, Any] | None:

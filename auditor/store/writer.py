@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from auditor.core.errors import StoreError
+from auditor.core.report import Finding, InputEntry, ReportHead
 from auditor.store.engine import describe, interruption, safe_url, writing
 
 #: Rows per insert batch (and the most the writer holds in memory at once).
@@ -63,31 +64,32 @@ def as_utc(value: datetime | str) -> datetime:
     return value.astimezone(UTC)
 
 
-def finding_row(run_id: str, seq: int, finding: dict[str, Any]) -> dict[str, Any]:
-    """The findings-table row of one report finding: its JSON plus the queryable columns."""
-    ev = (finding.get("events") or [{}])[0]
+def finding_row(run_id: str, seq: int, finding: Finding) -> dict[str, Any]:
+    """The findings-table row of one report finding: its JSON (keys as set, so a stored run
+    re-renders byte for byte) plus the queryable columns of its first event."""
     row = {
         "run_id": run_id,
         "seq": seq,
-        "fingerprint": finding["id"],
-        "pack": finding["pack"],
-        "rule": finding["rule"],
-        "severity": finding["severity"],
-        "body": dump(finding),
+        "fingerprint": finding.id,
+        "pack": finding.pack,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "body": dump(finding.model_dump(mode="json", by_alias=True, exclude_unset=True)),
     }
-    row.update((name, ev.get(name)) for name in _EVENT_COLUMNS)
+    first = finding.events[0] if finding.events else None
+    row.update((name, getattr(first, name, None)) for name in _EVENT_COLUMNS)
     return row
 
 
-def input_row(run_id: str, item: dict[str, Any]) -> dict[str, Any]:
+def input_row(run_id: str, item: InputEntry) -> dict[str, Any]:
     """The inputs-table row of one report input."""
     return {
         "run_id": run_id,
-        "path": item["path"],
-        "kind": item["kind"],
-        "sha256": item["sha256"],
-        "records": item.get("records") or 0,
-        "errors": item.get("errors") or 0,
+        "path": item.path,
+        "kind": item.kind,
+        "sha256": item.sha256,
+        "records": item.records,
+        "errors": item.errors,
     }
 
 
@@ -103,8 +105,8 @@ class RunWriter:
         self.inputs = 0
         self.finished = False
 
-    def add_inputs(self, inputs: Iterable[dict[str, Any]]) -> None:
-        """Record input files (dicts as in the report's `inputs`), in batches."""
+    def add_inputs(self, inputs: Iterable[InputEntry]) -> None:
+        """Record input files (the report's `inputs`), in batches."""
         self._check_open()
         batch: list[dict[str, Any]] = []
         for item in inputs:
@@ -115,8 +117,8 @@ class RunWriter:
                 batch = []
         self._insert("inputs", batch)
 
-    def add_findings(self, findings: Iterable[dict[str, Any]]) -> None:
-        """Append findings (dicts as in the report, in report order); may be called many times."""
+    def add_findings(self, findings: Iterable[Finding]) -> None:
+        """Append findings (in report order); may be called many times."""
         self._check_open()
         for finding in findings:
             self._pending.append(finding_row(self.run_id, self.findings, finding))
@@ -129,30 +131,32 @@ class RunWriter:
         pending, self._pending = self._pending, []
         self._insert("findings", pending)
 
-    def finish(self, report_head: dict[str, Any], exit_code: int) -> None:
+    def finish(self, head: ReportHead, exit_code: int) -> None:
         """Store the report without its findings and mark the run finished (one commit).
 
-        The findings are the ones given to `add_findings`: a `findings` key in `report_head`,
-        if there is one, is not read (a whole report may be passed; nothing is stored twice).
+        The findings are the ones given to `add_findings` (a `Report`, findings and all, may
+        be passed: its findings are not read, nothing is stored twice).
         """
         self._check_open()
-        report_head = {k: v for k, v in report_head.items() if k != "findings"}
-        run = report_head["run"]
-        if run["id"] != self.run_id:
-            raise StoreError(f"finish(): the report is run {run['id']}, not {self.run_id}")
-        if run["status"] not in FINISHED:
-            raise StoreError(f"finish(): run status {run['status']!r} is not a finished status")
+        report_head = head.model_dump(
+            mode="json", by_alias=True, exclude_unset=True, exclude={"findings"}
+        )
+        run = head.run
+        if run.id != self.run_id:
+            raise StoreError(f"finish(): the report is run {run.id}, not {self.run_id}")
+        if run.status not in FINISHED:
+            raise StoreError(f"finish(): run status {run.status!r} is not a finished status")
         self.flush()
         runs = table("runs")
         stmt = (
             update(runs)
             .where(runs.c.id == self.run_id, runs.c.status == RUNNING)
             .values(
-                finished=as_utc(run["finished"]),
-                status=run["status"],
+                finished=as_utc(run.finished),
+                status=run.status,
                 exit_code=exit_code,
                 findings=self.findings,
-                errors=len(report_head.get("errors") or ()),
+                errors=len(head.errors),
                 report=json.dumps(report_head, sort_keys=True),
             )
         )

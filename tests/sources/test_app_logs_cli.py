@@ -196,9 +196,8 @@ def test_record_lines_text_and_its_reading_by_the_evidence_pack() -> None:
 
     assert record_lines(19, [17, 19, 20, 21, 23]) == "17,19-21,23"
     assert record_lines(5, [5]) is None and record_lines(5, []) is None
-    ev = {"file": "logs/x.log", "attributes": {"record_lines": "17,19-21,23"}}
-    assert _record_lines(ev) == [17, 19, 20, 21, 23]
-    assert _record_lines({"file": "f", "attributes": {}}) == []
+    assert _record_lines("logs/x.log", {"record_lines": "17,19-21,23"}) == [17, 19, 20, 21, 23]
+    assert _record_lines("f", {}) == []
     for bad in ("x", "3-1", "0", "1-200000"):
-        with pytest.raises(RecordError):
-            _record_lines({"file": "f", "attributes": {"record_lines": bad}})
+        with pytest.raises(RecordError, match="f: bad record_lines"):
+            _record_lines("f", {"record_lines": bad})

@@ -71,7 +71,7 @@ def test_concurrent_audits_share_one_store(
                 1,
                 len(report["findings"]),
             )
-            assert store.load_report(row.id) == report
+            assert store.load_report(row.id).document() == report
     frames = {i["sha256"] for r in reports for i in r["inputs"] if i["kind"] == "frame"}
     engine = create_engine(normalise_url(url))
     with engine.connect() as conn:

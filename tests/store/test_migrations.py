@@ -96,15 +96,15 @@ def test_release_0_1_0_store_upgrades(store_url: str, demo_report: dict[str, Any
 
     with Store(store_url) as store:
         assert revision(store_url) == migrate.HEAD
-        assert store.load_report(demo_report["run"]["id"]) == demo_report
-        assert store.load_report("second-run") == second
+        assert store.load_report(demo_report["run"]["id"]).document() == demo_report
+        assert store.load_report("second-run").document() == second
         assert [r.id for r in store.runs()] != [] and len(store.runs()) == 2
         row = store.cached_faces(["ab" * 32], "fp")["ab" * 32]
         assert row.descriptors == descriptors and json.loads(row.boxes) == [[1, 2, 3, 4]]
         third = copy.deepcopy(demo_report)
         third["run"]["id"] = "third-run"
         store.save_run(third, "/bundles/three", 0)
-        assert store.load_report("third-run") == third
+        assert store.load_report("third-run").document() == third
     assert schema_diff(store_url) == []
     engine = create_engine(url)
     with engine.connect() as conn:

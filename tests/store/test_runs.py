@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from auditor.core.errors import StoreError
+from auditor.core.report import Finding, ReportHead
+from auditor.core.reportdoc import TypedReport
 from auditor.run.audit import run_audit
 from auditor.run.options import AuditOptions
 from auditor.store import BATCH, Store
@@ -32,8 +34,14 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {**result.report, "findings": list(result.report["findings"])}  # streamed: a list
 
 
-def head_of(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in report.items() if k != "findings"}
+def head_of(report: dict[str, Any]) -> ReportHead:
+    """The typed head the writer's `finish` takes."""
+    return TypedReport.of(report).head
+
+
+def typed(findings: Iterable[dict[str, Any]]) -> Iterator[Finding]:
+    """Finding dicts as the typed findings the writer takes."""
+    return (Finding.model_validate(f) for f in findings)
 
 
 def many_findings(report: dict[str, Any], n: int) -> Iterator[dict[str, Any]]:
@@ -56,7 +64,7 @@ def test_save_run_round_trips_the_report(store_url: str, demo_report: dict[str, 
     with Store(store_url) as store:
         store.save_run(demo_report, "/bundles/demo", 1)
         run_id = demo_report["run"]["id"]
-        assert store.load_report(run_id) == demo_report
+        assert store.load_report(run_id).document() == demo_report
         assert list(store.iter_findings(run_id)) == demo_report["findings"]
         (row,) = store.runs()
         assert (row.id, row.status, row.exit_code, row.bundle) == (
@@ -67,7 +75,8 @@ def test_save_run_round_trips_the_report(store_url: str, demo_report: dict[str, 
         )
         assert row.findings == len(demo_report["findings"]) and row.errors == 0
         assert row.started == datetime.fromisoformat(demo_report["run"]["started"])
-        assert store.report(run_id[:6]) == demo_report
+        found = store.report(run_id[:6])
+        assert found is not None and found.document() == demo_report
         assert store.find_run(run_id[:6]) is not None and store.find_run("zz") is None
 
 
@@ -90,8 +99,8 @@ def test_writer_streams_findings_in_batches(store_url: str, demo_report: dict[st
 
         started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         with store.open_run(run_id, "/b", started, "9.9.9") as w:
-            w.add_inputs(demo_report["inputs"])
-            w.add_findings(findings())
+            w.add_inputs(head_of(demo_report).inputs)
+            w.add_findings(typed(findings()))
             w.add_findings([])  # may be called many times, even with nothing
             head = head_of(new_run(demo_report, run_id))
             w.finish(head, 3)
@@ -99,7 +108,7 @@ def test_writer_streams_findings_in_batches(store_url: str, demo_report: dict[st
         back = list(other.iter_findings(run_id))
         assert back == list(many_findings(demo_report, total))
         report = other.load_report(run_id)
-        assert report["findings"] == back and head_of(report) == head
+        assert report.findings.dumped() == back and report.head == head
         row = other.find_run(run_id)
         assert row is not None and row.findings == total and row.exit_code == 3
         assert row.tool_version == "9.9.9" and row.started == started
@@ -113,7 +122,7 @@ def test_error_inside_the_block_marks_the_run_failed(
             pytest.raises(RuntimeError, match="boom"),
             store.open_run("fail-1", "/b", datetime.now(UTC), "0") as w,
         ):
-            w.add_findings(many_findings(demo_report, BATCH + 1))
+            w.add_findings(typed(many_findings(demo_report, BATCH + 1)))
             raise RuntimeError("boom")
         row = store.find_run("fail-1")
         assert row is not None and row.status == "failed" and row.exit_code == -1
@@ -136,12 +145,12 @@ def test_finish_checks_what_it_is_given(store_url: str, demo_report: dict[str, A
     with Store(store_url) as store, store.open_run("chk-1", "/b", datetime.now(UTC), "0") as w:
         with pytest.raises(StoreError, match="is run"):
             w.finish(head_of(demo_report), 0)
-        w.add_findings(demo_report["findings"][:2])
-        w.finish(new_run(demo_report, "chk-1"), 0)  # a whole report: its findings are not read
+        w.add_findings(typed(demo_report["findings"][:2]))
+        w.finish(head_of(new_run(demo_report, "chk-1")), 0)
         with pytest.raises(StoreError, match="already finished"):
             w.add_findings([])
     with Store(store_url) as store:
-        assert store.load_report("chk-1")["findings"] == demo_report["findings"][:2]
+        assert store.load_report("chk-1").findings.dumped() == demo_report["findings"][:2]
         row = store.find_run("chk-1")
         assert row is not None and "findings" not in json.loads(row.report)
 
@@ -151,7 +160,7 @@ def test_save_report_takes_any_iterable_of_findings(
 ) -> None:
     with Store(store_url) as store:
         store.save_run({**demo_report, "findings": iter(demo_report["findings"])}, "/b", 1)
-        assert store.load_report(demo_report["run"]["id"]) == demo_report
+        assert store.load_report(demo_report["run"]["id"]).document() == demo_report
 
 
 def test_duplicate_run_id_is_a_store_error(store_url: str, demo_report: dict[str, Any]) -> None:
@@ -159,7 +168,7 @@ def test_duplicate_run_id_is_a_store_error(store_url: str, demo_report: dict[str
         store.save_run(demo_report, "/b", 1)
         with pytest.raises(StoreError, match="cannot start run"):
             store.save_run(demo_report, "/b", 1)
-        assert store.load_report(demo_report["run"]["id"]) == demo_report
+        assert store.load_report(demo_report["run"]["id"]).document() == demo_report
 
 
 def test_cli_report_re_renders_byte_for_byte(
