@@ -41,11 +41,11 @@ sarif-multitool:
 test: $(STAMP) chromium postgresql sarif-multitool
 	AUDITOR_REQUIRE_CHROMIUM=1 AUDITOR_REQUIRE_SARIF_MULTITOOL=1 $(PY) -m pytest -q $(TESTS)
 
-# The edit-test loop: everything but the tests marked slow (Dask clusters, fuzzing, concurrent
-# audits, the two-process determinism check). Browser and PostgreSQL tests still run when the
-# machine has them (make chromium postgresql).
+# The edit-test loop, in-process and under a minute: everything but the tests marked slow (Dask
+# clusters, fuzzing, concurrent audits) and e2e (the real auditor process, dlib on the demo's
+# photos, a browser, PostgreSQL; see tests/conftest.py). `make test` runs them all.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m 'not slow' $(TESTS)
+	$(PY) -m pytest -q -m 'not slow and not e2e' $(TESTS)
 
 # Regenerate the JSON Schemas shipped in the package from the typed models (auditor/core/report.py,
 # auditor/config/baseline.py).

@@ -174,13 +174,66 @@ category = "police"
 
 #: Folders whose every test is `slow`: real Dask clusters (scale) and property-based fuzzing.
 #: Single slow tests elsewhere (concurrent audits, the two-process determinism check) carry
-#: `@pytest.mark.slow` themselves. `make test-fast` runs the rest (`-m "not slow"`).
+#: `@pytest.mark.slow` themselves.
 SLOW_FOLDERS = ("scale", "fuzz")
+#: Fixtures that make a test end to end (`e2e`): the real `auditor` process, a real audit of the
+#: demo with dlib on its photos, a browser, a PostgreSQL server. `make test` runs these tests;
+#: `make test-fast` (`-m "not slow and not e2e"`) runs the rest, in-process, in under a minute.
+E2E_FIXTURES = frozenset(
+    {
+        "cli",
+        "run_cli",
+        "demo_bundle",
+        "audit_json",
+        "demo_report",
+        "reports",  # tests/core/test_report_model.py: the demo audited with dlib, three times
+        "session_db",
+        "chromium",
+        "pg_cluster",
+        "pg_url",
+        "face_recognition_api",
+        "reference",
+        "results_in_process",
+        "results_pool",
+        "by_name",
+    }
+)
+
+
+#: Modules whose tests start processes or servers themselves (signals, several processes on
+#: one store, an installed wheel, dlib's detectors and cache files rebuilt on disk): e2e too.
+E2E_MODULES = frozenset(
+    {
+        "tests/cli/test_cli_manners.py",
+        "tests/test_cli_verify_export.py",
+        "tests/hardening/test_atomic_reports.py",
+        "tests/hardening/test_output_filtering.py",
+        "tests/hardening/test_exit_codes.py",
+        "tests/policy/test_policy_templates.py",
+        "tests/faces/test_faces_cache_integrity.py",
+        "tests/faces/test_faces_memory.py",
+        "tests/faces/test_faces_hogfile.py",
+        "tests/hardening/test_signals.py",
+        "tests/store/test_store_hardening.py",
+        "tests/store/test_migrations.py",
+        "tests/store/test_packaging.py",
+        "tests/store/test_without_psycopg.py",
+    }
+)
+
+
+def _e2e(item: pytest.Item, module: str) -> bool:
+    if module in E2E_MODULES or E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)  # a store test run against PostgreSQL
+    return callspec is not None and callspec.params.get("store_url") == "postgresql"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests of SLOW_FOLDERS slow."""
+    """Mark the tests of SLOW_FOLDERS slow, and the end-to-end ones (`_e2e`) e2e."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT).parts
         if len(parts) > 2 and parts[0] == "tests" and parts[1] in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
+        if _e2e(item, "/".join(parts)):
+            item.add_marker(pytest.mark.e2e)

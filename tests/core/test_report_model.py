@@ -187,6 +187,7 @@ def _golden_with_real_run(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {**golden, "run": reports["demo"]["run"], "face_engine": reports["demo"]["face_engine"]}
 
 
+@pytest.mark.e2e
 def test_a_baseline_made_from_the_golden_report_validates(
     tmp_path: Path, reports: dict[str, dict[str, Any]]
 ) -> None:

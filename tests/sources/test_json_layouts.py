@@ -189,6 +189,7 @@ def test_broken_and_truncated_documents_are_located(tmp_path: Path) -> None:
     assert issue.message.startswith("malformed JSON: ") and issue.line is not None
 
 
+@pytest.mark.slow
 def test_a_large_array_streams_in_bounded_memory(tmp_path: Path) -> None:
     """A 9 MB indented array (gzipped) is read record by record: memory holds one record
     and the read buffers (about 5 MB, measured the same for 10,000 records as for 40,000)."""
