@@ -14,11 +14,13 @@ releases into the current shape before validation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.core.report_upgrade import upgrade
 
 SCHEMA = "auditor.report/v1"
 
@@ -369,40 +371,6 @@ def problems(
     if error.error_count() > limit:
         out.append(f"... and {error.error_count() - limit} more")
     return out
-
-
-def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored document in the current shape: reports written before grouped `undecided`
-    entries listed one entry per event (`{pack, rule, missing, reason, event}`)."""
-    out = dict(data)
-    undecided = out.get("undecided")
-    if isinstance(undecided, list) and any(isinstance(u, dict) and "event" in u for u in undecided):
-        out["undecided"] = list(_grouped(undecided))
-    return out
-
-
-def _grouped(entries: list[Any]) -> Iterator[dict[str, Any]]:
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for u in entries:
-        if not isinstance(u, dict) or "event" not in u:
-            yield u
-            continue
-        key = (str(u.get("pack")), str(u.get("rule")), str(u.get("reason")))
-        group = groups.setdefault(
-            key,
-            {
-                "pack": key[0],
-                "rule": key[1],
-                "reason": key[2],
-                "missing": list(u.get("missing") or []),
-                "count": 0,
-                "sample": [],
-            },
-        )
-        group["count"] += 1
-        if len(group["sample"]) < 5:
-            group["sample"].append(u["event"])
-    yield from (groups[k] for k in sorted(groups))
 
 
 def load_report(data: object) -> Report:
