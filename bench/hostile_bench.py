@@ -280,6 +280,52 @@ def demo_baseline(root: Path) -> dict[str, Any]:
     return {"exit": 1, "stored": 0}
 
 
+# --- issue 18 item 7: every reader streams or refuses ---------------------------------------
+SAMPLES = ROOT / "fixtures" / "logs-samples"
+
+
+def azure_pretty(root: Path, copies: int) -> dict[str, Any]:
+    """Azure Monitor's `{"records": [...]}` (PT1H.json as Azure writes it), pretty-printed,
+    its records repeated `copies` times, gzipped."""
+    records = json.loads((SAMPLES / "azure-monitor" / "PT1H.json").read_text())["records"]
+    path = _bundle(root) / "logs" / "PT1H.json.gz"
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+    bodies = [json.dumps(r, indent=2).replace("\n", "\n    ").encode() for r in records]
+    with open(path, "wb") as out:
+        out.write(comp.compress(b'{\n  "records": [\n'))
+        for i in range(copies):
+            for j, body in enumerate(bodies):
+                last = i == copies - 1 and j == len(bodies) - 1
+                out.write(comp.compress(b"    " + body + (b"\n" if last else b",\n")))
+        out.write(comp.compress(b"  ]\n}\n"))
+        out.write(comp.flush())
+    return {"exit": 0, "events": copies * len(records), "stored": path.stat().st_size}
+
+
+def nested_record(root: Path, items: int) -> dict[str, Any]:
+    """A pretty CloudTrail document of two records, one holding `items` small objects
+    (`}, {` over and over inside one record: the splitter's worst case)."""
+    big = {**BACKGROUND, "requestParameters": {"items": [{"k": i} for i in range(items)]}}
+    doc = {"Records": [big, POLICE]}
+    path = _bundle(root) / "logs" / "nested.json"
+    path.write_text(json.dumps(doc, indent=4))
+    return {"exit": 1, "findings": 1, "events": 2, "stored": path.stat().st_size}
+
+
+def many_face_lines(root: Path, lines: int) -> dict[str, Any]:
+    """`lines` face searches by a principal principals.toml does not name (cannot decide, never
+    findings), one JSON line each, gzipped: the events of one file must not be held whole."""
+    line = police_line(principal="unnamed-contractor").encode()
+    path = _bundle(root) / "logs" / "faces.jsonl.gz"
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as out:
+        for _ in range(lines // 1000):
+            out.write(comp.compress(line * 1000))
+        out.write(comp.compress(line * (lines % 1000)))
+        out.write(comp.flush())
+    return {"exit": 0, "findings": 0, "events": lines, "stored": path.stat().st_size}
+
+
 def cases(records: int) -> list[Case]:
     return [
         Case(
@@ -332,6 +378,21 @@ def cases(records: int) -> list[Case]:
         ),
         Case("long values", "10 MiB event_id + 5 MiB attribute in one JSON line", long_values),
         Case("regex budget", "`(a|a)+$` pattern, 1,000 lines of 41 chars", regex_budget),
+        Case(
+            "Azure Monitor, pretty",
+            '`{"records": [...]}` of 200,000 records, indent 2, .json.gz',
+            lambda r: azure_pretty(r, 100_000),
+        ),
+        Case(
+            "CloudTrail, nested `}, {`",
+            "2 pretty records, one with 100,000 small objects inside",
+            lambda r: nested_record(r, 100_000),
+        ),
+        Case(
+            "500,000 face lines",
+            "undecided face searches, one JSON line each, .jsonl.gz",
+            lambda r: many_face_lines(r, 500_000),
+        ),
     ]
 
 
