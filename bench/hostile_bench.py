@@ -385,8 +385,8 @@ def cases(records: int) -> list[Case]:
         ),
         Case(
             "CloudTrail, nested `}, {`",
-            "2 pretty records, one with 100,000 small objects inside",
-            lambda r: nested_record(r, 100_000),
+            "2 pretty records, one with 15,000 small objects inside (1.2 MB)",
+            lambda r: nested_record(r, 15_000),
         ),
         Case(
             "500,000 face lines",
