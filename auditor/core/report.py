@@ -55,6 +55,9 @@ def _pack_id(pid: str) -> str:
 
 #: A SHA-256 as the report writes it (an archive's file names and hashes are built from these).
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+#: An input's SHA-256, or "" for an input that was refused before it could be hashed (a log a
+#: cluster worker saw with other bytes, a frame outside the bundle).
+InputSha256 = Annotated[str, Field(pattern=r"^(?:[0-9a-f]{64})?$")]
 PackId = Annotated[str, AfterValidator(_pack_id)]
 
 
@@ -114,7 +117,7 @@ class InputEntry(_Model):
 
     path: str
     kind: Literal["log", "frame", "probe", "pack", "config"]
-    sha256: Sha256
+    sha256: InputSha256
     records: int
     errors: int
     source: str | None
