@@ -19,26 +19,23 @@ Shapes:
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.config.bundlefs import BundleFS, LocalFS, PathEscape
 from auditor.core.errors import AuditorError
 from auditor.core.report import EventRef
-from auditor.sources.jsonany import document_at
-from auditor.sources.jsondoc import records_of
+from auditor.sources import locate
 
 #: The largest record an archive may publish (a bigger one is refused, never cut).
 MAX_RECORD_BYTES = 8 * 1024 * 1024
-#: How far into a file export scans for a line (a finding's line beyond it is refused).
-MAX_LINE = 50_000_000
+#: How far into a file a record is looked for: the report's excerpts look as far (one locator).
+MAX_LINE = locate.MAX_LINE
 #: The highest record index an archive may publish.
 MAX_SPARSE_INDEX = 5_000_000
 
@@ -137,17 +134,18 @@ def is_log_path(file: str) -> bool:
 # -- cutting records out of a bundle ------------------------------------------------------------
 
 
-def _open(path: Path) -> Any:
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
-
-
-def _index(doc: Any, index: int, where: str) -> bytes:
-    records = records_of(doc)  # Records, records (Azure), entries (Cloud Logging) or an array
-    if isinstance(doc, dict) and records is None and index == 0:
-        records = [doc]  # a single-record document
-    if not isinstance(records, list) or not 0 <= index < len(records):
-        raise RecordError(f"{where}: no record {index} in this file")
-    return orjson.dumps(records[index], option=orjson.OPT_SORT_KEYS)
+def _published(hit: locate.Hit | None, where: str) -> bytes:
+    """The bytes an archive publishes for one located record: a line as it is, a record of a
+    document re-serialised (its content, not its original bytes)."""
+    if hit is None:
+        raise RecordError(f"{where}: record not found in the file")
+    if hit.raw is not None:
+        return hit.raw
+    try:
+        data: bytes = orjson.dumps(hit.value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise RecordError(f"{where}: the record cannot be written again: {exc}") from None
+    return data
 
 
 def cut(
@@ -165,16 +163,17 @@ def cut(
         keys.add((ev.line, ev.record))
         keys.update((n, None) for n in _record_lines(ev.file, ev.attributes))
     out: list[Record] = []
+    fs = LocalFS(root)
     for file in sorted(wanted):
         try:
-            path = root / safe_relpath(root, file)
+            rel = fs.safe(file)
         except PathEscape as exc:
             raise RecordError(f"{file}: {exc}") from None
-        if not path.is_file():
+        if not fs.path(rel).is_file():
             raise RecordError(f"{file}: not in the bundle any more")
         keys = wanted[file]
         try:
-            found = _cut_file(path, file, keys)
+            found = _cut_file(fs, rel, file, keys)
         except (OSError, EOFError, ValueError) as exc:
             raise RecordError(f"{file}: cannot be read again: {exc}") from None
         out.extend(
@@ -208,57 +207,13 @@ def _sort_key(key: tuple[int | None, int | None]) -> tuple[int, int]:
 
 
 def _cut_file(
-    path: Path, file: str, keys: set[tuple[int | None, int | None]]
+    fs: BundleFS, rel: str, file: str, keys: set[tuple[int | None, int | None]]
 ) -> dict[tuple[int | None, int | None], bytes]:
-    found: dict[tuple[int | None, int | None], bytes] = {}
-    doc_keys = {k for k in keys if k[0] is None}
-    line_keys = keys - doc_keys
-    if doc_keys:
-        with _open(path) as fh:
-            data = fh.read(MAX_RECORD_BYTES * 8 + 1)
-        if len(data) > MAX_RECORD_BYTES * 8:
-            raise RecordError(f"{file}: document too large to cut records from")
-        doc = orjson.loads(data)
-        for key in doc_keys:
-            found[key] = _index(doc, int(key[1] or 0), file)
-    if line_keys:
-        lines = {k[0] for k in line_keys}
-        last = max(n for n in lines if n is not None)
-        with _open(path) as fh:
-            for n, raw in enumerate(fh, start=1):
-                if n in lines:
-                    text = _whole_value(path, n, raw.rstrip(b"\r\n"))
-                    for key in (k for k in line_keys if k[0] == n):
-                        found[key] = (
-                            text
-                            if key[1] is None
-                            else _index(orjson.loads(text), key[1], f"{file}:{n}")
-                        )
-                if n >= last or n >= MAX_LINE:
-                    break
+    found = locate.find(fs, rel, keys)
+    out: dict[tuple[int | None, int | None], bytes] = {}
     for key in keys:
-        if key not in found:
-            where = f"{file}:{key[0]}" if key[0] is not None else f"{file} record {key[1]}"
-            raise RecordError(f"{where}: record not found in the file")
-        if len(found[key]) > MAX_RECORD_BYTES:
+        where = f"{file}:{key[0]}" if key[0] is not None else f"{file} record {key[1]}"
+        out[key] = _published(found.get(key), where)
+        if len(out[key]) > MAX_RECORD_BYTES:
             raise RecordError(f"{file}: a record is larger than {MAX_RECORD_BYTES:,} bytes")
-    return found
-
-
-def _whole_value(path: Path, n: int, text: bytes) -> bytes:
-    """Line `n` as it is, or, when it only starts one of several JSON documents written one
-    after the other (`jq .` output, commented examples), that document as one line: the
-    sources locate such a document by the line it starts on."""
-    head = text.lstrip()[:1]
-    if head not in (b"{", b"[", b"/"):
-        return text
-    try:
-        orjson.loads(text)
-        return text
-    except orjson.JSONDecodeError:
-        pass
-    with _open(path) as fh:
-        doc = document_at(islice(fh, n - 1, None))
-    if doc is None:
-        return text
-    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    return out

@@ -10,78 +10,21 @@ interpreted.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
-from auditor.config.bundlefs import BundleFS, PathEscape, open_fs
+from auditor.config.bundlefs import PathEscape, open_fs
 from auditor.report.common import Located
-from auditor.sources.base import FileResult
-from auditor.sources.ctstream import START, stream_records
-from auditor.sources.jsondoc import records_of
+from auditor.sources import locate
 
 MAX_CHARS = 3000
-MAX_DOC_BYTES = 32 * 1024 * 1024
-MAX_LINE_SCAN = 2_000_000
 #: Deeper levels of a record are not shown (see `_pruned`).
 MAX_DEPTH = 32
 
 
 def _cut(text: str) -> str:
     return text if len(text) <= MAX_CHARS else text[:MAX_CHARS] + f" … [{len(text):,} chars, cut]"
-
-
-def _open(fs: BundleFS, rel: str) -> Any:
-    """Text of bundle file `rel` through the bundle's filesystem (a folder or a store)."""
-    raw: Any = io.BufferedReader(fs.open(rel))
-    if rel.endswith(".gz"):
-        return gzip.open(raw, "rt", encoding="utf-8", errors="replace")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
-
-
-def _lines(path: tuple[BundleFS, str], wanted: set[int]) -> dict[int, str]:
-    """The wanted lines, whole (the caller cuts them: a delivery line is parsed first)."""
-    out: dict[int, str] = {}
-    last = max(wanted)
-    with _open(*path) as fh:
-        for n, text in enumerate(fh, start=1):
-            if n in wanted:
-                out[n] = text.rstrip("\r\n")
-            if n >= last or n >= MAX_LINE_SCAN:
-                break
-    return out
-
-
-def _split(text: str, wanted: set[int]) -> dict[int, Any]:
-    """The wanted records of one JSON document (a `Records`/`records`/`entries` array or a
-    top-level array), by index as the sources count them.
-
-    Parsed with orjson, as the sources parse it, so its nesting limit bounds the work (a
-    record nested a thousand levels deep is an error there, never a RecursionError here).
-    When the document as a whole does not parse (one bad record), a CloudTrail document is
-    split record by record as the CloudTrail source splits it, so the records before the bad
-    one can still be shown.
-    """
-    try:
-        items = records_of(orjson.loads(text))
-    except orjson.JSONDecodeError:
-        items = None
-        if START.match(text.encode("utf-8", errors="replace"), 0, 1 << 16):
-            items = []
-            split = stream_records(
-                [text.encode("utf-8", errors="replace")], FileResult(path="", source="excerpt")
-            )
-            for rec in split:
-                items.append(rec)
-                if len(items) > max(wanted):
-                    break
-    if items is None:
-        return {}
-    return {i: items[i] for i in wanted if 0 <= i < len(items)}
 
 
 def _pruned(record: Any) -> Any:
@@ -118,30 +61,6 @@ def _show(record: Any) -> str | None:
         return None
 
 
-def _records(path: tuple[BundleFS, str], wanted: set[int]) -> dict[int, str]:
-    if path[0].check(path[1]) > MAX_DOC_BYTES:
-        return {}
-    with _open(*path) as fh:
-        found = _split(fh.read(), wanted)
-    return {i: text for i, rec in found.items() if (text := _show(rec)) is not None}
-
-
-def _line_records(lines: dict[int, str], wanted: dict[int, set[int]]) -> dict[tuple[int, int], str]:
-    """(line, record) -> excerpt for records of a document written on one line (a CloudTrail
-    delivery file, an Azure `{"records": [...]}` line): the finding's own record, not the
-    whole line."""
-    out: dict[tuple[int, int], str] = {}
-    for line, indices in wanted.items():
-        text = lines.get(line)
-        if text is None or len(text) > MAX_DOC_BYTES:
-            continue
-        for i, rec in _split(text, indices).items():
-            shown = _show(rec)
-            if shown is not None:
-                out[(line, i)] = shown
-    return out
-
-
 def excerpts(
     bundle_root: str, events: Iterable[Located]
 ) -> dict[tuple[str, int | None, int | None], str]:
@@ -160,29 +79,32 @@ def excerpts(
     out: dict[tuple[str, int | None, int | None], str] = {}
     for file, evs in sorted(by_file.items()):
         try:
-            path = (fs, fs.safe(file))
-            fs.check(path[1])
+            path = fs.safe(file)
+            fs.check(path)
         except (PathEscape, OSError):
             continue
-        lines = {e.line for e in evs if e.line is not None}
-        records = {e.record for e in evs if e.line is None and e.record is not None}
-        in_lines: dict[int, set[int]] = {}
+        keys: set[locate.Key] = set()
         for e in evs:
-            if e.line is not None and e.record is not None:
-                in_lines.setdefault(e.line, set()).add(e.record)
+            keys.add((e.line, e.record))
+            if e.line is not None:
+                keys.add((e.line, None))  # the line itself, when its record is not found
         try:
-            found_lines = _lines(path, lines) if lines else {}
-            found_records = _records(path, records) if records else {}
-            found_in_lines = _line_records(found_lines, in_lines)
+            found = locate.find(fs, path, keys)
         except (OSError, ValueError, EOFError, RecursionError):
             continue
         for e in evs:
-            line, record = e.line, e.record
-            key = (file, record, line)
-            if line is not None and record is not None and (line, record) in found_in_lines:
-                out[key] = found_in_lines[(line, record)]
-            elif line is not None and line in found_lines:
-                out[key] = _cut(found_lines[line])
-            elif line is None and record in found_records:
-                out[key] = found_records[record]
+            text = _text(found, e.line, e.record)
+            if text is not None:
+                out[(file, e.record, e.line)] = text
     return out
+
+
+def _text(found: dict[locate.Key, locate.Hit], line: int | None, record: int | None) -> str | None:
+    """The excerpt of one event: its record, else (for a record of a line) the cut line."""
+    hit = found.get((line, record))
+    if hit is not None and hit.value is not None:
+        shown = _show(hit.value)
+        if shown is not None:
+            return shown
+    hit = found.get((line, None)) if line is not None else None
+    return None if hit is None or hit.raw is None else _cut(hit.raw.decode("utf-8", "replace"))
