@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from auditor.sources import sniff
 from tests.logsamples import SAMPLES, issues, read_sample
@@ -124,3 +126,37 @@ def test_cloudtrail_create_stream_processor_face_search_vs_connected_home(tmp_pa
     connected = read_sample("ch.json", root=tmp_path)
     assert connected.source == "cloudtrail"
     assert [e.kind.value for e in connected.events] == ["face_detection"]
+
+
+def test_a_frame_with_more_faces_than_rekognition_reports_is_cut_and_said(
+    tmp_path: Path, cli: Callable[..., Any], db_url: str
+) -> None:
+    """150,000 face searches in one record were 150,000 events (minutes of work).
+    Rekognition reports at most 100 faces per frame: the first 100 are read and the rest is one
+    located error, through the real CLI (exit 3: the audit is incomplete)."""
+    import gzip
+
+    frame = json.loads(
+        (SAMPLES / "rekognition-video/frame-records.jsonl").read_text().splitlines()[0]
+    )
+    frame["FaceSearchResponse"] = [{"MatchedFaces": []}] * 150_000  # 6 MB of base64
+    data = base64.b64encode(json.dumps(frame).encode()).decode()
+    event = {"Records": [{"kinesis": {"data": data}, "eventSourceARN": OUTPUT_ARN}]}
+    logs = tmp_path / "b" / "logs"
+    logs.mkdir(parents=True)
+    with gzip.open(logs / "lambda-event.json.gz", "wt") as fh:
+        fh.write(json.dumps(event) + "\n")
+    out = tmp_path / "r.json"
+    res = cli("audit", tmp_path / "b", "--no-frames", "--db", db_url, "-f", "json", "-o", out)
+    assert res.exit_code == 3, res.output
+    report = json.loads(out.read_text())
+    assert report["summary"]["face_operations"] == 100
+    assert [(e["file"], e["line"], e["record"], e["message"]) for e in report["errors"]] == [
+        (
+            "logs/lambda-event.json.gz",
+            None,  # the file is one document: its Kinesis record by index
+            0,
+            "FaceSearchResponse has 150,000 entries; Rekognition reports at most 100 faces per "
+            "frame: only the first 100 are read",
+        )
+    ]

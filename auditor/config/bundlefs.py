@@ -30,6 +30,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
+from auditor.core.timefmt import when_or_none
+
 __all__ = [
     "BundleFS",
     "FsspecFS",
@@ -294,7 +296,7 @@ class FsspecFS:
         except (OSError, ValueError, PathEscape):
             return None
         for key in ("LastModified", "mtime", "last_modified", "updated"):
-            when = _as_time(info.get(key))
+            when = when_or_none(info.get(key))
             if when is not None:
                 return when
         return None
@@ -341,21 +343,6 @@ class FsspecFS:
 
 
 _OPEN: dict[tuple[str, int], BundleFS] = {}
-
-
-def _as_time(value: object) -> datetime | None:
-    """A store's modification time (a datetime, epoch seconds or ISO text) in UTC."""
-    try:
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str) and value:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return None
 
 
 def open_fs(location: str | os.PathLike[str]) -> BundleFS:

@@ -13,11 +13,13 @@ their placeholders.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import apachelogs
+
+from auditor.core.timefmt import epoch
 
 #: nginx variables -> Apache LogFormat directives with the same meaning and written form.
 _NGINX = {
@@ -139,7 +141,7 @@ def _entry_time(entry: Any, nginx: dict[str, Any]) -> datetime | str | None:
     msec = nginx.get("msec")
     if msec:
         try:
-            return datetime.fromtimestamp(float(msec), UTC)
-        except (ValueError, OverflowError, OSError):
+            return epoch(msec)
+        except ValueError:
             return str(msec)
     return None

@@ -16,21 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auditor.core.report import Finding, PackEntry, UndecidedSample
+from auditor.core.timefmt import when_or_none
 from auditor.report.common import SEVERITIES, first_event
 
 WIDTH = 760
 LEFT, RIGHT = 12, 12
 ROW = 20
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -82,17 +73,17 @@ def pack_timeline(
     raw: list[tuple[datetime, str, str]] = []
     for f in findings:
         first = first_event(f)
-        when = _time(first.time)
+        when = when_or_none(first.time)
         if when:
             raw.append((when, f.severity, f"{f.rule} {f.severity} {first.time}"))
     for rule, sample in undecided:
         for ev in sample:
-            when = _time(ev.time)
+            when = when_or_none(ev.time)
             if when:
                 raw.append((when, "undecided", f"{rule} cannot decide {ev.time}"))
     if not raw:
         return None
-    start, until = _time(pack.effective_from), _time(pack.effective_until)
+    start, until = when_or_none(pack.effective_from), when_or_none(pack.effective_until)
     times = [t for t, _, _ in raw] + [t for t in (start, until) if t]
     lo, hi = min(times), max(times)
     span = max((hi - lo).total_seconds(), 86400.0)

@@ -132,7 +132,6 @@ def _run_audit(
     accepted = _load_baseline(options)
     executor.share(bundle.root)
     no_principals = not bundle.fs.lexists(PRINCIPALS_TOML)
-    jobs = (ReadJob(bundle.root, rel, "auto", bundle.settings) for rel in listing)
     done = 0
 
     def step(n: int) -> None:
@@ -142,6 +141,9 @@ def _run_audit(
             progress("logs", done, listing.total())
 
     scratch = Scratch()
+    # local workers hand a big file's events back in batches through the scratch folder
+    spill = str(scratch.path) if executor.local_disk() else None
+    jobs = (ReadJob(bundle.root, rel, "auto", bundle.settings, spill) for rel in listing)
     try:
         logs = LogPass(packs, directory, scratch)
         logs.read(executor, jobs, step)

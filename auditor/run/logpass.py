@@ -29,6 +29,7 @@ from auditor.run.executors import Executor, Inputs
 from auditor.run.spool import Scratch, SortedSpool, Spill
 from auditor.sources import ReadJob, read_file
 from auditor.sources.base import FileResult
+from auditor.sources.window import all_events
 
 
 def finding_order(f: Finding) -> tuple[Any, ...]:
@@ -110,7 +111,7 @@ class LogPass:
         self.inputs.append(
             InputFile(res.path, "log", res.sha256, res.records, len(res.issues), res.source)
         )
-        for raw in res.events:
+        for raw in all_events(res):  # batches handed on while it was read, then the rest
             event = self.directory.attribute(raw)
             self.tally.add(event)
             if event.kind in MATCHING_KINDS:

@@ -40,6 +40,7 @@ from auditor.sources import (
 from auditor.sources.base import FileResult, HashingStream, ReadJob, Source
 from auditor.sources.cap import cap_result
 from auditor.sources.sweep import Sweeper
+from auditor.sources.window import EventWindow
 
 SOURCES: dict[str, Source] = {
     cloudtrail.NAME: cloudtrail.SOURCE,
@@ -146,6 +147,7 @@ def read_file(job: ReadJob) -> FileResult:
         return result
     sweeper = Sweeper(result, job.settings.timezone)
     result.sweeper = sweeper
+    result.window = EventWindow(job.spill)
     try:
         try:
             head = stream.stream.peek(1 << 16)[: 1 << 16]
@@ -182,7 +184,7 @@ def read_file(job: ReadJob) -> FileResult:
         )
     finally:
         sweeper.flush()
-        result.sweeper = None
+        result.sweeper = result.window = None
         result.sha256 = stream.finish()
     cap_result(result)
     return result

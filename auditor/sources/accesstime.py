@@ -10,9 +10,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from auditor.sources.base import parse_time
+from auditor.core.timefmt import as_utc, epoch, parse_time
 
 _MONTHS = {
     m: i
@@ -35,10 +34,9 @@ def access_time(value: Any, tz: str) -> datetime:
     Also werkzeug's and Gin's local times (in the bundle's zone), RFC 1123 (morgan's `:date`)
     and a parsed `datetime` (a `[[httplog]]` format; naive means the bundle's zone)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
+        return epoch(value)
     if isinstance(value, datetime):
-        zone = UTC if tz == "UTC" else ZoneInfo(tz)
-        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+        return as_utc(value, tz)
     if isinstance(value, str):
         m = _CLF_TIME.fullmatch(value.strip())
         if m is None:

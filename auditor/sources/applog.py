@@ -19,7 +19,8 @@ from typing import Any
 
 from auditor.core.errors import InputIssue
 from auditor.core.models import NO_TIME, TIME_KNOWN, Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
+from auditor.core.timefmt import parse_time
+from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs
 
 #: Colour codes of console output (winston's colorize, colorlog) are not part of the text.
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -24,7 +24,8 @@ from auditor.catalogue.operations import classify
 from auditor.catalogue.routes import match_route, request_path
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.core.timefmt import parse_time
+from auditor.sources.base import FileResult, ReadJob
 from auditor.sources.jsondoc import RecordSource
 
 NAME = "azure_monitor"

@@ -17,9 +17,8 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, BinaryIO, Protocol
-from zoneinfo import ZoneInfo
 
 from auditor.config.bundle import PathEscape, SourceSettings
 from auditor.config.bundlefs import open_fs
@@ -41,6 +40,9 @@ class ReadJob:
     path: str
     source: str
     settings: SourceSettings
+    #: A folder the client shares with the worker (the audit's scratch folder, for local
+    #: workers): batches of a file's events go there (`sources.window`). None on a cluster.
+    spill: str | None = None
 
 
 @dataclass
@@ -60,6 +62,20 @@ class FileResult:
     #: The suspected sweep of this file while it is read (`sources.sweep.Sweeper`); None in
     #: a result handed back (it does not travel between processes).
     sweeper: Any = field(default=None, repr=False, compare=False)
+    #: The bounded window of events while the file is read (`sources.window.EventWindow`);
+    #: None in a result handed back.
+    window: Any = field(default=None, repr=False, compare=False)
+    #: Batches of events handed on while the file was read: spill files, or compressed
+    #: pickles where there is no spill folder (`sources.window`); `all_events` reads them.
+    batches: list[str] = field(default_factory=list)
+    packed: list[bytes] = field(default_factory=list)
+    #: Values clipped in the batches handed on (`sources.cap`).
+    clipped: int = 0
+
+    def boundary(self) -> None:
+        """Called between two lines or records: the window may hand its events on here."""
+        if self.window is not None:
+            self.window.boundary(self)
 
     def sweep_line(
         self, raw: bytes | str, line: int | None, record: int | None = None, when: Any = None
@@ -205,8 +221,12 @@ class HashingStream:
         """
         n = self.line_number()
         sweeper = result.sweeper if sweep else None
+        window = result.window
+        size = window.size if window is not None else None
         try:
             while True:
+                if size is not None and len(result.events) >= size:
+                    window.flush(result)  # between two lines: see `sources.window`
                 line = self.stream.readline(MAX_LINE_BYTES + 1)
                 if not line:
                     return
@@ -272,25 +292,6 @@ def broken_stream_message(exc: BaseException) -> str:
     if isinstance(exc, gzip.BadGzipFile | zlib.error):
         return f"corrupt gzip data: {exc}"
     return f"read error: {exc}"
-
-
-def parse_time(value: object, tz: str = "UTC", fmt: str | None = None) -> datetime:
-    """ISO-8601 (or `fmt`) text -> aware UTC datetime; naive times are in the bundle's zone."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"bad time {value!r}")
-    text = value.strip()
-    if fmt:
-        parsed = datetime.strptime(text, fmt)
-    else:
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC if tz == "UTC" else ZoneInfo(tz))
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:59:59-23:59, 0001-01-01T00:00:00+01:00
-        raise ValueError(f"time {value!r} is out of range in UTC") from None
 
 
 def frame_ref(job: ReadJob, ref: str) -> str:

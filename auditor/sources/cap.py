@@ -27,8 +27,8 @@ def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return f"{text[:limit]}…[truncated {len(text) - limit:,} chars]"
 
 
-def cap_result(result: FileResult) -> None:
-    """Clip every long value in the events, issues and notices of one file, in place."""
+def clip_events(events: list[Event]) -> tuple[list[Event], int]:
+    """The events with every long value clipped, and how many values were clipped."""
     clipped = 0
 
     def c(text: str | None) -> str | None:
@@ -65,7 +65,14 @@ def cap_result(result: FileResult) -> None:
             attributes=tuple((k, c(v) or "") for k, v in e.attributes),
         )
 
-    result.events = [event(e) for e in result.events]
+    return [event(e) for e in events], clipped
+
+
+def cap_result(result: FileResult) -> None:
+    """Clip every long value in the events, issues and notices of one file, in place (the
+    events of batches handed on while the file was read were clipped then: `result.clipped`)."""
+    result.events, clipped = clip_events(result.events)
+    clipped += result.clipped
     result.issues = [
         i
         if len(i.message) <= MAX_MESSAGE_CHARS

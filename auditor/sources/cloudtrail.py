@@ -27,6 +27,7 @@ import orjson
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind
+from auditor.core.timefmt import parse_time
 from auditor.sources import ctrecord, ctstream, jsonany
 from auditor.sources.base import (
     MAX_LINE_BYTES,
@@ -36,7 +37,6 @@ from auditor.sources.base import (
     broken_stream_message,
     frame_refs,
     long_line_message,
-    parse_time,
 )
 from auditor.sources.ctstream import RECORDS_HEAD as _RECORDS_HEAD
 from auditor.sources.ctstream import START, looks_like_lines, split_records, stream_records
@@ -236,6 +236,8 @@ class CloudTrailSource:
         plain = 0
         try:
             for index, rec in enumerate(records):
+                if split is not None:
+                    result.boundary()  # a streamed document: between two records
                 if type(rec) is dict and "CloudTrailEvent" not in rec:
                     source = rec.get("eventSource")
                     name = rec.get("eventName")

@@ -19,7 +19,8 @@ from typing import Any
 
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.core.timefmt import parse_time
+from auditor.sources.base import FileResult, ReadJob
 from auditor.sources.jsondoc import RecordSource
 
 NAME = "doubletake"

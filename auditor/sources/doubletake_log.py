@@ -32,8 +32,9 @@ from datetime import datetime
 from typing import Any
 
 from auditor.core.models import OperationKind
+from auditor.core.timefmt import parse_time
 from auditor.sources import applog, nodeinspect
-from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.sources.base import FileResult, ReadJob
 
 NAME = "doubletake_log"
 PRINCIPAL = "double-take"

@@ -14,11 +14,11 @@ with `name = "frigate"`); the camera, whether a name was found and the score are
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, OperationKind, Principal
+from auditor.core.timefmt import epoch
 from auditor.sources.base import FileResult, ReadJob
 from auditor.sources.jsondoc import RecordSource
 
@@ -58,10 +58,10 @@ class FrigateSource(RecordSource):
             )
             return
         try:
-            if isinstance(raw_time, bool) or not isinstance(raw_time, int | float):
-                raise TypeError(raw_time)
-            when = datetime.fromtimestamp(float(raw_time), UTC)
-        except (TypeError, ValueError, OverflowError, OSError):  # OSError: platform time range
+            if not isinstance(raw_time, int | float):  # Frigate writes numbers, never text
+                raise ValueError(raw_time)
+            when = epoch(raw_time)
+        except ValueError:
             result.records -= 1
             result.issues.append(
                 InputIssue(

@@ -20,7 +20,8 @@ from typing import Any
 from auditor.catalogue.operations import canonical_service, classify
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.core.timefmt import parse_time
+from auditor.sources.base import FileResult, ReadJob
 from auditor.sources.jsondoc import RecordSource, dig
 
 NAME = "gcp_audit"

@@ -20,8 +20,9 @@ import re
 from typing import Any
 
 from auditor.core.errors import InputIssue
+from auditor.core.timefmt import parse_time
 from auditor.sources import home_assistant
-from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.sources.base import FileResult, ReadJob
 from auditor.sources.jsondoc import RecordSource
 
 NAME = "ha_events"

@@ -24,8 +24,9 @@ from typing import Any
 import yaml
 
 from auditor.core.models import Notice, OperationKind
+from auditor.core.timefmt import parse_time
 from auditor.sources import applog
-from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.sources.base import FileResult, ReadJob
 
 NAME = "ha_states"
 PRINCIPAL = "home-assistant"

@@ -19,19 +19,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, OperationKind, Principal
+from auditor.core.timefmt import epoch
 from auditor.sources.base import FileResult, HashingStream, ReadJob
 from auditor.sources.jsondoc import RecordSource, documents, is_filler
 from auditor.sources.jsondoc import dig as _dig
 
 NAME = "kinesis_rekognition"
 OPERATION = "StreamProcessorFaceSearch"
+#: Face searches read from one frame record. Rekognition detects at most the 100 largest faces
+#: in an image, so a record with more entries is not what the service writes; past this many,
+#: the rest is one located error (a 2 KB gzip of 150,000 entries would otherwise be 150,000
+#: events from one record).
+MAX_SEARCHES_PER_FRAME = 100
 
 
 class KinesisRekognitionSource(RecordSource):
@@ -155,7 +160,7 @@ class KinesisRekognitionSource(RecordSource):
             "ServerTimestamp", video.get("ProducerTimestamp", wrapper.get("arrival"))
         )
         try:
-            when = _epoch(raw_time)
+            when = epoch(raw_time)  # Kinesis timestamps: epoch seconds
         except (TypeError, ValueError, OverflowError, OSError):  # OSError: platform time range
             result.issues.append(
                 InputIssue(
@@ -170,6 +175,18 @@ class KinesisRekognitionSource(RecordSource):
         principal = _principal(frame, wrapper, video)
         status = _dig(frame, "StreamProcessorInformation", "Status")
         event_id = wrapper.get("eventID")
+        if len(searches) > MAX_SEARCHES_PER_FRAME:
+            result.issues.append(
+                InputIssue(
+                    result.path,
+                    f"FaceSearchResponse has {len(searches):,} entries; Rekognition reports at "
+                    f"most {MAX_SEARCHES_PER_FRAME} faces per frame: only the first "
+                    f"{MAX_SEARCHES_PER_FRAME} are read",
+                    line=line,
+                    record=index,
+                )
+            )
+            searches = searches[:MAX_SEARCHES_PER_FRAME]
         for i, search in enumerate(searches):
             if not isinstance(search, dict):
                 result.issues.append(
@@ -220,13 +237,6 @@ def _search_attributes(
         "stream_processor_status": status,
     }
     return tuple(sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != ""))
-
-
-def _epoch(value: Any) -> datetime:
-    """Kinesis timestamps are epoch seconds (with a fraction)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise TypeError(value)
-    return datetime.fromtimestamp(float(value), UTC)
 
 
 def _principal(frame: dict[str, Any], wrapper: dict[str, Any], video: dict[str, Any]) -> Principal:

@@ -27,10 +27,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from auditor.core.timefmt import epoch
 
 
 @dataclass(frozen=True)
@@ -256,8 +257,8 @@ def _object(line: bytes) -> dict[str, Any] | None:
 def _micros(value: Any) -> str | None:
     """journald's `__REALTIME_TIMESTAMP` (microseconds since the epoch, as text)."""
     try:
-        return datetime.fromtimestamp(int(value) / 1e6, UTC).isoformat()
-    except (TypeError, ValueError, OverflowError, OSError):
+        return epoch(int(value) / 1e6).isoformat()
+    except (TypeError, ValueError):
         return None
 
 
@@ -266,6 +267,6 @@ def epoch_millis(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        return datetime.fromtimestamp(value / 1000, UTC).isoformat()
-    except (ValueError, OverflowError, OSError):
+        return epoch(value / 1000).isoformat()
+    except ValueError:
         return None

@@ -47,7 +47,8 @@ from auditor.core.models import (
     OperationKind,
     Principal,
 )
-from auditor.sources.base import FileResult, parse_time
+from auditor.core.timefmt import parse_time
+from auditor.sources.base import FileResult
 from auditor.sources.sweeptime import line_time
 
 NAME = "sweep"

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from auditor.config.bundlefs import open_fs
-from auditor.sources.base import ReadJob, parse_time
+from auditor.core.timefmt import parse_time
+from auditor.sources.base import ReadJob
 
 #: Where a year came from (the `syslog_year_from` attribute).
 FROM_SETTINGS = "audit.toml"

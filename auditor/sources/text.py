@@ -17,7 +17,8 @@ from auditor.catalogue.operations import canonical_service, classify, looks_like
 from auditor.catalogue.outcomes import FAILED_VALUES
 from auditor.core.errors import InputIssue
 from auditor.core.models import Event, Notice, OperationKind, Principal
-from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs, parse_time
+from auditor.core.timefmt import parse_time
+from auditor.sources.base import FileResult, HashingStream, ReadJob, frame_refs
 
 NAME = "text"
 _FAILED = FAILED_VALUES

@@ -27,9 +27,10 @@ from typing import Any
 import orjson
 
 from auditor.core.errors import InputIssue
+from auditor.core.timefmt import parse_time
 from auditor.sources import accesslines, envelopes, jsonany, peel, syslogyear
 from auditor.sources.appdetect import APP_LOGS, app_log_kind
-from auditor.sources.base import FileResult, HashingStream, ReadJob, parse_time
+from auditor.sources.base import FileResult, HashingStream, ReadJob
 from auditor.sources.detect import json_kind
 from auditor.sources.httplog import is_access_line
 from auditor.sources.jsondoc import is_filler

@@ -36,8 +36,9 @@ import re
 from datetime import datetime
 
 from auditor.core.models import OperationKind
+from auditor.core.timefmt import parse_time
 from auditor.sources import applog
-from auditor.sources.base import FileResult, ReadJob, parse_time
+from auditor.sources.base import FileResult, ReadJob
 
 NAME = "zoneminder"
 PRINCIPAL = "zoneminder"

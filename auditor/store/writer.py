@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, update
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
+from auditor.core import timefmt
 from auditor.core.errors import StoreError
 from auditor.core.report import Finding, InputEntry, ReportHead
 from auditor.store.engine import describe, interruption, safe_url, writing
@@ -57,11 +58,7 @@ def dump(data: Any) -> str:
 
 def as_utc(value: datetime | str) -> datetime:
     """An aware UTC datetime from a report timestamp (naive values are taken as UTC)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return timefmt.parse_time(value) if isinstance(value, str) else timefmt.as_utc(value)
 
 
 def finding_row(run_id: str, seq: int, finding: Finding) -> dict[str, Any]:

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import ClassVar
 
 from auditor.core.models import Event, OperationKind
+from auditor.core.timefmt import parse_time
 from auditor.policy.pack import Duty
 
 
@@ -62,14 +63,7 @@ def value_of(event: Event, name: str) -> str | None:
 
 def parse_when(text: str) -> datetime:
     """An ISO-8601 date or time from a log field, as UTC (naive means UTC)."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    when = datetime.fromisoformat(value)
-    try:
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:59:59-23:59 has no UTC time
-        raise ValueError(f"time {text!r} is out of range in UTC") from None
+    return parse_time(text)
 
 
 class EventIndex:

@@ -73,6 +73,10 @@ class Executor(Protocol):
         """Check that every worker can read the bundle `root`, a folder or an fsspec URL
         (raise SchedulerError if not)."""
 
+    def local_disk(self) -> bool:
+        """Whether every task runs on this machine and sees its files, the audit's scratch
+        folder included (a read hands a big file's events back through it)."""
+
     def describe(self) -> dict[str, Any]:
         """Facts for the report's `run` block (where the tasks ran; empty for the default)."""
 

@@ -377,6 +377,10 @@ class DaskExecutor:
                 bad[name] = why
         return inputs.refuse(job, result, bad) if bad else result
 
+    def local_disk(self) -> bool:
+        """Cluster workers share no disk with the client (even a LocalCluster is treated so)."""
+        return False
+
     def describe(self) -> dict[str, Any]:
         return {"executor": "dask", "scheduler": self.address, **self._facts}
 

@@ -74,6 +74,10 @@ class LocalPool:
     def share(self, root: str) -> None:
         """Local processes see this machine's files: nothing to check."""
 
+    def local_disk(self) -> bool:
+        """Forked processes of this machine: they share its disk."""
+        return True
+
     def describe(self) -> dict[str, Any]:
         """Nothing: a local run's `run` block stays as it always was."""
         return {}
