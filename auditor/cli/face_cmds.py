@@ -74,6 +74,7 @@ def faces(
                 scheduler_timeout,
                 kernel.value,
                 None if scheduler_file is None else str(scheduler_file),
+                detector.value,
             )
             for folder in sorted({str(f.resolve().parent) for f in files}):
                 executor.share(folder)

@@ -308,12 +308,18 @@ def report(
 
 
 @app.command()
-def version() -> None:
-    """Print the version of auditor, the default descriptor kernel and what it runs on (the
-    dlib build, the kernel's runtime, the model file hashes)."""
+def version(
+    kernel: Kernel = KernelName(DEFAULT_KERNEL),
+    detector: Detector = DetectorName(DEFAULT_DETECTOR),
+) -> None:
+    """Print the version of auditor, the descriptor kernel and face detector (the defaults
+    unless given) and what they run on: the dlib build, the kernel's runtime, the model file
+    hashes. These are the facts Dask workers are compared on for an audit with the same
+    `--kernel` and `--detector`."""
     from auditor.faces.fingerprint import build_info
 
     echo(f"auditor {__version__}")
-    echo(f"kernel: {DEFAULT_KERNEL}")
-    for key, value in build_info(DEFAULT_KERNEL).items():
+    echo(f"kernel: {kernel.value}")
+    echo(f"detector: {detector.value}")
+    for key, value in build_info(kernel.value, detector.value).items():
         echo(f"{key}: {value}")

@@ -69,18 +69,24 @@ def load_cnn() -> object:
 
 
 def detector_build(name: str) -> dict[str, object]:
-    """What the detector runs beyond dlib: for cnn, the model file, parse and graph hashes.
+    """What the detector runs beyond dlib: for cnn, the ONNX Runtime version and provider it
+    runs on (whatever the descriptor kernel) and the model file, parse and graph hashes.
 
     Empty for hog, so what hog results are keyed on does not change.
     """
     if name != "cnn":
         return {}
+    import onnxruntime
+
     from auditor.faces.cnn_graph import graph_bytes, graph_sha256
     from auditor.faces.modelfiles import detector_path, sha256_file
+    from auditor.faces.onnx_kernel import providers
 
     model = detector_path()
     data, net = graph_bytes(model)
     return {
+        "onnxruntime": str(onnxruntime.__version__),
+        "onnx_provider": providers()[0],
         "sha256:mmod_detector": sha256_file(model),
         "sha256:mmod_weights": net.weights_sha256,
         "sha256:mmod_graph": graph_sha256(data),

@@ -54,9 +54,6 @@ class Evaluation:
     undecided: tuple[Undecided, ...] = ()
 
 
-_norm = norm
-
-
 def fingerprint(pack: str, rule: str, event: Event) -> str:
     """A finding id that stays the same across runs over the same record."""
     key = "|".join(

@@ -24,6 +24,7 @@ from auditor.config.bundle import PRINCIPALS_TOML, Bundle
 from auditor.core import gate
 from auditor.core.jsonstream import Lazy
 from auditor.core.models import Finding, InputFile, Notice
+from auditor.faces.detectors import DEFAULT_DETECTOR
 from auditor.faces.kernels import DEFAULT_KERNEL
 from auditor.policy import Pack, resolve
 from auditor.report.build import build_report, finding_dict
@@ -85,6 +86,7 @@ def run_audit(
         options.scheduler_timeout,
         options.face_kernel or DEFAULT_KERNEL,
         options.scheduler_file,
+        options.face_detector or DEFAULT_DETECTOR,
     )
     try:
         with LazyStore(options.store_url) as store, LazyStore(_cache_url(options)) as own:

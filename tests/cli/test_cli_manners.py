@@ -336,3 +336,13 @@ def test_help_lists_every_registered_format() -> None:
     from auditor.report import REPORTERS
 
     assert tuple(REPORTERS) == FORMAT_NAMES
+
+
+def test_version_names_the_kernel_and_detector_it_describes(cli: Any) -> None:
+    """`auditor version` shows what Dask workers are compared on, for the chosen engine."""
+    hog = cli("version")
+    cnn = cli("version", "--kernel", "dlib", "--detector", "cnn")
+    assert hog.exit_code == cnn.exit_code == 0, hog.output + cnn.output
+    assert "kernel: onnx\ndetector: hog\n" in hog.stdout and "sha256:mmod_graph" not in hog.stdout
+    assert "kernel: dlib\ndetector: cnn\n" in cnn.stdout and "sha256:mmod_graph" in cnn.stdout
+    assert "onnxruntime" in cnn.stdout  # the cnn detector runs on ONNX Runtime

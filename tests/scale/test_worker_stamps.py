@@ -46,3 +46,14 @@ def test_worker_facts_follow_the_kernel() -> None:
     assert onnx["kernel"] == "onnx" and dlib["kernel"] == "dlib"
     key = "dlib build, kernel runtime and models"
     assert onnx[key] != dlib[key]
+
+
+def test_worker_facts_follow_the_detector() -> None:
+    """A worker is compared on the detector the audit uses: with `--detector cnn` a worker
+    whose mmod model, parse or graph differs must not be taken for the client's twin."""
+    hog, cnn = worker_facts("onnx", "hog"), worker_facts("onnx", "cnn")
+    assert (hog["detector"], cnn["detector"]) == ("hog", "cnn")
+    key = "dlib build, kernel runtime and models"
+    assert hog[key] != cnn[key]
+    assert "sha256:mmod_graph" in build_info("onnx", "cnn")
+    assert "sha256:mmod_graph" not in build_info("onnx", "hog")

@@ -6,6 +6,7 @@ imports the Dask one only when asked, so `distributed` stays optional.
 
 from __future__ import annotations
 
+from auditor.faces.detectors import DEFAULT_DETECTOR
 from auditor.faces.kernels import DEFAULT_KERNEL
 from auditor.run.executors.base import (
     AHEAD,
@@ -35,10 +36,12 @@ def open_executor(
     timeout: float = DEFAULT_SCHEDULER_TIMEOUT,
     kernel: str = DEFAULT_KERNEL,
     scheduler_file: str | None = None,
+    detector: str = DEFAULT_DETECTOR,
 ) -> Executor:
     """`LocalPool` without a scheduler; otherwise a Dask executor (connects on first use) for
     the scheduler at `scheduler` or in the Dask scheduler file `scheduler_file`, whose workers
-    are checked against this client for the descriptor `kernel` the run uses.
+    are checked against this client for the descriptor `kernel` and face `detector` the run
+    uses.
 
     Raises SchedulerError at once when Dask is not installed.
     """
@@ -48,4 +51,4 @@ def open_executor(
         raise SchedulerError("--scheduler and --scheduler-file exclude each other")
     from auditor.run.executors.dask import DaskExecutor
 
-    return DaskExecutor(scheduler, workers, timeout, kernel, scheduler_file)
+    return DaskExecutor(scheduler, workers, timeout, kernel, scheduler_file, detector)

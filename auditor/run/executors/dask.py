@@ -112,6 +112,7 @@ class DaskExecutor:
         timeout: float,
         kernel: str,
         scheduler_file: str | None = None,
+        detector: str = "hog",
     ) -> None:
         label = address or f"(scheduler file {scheduler_file})"
         try:
@@ -124,12 +125,13 @@ class DaskExecutor:
         self.scheduler_file = scheduler_file
         self.workers = workers
         self.kernel = kernel
+        self.detector = detector
         self.timeout = timeout
         self._client: Any = None
         self._cluster: Any = None
         self._slots = 0
         self._facts: dict[str, Any] = {}
-        self._mine = worker_facts(kernel)
+        self._mine = worker_facts(kernel, detector)
         self._roots: list[str] = []
 
     # -- connecting --------------------------------------------------------------------------
@@ -249,6 +251,7 @@ class DaskExecutor:
                 client._run,
                 worker_facts,
                 self.kernel,
+                self.detector,
                 what="its workers' versions",
                 bound=CHECK_TIMEOUT,
             )
@@ -319,9 +322,8 @@ class DaskExecutor:
 
         def submit(index: int, job: T) -> tuple[Any, T, list[str], TaskCheck]:
             files = inputs.files(job) if inputs else []
-            check = TaskCheck(
-                self.kernel, tuple(self._roots), client_stamps([(p, s) for p, _, s in files])
-            )
+            stamps = client_stamps([(p, s) for p, _, s in files])
+            check = TaskCheck(self.kernel, tuple(self._roots), stamps, self.detector)
             future = client.submit(
                 checked_call, fn, job, check, key=f"{tag}-{index}", retries=RETRIES, pure=False
             )

@@ -29,30 +29,33 @@ from typing import Any
 #: million frames reads 8 GB on the client rather than the frames themselves.
 BLOCK = 4096
 
-#: A worker process's facts per kernel, computed once (hashing the model files takes a moment).
-_FACTS: dict[str, dict[str, str]] = {}
+#: A worker process's facts per (kernel, detector), computed once (hashing the model files
+#: takes a moment).
+_FACTS: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def worker_facts(kernel: str) -> dict[str, str]:
+def worker_facts(kernel: str, detector: str = "hog") -> dict[str, str]:
     """What must be equal on the client and every worker for identical results, for the
-    descriptor kernel the audit uses (the onnx kernel adds the onnxruntime version and provider).
-    """
-    if kernel not in _FACTS:
+    descriptor kernel and the face detector the audit uses (the onnx kernel adds the
+    onnxruntime version and provider; the cnn detector its model, parse and graph hashes)."""
+    key = (kernel, detector)
+    if key not in _FACTS:
         import json
 
         from auditor import __version__
         from auditor.faces.fingerprint import build_info
 
-        build = json.dumps(build_info(kernel), sort_keys=True, default=str)
-        _FACTS[kernel] = {
+        build = json.dumps(build_info(kernel, detector), sort_keys=True, default=str)
+        _FACTS[key] = {
             "auditor": __version__,
             "python": platform.python_version(),
             "kernel": kernel,
+            "detector": detector,
             "dlib build, kernel runtime and models": hashlib.sha256(build.encode()).hexdigest()[
                 :16
             ],
         }
-    return dict(_FACTS[kernel])
+    return dict(_FACTS[key])
 
 
 def can_read(root: str) -> bool:
@@ -91,12 +94,14 @@ def stamp(path: str, full: bool = False) -> str | None:
 
 @dataclass(frozen=True)
 class TaskCheck:
-    """What the client sends with a task: the kernel whose facts it compares, the folders the
+    """What the client sends with a task: the kernel and detector whose facts it compares, the
+    folders the
     worker must see, and each input file's absolute path with the client's stamp of it."""
 
     kernel: str
     roots: tuple[str, ...]
     inputs: tuple[tuple[str, str | None], ...] = ()
+    detector: str = "hog"
 
 
 @dataclass
@@ -122,7 +127,7 @@ def _worker_address() -> str:
 def checked_call(fn: Callable[[Any], Any], job: Any, check: TaskCheck) -> Checked:
     """Runs on the worker: check it, stamp the inputs, then run `fn(job)` (not when the
     worker differs from the client or cannot see a bundle folder)."""
-    out = Checked(_worker_address(), worker_facts(check.kernel))
+    out = Checked(_worker_address(), worker_facts(check.kernel, check.detector))
     out.blind = next((root for root in check.roots if not can_read(root)), None)
     if out.blind is not None:
         return out
