@@ -3,7 +3,7 @@
 Access logs only say `POST /face/v1.0/identify?...`; this table turns such a request line into
 a service, an operation and a kind. Like the operation catalogue
 (`auditor.catalogue.operations`) it is one data table a reviewer can read in one place and a
-test walks (tests/test_routes.py).
+test walks (tests/catalogue/test_routes.py).
 
 Patterns are paths with placeholders: `{v}` is an API version segment (`v1.0`, `v1.1-preview.1`,
 `v1.2`, `v1.2-preview.1`), `{id}` any one path segment (person group ids, GUIDs). Matching

@@ -1,7 +1,7 @@
 """Log sources: one module per format, listed in `SOURCES`, and the one entry point `read_file`.
 
 Adding a format means a module with a `SOURCE` object (see `base.Source`), an entry here, and
-fixtures; `tests/test_sources_registry.py` walks the registry.
+fixtures; `tests/sources/test_sources_registry.py` walks the registry.
 """
 
 from __future__ import annotations

@@ -191,6 +191,6 @@ def test_demo_keeps_its_seven_amazon_findings_with_every_pack(tmp_path: Path) ->
     )
     assert result.exit_code == 1
     report = json.loads(out.read_text())
-    # the other packs' findings on the located logs: tests/test_demo_all_packs.py
+    # the other packs' findings on the located logs: tests/policy/test_demo_all_packs.py
     assert [f["rule"] for f in report["findings"]].count("AMZ-REK-001") == 7
     assert report["summary"]["cannot_decide"] > 0

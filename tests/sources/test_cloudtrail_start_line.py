@@ -12,7 +12,7 @@ import orjson
 from auditor.config.bundle import SourceSettings
 from auditor.core.models import Event
 from auditor.sources import ReadJob, read_file
-from tests.test_sources_cloudtrail import rekognition
+from tests.sources.test_sources_cloudtrail import rekognition
 
 
 def read(root: Path, rel: str):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from auditor.config.bundle import SourceSettings
 from auditor.sources import ReadJob, read_file
 from auditor.sources.window import WINDOW_ENV, all_events
 from tests.conftest import ROOT
-from tests.test_stream import _without_run
+from tests.run.test_stream import _without_run
 
 REALWORLD = ROOT / "fixtures" / "realworld"
 

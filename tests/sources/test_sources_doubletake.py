@@ -34,7 +34,8 @@ def test_double_take_payloads() -> None:
 def test_topic_wrappers(tmp_path: Path) -> None:
     payload = json.loads(
         Path(__file__)
-        .parent.parent.joinpath("fixtures/logs-samples/double-take/mqtt-matches.jsonl")
+        .parents[2]
+        .joinpath("fixtures/logs-samples/double-take/mqtt-matches.jsonl")
         .read_text()
         .splitlines()[0]
     )
@@ -93,7 +94,7 @@ def test_a_capture_of_every_topic_swallows_no_frigate_update(tmp_path: Path) -> 
     """`mosquitto_sub -t '#' -v`-style capture as JSON lines (topic + payload): Double Take's
     results, Frigate's face updates (read by the frigate source), Frigate's events (no
     recognition: counted) and a topic no source reads (an error at its line)."""
-    samples = Path(__file__).parent.parent / "fixtures/logs-samples"
+    samples = Path(__file__).parents[2] / "fixtures/logs-samples"
     dt = json.loads((samples / "double-take/mqtt-matches.jsonl").read_text().splitlines()[0])
     faces = [
         json.loads(x)

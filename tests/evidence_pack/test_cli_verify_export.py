@@ -110,7 +110,7 @@ def test_verify_names_a_changed_log_and_the_lost_finding(
 def test_verify_names_another_pack_version(
     cli: Callable[..., Any], exported: dict[str, Any], tmp_path: Path
 ) -> None:
-    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    seeds = Path(__file__).resolve().parents[2] / "seeds"
     packs = []
     for pack in sorted(seeds.glob("*.toml")):
         copy = tmp_path / pack.name

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 
-DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
 EXPECTED = [  # (pack, rule, event id) in report order
     ("amazon-rekognition-police-2020", "AMZ-REK-001", "0c9a7e11-demo-4000-a000-000000000001"),

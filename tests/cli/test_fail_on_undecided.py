@@ -14,7 +14,7 @@ from auditor.cli import app
 from auditor.core.reportdoc import TypedReport
 from auditor.report.sarif import to_sarif
 
-PACKS = Path(__file__).resolve().parents[1] / "fixtures" / "packs"
+PACKS = Path(__file__).resolve().parents[2] / "fixtures" / "packs"
 WA = PACKS / "us-wa-rcw-43-386"
 
 

@@ -105,9 +105,7 @@ def test_probe_with_two_faces_is_an_input_error(demo_bundle: Path, audit_json: A
 
 
 def test_probe_of_someone_in_no_frame_is_a_miss(demo_bundle: Path, audit_json: AuditJson) -> None:
-    simm = sorted((Path(__file__).parent.parent / "fixtures/faces/johns/John_Simm").glob("*.jpg"))[
-        0
-    ]
+    simm = sorted((Path(__file__).parents[2] / "fixtures/faces/johns/John_Simm").glob("*.jpg"))[0]
     (demo_bundle / "probes/john-simm").mkdir()
     shutil.copyfile(simm, demo_bundle / "probes/john-simm/1.jpg")
     code, report = audit_json(demo_bundle, "--policy", "amazon-rekognition-police-2020")

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKS = ROOT / "fixtures" / "packs"
 BASE = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 

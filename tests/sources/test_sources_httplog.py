@@ -100,7 +100,7 @@ def test_caddy_json_access_log() -> None:
 def test_gzip_access_log(tmp_path: Path) -> None:
     import gzip
 
-    raw = (Path(__file__).parent.parent / "fixtures/logs-samples/nginx/access.log").read_bytes()
+    raw = (Path(__file__).parents[2] / "fixtures/logs-samples/nginx/access.log").read_bytes()
     (tmp_path / "access.log.gz").write_bytes(gzip.compress(raw))
     result = read_sample("access.log.gz", root=tmp_path)
     assert result.source == "httplog" and len(result.events) == 8
