@@ -175,19 +175,7 @@ class KinesisRekognitionSource(RecordSource):
         principal = _principal(frame, wrapper, video)
         status = _dig(frame, "StreamProcessorInformation", "Status")
         event_id = wrapper.get("eventID")
-        if len(searches) > MAX_SEARCHES_PER_FRAME:
-            result.issues.append(
-                InputIssue(
-                    result.path,
-                    f"FaceSearchResponse has {len(searches):,} entries; Rekognition reports at "
-                    f"most {MAX_SEARCHES_PER_FRAME} faces per frame: only the first "
-                    f"{MAX_SEARCHES_PER_FRAME} are read",
-                    line=line,
-                    record=index,
-                )
-            )
-            searches = searches[:MAX_SEARCHES_PER_FRAME]
-        for i, search in enumerate(searches):
+        for i, search in enumerate(_capped(searches, result, line, index)):
             if not isinstance(search, dict):
                 result.issues.append(
                     InputIssue(
@@ -237,6 +225,25 @@ def _search_attributes(
         "stream_processor_status": status,
     }
     return tuple(sorted((k, str(v)) for k, v in attrs.items() if v is not None and v != ""))
+
+
+def _capped(
+    searches: list[Any], result: FileResult, line: int | None, index: int | None
+) -> list[Any]:
+    """At most MAX_SEARCHES_PER_FRAME searches of one frame; more is an error for the record."""
+    if len(searches) <= MAX_SEARCHES_PER_FRAME:
+        return searches
+    result.issues.append(
+        InputIssue(
+            result.path,
+            f"FaceSearchResponse has {len(searches):,} entries; Rekognition reports at most "
+            f"{MAX_SEARCHES_PER_FRAME} faces per frame: only the first "
+            f"{MAX_SEARCHES_PER_FRAME} are read",
+            line=line,
+            record=index,
+        )
+    )
+    return searches[:MAX_SEARCHES_PER_FRAME]
 
 
 def _principal(frame: dict[str, Any], wrapper: dict[str, Any], video: dict[str, Any]) -> Principal:
