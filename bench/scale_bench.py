@@ -226,6 +226,11 @@ def measure(argv: list[str], extra: dict[str, int]) -> dict[str, Any]:
     wall = time.perf_counter() - start
     sampler.stop()
     ours = sum(sampler.cpu.values()) - sum(cpu0.values())
+    by_role: dict[str, float] = {}
+    for pid, cpu in sampler.cpu.items():
+        role = sampler.role[pid]
+        role = "workers" if role.startswith("worker") else role  # "worker 1", "worker 2", ...
+        by_role[role] = by_role.get(role, 0.0) + cpu - cpu0.get(pid, 0.0)
     others = max(0.0, _busy_seconds() - busy0 - ours)
     if proc.returncode not in (0, 1, 3):
         sys.stderr.write(err.decode(errors="replace")[-3000:])
@@ -233,6 +238,8 @@ def measure(argv: list[str], extra: dict[str, int]) -> dict[str, Any]:
         "wall_s": round(wall, 1),
         "exit": proc.returncode,
         "cpu_s": round(ours, 1),
+        # the client process, its children (pool workers), the external scheduler and workers
+        "cpu_by_role": {k: round(v, 2) for k, v in sorted(by_role.items())},
         "others_cores": round(others / wall, 2),
         "rss_mb": sampler.peaks(),
     }
@@ -261,6 +268,8 @@ def audit_argv(
     ]
     if not frames:
         argv.append("--no-frames")
+    else:
+        argv.append("--no-cache")  # every frame computed: the face cache outlives --no-store
     if mode == "dask local":
         argv += ["--scheduler", "local"]
     elif mode == "dask cluster":

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backends import FRESH
 from pgcluster import Cluster
+
+from auditor.store.engine import SUPPORTED
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +41,8 @@ def pg_url(pg_cluster: Cluster) -> Iterator[str]:
         pg_cluster.drop_database(name)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=list(SUPPORTED))
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh store URL on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("pg_url")
+    """A fresh store URL on each backend of `store.engine.SUPPORTED`."""
+    url: str = FRESH[request.param](request, tmp_path)
     return url

@@ -49,3 +49,13 @@ def test_postgresql_store_through_the_cli_and_the_environment(
     count = len(json.loads((tmp_path / "r.json").read_text())["findings"])
     listed = cli("runs")
     assert "complete" in listed.stdout and f" {count} finding(s)" in listed.stdout
+
+
+def test_every_supported_backend_is_tested() -> None:
+    """The store registry (`store.engine.SUPPORTED`) is walked: a backend added there without a
+    fresh database in tests/store/backends.py fails here, so no store runs untested."""
+    from backends import FRESH
+
+    from auditor.store.engine import SUPPORTED
+
+    assert set(FRESH) == set(SUPPORTED)
