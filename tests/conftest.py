@@ -206,6 +206,7 @@ E2E_MODULES = frozenset(
     {
         "tests/cli/test_cli_manners.py",
         "tests/evidence_pack/test_cli_verify_export.py",
+        "tests/report/test_report_sarif_multitool.py",
         "tests/hardening/test_atomic_reports.py",
         "tests/hardening/test_output_filtering.py",
         "tests/hardening/test_exit_codes.py",
