@@ -81,16 +81,16 @@ def _stream(fs: BundleFS, rel: str) -> HashingStream:
 def _lines(fs: BundleFS, rel: str, last: int) -> Iterator[tuple[int, bytes]]:
     """(number, bytes without the line end) up to line `last`; a line over MAX_LINE_BYTES is
     skipped in bounded memory (no source read a record from it)."""
-    stream = _stream(fs, rel).stream
+    hashing = _stream(fs, rel)
     n = 0
     while n < last:
-        raw = stream.readline(MAX_LINE_BYTES + 1)
+        raw = hashing.stream.readline(MAX_LINE_BYTES + 1)
         if not raw:
             return
         n += 1
         if len(raw) > MAX_LINE_BYTES:
-            while raw and not raw.endswith(b"\n"):
-                raw = stream.readline(1 << 20)
+            if not raw.endswith(b"\n"):
+                hashing.skip_line()
             continue
         yield n, raw.rstrip(b"\r\n")
 

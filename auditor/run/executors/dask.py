@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from itertools import islice
 from typing import Any, TypeVar
 
+from auditor.faces.detectors import DEFAULT_DETECTOR
 from auditor.run.executors.base import AHEAD, Inputs, SchedulerError
 from auditor.run.executors.dask_checks import (
     Checked,
@@ -112,7 +113,7 @@ class DaskExecutor:
         timeout: float,
         kernel: str,
         scheduler_file: str | None = None,
-        detector: str = "hog",
+        detector: str = DEFAULT_DETECTOR,
     ) -> None:
         label = address or f"(scheduler file {scheduler_file})"
         try:

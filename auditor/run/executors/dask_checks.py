@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.faces.detectors import DEFAULT_DETECTOR  # a constant module, light to import
+
 #: Bytes hashed at each end of a file for its stamp: one filesystem block, so stamping a
 #: million frames reads 8 GB on the client rather than the frames themselves.
 BLOCK = 4096
@@ -34,7 +36,7 @@ BLOCK = 4096
 _FACTS: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def worker_facts(kernel: str, detector: str = "hog") -> dict[str, str]:
+def worker_facts(kernel: str, detector: str = DEFAULT_DETECTOR) -> dict[str, str]:
     """What must be equal on the client and every worker for identical results, for the
     descriptor kernel and the face detector the audit uses (the onnx kernel adds the
     onnxruntime version and provider; the cnn detector its model, parse and graph hashes)."""
@@ -101,7 +103,7 @@ class TaskCheck:
     kernel: str
     roots: tuple[str, ...]
     inputs: tuple[tuple[str, str | None], ...] = ()
-    detector: str = "hog"
+    detector: str = DEFAULT_DETECTOR
 
 
 @dataclass
