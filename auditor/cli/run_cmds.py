@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -268,9 +267,11 @@ def report(
     show_faces: ShowFaces = False,
     csv_bom: CsvBom = False,
     bundle_dir: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--bundle", help="Bundle folder for HTML thumbnails (default: where the run read it)."
+            "--bundle",
+            help="The bundle (folder or fsspec URL) for HTML thumbnails and excerpts "
+            "(default: where the run read it).",
         ),
     ] = None,
     sarif_root: SarifRoot = None,
@@ -292,7 +293,7 @@ def report(
             data = store.load_report(row.id)
     except AuditorError as exc:
         _fail(str(exc))
-    folder = str(bundle_dir) if bundle_dir is not None else row.bundle
+    folder = bundle_dir if bundle_dir is not None else row.bundle
     _render_all(
         data,
         list(fmt or []),

@@ -16,10 +16,12 @@ import typer
 from auditor.cli.common import _db_url, _fail, app, echo
 from auditor.cli.options import Db, Workers
 from auditor.cli.output import _atomic
+from auditor.config.bundlefs import is_url
 from auditor.core.errors import AuditorError
 
 if TYPE_CHECKING:
     from auditor.core.reportdoc import TypedReport
+    from auditor.evidence_pack.verify import Verification
 
 _MARK = {True: "ok  ", False: "FAIL"}
 
@@ -33,8 +35,11 @@ def verify(
         ),
     ],
     bundle: Annotated[
-        Path | None,
-        typer.Argument(help="The bundle folder, or an evidence archive for the log-only check."),
+        str | None,
+        typer.Argument(
+            help="The bundle (a folder, or an fsspec URL such as s3://bucket/prefix/), or an "
+            "evidence archive for the log-only check."
+        ),
     ] = None,
     policy: Annotated[
         list[Path] | None,
@@ -57,31 +62,9 @@ def verify(
     ] = False,
 ) -> None:
     """Re-check hashes and packs, re-run the audit with the report's settings, and compare."""
-    from auditor.evidence_pack import archive as archive_mod
-    from auditor.evidence_pack import verify as verify_mod
-
     files = list(policy or [])
     try:
-        if archive_mod.is_archive(report):
-            if bundle is not None and archive_mod.is_archive(bundle):
-                _fail("give one evidence archive, not two")
-            result = verify_mod.verify_archive(
-                None, report, policy_files=files, bundle=bundle, workers=workers, baseline=baseline
-            )
-        else:
-            data = verify_mod.load_report(report)
-            if bundle is None:
-                _fail("a JSON report needs the BUNDLE folder (or an evidence archive) to verify")
-            if archive_mod.is_archive(bundle):
-                result = verify_mod.verify_archive(
-                    data, bundle, policy_files=files, workers=workers
-                )
-            elif bundle.is_dir():
-                result = verify_mod.verify_bundle(
-                    data, bundle, policy_files=files, workers=workers, baseline=baseline
-                )
-            else:
-                _fail(f"{bundle}: neither a bundle folder nor an evidence archive")
+        result = _verify(report, bundle, files, workers, baseline)
     except AuditorError as exc:
         _fail(str(exc))
     if as_json:
@@ -102,14 +85,48 @@ def verify(
     raise typer.Exit(0 if result.reproduced else 1)
 
 
+def _verify(
+    report: Path, bundle: str | None, files: list[Path], workers: int, baseline: Path | None
+) -> Verification:
+    """Pick the mode from what was given: archive alone (log-only), report + archive, or a
+    report (or archive) + the bundle itself (full)."""
+    from auditor.config.bundle import bundle_fs
+    from auditor.evidence_pack import archive as archive_mod
+    from auditor.evidence_pack import verify as verify_mod
+
+    given = None if bundle is None or is_url(bundle) else Path(bundle)
+    if given is not None and archive_mod.is_archive(given):
+        if archive_mod.is_archive(report):
+            _fail("give one evidence archive, not two")
+        return verify_mod.verify_archive(
+            verify_mod.load_report(report), given, policy_files=files, workers=workers
+        )
+    if given is not None and given.is_file():
+        _fail(f"{bundle}: neither a bundle folder nor an evidence archive")
+    fs = None if bundle is None else bundle_fs(bundle)
+    if archive_mod.is_archive(report):
+        return verify_mod.verify_archive(
+            None, report, policy_files=files, bundle=fs, workers=workers, baseline=baseline
+        )
+    data = verify_mod.load_report(report)
+    if fs is None:
+        _fail("a JSON report needs the BUNDLE (or an evidence archive) to verify")
+    return verify_mod.verify_bundle(
+        data, fs, policy_files=files, workers=workers, baseline=baseline
+    )
+
+
 @app.command()
 def export(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix) from `auditor runs`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The archive to write (.zip).")],
     db: Db = None,
     bundle_dir: Annotated[
-        Path | None,
-        typer.Option("--bundle", help="The bundle folder (default: where the run read it)."),
+        str | None,
+        typer.Option(
+            "--bundle",
+            help="The bundle: a folder or an fsspec URL (default: where the run read it).",
+        ),
     ] = None,
     policy: Annotated[
         list[Path] | None,
@@ -121,6 +138,7 @@ def export(
     ] = None,
 ) -> None:
     """Write what an NGO may publish: report, records behind findings, packs, blurred thumbs."""
+    from auditor.config.bundle import bundle_fs
     from auditor.evidence_pack import archive as archive_mod
     from auditor.store import Store
 
@@ -130,10 +148,12 @@ def export(
         if report is None:
             _fail(f"no single run matches {run_id!r}")
         row = store.find_run(run_id)
-        root = bundle_dir if bundle_dir is not None else Path(row.bundle if row else ".")
-        if not root.is_dir():
-            _fail(f"{root}: the bundle folder is not there (give it with --bundle)")
-        data = archive_mod.build(report, root, _pack_bytes(report, list(policy or [])))
+        where = bundle_dir if bundle_dir is not None else (row.bundle if row else ".")
+        try:
+            fs = bundle_fs(where)
+        except AuditorError as exc:
+            _fail(f"{exc} (give the bundle with --bundle)")
+        data = archive_mod.build(report, fs, _pack_bytes(report, list(policy or [])))
     except AuditorError as exc:
         _fail(str(exc))
     try:

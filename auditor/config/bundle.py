@@ -31,6 +31,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "PRINCIPALS_TOML",
     "Bundle",
+    "bundle_fs",
     "JsonlMapping",
     "PathEscape",
     "SourceSettings",
@@ -99,6 +100,14 @@ class Bundle:
         leads out or is broken, a FIFO, socket or device, a key that is not a normal path, or
         a file over `max_bytes` is an issue (by its escaped name), never a read.
         """
+        for item in self.iter_sized(folder, max_bytes):
+            yield item if isinstance(item, InputIssue) else item[0]
+
+    def iter_sized(
+        self, folder: str, max_bytes: int | None = None
+    ) -> Iterator[tuple[str, int] | InputIssue]:
+        """`iter_entries` with each file's size as the check saw it (the log pass groups small
+        files into one task by it, with no second request per key)."""
         for rel in self.fs.walk(folder):
             shown = display_name(rel)
             if shown != rel:
@@ -107,11 +116,11 @@ class Bundle:
             try:
                 if self.fs.local is None and normalise(rel) != rel:
                     raise PathEscape(f"{rel!r} is not a normal path (empty, . or .. parts)")
-                self.fs.check(rel, max_bytes)
+                size = self.fs.check(rel, max_bytes)
             except (PathEscape, OSError) as exc:
                 yield InputIssue(rel, f"refused: {exc}")
                 continue
-            yield rel
+            yield rel, size
 
     def entries(
         self, folder: str, max_bytes: int | None = None
@@ -146,11 +155,9 @@ class Bundle:
         return bytes(data)
 
 
-def open_bundle(path: str | Path, known_sources: Collection[str]) -> Bundle:
-    """Check that `path` is a bundle folder (or an fsspec URL of one) and read its audit.toml.
-
-    `known_sources` are the source names audit.toml may name (`auditor.sources.open_bundle`
-    passes the registry's)."""
+def bundle_fs(path: str | Path) -> BundleFS:
+    """The filesystem of the bundle at `path` (a folder, or an fsspec URL of one), checked to be
+    there: a BundleError naming it otherwise. `audit`, `verify` and `export` all start here."""
     if is_url(str(path)):
         shown = shown_root(str(path))
         try:
@@ -162,15 +169,22 @@ def open_bundle(path: str | Path, known_sources: Collection[str]) -> Bundle:
             raise BundleError(f"cannot list the bundle: {exc}", Location(shown)) from None
         if not found:
             raise BundleError("bundle not found (no key under this prefix)", Location(shown))
-        base = fs.root.rstrip("/").rsplit("/", 1)[-1]
-    else:
-        local = Path(path)
-        if not local.exists():
-            raise BundleError("bundle not found", Location(str(path)))
-        if not local.is_dir():
-            raise BundleError("bundle must be a folder", Location(str(path)))
-        fs = LocalFS(local)
-        base = local.resolve().name
+        return fs
+    local = Path(path)
+    if not local.exists():
+        raise BundleError("bundle not found", Location(str(path)))
+    if not local.is_dir():
+        raise BundleError("bundle must be a folder", Location(str(path)))
+    return LocalFS(local)
+
+
+def open_bundle(path: str | Path, known_sources: Collection[str]) -> Bundle:
+    """Check that `path` is a bundle folder (or an fsspec URL of one) and read its audit.toml.
+
+    `known_sources` are the source names audit.toml may name (`auditor.sources.open_bundle`
+    passes the registry's)."""
+    fs = bundle_fs(path)
+    base = fs.root.rstrip("/").rsplit("/", 1)[-1]
     bundle = Bundle(fs=fs, name=display_name(base), settings=SourceSettings())
     raw = bundle.config_bytes(AUDIT_TOML)
     if raw is None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from auditor.config.bundlefs import BundleFS, PathEscape
 from auditor.core.errors import AuditorError
 from auditor.core.report import ReportHead, pack_id_ok
 from auditor.core.reportdoc import TypedReport
@@ -111,9 +112,10 @@ def _entry(name: str, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
 
 
 def build(
-    report: TypedReport | Mapping[str, Any], bundle_root: Path, pack_files: dict[str, bytes]
+    report: TypedReport | Mapping[str, Any], bundle: BundleFS, pack_files: dict[str, bytes]
 ) -> bytes:
-    """The archive's bytes for a stored report and the bundle it was read from.
+    """The archive's bytes for a stored report and the bundle it was read from (a folder or
+    object storage: every file is read through `bundle`, so the audit's confinement rules hold).
 
     `pack_files` maps pack id -> the pack file's bytes; each must hash to the report's sha256
     (the caller finds them; a pack that changed since the run cannot be published as used).
@@ -126,9 +128,9 @@ def build(
     entries["report.json"] = JsonReporter().render(typed, RenderOptions()).encode()
     events = [ev for f in typed.findings for ev in f.events]
     sources = {i.path: i.source for i in head.inputs if i.kind == "log"}
-    _check_logs(bundle_root, head, {ev.file for ev in events})
+    _check_logs(bundle, head, {ev.file for ev in events})
     try:
-        records = cut(bundle_root, events, sources)
+        records = cut(bundle, events, sources)
     except RecordError as exc:
         raise ArchiveError(str(exc)) from None
     entries["records.jsonl"] = b"".join(
@@ -145,12 +147,12 @@ def build(
     for item in head.inputs:
         if item.kind != "config":
             continue
-        data = _bundle_bytes(bundle_root, item.path)
+        data = _bundle_bytes(bundle, item.path)
         if hashlib.sha256(data).hexdigest() != item.sha256:
             raise ArchiveError(f"{item.path}: changed since the run (its SHA-256 differs)")
         entries[f"config/{item.path}"] = data
     for path, sha, boxes in _frames(typed):
-        made = thumbnail_jpeg(str(bundle_root), path, sha, boxes, show_faces=False)
+        made = thumbnail_jpeg(bundle.root, path, sha, boxes, show_faces=False)
         if not isinstance(made, Thumbnail):
             entries[f"thumbs/{sha}.jpg"] = made[0]
     from auditor import __version__
@@ -168,18 +170,18 @@ def build(
     return buf.getvalue()
 
 
-def _check_logs(root: Path, head: ReportHead, files: set[str]) -> None:
+def _check_logs(fs: BundleFS, head: ReportHead, files: set[str]) -> None:
     """Each log a finding rests on must hash as the report says: a record cut from a log that
     changed since the audit would publish evidence the audit never saw."""
-    from auditor.config.bundle import PathEscape, regular_file
-
     hashes = {i.path: i.sha256 for i in head.inputs if i.kind == "log"}
     for rel in sorted(files):
         if rel not in hashes:
             raise ArchiveError(f"{rel}: a finding rests on it, but the report has no such input")
         digest = hashlib.sha256()
         try:
-            with regular_file(root.resolve(), rel).open("rb") as fh:
+            safe = fs.safe(rel)
+            fs.check(safe)
+            with fs.open(safe) as fh:
                 while chunk := fh.read(1 << 20):
                     digest.update(chunk)
         except (PathEscape, OSError) as exc:
@@ -191,12 +193,13 @@ def _check_logs(root: Path, head: ReportHead, files: set[str]) -> None:
             )
 
 
-def _bundle_bytes(root: Path, rel: str) -> bytes:
-    from auditor.config.bundle import PathEscape, safe_relpath
-
+def _bundle_bytes(fs: BundleFS, rel: str) -> bytes:
+    """A config file's bytes (audit.toml, principals.toml: small, capped like an entry)."""
     try:
-        path = root.resolve() / safe_relpath(root.resolve(), rel)
-        return path.read_bytes()
+        safe = fs.safe(rel)
+        fs.check(safe, MAX_ENTRY_BYTES)
+        with fs.open(safe) as fh:
+            return fh.read()
     except (PathEscape, OSError) as exc:
         raise ArchiveError(f"{rel}: cannot be read from the bundle: {exc}") from None
 

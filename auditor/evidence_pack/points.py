@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from auditor.config.bundle import PathEscape, safe_relpath
+from auditor.config.bundlefs import BundleFS, PathEscape
 from auditor.core.errors import ConfigError
 from auditor.evidence_pack.compare import Point
 from auditor.policy import Pack
@@ -20,8 +20,9 @@ from auditor.policy import Pack
 _INPUT_KINDS = ("log", "frame", "probe", "config")
 
 
-def check_inputs(report: dict[str, Any], root: Path) -> Point:
-    """Every input file's SHA-256 against the bundle as it is now."""
+def check_inputs(report: dict[str, Any], fs: BundleFS) -> Point:
+    """Every input file's SHA-256 against the bundle as it is now (a folder or object storage,
+    read through the same `BundleFS` rules as the audit: nothing outside the bundle, no links)."""
     bad: list[str] = []
     checked = 0
     for item in report.get("inputs", []):
@@ -29,32 +30,35 @@ def check_inputs(report: dict[str, Any], root: Path) -> Point:
             continue
         checked += 1
         rel = item["path"]
-        try:
-            path = root / safe_relpath(root, rel)
-        except PathEscape as exc:
-            bad.append(f"{rel}: refused: {exc}")
-            continue
-        if not path.is_file():
-            bad.append(f"{rel}: not in the bundle")
-            continue
-        digest = hashlib.sha256()
-        try:
-            with path.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-        except OSError as exc:
-            bad.append(f"{rel}: cannot be read: {exc.strerror or exc}")
-            continue
-        if digest.hexdigest() != item["sha256"]:
-            bad.append(
-                f"{rel}: SHA-256 differs (report {item['sha256'][:12]}…, "
-                f"bundle {digest.hexdigest()[:12]}…)"
-            )
+        problem = _input_problem(fs, rel, item["sha256"])
+        if problem is not None:
+            bad.append(f"{rel}: {problem}")
     if bad:
         return Point(
             "inputs", False, f"{len(bad)} of {checked} input(s) differ from the report", tuple(bad)
         )
     return Point("inputs", True, f"{checked} input(s): every SHA-256 matches")
+
+
+def _input_problem(fs: BundleFS, rel: str, want: str) -> str | None:
+    """Why input `rel` does not match the report's SHA-256 `want`, or None when it does."""
+    try:
+        safe = fs.safe(rel)
+        fs.check(safe)
+    except FileNotFoundError:
+        return "not in the bundle"
+    except PathEscape as exc:
+        return f"refused: {exc}"
+    digest = hashlib.sha256()
+    try:
+        with fs.open(safe) as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if digest.hexdigest() != want:
+        return f"SHA-256 differs (report {want[:12]}…, bundle {digest.hexdigest()[:12]}…)"
+    return None
 
 
 def pack_point(report: dict[str, Any], packs: list[Pack]) -> Point:

@@ -22,12 +22,11 @@ import base64
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from auditor.config.bundlefs import BundleFS, LocalFS, PathEscape
+from auditor.config.bundlefs import BundleFS, PathEscape
 from auditor.core.errors import AuditorError
 from auditor.core.report import EventRef
 from auditor.sources import locate
@@ -148,29 +147,26 @@ def _published(hit: locate.Hit | None, where: str) -> bytes:
     return data
 
 
-def cut(
-    bundle_root: Path, events: Iterable[EventRef], sources: dict[str, str | None]
-) -> list[Record]:
+def cut(fs: BundleFS, events: Iterable[EventRef], sources: dict[str, str | None]) -> list[Record]:
     """The records behind report events (located by file, line, record), each file read once.
 
     Paths stay inside the bundle; a record that cannot be found again is a RecordError (an
     archive that silently lacks evidence is worse than none).
     """
-    root = bundle_root.resolve()
     wanted: dict[str, set[tuple[int | None, int | None]]] = {}
     for ev in events:
         keys = wanted.setdefault(ev.file, set())
         keys.add((ev.line, ev.record))
         keys.update((n, None) for n in _record_lines(ev.file, ev.attributes))
     out: list[Record] = []
-    fs = LocalFS(root)
     for file in sorted(wanted):
         try:
             rel = fs.safe(file)
+            fs.check(rel)
+        except FileNotFoundError:
+            raise RecordError(f"{file}: not in the bundle any more") from None
         except PathEscape as exc:
             raise RecordError(f"{file}: {exc}") from None
-        if not fs.path(rel).is_file():
-            raise RecordError(f"{file}: not in the bundle any more")
         keys = wanted[file]
         try:
             found = _cut_file(fs, rel, file, keys)

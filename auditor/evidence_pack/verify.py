@@ -1,8 +1,10 @@
 """`auditor verify`: reproduce a report from the material it was made from.
 
 Two modes:
-- **full**: a report and the bundle folder. Every input's SHA-256 is checked again, the packs'
-  versions and hashes are compared with the packs available here, the audit is run again with
+- **full**: a report and the bundle (a folder, or an fsspec URL such as `s3://bucket/prefix/`
+  read through `config.bundlefs` with the audit's own rules). Every input's SHA-256 is checked
+  again, the packs' versions and hashes are compared with the packs available here, the audit
+  is run again with
   the report's settings (same packs, frame mode, probe tolerance, upsample, descriptor
   kernel), and the new report is compared with the old one point by point, outside the `run`
   block.
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.config.bundlefs import BundleFS
 from auditor.core.defaults import PROBE_TOLERANCE, UPSAMPLE
 from auditor.core.errors import ConfigError
 from auditor.evidence_pack import archive as archive_mod
@@ -142,7 +145,7 @@ def rerun_options(report: dict[str, Any], workers: int, baseline: Path | None) -
 
 def verify_bundle(
     report: dict[str, Any],
-    bundle: Path,
+    bundle: BundleFS,
     *,
     policy_files: list[Path],
     workers: int = 0,
@@ -154,8 +157,7 @@ def verify_bundle(
 
     result = Verification("full")
     options = rerun_options(report, workers, baseline)
-    root = bundle.resolve()
-    result.points.append(check_inputs(report, root))
+    result.points.append(check_inputs(report, bundle))
     with tempfile.TemporaryDirectory(prefix="auditor-verify-") as tmp:
         files = list(policy_files) or _write_packs(Path(tmp), archive_packs or {})
         packs = resolve_packs(report, files)
@@ -173,7 +175,7 @@ def verify_bundle(
                     note=True,
                 )
             )
-        done = run_audit(root, options, packs=packs)
+        done = run_audit(bundle.root, options, packs=packs)
     try:  # the re-run's findings stream from its spill files until it is closed
         new = done.report
         _compare_full(
@@ -252,7 +254,7 @@ def verify_archive(
     archive: Path,
     *,
     policy_files: list[Path],
-    bundle: Path | None = None,
+    bundle: BundleFS | None = None,
     workers: int = 0,
     baseline: Path | None = None,
 ) -> Verification:
