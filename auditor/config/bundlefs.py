@@ -21,6 +21,7 @@ environment, `~/.aws`, instance roles), so they never travel, print or land in a
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -210,6 +211,17 @@ class LocalFS:
             return None
 
 
+def _denied(exc: PermissionError) -> str:
+    """What a store's refusal to open a key says in an input error.
+
+    fsspec stores raise a bare PermissionError whose only text is the store's answer, and for
+    S3's HeadObject (which `open` sends first) that answer has no body: a policy denying
+    s3:GetObject arrives as plain "Forbidden". "cannot open: Forbidden" does not say that the
+    credentials in use lack the right to read the key, so the message says so itself
+    (tests/storage/test_storage_audit.py, the access-policy test)."""
+    return f"access denied by the store ({exc.strerror or str(exc) or 'no reason given'})"
+
+
 #: Schemes refused as bundle roots: HTTP has no listing (fsspec scrapes HTML links) and follows
 #: redirects to any host; local paths are given as paths, not `file://` (one way in).
 _REFUSED_SCHEMES = frozenset({"http", "https", "file", "local"})
@@ -303,7 +315,12 @@ class FsspecFS:
 
     def open(self, rel: str) -> BinaryIO:
         key = self._key(self.safe(rel))
-        handle: BinaryIO = self._fs.open(key, "rb", block_size=REMOTE_BLOCK, cache_type="readahead")
+        try:
+            handle: BinaryIO = self._fs.open(
+                key, "rb", block_size=REMOTE_BLOCK, cache_type="readahead"
+            )
+        except PermissionError as exc:  # the key is listed, but these credentials may not read it
+            raise PermissionError(errno.EACCES, _denied(exc), rel) from None
         return handle
 
     def walk(self, folder: str) -> Iterator[str]:

@@ -7,12 +7,15 @@ same confinement and the same errors; credentials come from the AWS chain and ne
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DEMO, POLICE_PRINCIPALS, CliResult
-from tests.storage.s3_helpers import DEMO_URL, SECRET_KEY, S3Server, without_run
+from tests.storage.s3_helpers import DEMO_URL, SECRET_KEY, IamS3Server, S3Server, without_run
 
 CLOUDTRAIL = DEMO / "logs" / "cloudtrail" / "111122223333_CloudTrail_us-east-1_rekognition.json"
 
@@ -130,6 +133,100 @@ def test_unreadable_key_is_an_incomplete_audit(
     read = {i["path"]: i["records"] for i in report["inputs"] if i["kind"] == "log"}
     assert read["logs/ct.json"] == 10  # the other log was read in full
     assert "logs/old.json" in done.stderr or errors[0]["message"]
+
+
+#: The demo log the access-policy test's user may list but not read (one finding comes from it).
+DENIED_LOG = "logs/edge/gateway.log"
+
+
+def test_key_denied_by_an_access_policy_is_an_incomplete_audit(
+    iam_s3: IamS3Server,
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key the caller's IAM policy denies (s3:GetObject, explicit Deny on its ARN; s3:* on
+    the rest of the bucket): S3 answers 403 AccessDenied. The audit reads every other file,
+    reports the denied one as an input error naming it and saying access was denied, exits 3,
+    and the findings of the other files are those of the same bundle on disk without it.
+
+    moto evaluates the policy only once it authenticates requests: `INITIAL_NO_AUTH_ACTION_COUNT`
+    (moto docs/docs/iam.rst, https://docs.getmoto.org/en/latest/docs/iam.html; the checks are
+    moto/iam/access_control.py, `S3IAMRequest`, given the `arn:aws:s3:::bucket/key` resource
+    by moto/s3/responses.py). See `start_iam_s3` and the `iam_s3` fixture."""
+    keys = iam_s3.user(
+        "demo-reader",
+        [
+            {"Effect": "Allow", "Action": "s3:*",
+             "Resource": ["arn:aws:s3:::audits", "arn:aws:s3:::audits/*"]},
+            {"Effect": "Deny", "Action": "s3:GetObject",
+             "Resource": f"arn:aws:s3:::audits/team-a/demo/{DENIED_LOG}"},
+        ],
+    )  # fmt: skip
+    # the policy is enforced as written: this user's own read of the key is refused by S3
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        iam_s3.client("s3", keys).get_object(Bucket="audits", Key=f"team-a/demo/{DENIED_LOG}")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    for name, value in iam_s3.env(keys).items():
+        monkeypatch.setenv(name, value)
+
+    out = tmp_path / "s3.json"
+    done = _audit(cli, DEMO_URL, out, "--no-store")
+    assert done.exit_code == 3, done.output
+    assert "Traceback" not in done.stderr
+    report = json.loads(out.read_text())
+    assert [(e["file"], e["message"]) for e in report["errors"]] == [
+        (DENIED_LOG, "cannot open: access denied by the store (Forbidden)")
+    ], report["errors"]
+    read = {i["path"]: i["records"] for i in report["inputs"] if i["kind"] == "log"}
+    assert read.pop(DENIED_LOG) == 0 and len(read) == 6, read  # listed, not one record read
+
+    # everything else was read: the same findings as the bundle on disk without that file
+    local = tmp_path / "demo"
+    shutil.copytree(DEMO, local)
+    (local / DENIED_LOG).unlink()
+    assert _audit(cli, local, tmp_path / "disk.json", "--no-store").exit_code == 1
+    want = json.loads((tmp_path / "disk.json").read_text())
+    assert report["findings"] and report["findings"] == want["findings"]
+    assert read == {i["path"]: i["records"] for i in want["inputs"] if i["kind"] == "log"}
+    assert report["summary"]["frames_analysed"] == want["summary"]["frames_analysed"] > 0
+
+    for secret in (keys["SecretAccessKey"], keys["AccessKeyId"]):
+        assert secret not in done.output and secret not in out.read_text()
+
+
+def test_listing_denied_by_an_access_policy_is_a_usage_error(
+    iam_s3: IamS3Server,
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bundle whose listing the caller's policy denies (s3:ListBucket): nothing can be
+    audited, so exit 2 with one error line naming the URL and the refusal, no report.
+
+    moto checks s3:ListBucket against the bucket's ARN only: it does not evaluate Condition
+    keys such as `s3:prefix` (moto/iam/access_control.py passes no request values to
+    `_check_conditions` for S3), so the deny here covers the bucket `locked`, not one prefix."""
+    keys = iam_s3.user(
+        "locked-reader",
+        [
+            {"Effect": "Allow", "Action": "s3:*",
+             "Resource": ["arn:aws:s3:::locked", "arn:aws:s3:::locked/*"]},
+            {"Effect": "Deny", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::locked"},
+        ],
+    )  # fmt: skip
+    for name, value in iam_s3.env(keys).items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "r.json"
+    done = _audit(cli, "s3://locked/bundle/", out, "--no-store")
+    assert done.exit_code == 2, done.output
+    assert done.stderr.strip() == (
+        "auditor: error: s3://locked/bundle/: cannot list the bundle: Access Denied"
+    ), done.stderr
+    assert not out.exists()
+    assert keys["SecretAccessKey"] not in done.output and keys["AccessKeyId"] not in done.output
 
 
 def test_rfc3164_lines_in_a_store_take_the_year_of_the_objects_last_modified(
