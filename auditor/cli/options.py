@@ -124,7 +124,8 @@ SchedulerFile = Annotated[
     typer.Option(
         envvar="AUDITOR_SCHEDULER_FILE",
         help="Like --scheduler, with the address read from a Dask scheduler file (the JSON "
-        "file `dask scheduler --scheduler-file`, dask-jobqueue and dask-mpi write).",
+        "file that `dask scheduler --scheduler-file`, dask-mpi and dask-jobqueue's runners "
+        "write; a jobqueue cluster writes one with scheduler_options={'scheduler_file': F}).",
     ),
 ]
 SchedulerTimeout = Annotated[
