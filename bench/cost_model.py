@@ -105,15 +105,24 @@ def _row(
             "hours": hours}  # fmt: skip
 
 
+def files_per_task(file_bytes: float) -> int:
+    """Log files one task reads (`run.logpass.log_tasks`: up to GROUP_FILES files or
+    GROUP_BYTES bytes; a larger file alone)."""
+    from auditor.run.logpass import GROUP_BYTES, GROUP_FILES
+
+    return max(1, min(GROUP_FILES, int(GROUP_BYTES // file_bytes)))
+
+
 def model(c: dict[str, float]) -> list[dict[str, Any]]:
     """Modelled wall hours for the three workloads at each node count (1 worker per node)."""
     records = TB / c["bytes_per_record"]
+    real_tasks = TB / REAL_FILE_BYTES / files_per_task(REAL_FILE_BYTES)
     per_record = (c["worker_s_per_record"], c["client_s_per_record"], c["task_s"])
     frames = 1_000_000
     return [
         _row("1 TB CloudTrail, files as in the benchmark", records,
-             TB / c["bytes_per_file"], *per_record),
-        _row("1 TB CloudTrail, real delivery files", records, TB / REAL_FILE_BYTES, *per_record),
+             TB / c["bytes_per_file"] / files_per_task(c["bytes_per_file"]), *per_record),
+        _row("1 TB CloudTrail, real delivery files", records, real_tasks, *per_record),
         _row("1,000,000 frames (640x480, HOG, onnx)", frames, frames / FRAME_CHUNK,
              c["worker_s_per_frame"], c["client_s_per_frame"], c["task_s"]),
     ]  # fmt: skip
@@ -158,7 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--quiet-wait", type=float, default=10.0)
+    ap.add_argument(
+        "--model-from",
+        type=Path,
+        help="only recompute the model, from an earlier run's costs (cost-model.json)",
+    )
     args = ap.parse_args(argv)
+    if args.model_from:
+        saved = json.loads(args.model_from.read_text())
+        print(markdown({}, saved.get("costs", saved)))
+        return 0
     results = {int(n): _run(args, int(n)) for n in args.workers.split(",")}
     costs = _costs(results[min(results)], _start_cpu())
     text = markdown(results, costs)

@@ -243,8 +243,11 @@ def _time_strings(start: datetime, seconds: int) -> list[str]:
     return [(start + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ") for s in range(seconds)]
 
 
-def build_corpus(dest: Path, size_gb: float, seed: int) -> CorpusStats:
-    """Write a bundle of CloudTrail delivery files until `size_gb` GiB are on disk."""
+def build_corpus(
+    dest: Path, size_gb: float, seed: int, file_mb: tuple[float, float] = FILE_MB
+) -> CorpusStats:
+    """Write a bundle of CloudTrail delivery files until `size_gb` GiB are on disk, each of
+    `file_mb` MB before compression (uniform; bench/log_groups.py asks for real-sized ones)."""
     started = time.perf_counter()
     if dest.exists():
         shutil.rmtree(dest)
@@ -262,7 +265,7 @@ def build_corpus(dest: Path, size_gb: float, seed: int) -> CorpusStats:
     target = int(size_gb * GIB)
     serial = 0
     while stats.disk_bytes < target:
-        n = int(rng.uniform(*FILE_MB) * MB / avg)
+        n = max(1, int(rng.uniform(*file_mb) * MB / avg))
         k = max(1, round(n * REKOGNITION_RATE))
         slots = set(rng.sample(range(n), k))
         stamps = _time_strings(window, 300)

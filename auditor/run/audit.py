@@ -145,7 +145,9 @@ def _run_audit(
     scratch = Scratch()
     # local workers hand a big file's events back in batches through the scratch folder
     spill = str(scratch.path) if executor.local_disk() else None
-    jobs = (ReadJob(bundle.root, rel, "auto", bundle.settings, spill) for rel in listing)
+    jobs = (
+        ReadJob(bundle.root, rel, "auto", bundle.settings, spill, size) for rel, size in listing
+    )
     try:
         logs = LogPass(packs, directory, scratch)
         logs.read(executor, jobs, step)

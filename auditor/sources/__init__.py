@@ -69,7 +69,7 @@ _TEXT_EXT = frozenset({"log", "txt"})
 _BROKEN = ("truncated gzip", "corrupt gzip", "read error")
 _CT_KEYS = (b'"eventSource"', b'"CloudTrailEvent"', b'"Records"', b'"eventVersion"')
 
-__all__ = ["SOURCES", "FileResult", "ReadJob", "open_bundle", "read_file", "sniff"]
+__all__ = ["SOURCES", "FileResult", "ReadJob", "open_bundle", "read_file", "read_files", "sniff"]
 
 
 def open_bundle(path: Path | str) -> Bundle:
@@ -129,6 +129,12 @@ def _is_cloudtrail(obj: dict[str, object]) -> bool:
     if isinstance(events, list) and events and isinstance(events[0], dict):
         return "CloudTrailEvent" in events[0]
     return any(k in obj for k in ("eventSource", "CloudTrailEvent", "Records", "eventVersion"))
+
+
+def read_files(jobs: list[ReadJob]) -> list[FileResult]:
+    """Read several files in one task, in order (a group of small files: one task each would
+    cost a cluster more in scheduling than in reading; see `run.logpass.log_tasks`)."""
+    return [read_file(job) for job in jobs]
 
 
 def read_file(job: ReadJob) -> FileResult:

@@ -43,6 +43,9 @@ class ReadJob:
     #: A folder the client shares with the worker (the audit's scratch folder, for local
     #: workers): batches of a file's events go there (`sources.window`). None on a cluster.
     spill: str | None = None
+    #: The file's size when it was listed: small files are read several to a task
+    #: (`run.logpass.log_tasks`). Only grouping uses it; the read never trusts it.
+    size: int = 0
 
 
 @dataclass

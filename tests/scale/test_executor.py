@@ -14,8 +14,8 @@ from auditor.run.executors import (
     frame_chunks,
     open_executor,
 )
-from auditor.run.logpass import LogListing
-from auditor.sources import ReadJob, open_bundle, read_file
+from auditor.run.logpass import GROUP_BYTES, GROUP_FILES, LogListing, log_tasks
+from auditor.sources import ReadJob, open_bundle, read_file, read_files
 
 
 def _jobs(bundle_path: Path) -> list[ReadJob]:
@@ -23,7 +23,7 @@ def _jobs(bundle_path: Path) -> list[ReadJob]:
     listing = LogListing(bundle, bundle_path)  # the audit's own listing of logs/
     paths = list(listing)
     assert not listing.finish()
-    return [ReadJob(str(bundle.root), rel, "auto", bundle.settings) for rel in paths]
+    return [ReadJob(str(bundle.root), rel, "auto", bundle.settings, None, n) for rel, n in paths]
 
 
 @pytest.mark.parametrize(
@@ -74,6 +74,42 @@ def test_dask_window_is_bounded_and_ordered(scale_bundle: Path, cluster: Cluster
         assert paths == [j.path for j in jobs] and sum(progress) == len(jobs)
         assert 0 < max(seen) <= window + 2  # releases reach the scheduler a moment later
         assert executor.describe()["dask_threads"] == 2
+    finally:
+        executor.close()
+
+
+def test_log_tasks_group_small_files_in_order(scale_bundle: Path) -> None:
+    """Small files go several to a task (at most GROUP_FILES files or GROUP_BYTES bytes), a
+    file of GROUP_BYTES or more goes alone, and the order is the listing's."""
+    jobs = _jobs(scale_bundle)
+    assert sum(j.size for j in jobs) < GROUP_BYTES and len(jobs) > GROUP_FILES
+    assert [j.size for j in jobs] == [(scale_bundle / j.path).stat().st_size for j in jobs]
+    tasks = list(log_tasks(jobs))
+    assert [j for t in tasks for j in t] == jobs
+    assert [len(t) for t in tasks] == [GROUP_FILES, len(jobs) - GROUP_FILES]
+    big = [ReadJob("/b", f"logs/{i}", "auto", jobs[0].settings, None, s) for i, s in
+           enumerate([GROUP_BYTES, 10, 20, GROUP_BYTES - 20, 1, GROUP_BYTES * 3, 5])]  # fmt: skip
+    sizes = [[j.size for j in t] for t in log_tasks(big)]
+    assert sizes == [[GROUP_BYTES], [10, 20], [GROUP_BYTES - 20, 1], [GROUP_BYTES * 3], [5]]
+    assert list(log_tasks([])) == []
+
+
+def test_dask_runs_one_log_task_per_group(scale_bundle: Path, cluster: Cluster) -> None:
+    """On a cluster the small files of the scale bundle are read GROUP_FILES to a task: the
+    task stream shows one `read_files` task per group, not one per file, and the results come
+    back in job order."""
+    from distributed import get_task_stream
+
+    jobs = _jobs(scale_bundle)
+    tasks = list(log_tasks(jobs))
+    executor = open_executor(cluster.address, 0)
+    try:
+        client = executor._connect()  # type: ignore[attr-defined]
+        with get_task_stream(client) as stream:
+            paths = [r.path for results in executor.map(read_files, tasks) for r in results]
+        names = sorted(str(t["key"]).split("-")[1] for t in stream.data)
+        assert paths == [j.path for j in jobs]
+        assert names.count("read_files") == len(tasks) == 2 < len(jobs)
     finally:
         executor.close()
 

@@ -63,7 +63,7 @@ INSTALL_HINT = "install the optional Dask support: pip install 'auditor[dask]'"
 CHECK_TIMEOUT = 120.0
 
 #: What each task function is called in messages (`N of M log-parsing tasks`).
-TASK_NAMES = {"read_file": "log-parsing", "analyse_chunk": "frame"}
+TASK_NAMES = {"read_file": "log-parsing", "read_files": "log-parsing", "analyse_chunk": "frame"}
 
 
 DASK_LOGGERS = ("distributed", "tornado", "asyncio")
