@@ -1,0 +1,161 @@
+"""hogtiles.py finds exactly what dlib's whole-frame HOG detector finds, in bounded memory.
+
+Real dlib on real photos: frames are built by pasting the fixture photos (and the shared face
+photos when they are there), scaled up and down, onto a noisy canvas, so faces of many sizes
+sit across strip seams. Small strips (200 rows) make every level several strips even on small
+frames. Compared with `detector.run(img, upsample)`: the same boxes in the same order, the same
+scores (==, not approximately) and the same weight indices; and before suppression, with a low
+threshold, the same set of every window on every level.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import dlib
+import numpy as np
+import pytest
+from PIL import Image
+
+from auditor.faces.hogtiles import (
+    TiledHogDetector,
+    _pack_double,
+    one_level_variant,
+    parse_hog_file,
+    pyramid_level_count,
+    resize_rgb,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "faces"
+SHARED = [Path(__file__).resolve().parents[3] / "shared" / "faces", Path("/work/shared/faces")]
+PHOTOS = [FIXTURES / "two_people.jpg", FIXTURES / "obama_small.jpg", FIXTURES / "2008_002470.jpg"]
+_SHARED = next((base for base in SHARED if base.is_dir()), None)
+PHOTOS += sorted(_SHARED.rglob("*.jpg"))[::6] if _SHARED is not None else []
+
+
+def _frame(width: int, height: int, seed: int) -> np.ndarray:
+    """Photos scaled by 0.5-3x pasted left to right, top to bottom on a gradient+noise canvas."""
+    rng = np.random.default_rng(seed)
+    pick = random.Random(seed)
+    base = rng.uniform(40, 200, size=3)
+    ys = np.linspace(0, 1, height)[:, None, None]
+    xs = np.linspace(0, 1, width)[None, :, None]
+    canvas = base + 50 * xs - 40 * ys + rng.normal(0, 6, size=(height, width, 3))
+    frame = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
+    x = y = row = placed = 0
+    order = PHOTOS[:]
+    pick.shuffle(order)
+    while placed < 200:
+        with Image.open(order[placed % len(order)]) as opened:
+            photo = opened.convert("RGB")
+        scale = pick.choice((0.5, 0.75, 1.0, 1.5, 2.0, 3.0))
+        w, h = max(1, int(photo.width * scale)), max(1, int(photo.height * scale))
+        if w > width or h > height:
+            w, h = min(photo.width, width), min(photo.height, height)
+        if x + w > width:
+            x, y, row = 0, y + row + pick.randint(4, 60), 0
+        if y + h > height:
+            break
+        frame.paste(photo.resize((w, h), Image.Resampling.LANCZOS), (x, y))
+        x += w + pick.randint(4, 80)
+        row = max(row, h)
+        placed += 1
+    return np.asarray(frame)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("hog") / "frontal_face_detector.svm"
+    dlib.get_frontal_face_detector().save(str(path))
+    return path
+
+
+def _boxes(rects: Any) -> list[tuple[int, int, int, int]]:
+    return [(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
+
+
+# (width, height, seed, upsample): 12 frames, odd sizes included (levels not multiples of 8)
+FRAMES = [(1280, 720, seed, 1) for seed in range(6)] + [
+    (1001, 777, 11, 1), (640, 480, 12, 1), (1920, 1080, 13, 1), (1366, 768, 14, 0),
+    (2000, 1125, 15, 0), (853, 1203, 16, 1),
+]
+
+
+@pytest.mark.parametrize(("width", "height", "seed", "upsample"), FRAMES)
+def test_same_faces_boxes_scores_and_weights(
+    saved: Path, width: int, height: int, seed: int, upsample: int
+) -> None:
+    img = _frame(width, height, seed)
+    whole = dlib.fhog_object_detector(str(saved))
+    rects, scores, indices = whole.run(img, upsample, 0.0)
+    tiled = TiledHogDetector(saved, strip_rows=200)
+    t_rects, t_scores, t_indices = tiled.run(img, upsample)
+    assert len(rects) > 0
+    assert _boxes(t_rects) == _boxes(rects)
+    assert t_scores == list(scores)
+    assert t_indices == list(indices)
+    assert _boxes(tiled(img, upsample)) == _boxes(whole(img, upsample))
+
+
+@pytest.mark.parametrize(("width", "height", "seed", "strip_rows"), [
+    (1280, 720, 21, 200), (1111, 999, 22, 512), (700, 1500, 23, 136),
+])
+def test_every_window_on_every_level_before_suppression(
+    saved: Path, tmp_path: Path, width: int, height: int, seed: int, strip_rows: int
+) -> None:
+    """A low threshold gives hundreds of windows; with suppression switched off in the
+    whole-frame detector too, every (score, weight, box) must be there on both sides."""
+    data = saved.read_bytes()
+    params = parse_hog_file(data)
+    lo, hi = params.overlap_span
+    no_nms = tmp_path / "no_nms.svm"
+    no_nms.write_bytes(data[:lo] + _pack_double(1.0) + _pack_double(1.0) + data[hi:])
+    img = _frame(width, height, seed)
+    rects, scores, indices = dlib.fhog_object_detector(str(no_nms)).run(img, 1, -1.0)
+    whole = sorted(zip(scores, indices, _boxes(rects), strict=True))
+    tiled = sorted(TiledHogDetector(saved, strip_rows).detections(img, 1, -1.0))
+    assert len(whole) > 100
+    assert tiled == whole
+
+
+def test_resize_is_byte_identical_to_dlib() -> None:
+    """The numpy resize_image equals dlib's on real photos, at pyramid_up and pyramid_down<6>
+    sizes and a few others."""
+    for path in PHOTOS[:8]:
+        with Image.open(path) as opened:
+            img = np.asarray(opened.convert("RGB"))
+        nr, nc = img.shape[:2]
+        for out_nr, out_nc in [(2 * nr + 1, 2 * nc + 2), (5 * nr // 6, 5 * nc // 6),
+                               (nr // 3 + 7, nc // 2 + 3)]:
+            assert np.array_equal(resize_rgb(img, out_nr, out_nc),
+                                  dlib.resize_image(img, out_nr, out_nc)), (path, out_nr, out_nc)
+        assert np.array_equal(dlib.pyramid_down(6)(img), resize_rgb(img, 5 * nr // 6, 5 * nc // 6))
+
+
+def test_variant_file(saved: Path, tmp_path: Path) -> None:
+    """The variant differs only in max_pyramid_levels and the overlap thresholds, and dlib
+    reads it and writes the very same bytes back."""
+    data = saved.read_bytes()
+    params = parse_hog_file(data)
+    assert (params.cell_size, params.window_width, params.window_height) == (8, 80, 80)
+    assert params.max_pyramid_levels == 1000 and params.num_detectors == 5
+    assert 0 < params.iou_thresh < 1 and 0 < params.percent_covered_thresh < 1
+    variant = one_level_variant(data, params)
+    path = tmp_path / "variant.svm"
+    path.write_bytes(variant)
+    again = tmp_path / "again.svm"
+    dlib.fhog_object_detector(str(path)).save(str(again))
+    assert again.read_bytes() == variant
+    changed = parse_hog_file(variant)
+    assert (changed.max_pyramid_levels, changed.iou_thresh, changed.percent_covered_thresh) == (
+        1, 1.0, 1.0)
+    assert pyramid_level_count(2 * 720 + 1, 2 * 1280 + 2, params) > 1
+
+
+def test_grayscale_goes_to_the_whole_frame_detector(saved: Path) -> None:
+    img = np.ascontiguousarray(_frame(640, 480, 3)[:, :, 1])
+    rects, scores, indices = dlib.fhog_object_detector(str(saved)).run(img, 1, 0.0)
+    t_rects, t_scores, t_indices = TiledHogDetector(saved).run(img, 1)
+    assert (_boxes(t_rects), t_scores, t_indices) == (_boxes(rects), list(scores), list(indices))
