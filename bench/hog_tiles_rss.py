@@ -51,8 +51,18 @@ def _measure(mode: str, size: str, upsample: int, strip_rows: int, detector_file
         rects, scores, indices = TiledHogDetector(detector_file, strip_rows).run(img, upsample)
     cpu = time.process_time() - start
     boxes = [[r.left(), r.top(), r.right(), r.bottom()] for r in rects]
-    print(json.dumps({"mode": mode, "size": size, "cpu_s": round(cpu, 2), "boxes": boxes,
-                      "scores": list(scores), "indices": list(indices)}))
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "size": size,
+                "cpu_s": round(cpu, 2),
+                "boxes": boxes,
+                "scores": list(scores),
+                "indices": list(indices),
+            }
+        )
+    )
 
 
 def _frame_file(size: str) -> Path:
@@ -79,7 +89,9 @@ def _build_frames() -> None:
 def _child(args: list[str]) -> tuple[dict[str, object], int]:
     proc = subprocess.run(
         ["/usr/bin/time", "-v", sys.executable, __file__, *args],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     assert rss is not None, proc.stderr
@@ -96,8 +108,10 @@ def _table(upsample: int, strip_rows: int, detector_file: str) -> None:
         tiled, tiled_rss = _child(["tiled", size, str(upsample), str(strip_rows), detector_file])
         same = all(whole[k] == tiled[k] for k in ("boxes", "scores", "indices"))
         ratio = float(tiled["cpu_s"]) / max(float(whole["cpu_s"]), 1e-9)  # type: ignore[arg-type]
-        print(f"| {size} | {whole_rss / 1024:.0f} | {tiled_rss / 1024:.0f} | {whole['cpu_s']} "
-              f"| {tiled['cpu_s']} | {ratio:.2f} | {same} ({len(whole['boxes'])} faces) |")  # type: ignore[arg-type]
+        print(
+            f"| {size} | {whole_rss / 1024:.0f} | {tiled_rss / 1024:.0f} | {whole['cpu_s']} "
+            f"| {tiled['cpu_s']} | {ratio:.2f} | {same} ({len(whole['boxes'])} faces) |"
+        )  # type: ignore[arg-type]
 
 
 def main() -> None:

@@ -13,6 +13,12 @@ Why it is written this way:
 * `import face_recognition` sets `PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True` for the whole
   process, which silently pads truncated files with grey. An audit must report a truncated frame,
   so decoding forces the flag off while it runs and restores it afterwards.
+* A YCbCr or grey JPEG (what cameras write) is decoded by libjpeg-turbo straight into the
+  array (`simplejpeg`, ISLOW DCT and fancy upsampling as Pillow's decoder): the same bytes as
+  Pillow's (tested on every JPEG of the fixtures and ../shared/faces) without Pillow's own
+  4-bytes-per-pixel image beside the array, which is 33 MB of a 4K frame's peak and 67 MB at
+  4096x4096. Anything else, and any JPEG it cannot read, goes to Pillow, whose messages the
+  report keeps.
 * Every failure is returned as a message, never raised: one bad frame must not stop an audit.
   Messages never contain the file path (the caller names the file, bundle-relative).
 """
@@ -70,8 +76,37 @@ def _too_many(width: int, height: int, max_pixels: int) -> str:
     )
 
 
+def _jpeg_pixels(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """The RGB pixels of a YCbCr or grey JPEG decoded by libjpeg-turbo, or None for Pillow to
+    decode (another colour space, such as CMYK, which Pillow converts its own way; or a file
+    libjpeg-turbo refuses, so that the refusal is Pillow's, as it always was)."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    import simplejpeg
+
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None
+    bomb = Image.MAX_IMAGE_PIXELS
+    if colorspace not in ("YCbCr", "Gray") or (bomb is not None and width * height > bomb):
+        return None  # Pillow's own decompression-bomb refusal, word for word
+    if width * height > max_pixels:
+        raise _Refused(_too_many(width, height, max_pixels))
+    try:
+        pixels: np.ndarray = simplejpeg.decode_jpeg(
+            data, colorspace="RGB", fastdct=False, fastupsample=False
+        )
+    except ValueError:
+        return None
+    return pixels
+
+
 def decode_bytes(data: bytes, max_pixels: int) -> np.ndarray:
     """RGB uint8 pixels (H x W x 3) of an encoded image; raises `_Refused` with a message."""
+    pixels = _jpeg_pixels(data, max_pixels)
+    if pixels is not None:
+        return pixels
     with _strict_pil():
         try:
             image = Image.open(io.BytesIO(data))

@@ -35,7 +35,7 @@ from typing import Any
 
 from auditor.faces.decode import Decoded, decode_file, decode_in_bundle
 from auditor.faces.detectors import check_detector, load_cnn
-from auditor.faces.hogfile import load_detector
+from auditor.faces.hogfile import detector_file, load_detector
 from auditor.faces.kernels import Kernel, check_kernel, load_kernel
 from auditor.faces.memory import release_free_memory
 from auditor.faces.modelfiles import model_paths
@@ -119,6 +119,16 @@ class _Models:
             found = self._local.detector = load_detector()[0]
         return found
 
+    def tiled(self) -> Any:
+        """The same HOG detector with its pyramid streamed in strips (`hogtiles`), for frames
+        whose whole pyramid would not fit the memory bound; one per thread, like `detector`."""
+        found = getattr(self._local, "tiled", None)
+        if found is None:
+            from auditor.faces.hogtiles import TiledHogDetector
+
+            found = self._local.tiled = TiledHogDetector(detector_file())
+        return found
+
 
 _MODELS: _Models | None = None
 _MODELS_LOCK = threading.RLock()
@@ -184,13 +194,17 @@ def _detect(
     img = decoded.pixels
     start = perf_counter()
     if found is None:
-        rects = models.detector()(img, upsample)
+        streamed = streams_pyramid(decoded.width, decoded.height, upsample)
+        rects = (models.tiled() if streamed else models.detector())(img, upsample)
         boxes = [
             trim_box(r.top(), r.right(), r.bottom(), r.left(), decoded.width, decoded.height)
             for r in rects
         ]
         seconds = perf_counter() - start
-        _shrink(models.detector())
+        if streamed:
+            release_free_memory()  # the strips' levels and features, freed as it went
+        else:
+            _shrink(models.detector())
     else:
         seconds, boxes = found
     detected = perf_counter()
@@ -208,6 +222,17 @@ def _detect(
 
 
 _EMPTY = None
+
+
+#: Frames whose upsampled image has more pixels than this are scanned in strips (`hogtiles`):
+#: the same boxes and scores as the whole-frame detector, in bounded memory, at about 1.6x its
+#: CPU. Below it the whole pyramid fits the 256 MB bound (bench/RESULTS.md, "Frames in strips").
+STREAM_FROM_PIXELS = 4 * 1920 * 1080
+
+
+def streams_pyramid(width: int, height: int, upsample: int) -> bool:
+    """Whether a frame of this size is scanned in strips at `upsample`."""
+    return bool(width * height * 4**upsample > STREAM_FROM_PIXELS)
 
 
 def _cnn_boxes(

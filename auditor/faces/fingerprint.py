@@ -39,8 +39,13 @@ def _dlib_flags() -> dict[str, object]:
 def _build_info() -> tuple[tuple[str, object], ...]:
     import dlib
     import PIL
+    import simplejpeg
 
-    info: dict[str, object] = {"dlib": str(dlib.__version__), "pillow": str(PIL.__version__)}
+    info: dict[str, object] = {
+        "dlib": str(dlib.__version__),
+        "pillow": str(PIL.__version__),
+        "simplejpeg": str(simplejpeg.__version__),
+    }
     info.update(_dlib_flags())
     info.update({f"sha256:{key}": value for key, value in model_hashes().items()})
     # the saved copy of dlib's HOG detector that the engine loads (hogfile.py)
@@ -53,7 +58,8 @@ def build_info(kernel: str = "dlib", detector: str = "hog") -> dict[str, object]
     plus what the descriptor kernel runs on (the onnxruntime version and provider) and, for
     the cnn detector, the hashes of its model, parse and graph (nothing more for hog).
 
-    Pillow is included because it decodes the frames: a different libjpeg can change pixels.
+    Pillow and simplejpeg are included because they decode the frames (simplejpeg the YCbCr
+    and grey JPEGs, `decode._jpeg_pixels`): a different libjpeg can change pixels.
     """
     return {**dict(_build_info()), **kernel_build(kernel), **detector_build(detector)}
 

@@ -55,6 +55,14 @@ def load_detector() -> tuple[Any, str]:
     return _build()
 
 
+def detector_file() -> Path:
+    """The saved detector file, checked against its SHA-256 record (built and kept first when
+    it is missing or does not match): the strip scan (`hogtiles`) reads its fields from it."""
+    if checked_hash(_hog_file()) is None:
+        _build()
+    return _hog_file()
+
+
 def detector_hash() -> str:
     """SHA-256 of the saved detector (building and keeping it on first use)."""
     digest = checked_hash(_hog_file())

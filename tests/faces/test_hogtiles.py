@@ -21,8 +21,8 @@ from PIL import Image
 
 from auditor.faces.hogtiles import (
     TiledHogDetector,
-    _pack_double,
     one_level_variant,
+    pack_double,
     parse_hog_file,
     pyramid_level_count,
     resize_rgb,
@@ -78,8 +78,12 @@ def _boxes(rects: Any) -> list[tuple[int, int, int, int]]:
 
 # (width, height, seed, upsample): 12 frames, odd sizes included (levels not multiples of 8)
 FRAMES = [(1280, 720, seed, 1) for seed in range(6)] + [
-    (1001, 777, 11, 1), (640, 480, 12, 1), (1920, 1080, 13, 1), (1366, 768, 14, 0),
-    (2000, 1125, 15, 0), (853, 1203, 16, 1),
+    (1001, 777, 11, 1),
+    (640, 480, 12, 1),
+    (1920, 1080, 13, 1),
+    (1366, 768, 14, 0),
+    (2000, 1125, 15, 0),
+    (853, 1203, 16, 1),
 ]
 
 
@@ -99,9 +103,14 @@ def test_same_faces_boxes_scores_and_weights(
     assert _boxes(tiled(img, upsample)) == _boxes(whole(img, upsample))
 
 
-@pytest.mark.parametrize(("width", "height", "seed", "strip_rows"), [
-    (1280, 720, 21, 200), (1111, 999, 22, 512), (700, 1500, 23, 136),
-])
+@pytest.mark.parametrize(
+    ("width", "height", "seed", "strip_rows"),
+    [
+        (1280, 720, 21, 200),
+        (1111, 999, 22, 512),
+        (700, 1500, 23, 136),
+    ],
+)
 def test_every_window_on_every_level_before_suppression(
     saved: Path, tmp_path: Path, width: int, height: int, seed: int, strip_rows: int
 ) -> None:
@@ -111,7 +120,7 @@ def test_every_window_on_every_level_before_suppression(
     params = parse_hog_file(data)
     lo, hi = params.overlap_span
     no_nms = tmp_path / "no_nms.svm"
-    no_nms.write_bytes(data[:lo] + _pack_double(1.0) + _pack_double(1.0) + data[hi:])
+    no_nms.write_bytes(data[:lo] + pack_double(1.0) + pack_double(1.0) + data[hi:])
     img = _frame(width, height, seed)
     rects, scores, indices = dlib.fhog_object_detector(str(no_nms)).run(img, 1, -1.0)
     whole = sorted(zip(scores, indices, _boxes(rects), strict=True))
@@ -127,10 +136,14 @@ def test_resize_is_byte_identical_to_dlib() -> None:
         with Image.open(path) as opened:
             img = np.asarray(opened.convert("RGB"))
         nr, nc = img.shape[:2]
-        for out_nr, out_nc in [(2 * nr + 1, 2 * nc + 2), (5 * nr // 6, 5 * nc // 6),
-                               (nr // 3 + 7, nc // 2 + 3)]:
-            assert np.array_equal(resize_rgb(img, out_nr, out_nc),
-                                  dlib.resize_image(img, out_nr, out_nc)), (path, out_nr, out_nc)
+        for out_nr, out_nc in [
+            (2 * nr + 1, 2 * nc + 2),
+            (5 * nr // 6, 5 * nc // 6),
+            (nr // 3 + 7, nc // 2 + 3),
+        ]:
+            assert np.array_equal(
+                resize_rgb(img, out_nr, out_nc), dlib.resize_image(img, out_nr, out_nc)
+            ), (path, out_nr, out_nc)
         assert np.array_equal(dlib.pyramid_down(6)(img), resize_rgb(img, 5 * nr // 6, 5 * nc // 6))
 
 
@@ -150,7 +163,10 @@ def test_variant_file(saved: Path, tmp_path: Path) -> None:
     assert again.read_bytes() == variant
     changed = parse_hog_file(variant)
     assert (changed.max_pyramid_levels, changed.iou_thresh, changed.percent_covered_thresh) == (
-        1, 1.0, 1.0)
+        1,
+        1.0,
+        1.0,
+    )
     assert pyramid_level_count(2 * 720 + 1, 2 * 1280 + 2, params) > 1
 
 
