@@ -32,7 +32,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from camera_frames import build_frame  # noqa: E402
+#: Builds one frame. A child of a process that once held a large canvas inherits that peak in
+#: its ru_maxrss (Linux keeps it across fork and exec), so frames are never built in this one.
+BUILD = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from camera_frames import build_frame; "
+    "build_frame((int(sys.argv[2]), int(sys.argv[3])), int(sys.argv[4])).save(sys.argv[5], "
+    "quality=92)"
+)
 
 OUT = ROOT / "bench" / "out" / "camera"
 SIZES = {"640x480": ((640, 480), 8), "1080p": ((1920, 1080), 4), "4K": ((3840, 2160), 2)}
@@ -84,8 +90,9 @@ def frames(label: str) -> list[Path]:
     paths = []
     for seed in range(count):
         path = folder / f"frame{seed:02d}.jpg"
-        if not path.exists():
-            build_frame(size, seed + 1).save(path, quality=92)
+        if not path.exists():  # in a process of its own: see bench/frame_rss.py's `_frame`
+            subprocess.run([PY, "-c", BUILD, str(ROOT / "bench"), str(size[0]), str(size[1]),
+                            str(seed + 1), str(path)], check=True)  # fmt: skip
         paths.append(path)
     return paths
 
