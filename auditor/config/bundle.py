@@ -17,6 +17,7 @@ from auditor.config.bundlefs import (
     BundleFS,
     LocalFS,
     PathEscape,
+    UnlistedFolder,
     is_url,
     normalise,
     open_fs,
@@ -109,6 +110,9 @@ class Bundle:
         """`iter_entries` with each file's size as the check saw it (the log pass groups small
         files into one task by it, with no second request per key)."""
         for rel in self.fs.walk(folder):
+            if isinstance(rel, UnlistedFolder):
+                yield InputIssue(f"{display_name(rel)}/", f"refused: {rel.why}")
+                continue
             shown = display_name(rel)
             if shown != rel:
                 yield InputIssue(shown, "refused: the file name is not valid UTF-8")

@@ -38,6 +38,7 @@ __all__ = [
     "FsspecFS",
     "LocalFS",
     "PathEscape",
+    "UnlistedFolder",
     "is_url",
     "normalise",
     "open_fs",
@@ -52,6 +53,19 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 class PathEscape(ValueError):
     """A reference that would leave the bundle, or is not a usable relative path or file."""
+
+
+class UnlistedFolder(str):
+    """A folder `walk` could not list (access denied by the store or the file system, an I/O
+    error), handed out in place of its files so that the listing reports it as an input error
+    naming the folder: files behind it are never skipped in silence."""
+
+    why: str
+
+    def __new__(cls, rel: str, why: str) -> UnlistedFolder:
+        made = super().__new__(cls, rel)
+        made.why = why
+        return made
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:
@@ -198,8 +212,16 @@ class LocalFS:
         base = self._root / folder
         if not base.is_dir():
             return
+        unlisted: list[Path] = []
         for path in sorted(base.rglob("*")):
+            if any(path.is_relative_to(u) for u in unlisted):
+                continue  # behind a folder already reported
             if path.is_dir() and not path.is_symlink():
+                # rglob passes over a folder it may not read: say so instead
+                if not os.access(path, os.R_OK | os.X_OK):
+                    unlisted.append(path)
+                    rel = path.relative_to(self._root).as_posix()
+                    yield UnlistedFolder(rel, "cannot list this folder: permission denied")
                 continue
             yield path.relative_to(self._root).as_posix()
 
@@ -330,6 +352,10 @@ class FsspecFS:
         try:
             listed = self._fs.ls(key, detail=True)
         except FileNotFoundError:
+            return
+        except OSError as exc:  # a policy may deny listing one prefix and allow the rest
+            why = exc.strerror or str(exc) or type(exc).__name__
+            yield UnlistedFolder(key[len(self._base) + 1 :], f"cannot list this folder: {why}")
             return
         finally:
             self._fs.invalidate_cache(key)  # one folder at a time in memory, never the archive
