@@ -5,16 +5,18 @@ Measured facts that shape this module (see docs/faces.md):
 * On CPU, dlib's descriptor net costs the same per face however calls are batched; throughput
   comes from one process per core. We still make ONE batched `compute_face_descriptor` call per
   chunk of frames (free on CPU, a gain on a CUDA build), and spread chunks over a fork pool.
-* Each worker loads only its detector (HOG, or with `detector="cnn"` dlib's CNN on ONNX
-  Runtime, `cnn_detector`), the 5-point predictor and the ResNet (never the 68-point model that
+* Each worker loads only its detector (`detectors.get_detector`: HOG, or dlib's CNN on ONNX
+  Runtime), the 5-point predictor and the ResNet (never the 68-point model that
   `import face_recognition` loads), once, and reads and decodes each file once (`decode.py`).
-  The CNN's frames of a chunk are detected in one batched call before their landmarks.
+  A group of decoded frames is handed to the detector at once (the CNN batches them) before
+  their landmarks.
 * Results must equal the reference `face_recognition.face_locations(img, upsample)` followed by
   `face_recognition.face_encodings(img, known_face_locations=boxes)`: boxes are trimmed to the
   image exactly like face_recognition's `_trim_css_to_bounds` (right/bottom may equal the width /
   height), and the landmarks are computed on the TRIMMED boxes, as that reference call does.
 * The HOG detector releases the GIL and is not re-entrant, so each thread gets its own detector
-  (Dask workers run several threads). The predictor and the net hold the GIL and are shared.
+  (Dask workers run several threads; `detectors.HogFaces`). The predictor and the net hold the
+  GIL and are shared.
 * `num_jitters` above 1 draws from an RNG inside the model, so results would change between runs;
   `FaceParams` refuses it because cached results must be reproducible.
 
@@ -34,14 +36,11 @@ from time import perf_counter
 from typing import Any
 
 from auditor.faces.decode import Decoded, decode_file, decode_in_bundle
-from auditor.faces.detectors import check_detector, load_cnn
-from auditor.faces.hogfile import detector_file, load_detector
+from auditor.faces.detectors import Box, Found, check_detector, get_detector
 from auditor.faces.kernels import Kernel, check_kernel, load_kernel
 from auditor.faces.memory import release_free_memory
 from auditor.faces.modelfiles import model_paths
 from auditor.faces.params import FaceParams
-
-Box = tuple[int, int, int, int]
 
 _THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -93,8 +92,6 @@ class _Models:
         paths = model_paths()
         self.predictor = dlib.shape_predictor(str(paths["shape_predictor_5"]))
         self._kernels: dict[tuple[str, int], Kernel] = {}
-        self._local = threading.local()
-        self._cnn: Any = None
 
     def kernel(self, name: str, jitters: int) -> Kernel:
         """The descriptor kernel, loaded on first use (only the one asked for is loaded)."""
@@ -104,30 +101,6 @@ class _Models:
                 if key not in self._kernels:
                     self._kernels[key] = load_kernel(name, jitters)
         return self._kernels[key]
-
-    def cnn(self) -> Any:
-        """The CNN detector (one ONNX Runtime session, shared by threads), loaded on first use."""
-        if self._cnn is None:
-            with _MODELS_LOCK:
-                if self._cnn is None:
-                    self._cnn = load_cnn()
-        return self._cnn
-
-    def detector(self) -> Any:
-        found = getattr(self._local, "detector", None)
-        if found is None:
-            found = self._local.detector = load_detector()[0]
-        return found
-
-    def tiled(self) -> Any:
-        """The same HOG detector with its pyramid streamed in strips (`hogtiles`), for frames
-        whose whole pyramid would not fit the memory bound; one per thread, like `detector`."""
-        found = getattr(self._local, "tiled", None)
-        if found is None:
-            from auditor.faces.hogtiles import TiledHogDetector
-
-            found = self._local.tiled = TiledHogDetector(detector_file())
-        return found
 
 
 _MODELS: _Models | None = None
@@ -152,7 +125,7 @@ def _init_worker(kernel: str, jitters: int, detector: str = "hog") -> None:
     for name in _THREAD_ENV:
         os.environ.setdefault(name, "1")
     try:
-        _models().detector() if detector == "hog" else _models().cnn()
+        get_detector(detector).warm()
         _models().kernel(kernel, jitters)
     except Exception:
         # A raising initializer makes multiprocessing respawn the worker forever. Stay up:
@@ -162,11 +135,6 @@ def _init_worker(kernel: str, jitters: int, detector: str = "hog") -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The unit of work.
-
-
-def trim_box(top: int, right: int, bottom: int, left: int, width: int, height: int) -> Box:
-    """face_recognition's `_trim_css_to_bounds`: right/bottom are capped at width/height."""
-    return max(top, 0), min(right, width), min(bottom, height), max(left, 0)
 
 
 def _error_result(job: ImageJob, sha256: str, error: str, seconds: float) -> ImageResult:
@@ -185,28 +153,12 @@ class _Frame:
     timings: dict[str, float]
 
 
-def _detect(
-    job: ImageJob, decoded: Decoded, models: _Models, upsample: int, found: Any = None
-) -> _Frame:
-    """Boxes (HOG's, or `found`: the CNN's `(seconds, boxes)` for this frame) and landmarks."""
+def _detect(job: ImageJob, decoded: Decoded, models: _Models, found: Found) -> _Frame:
+    """Landmarks on the detector's boxes (`found`: its seconds and boxes for this frame)."""
     import dlib
 
     img = decoded.pixels
-    start = perf_counter()
-    if found is None:
-        streamed = streams_pyramid(decoded.width, decoded.height, upsample)
-        rects = (models.tiled() if streamed else models.detector())(img, upsample)
-        boxes = [
-            trim_box(r.top(), r.right(), r.bottom(), r.left(), decoded.width, decoded.height)
-            for r in rects
-        ]
-        seconds = perf_counter() - start
-        if streamed:
-            release_free_memory()  # the strips' levels and features, freed as it went
-        else:
-            _shrink(models.detector())
-    else:
-        seconds, boxes = found
+    seconds, boxes = found
     detected = perf_counter()
     # As face_encodings(img, known_face_locations=boxes): landmarks on the trimmed boxes.
     shapes = dlib.full_object_detections()
@@ -219,53 +171,6 @@ def _detect(
         "descriptors": 0.0,
     }
     return _Frame(job, decoded, boxes, shapes, timings)
-
-
-_EMPTY = None
-
-
-#: Frames whose upsampled image has more pixels than this are scanned in strips (`hogtiles`):
-#: the same boxes and scores as the whole-frame detector, in bounded memory, at about 1.6x its
-#: CPU. Below it the whole pyramid fits the 256 MB bound (bench/RESULTS.md, "Frames in strips").
-STREAM_FROM_PIXELS = 4 * 1920 * 1080
-
-
-def streams_pyramid(width: int, height: int, upsample: int) -> bool:
-    """Whether a frame of this size is scanned in strips at `upsample`."""
-    return bool(width * height * 4**upsample > STREAM_FROM_PIXELS)
-
-
-def _cnn_boxes(
-    decoded: list[Decoded], models: _Models, params: FaceParams
-) -> dict[int, tuple[float, list[Box]]]:
-    """The CNN's boxes for every decoded frame of a group, in one batched pass (frames of one
-    size share a forward pass); the time is shared out by pixel count."""
-    index = [i for i, d in enumerate(decoded) if d.pixels is not None]
-    start = perf_counter()
-    found = models.cnn().detect_many([decoded[i].pixels for i in index], params.upsample)
-    spent = perf_counter() - start
-    pixels = sum(decoded[i].width * decoded[i].height for i in index) or 1
-    return {
-        i: (spent * decoded[i].width * decoded[i].height / pixels, [d.box for d in dets])
-        for i, dets in zip(index, found, strict=True)
-    }
-
-
-def _shrink(detector: Any) -> None:
-    """Give back the frame's HOG feature pyramid, which the detector keeps until its next call.
-
-    dlib's scanner holds the pyramid of the last image as a member (~57 MB after a 1080p frame
-    at upsample 1, measured); running it once on a blank 32 x 32 image (no pyramid level fits
-    the detection window, so it finds nothing) replaces it with a tiny one, then the heap is
-    trimmed (see memory.py).
-    """
-    import numpy as np
-
-    global _EMPTY
-    if _EMPTY is None:
-        _EMPTY = np.zeros((32, 32, 3), dtype=np.uint8)
-    detector(_EMPTY, 0)
-    release_free_memory()
 
 
 #: Decoded pixels a chunk holds before its frames get their descriptors. Eight 640x480 frames
@@ -310,16 +215,14 @@ def analyse_chunk(jobs: Sequence[ImageJob], params: FaceParams) -> list[ImageRes
     models = _models()
     # the kernel first: its start-up temporaries are freed before any frame is in memory
     kernel = models.kernel(params.kernel, params.jitters)
+    detector = get_detector(params.detector)
     slots: dict[int, ImageResult] = {}
     group: list[tuple[int, ImageJob, Decoded]] = []
 
     def flush() -> None:
         decoded = [d for _, _, d in group]
-        found = _cnn_boxes(decoded, models, params) if params.detector == "cnn" else {}
-        frames = [
-            _detect(job, d, models, params.upsample, found.get(i))
-            for i, (_, job, d) in enumerate(group)
-        ]
+        found = detector.find([d.pixels for d in decoded], params.upsample)
+        frames = [_detect(job, d, models, f) for (_, job, d), f in zip(group, found, strict=True)]
         done = _describe(frames, kernel, params.padding)
         slots.update(zip((index for index, _, _ in group), done, strict=True))
         group.clear()  # the frames' pixels go with them
@@ -393,8 +296,7 @@ def analyse(
     for name in _THREAD_ENV:
         os.environ.setdefault(name, "1")
     check_detector(params.detector)  # likewise for the cnn detector's parse and graph
-    if params.detector == "hog":
-        _models().detector()
+    get_detector(params.detector).preload()
     chunks = _pool_chunks(jobs, params)
     context = multiprocessing.get_context("fork")
     work = functools.partial(analyse_chunk, params=params)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, PHOTOS
 
-from auditor.faces import engine
+from auditor.faces import detectors, engine
 from auditor.faces.engine import ImageJob, analyse_chunk
 from auditor.faces.params import FaceParams
 
@@ -56,10 +56,10 @@ def test_large_frames_scanned_in_strips_find_the_same(
     jobs = [ImageJob(str(p), p.name) for p in paths]
     params = FaceParams(workers=1, chunk=len(jobs))
     assert all(
-        engine.streams_pyramid(w, h, params.upsample) for w, h in [(2600, 1500), (1800, 1500)]
+        detectors.streams_pyramid(w, h, params.upsample) for w, h in [(2600, 1500), (1800, 1500)]
     )
     strips = analyse_chunk(jobs, params)
-    monkeypatch.setattr(engine, "STREAM_FROM_PIXELS", 1 << 40)
+    monkeypatch.setattr(detectors, "STREAM_FROM_PIXELS", 1 << 40)
     whole = analyse_chunk(jobs, params)
     assert sum(len(r.faces) for r in whole) >= 8
     for one, other in zip(strips, whole, strict=True):
