@@ -10,7 +10,7 @@ threshold, the same set of every window on every level.
 
 from __future__ import annotations
 
-import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,41 +28,20 @@ from auditor.faces.hogtiles import (
     resize_rgb,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from camera_frames import build_frame  # noqa: E402 - the frame builder the benchmarks use
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "faces"
-SHARED = [Path(__file__).resolve().parents[3] / "shared" / "faces", Path("/work/shared/faces")]
+SHARED = [Path(__file__).resolve().parents[3] / "shared" / "faces"]
 PHOTOS = [FIXTURES / "two_people.jpg", FIXTURES / "obama_small.jpg", FIXTURES / "2008_002470.jpg"]
 _SHARED = next((base for base in SHARED if base.is_dir()), None)
 PHOTOS += sorted(_SHARED.rglob("*.jpg"))[::6] if _SHARED is not None else []
 
 
 def _frame(width: int, height: int, seed: int) -> np.ndarray:
-    """Photos scaled by 0.5-3x pasted left to right, top to bottom on a gradient+noise canvas."""
-    rng = np.random.default_rng(seed)
-    pick = random.Random(seed)
-    base = rng.uniform(40, 200, size=3)
-    ys = np.linspace(0, 1, height)[:, None, None]
-    xs = np.linspace(0, 1, width)[None, :, None]
-    canvas = base + 50 * xs - 40 * ys + rng.normal(0, 6, size=(height, width, 3))
-    frame = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
-    x = y = row = placed = 0
-    order = PHOTOS[:]
-    pick.shuffle(order)
-    while placed < 200:
-        with Image.open(order[placed % len(order)]) as opened:
-            photo = opened.convert("RGB")
-        scale = pick.choice((0.5, 0.75, 1.0, 1.5, 2.0, 3.0))
-        w, h = max(1, int(photo.width * scale)), max(1, int(photo.height * scale))
-        if w > width or h > height:
-            w, h = min(photo.width, width), min(photo.height, height)
-        if x + w > width:
-            x, y, row = 0, y + row + pick.randint(4, 60), 0
-        if y + h > height:
-            break
-        frame.paste(photo.resize((w, h), Image.Resampling.LANCZOS), (x, y))
-        x += w + pick.randint(4, 80)
-        row = max(row, h)
-        placed += 1
-    return np.asarray(frame)
+    """Photos scaled by 0.5-3x pasted left to right, top to bottom on a gradient+noise canvas
+    (bench/camera_frames.py, which builds the benchmark's frames the same way)."""
+    return np.asarray(build_frame((width, height), seed, photos=PHOTOS))
 
 
 @pytest.fixture(scope="module")
