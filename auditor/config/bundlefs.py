@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol
-from urllib.parse import urlsplit
 
+from auditor.config.relpath import PathEscape, is_url, normalise, shown_root
 from auditor.core.timefmt import when_or_none
 
 __all__ = [
@@ -48,12 +47,6 @@ __all__ = [
 #: Bytes fetched per request when a remote file is streamed: the memory a read holds.
 REMOTE_BLOCK = 8 << 20
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class PathEscape(ValueError):
-    """A reference that would leave the bundle, or is not a usable relative path or file."""
-
 
 class UnlistedFolder(str):
     """A folder `walk` could not list (access denied by the store or the file system, an I/O
@@ -66,42 +59,6 @@ class UnlistedFolder(str):
         made = super().__new__(cls, rel)
         made.why = why
         return made
-
-
-def is_url(location: str | os.PathLike[str]) -> bool:
-    """True for `scheme://...` (an fsspec URL), False for a path on this machine."""
-    return isinstance(location, str) and bool(_URL.match(location))
-
-
-def shown_root(location: str) -> str:
-    """The root as messages and the store may show it: any `user:password@` taken out."""
-    if not is_url(location):
-        return location
-    parts = urlsplit(location)
-    if "@" not in parts.netloc:
-        return location
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=host).geturl()
-
-
-def normalise(ref: str) -> str:
-    """`ref` as a bundle-relative POSIX path without `.`, `..` or empty parts, or PathEscape."""
-    if not ref or "\x00" in ref:
-        raise PathEscape("empty path or NUL byte")
-    text = ref.replace("\\", "/")
-    if text.startswith("/") or re.match(r"^[A-Za-z]:", text) or "://" in text:
-        raise PathEscape(f"absolute path {ref!r} is outside the bundle")
-    parts: list[str] = []
-    for part in PurePosixPath(text).parts:
-        if part == "..":
-            if not parts:
-                raise PathEscape(f"path {ref!r} climbs out of the bundle")
-            parts.pop()
-        elif part not in ("", "."):
-            parts.append(part)
-    if not parts:
-        raise PathEscape(f"path {ref!r} names the bundle itself")
-    return "/".join(parts)
 
 
 def _kind(mode: int) -> str:
