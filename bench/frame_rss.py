@@ -55,8 +55,9 @@ def _frame(size: tuple[int, int], seed: int) -> Path:
     return path
 
 
-def _run(tree: Path, frames: list[Path]) -> dict[str, Any]:
-    argv = [sys.executable, "-m", "auditor", "faces", "--no-cache", "--workers", "1", "--json"]
+def _run(tree: Path, frames: list[Path], detector: str) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "auditor", "faces", "--no-cache", "--workers", "1", "--json",
+            "--detector", detector]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(tree)}
     start = time.perf_counter()
     proc = subprocess.Popen([*argv, *map(str, frames)], cwd=tree, env=env,
@@ -73,15 +74,19 @@ def _run(tree: Path, frames: list[Path]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--baseline", type=Path, required=True)
+    ap.add_argument("--detector", default="hog", choices=["hog", "cnn"])
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated rows of CASES")
     args = ap.parse_args(argv)
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()}")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()}, "
+          f"--detector {args.detector}")  # fmt: skip
     print("\n| frame(s) | faces | baseline MB | this tree MB | baseline CPU s | this tree CPU s "
           "| CPU ratio | same faces |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     ok = True
-    for label, specs in CASES.items():
-        frames = [_frame(size, seed) for size, seed in specs]
-        base, mine = _run(args.baseline.resolve(), frames), _run(ROOT, frames)
+    for label in args.cases.split(","):
+        frames = [_frame(size, seed) for size, seed in CASES[label]]
+        base = _run(args.baseline.resolve(), frames, args.detector)
+        mine = _run(ROOT, frames, args.detector)
         same = base["faces"] == mine["faces"] and base["rc"] == mine["rc"] == 0
         ok &= same
         print(
