@@ -3,8 +3,8 @@ against a named baseline, in one sitting.
 
 Usage (from the repository root; BASE is a checkout of the baseline commit)::
 
-    git worktree add /tmp/base <baseline commit>
-    .venv/bin/python bench/frame_rss.py --baseline /tmp/base
+    git worktree add ../base <baseline commit>
+    .venv/bin/python bench/frame_rss.py --baseline ../base
 
 Frames are built by bench/camera_frames.py (real photos scaled and pasted onto a canvas; fixed
 seeds) at 640x480, 1920x1080, 3840x2160, 4096x4096 (the pixel limit, `FaceParams.max_pixels`)

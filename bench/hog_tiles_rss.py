@@ -71,14 +71,9 @@ def _frame_file(size: str) -> Path:
 
 def _build_frames() -> None:
     import numpy as np
-    from camera_frames import SHARED_PHOTOS, build_frame, photo_paths
+    from camera_frames import build_frame, photo_paths
 
-    # camera_frames looks for the shared photos next to the checkout; a worktree elsewhere
-    # finds them in /work/shared/faces
-    photos = photo_paths()
-    shared = Path("/work/shared/faces")
-    extra = [shared / name for name in SHARED_PHOTOS if (shared / name).exists()]
-    photos += [path for path in extra if path not in photos]
+    photos = photo_paths()  # the shared photos next to the checkout, where they are
     for size in SIZES:
         if not _frame_file(size).exists():
             width, height = (int(v) for v in size.split("x"))

@@ -3,8 +3,8 @@
 Usage (from the repository root; BASE is a checkout of the named baseline, the commit before
 log files were grouped into tasks)::
 
-    git worktree add /tmp/base <baseline commit>
-    .venv/bin/python bench/log_groups.py --baseline /tmp/base [--size-gb 0.25] [--workers 2]
+    git worktree add ../base <baseline commit>
+    .venv/bin/python bench/log_groups.py --baseline ../base [--size-gb 0.25] [--workers 2]
 
 The corpus is the generator of bench/logs_bench.py with files the size of real CloudTrail
 delivery files (87-226 KB before compression, as the three real files in fixtures/realdata;
