@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.faces import dlibgeom as geom
 from auditor.faces.cnn_bands import banded_scores
 from auditor.faces.modelfiles import detector_path
 
@@ -52,22 +53,6 @@ class Detection:
 # The tiled pyramid (image_pyramid.h, compute_tiled_image_pyramid_details, pyramid_down<6>).
 
 
-def _height(r: Rect) -> int:
-    return r[3] - r[1] + 1
-
-
-def _width(r: Rect) -> int:
-    return r[2] - r[0] + 1
-
-
-def _intersect(a: Rect, b: Rect) -> Rect:
-    return max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-
-
-def _area(r: Rect) -> int:
-    return 0 if r[0] > r[2] or r[1] > r[3] else _width(r) * _height(r)
-
-
 def pyramid_rects(nr: int, nc: int, padding: int, outer: int) -> tuple[list[Rect], int, int]:
     """The level rectangles inside the tiled image, and its rows and cols."""
     if nr * nc == 0:
@@ -78,24 +63,24 @@ def pyramid_rects(nr: int, nc: int, padding: int, outer: int) -> tuple[list[Rect
         if nr * nc == 0 or nr < 5:
             break
         rects.append((0, 0, nc - 1, nr - 1))
-    total_height = sum(_height(r) + padding for r in rects) - 2 * padding
+    total_height = sum(geom.height(r) + padding for r in rects) - 2 * padding
     height = 0
     prev_width = 0
-    first_w, first_h = _width(rects[0]), _height(rects[0])
+    first_w, first_h = geom.width(rects[0]), geom.height(rects[0])
     for r in rects:
-        if _width(r) <= first_w - prev_width - padding and (height - first_h) * 2 >= (
+        if geom.width(r) <= first_w - prev_width - padding and (height - first_h) * 2 >= (
             total_height - first_h
         ):
             break
-        height += _height(r) + padding
-        prev_width = _width(r)
+        height += geom.height(r) + padding
+        prev_width = geom.width(r)
     height -= padding
     width = first_w
     out_nr, out_nc = height + 2 * outer, width + 2 * outer
     y = outer
     i = 0
     while y < height + outer and i < len(rects):
-        w, h = _width(rects[i]), _height(rects[i])
+        w, h = geom.width(rects[i]), geom.height(rects[i])
         rects[i] = (outer, y, outer + w - 1, y + h - 1)
         y += h + padding
         i += 1
@@ -105,10 +90,10 @@ def pyramid_rects(nr: int, nc: int, padding: int, outer: int) -> tuple[list[Rect
         br = (rects[i][2], rects[i][3])
         p2 = (p1[0] - br[0], p1[1] - br[1])
         rect = (min(p1[0], p2[0]), min(p1[1], p2[1]), max(p1[0], p2[0]), max(p1[1], p2[1]))
-        if _area(_intersect(rects[0], rect)):
+        if geom.area(geom.intersect(rects[0], rect)):
             break
         rects[i] = rect
-        y -= _height(rect) + padding
+        y -= geom.height(rect) + padding
         i += 1
     return rects[:i], out_nr, out_nc
 
@@ -150,11 +135,6 @@ def upsample(img: np.ndarray, times: int) -> np.ndarray:
 # Score map to boxes (loss.h: tensor_to_dets, to_label; image_pyramid.h: tiled_pyramid_to_image).
 
 
-def _lround(x: float) -> int:
-    """std::lround: halves away from zero."""
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
-
-
 def _nearest_rect(rects: list[Rect], x: int, y: int) -> int:
     best, best_dist = 0, math.inf
     for i, (left, top, right, bottom) in enumerate(rects):
@@ -179,16 +159,7 @@ def _to_image(rects: list[Rect], window: tuple[int, int], col: int, row: int) ->
     box = [box[0] - ox, box[1] - oy, box[2] - ox, box[3] - oy]
     for _ in range(level):  # pyramid_down<6>::point_up: p * 6/5 + 0.3, once per level
         box = [v * 1.2 + 0.3 for v in box]
-    return _lround(box[0]), _lround(box[1]), _lround(box[2]), _lround(box[3])
-
-
-def _overlaps(a: Rect, b: Rect, iou: float, covered: float) -> bool:
-    """dlib's test_box_overlap: the intersection against the bounding rectangle of both."""
-    inner = _area(_intersect(a, b))
-    if inner == 0:
-        return False
-    outer = _area((min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])))
-    return inner / outer > iou or inner / _area(a) > covered or inner / _area(b) > covered
+    return geom.lround(box[0]), geom.lround(box[1]), geom.lround(box[2]), geom.lround(box[3])
 
 
 def _rect_down(rect: Rect, times: int) -> Rect:
@@ -197,7 +168,7 @@ def _rect_down(rect: Rect, times: int) -> Rect:
     for _ in range(times):
         left, right = left / 2.0 - 1.25, right / 2.0 - 1.25
         top, bottom = top / 2.0 - 0.75, bottom / 2.0 - 0.75
-    return _lround(left), _lround(top), _lround(right), _lround(bottom)
+    return geom.lround(left), geom.lround(top), geom.lround(right), geom.lround(bottom)
 
 
 def scores_to_detections(
@@ -212,7 +183,7 @@ def scores_to_detections(
     found.sort(key=lambda item: item[0], reverse=True)
     kept: list[tuple[float, Rect]] = []
     for score, rect in found:
-        if any(_overlaps(other, rect, net.nms_iou, net.nms_covered) for _, other in kept):
+        if any(geom.boxes_overlap(other, rect, net.nms_iou, net.nms_covered) for _, other in kept):
             continue
         kept.append((score, rect))
     out = []

@@ -1,34 +1,19 @@
-"""dlib's rectangle arithmetic and pyramid level count, copied exactly: the strip scan must
-map boxes and count levels as dlib does (geometry/drectangle.h, image_pyramid.h)."""
+"""The strip scan's array types and dlib's pyramid level count, copied exactly: the scan must
+count levels as dlib does (image_pyramid.h); the rectangle arithmetic is `faces.dlibgeom`."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import numpy.typing as npt
 
+from auditor.faces.dlibgeom import Box, boxes_overlap, height, lround, width
 from auditor.faces.hogtiles.detfile import HogFileParams
+
+__all__ = ["F32", "I64", "U8", "Box", "boxes_overlap", "lround", "pyramid_level_count"]
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
-
-# A box as dlib's rectangle: (left, top, right, bottom), inclusive pixel coordinates.
-Box = tuple[int, int, int, int]
-
-
-# ----------------------------------------------------------------------------------------------
-# dlib's geometry (geometry/drectangle.h, image_transforms/image_pyramid.h)
-
-
-def lround(x: float) -> int:
-    """std::lround: nearest integer, halves away from zero (drectangle -> rectangle)."""
-    down = math.floor(x)
-    frac = x - down
-    if frac > 0.5 or (frac == 0.5 and x > 0):
-        return down + 1
-    return down
 
 
 def _rect_down6(box: Box) -> Box:
@@ -46,14 +31,6 @@ def _rect_down6(box: Box) -> Box:
     )
 
 
-def _width(box: Box) -> int:
-    return 0 if box[2] < box[0] else box[2] - box[0] + 1
-
-
-def _height(box: Box) -> int:
-    return 0 if box[3] < box[1] else box[3] - box[1] + 1
-
-
 def pyramid_level_count(nr: int, nc: int, params: HogFileParams) -> int:
     """How many levels create_fhog_pyramid scans (scan_fhog_pyramid.h 575-585).
 
@@ -66,34 +43,8 @@ def pyramid_level_count(nr: int, nc: int, params: HogFileParams) -> int:
         rect = _rect_down6(rect)
         levels += 1
         if not (
-            _width(rect) >= params.min_layer_width
-            and _height(rect) >= params.min_layer_height
+            width(rect) >= params.min_layer_width
+            and height(rect) >= params.min_layer_height
             and levels < params.max_pyramid_levels
         ):
             return levels
-
-
-def _area(box: Box) -> int:
-    return _width(box) * _height(box)
-
-
-def _intersect(a: Box, b: Box) -> Box:
-    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
-
-
-def _union(a: Box, b: Box) -> Box:
-    """dlib's rectangle operator+: the smallest rectangle holding both (not the area union)."""
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-
-
-def boxes_overlap(a: Box, b: Box, iou_thresh: float, covered_thresh: float) -> bool:
-    """test_box_overlap::operator() (box_overlap_testing.h), in the same double arithmetic."""
-    inner = float(_area(_intersect(a, b)))
-    if inner == 0:
-        return False
-    outer = float(_area(_union(a, b)))
-    return (
-        inner / outer > iou_thresh
-        or inner / _area(a) > covered_thresh
-        or inner / _area(b) > covered_thresh
-    )
