@@ -7,33 +7,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from auditor.faces.dlibnet import _Reader
+
 # ----------------------------------------------------------------------------------------------
 # The serialized detector (dlib/serialize.h, object_detector.h, scan_fhog_pyramid.h)
 
 
-def _read_int(data: bytes, pos: int) -> tuple[int, int]:
-    """One integer in dlib's compact form (serialize.h pack_int): a control byte holding the
-    byte count (low 4 bits) and the sign (0x80), then the magnitude little-endian."""
-    control = data[pos]
-    size = control & 0x0F
-    value = int.from_bytes(data[pos + 1 : pos + 1 + size], "little")
-    return (-value if control & 0x80 else value), pos + 1 + size
-
-
 def _pack_int(value: int) -> bytes:
-    """Inverse of `_read_int` (the same bytes pack_int writes)."""
+    """One integer in dlib's compact form, as serialize.h's pack_int writes it (a control
+    byte with the byte count and the sign, then the magnitude little-endian; `dlibnet` reads
+    it)."""
     magnitude = abs(value)
     body = magnitude.to_bytes(max(1, (magnitude.bit_length() + 7) // 8), "little")
     return bytes([len(body) | (0x80 if value < 0 else 0)]) + body
-
-
-def _read_double(data: bytes, pos: int) -> tuple[float, int]:
-    """A double as dlib's float_details: an integer mantissa and an int16 exponent."""
-    mantissa, pos = _read_int(data, pos)
-    exponent, pos = _read_int(data, pos)
-    if exponent >= 32000:  # float_details.h is_inf / is_ninf / is_nan
-        return {32000: math.inf, 32001: -math.inf}.get(exponent, math.nan), pos
-    return math.ldexp(mantissa, exponent), pos
 
 
 def pack_double(value: float) -> bytes:
@@ -80,32 +66,24 @@ def parse_hog_file(data: bytes) -> HogFileParams:
     (double), dims], test_box_overlap (iou_thresh, percent_covered_thresh as doubles),
     number of weight vectors, the weight vectors.
     """
-    pos = 0
-    version, pos = _read_int(data, pos)
-    scanner_version, pos = _read_int(data, pos)
+    r = _Reader(data)
+    version, scanner_version = r.read_int(), r.read_int()
     if version != 2 or scanner_version != 1:
         raise ValueError(f"unsupported detector file (versions {version}, {scanner_version})")
-    feats_max, pos = _read_int(data, pos)
-    feats_size, pos = _read_int(data, pos)
-    if feats_size != 0:
+    r.read_int()  # feats: max_size
+    if r.read_int() != 0:
         raise ValueError("detector file holds a loaded feature pyramid")
-    del feats_max
-    fields = []
-    for _ in range(4):  # cell_size, padding, window_width, window_height
-        value, pos = _read_int(data, pos)
-        fields.append(value)
-    levels_start = pos
-    max_levels, pos = _read_int(data, pos)
-    levels_span = (levels_start, pos)
-    min_w, pos = _read_int(data, pos)
-    min_h, pos = _read_int(data, pos)
-    _, pos = _read_double(data, pos)  # nuclear norm regularization strength
-    _, pos = _read_int(data, pos)  # dims
-    overlap_start = pos
-    iou, pos = _read_double(data, pos)
-    covered, pos = _read_double(data, pos)
-    overlap_span = (overlap_start, pos)
-    num_detectors, pos = _read_int(data, pos)
+    fields = [r.read_int() for _ in range(4)]  # cell_size, padding, window width and height
+    levels_start = r.pos
+    max_levels = r.read_int()
+    levels_span = (levels_start, r.pos)
+    min_w, min_h = r.read_int(), r.read_int()
+    r.read_float()  # nuclear norm regularization strength
+    r.read_int()  # dims
+    overlap_start = r.pos
+    iou, covered = r.read_float(), r.read_float()
+    overlap_span = (overlap_start, r.pos)
+    num_detectors = r.read_int()
     cell_size, padding, window_width, window_height = fields
     return HogFileParams(
         cell_size,
