@@ -41,6 +41,7 @@ __all__ = [
     "is_url",
     "normalise",
     "open_fs",
+    "sha256_of",
     "shown_root",
 ]
 
@@ -340,6 +341,21 @@ class FsspecFS:
                 self._seen = level
                 yield child[len(self._base) + 1 :]
         self._seen = {}
+
+
+def sha256_of(fs: BundleFS, rel: str) -> str:
+    """The SHA-256 of bundle file `rel`, read as any bundle file is (checked first, streamed):
+    what `verify` and `export` compare with a report's inputs. Raises FileNotFoundError,
+    PathEscape or OSError."""
+    import hashlib
+
+    safe = fs.safe(rel)
+    fs.check(safe)
+    digest = hashlib.sha256()
+    with fs.open(safe) as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 _OPEN: dict[tuple[str, int], BundleFS] = {}

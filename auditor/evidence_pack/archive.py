@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from auditor.config.bundlefs import BundleFS, PathEscape
+from auditor.config.bundlefs import BundleFS, PathEscape, sha256_of
 from auditor.core.errors import AuditorError
 from auditor.core.report import ReportHead, pack_id_ok
 from auditor.core.reportdoc import TypedReport
@@ -177,16 +177,11 @@ def _check_logs(fs: BundleFS, head: ReportHead, files: set[str]) -> None:
     for rel in sorted(files):
         if rel not in hashes:
             raise ArchiveError(f"{rel}: a finding rests on it, but the report has no such input")
-        digest = hashlib.sha256()
         try:
-            safe = fs.safe(rel)
-            fs.check(safe)
-            with fs.open(safe) as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
+            got = sha256_of(fs, rel)
         except (PathEscape, OSError) as exc:
             raise ArchiveError(f"{rel}: cannot be read from the bundle: {exc}") from None
-        if digest.hexdigest() != hashes[rel]:
+        if got != hashes[rel]:
             raise ArchiveError(
                 f"{rel}: changed since the run (its SHA-256 differs from the report's); "
                 "export publishes only the records the audit read"

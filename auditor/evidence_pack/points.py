@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from auditor.config.bundlefs import BundleFS, PathEscape
+from auditor.config.bundlefs import BundleFS, PathEscape, sha256_of
 from auditor.core.errors import ConfigError
 from auditor.evidence_pack.compare import Point
 from auditor.policy import Pack
@@ -43,21 +43,15 @@ def check_inputs(report: dict[str, Any], fs: BundleFS) -> Point:
 def _input_problem(fs: BundleFS, rel: str, want: str) -> str | None:
     """Why input `rel` does not match the report's SHA-256 `want`, or None when it does."""
     try:
-        safe = fs.safe(rel)
-        fs.check(safe)
+        got = sha256_of(fs, rel)
     except FileNotFoundError:
         return "not in the bundle"
     except PathEscape as exc:
         return f"refused: {exc}"
-    digest = hashlib.sha256()
-    try:
-        with fs.open(safe) as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
-    if digest.hexdigest() != want:
-        return f"SHA-256 differs (report {want[:12]}…, bundle {digest.hexdigest()[:12]}…)"
+    if got != want:
+        return f"SHA-256 differs (report {want[:12]}…, bundle {got[:12]}…)"
     return None
 
 
