@@ -3,9 +3,11 @@
 Real dlib on real photos: frames are built by pasting the fixture photos (and the shared face
 photos when they are there), scaled up and down, onto a noisy canvas, so faces of many sizes
 sit across strip seams. Small strips (200 rows) make every level several strips even on small
-frames. Compared with `detector.run(img, upsample)`: the same boxes in the same order, the same
-scores (==, not approximately) and the same weight indices; and before suppression, with a low
-threshold, the same set of every window on every level.
+frames, and narrow bands (a few hundred columns) cut every wide level into column pieces and
+send the narrow levels through the stored level (`bands`). Compared with
+`detector.run(img, upsample)`: the same boxes in the same order, the same scores (==, not
+approximately) and the same weight indices; and before suppression, with a low threshold, the
+same set of every window on every level.
 """
 
 from __future__ import annotations
@@ -73,25 +75,35 @@ def test_same_faces_boxes_scores_and_weights(
     img = _frame(width, height, seed)
     whole = dlib.fhog_object_detector(str(saved))
     rects, scores, indices = whole.run(img, upsample, 0.0)
-    tiled = TiledHogDetector(saved, strip_rows=200)
-    t_rects, t_scores, t_indices = tiled.run(img, upsample)
     assert len(rects) > 0
-    assert _boxes(t_rects) == _boxes(rects)
-    assert t_scores == list(scores)
-    assert t_indices == list(indices)
-    assert _boxes(tiled(img, upsample)) == _boxes(whole(img, upsample))
+    for band_cols in (None, 900):
+        tiled = TiledHogDetector(saved, strip_rows=200, band_cols=band_cols)
+        t_rects, t_scores, t_indices = tiled.run(img, upsample)
+        assert _boxes(t_rects) == _boxes(rects), band_cols
+        assert t_scores == list(scores)
+        assert t_indices == list(indices)
+        assert _boxes(tiled(img, upsample)) == _boxes(whole(img, upsample))
 
 
 @pytest.mark.parametrize(
-    ("width", "height", "seed", "strip_rows"),
+    ("width", "height", "seed", "strip_rows", "band_cols"),
     [
-        (1280, 720, 21, 200),
-        (1111, 999, 22, 512),
-        (700, 1500, 23, 136),
+        (1280, 720, 21, 200, None),
+        (1111, 999, 22, 512, None),
+        (700, 1500, 23, 136, None),
+        (1280, 720, 24, 512, 640),  # four bands of 512-row strips
+        (1999, 1001, 25, 200, 1000),  # odd widths: pieces end off the cell grid
+        (853, 1203, 26, 136, 500),  # short strips and narrow bands together
     ],
 )
 def test_every_window_on_every_level_before_suppression(
-    saved: Path, tmp_path: Path, width: int, height: int, seed: int, strip_rows: int
+    saved: Path,
+    tmp_path: Path,
+    width: int,
+    height: int,
+    seed: int,
+    strip_rows: int,
+    band_cols: int | None,
 ) -> None:
     """A low threshold gives hundreds of windows; with suppression switched off in the
     whole-frame detector too, every (score, weight, box) must be there on both sides."""
@@ -103,8 +115,8 @@ def test_every_window_on_every_level_before_suppression(
     img = _frame(width, height, seed)
     rects, scores, indices = dlib.fhog_object_detector(str(no_nms)).run(img, 1, -1.0)
     whole = sorted(zip(scores, indices, _boxes(rects), strict=True))
-    tiled = sorted(TiledHogDetector(saved, strip_rows).detections(img, 1, -1.0))
-    assert len(whole) > 100
+    tiled = sorted(TiledHogDetector(saved, strip_rows, band_cols).detections(img, 1, -1.0))
+    assert len(whole) > 50
     assert tiled == whole
 
 
@@ -154,3 +166,35 @@ def test_grayscale_goes_to_the_whole_frame_detector(saved: Path) -> None:
     rects, scores, indices = dlib.fhog_object_detector(str(saved)).run(img, 1, 0.0)
     t_rects, t_scores, t_indices = TiledHogDetector(saved).run(img, 1)
     assert (_boxes(t_rects), t_scores, t_indices) == (_boxes(rects), list(scores), list(indices))
+
+
+def test_band_plan_covers_every_level_once(saved: Path) -> None:
+    """Narrow bands on a 1280x720 frame at upsample 1: five bands, the wide levels cut into
+    pieces that meet with the window's overlap, the first narrow level stored; every band
+    computes the columns its pieces scan and its next stage reads."""
+    from auditor.faces.hogtiles.bands import column_overlap, plan_bands
+    from auditor.faces.hogtiles.resize import source_span
+
+    params = parse_hog_file(saved.read_bytes())
+    tiled = TiledHogDetector(saved, strip_rows=512, band_cols=640)
+    stages = tiled._stages(720, 1280, 1)
+    bands = plan_bands(1280, stages, 1, 5, params)
+    assert len(bands.passes) == 5 and bands.store == 3
+    overlap = column_overlap(params)
+    widths = [1280] + [plan.nc for plan in stages]
+    for stage in range(1, bands.store):  # the split levels: pieces tile the level
+        spans = [band.scans[stage] for band in bands.passes]
+        assert all(span is not None for span in spans)
+        assert spans[0][0] == 0 and spans[-1][1] == widths[stage]
+        for one, nxt in zip(spans, spans[1:], strict=False):
+            assert one[1] == nxt[0] + overlap and nxt[0] % params.cell_size == 0
+    stored = [band.windows[bands.store] for band in bands.passes]
+    assert stored[0][0] == 0 and stored[-1][1] == widths[bands.store]
+    assert all(a[1] == b[0] for a, b in zip(stored, stored[1:], strict=False))
+    for band in bands.passes:
+        for stage in range(bands.store):
+            lo, hi = band.windows[stage]
+            need = source_span(stages[stage].cols, *band.windows[stage + 1])
+            assert lo <= need[0] and need[1] <= hi
+            scan = band.scans[stage]
+            assert scan is None or (lo <= scan[0] and scan[1] <= hi)

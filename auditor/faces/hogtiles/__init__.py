@@ -36,14 +36,17 @@ anything else is handed to the whole-frame detector unchanged.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from auditor.faces.hogtiles.bands import plan_bands
 from auditor.faces.hogtiles.detfile import (
     HogFileParams,
     one_level_variant,
@@ -58,6 +61,8 @@ from auditor.faces.hogtiles.strips import (
     FrameRows,
     LevelScanner,
     ResizedRows,
+    ResizePlan,
+    StoredRows,
 )
 
 __all__ = [
@@ -69,7 +74,7 @@ __all__ = [
     "parse_hog_file",
     "pyramid_level_count",
     "resize_rgb",
-    "strip_rows_for",
+    "band_cols_for",
 ]
 
 
@@ -78,18 +83,16 @@ __all__ = [
 
 
 #: What the strips of all levels may hold at once: every level holds about one strip, and the
-#: levels' widths sum to 6x the first's (5/6 per level), so the rows follow from the width.
-#: 40 MB keeps a 4096x4096 frame's worker under 256 MB (bench/RESULTS.md, "Frames in strips").
-LEVEL_BUFFER_BYTES = 40 << 20
-MIN_STRIP_ROWS = 192
+#: levels' widths sum to 6x the first's (5/6 per level), so a band's width follows from the
+#: strip height. 40 MB keeps a worker under 256 MB at the pixel limit, square or twice as wide
+#: (bench/RESULTS.md, "Frames in strips").
+LEVEL_BUFFER_BYTES = 24 << 20
 
 
-def strip_rows_for(width: int, cell: int = 8) -> int:
-    """Strip height for a first level `width` pixels wide: as tall as LEVEL_BUFFER_BYTES
-    allows, at most DEFAULT_STRIP_ROWS (taller strips save little CPU), at least
-    MIN_STRIP_ROWS (each strip repeats 13 cell rows of the one before), a multiple of `cell`."""
-    rows = LEVEL_BUFFER_BYTES // (6 * 3 * max(width, 1))
-    return max(MIN_STRIP_ROWS, min(DEFAULT_STRIP_ROWS, rows // cell * cell))
+def band_cols_for(strip_rows: int) -> int:
+    """First-level columns a band may own: as wide as LEVEL_BUFFER_BYTES allows for strips
+    `strip_rows` tall (4551 columns for 512-row strips: a 4K frame at upsample 1 is two bands)."""
+    return max(1, LEVEL_BUFFER_BYTES // (6 * 3 * strip_rows))
 
 
 class TiledHogDetector:
@@ -100,7 +103,12 @@ class TiledHogDetector:
     reference to the file once loaded), plus the original for non-RGB images.
     """
 
-    def __init__(self, saved: str | os.PathLike[str], strip_rows: int | None = None):
+    def __init__(
+        self,
+        saved: str | os.PathLike[str],
+        strip_rows: int | None = None,
+        band_cols: int | None = None,
+    ):
         import dlib
 
         data = Path(saved).read_bytes()
@@ -109,6 +117,7 @@ class TiledHogDetector:
             # _saliency_row assumes det box = filter; other trained detectors: not supported
             raise ValueError("only detectors trained with padding 0 (the frontal face one)")
         self.strip_rows = strip_rows
+        self.band_cols = band_cols
         self.whole = dlib.fhog_object_detector(str(saved))
         with tempfile.TemporaryDirectory() as scratch:
             variant = Path(scratch) / "one_level.svm"
@@ -152,74 +161,114 @@ class TiledHogDetector:
         """Every detection of every weight vector on every level before suppression, in frame
         coordinates, sorted by confidence (descending) as object_detector::operator() sorts
         them (object_detector.h 427-462)."""
-        source: FrameRows | ResizedRows = FrameRows(img)
-        chain: list[ResizedRows] = []
-        for _ in range(upsample_num_times):
-            # pyramid_up (interpolation.h 1548-1577): size = pyramid_down<2>::rect_up of the
-            # image rectangle + 1, i.e. (2*nr + 1, 2*nc + 2), then resize_image.
-            nr, nc = source.nr, source.nc
-            up_rect = (
-                lround(2.5),
-                lround(1.5),
-                lround((nc - 1 + 1.25) * 2),
-                lround((nr - 1 + 0.75) * 2),
-            )
-            nxt = ResizedRows(source, up_rect[3] + 1, up_rect[2] + 1)
-            chain.append(nxt)
-            source = nxt
-        levels = pyramid_level_count(source.nr, source.nc, self.params)
-        level_sources = [source]
-        for _ in range(1, levels):
-            nr, nc = level_sources[-1].nr, level_sources[-1].nc
-            # pyramid_down<6>::operator(): lround(((N-1)*nr)/N) of an integer division
-            nxt = ResizedRows(level_sources[-1], (5 * nr) // 6, (5 * nc) // 6)
-            chain.append(nxt)
-            level_sources.append(nxt)
-
-        rows = self.strip_rows or strip_rows_for(source.nc, self.params.cell_size)
+        stages = self._stages(img.shape[0], img.shape[1], upsample_num_times)
+        first_nc = stages[upsample_num_times - 1].nc if upsample_num_times else img.shape[1]
+        rows = self.strip_rows or DEFAULT_STRIP_ROWS
+        count = -(-first_nc // (self.band_cols or band_cols_for(rows)))
+        bands = plan_bands(img.shape[1], stages, upsample_num_times, count, self.params)
         found: list[Detection] = []
-
-        def emit(
-            level: int,
-            start: int,
-            stop: int,
-            rects: list[Any],
-            scores: list[float],
-            indices: list[int],
-        ) -> None:
-            for rect, score, index in zip(rects, scores, indices, strict=True):
-                found.append((score, index, self._to_frame(rect, start, level, upsample_num_times)))
-
-        scanners = [
-            LevelScanner(src, level, rows, self.params, emit)
-            for level, src in enumerate(level_sources)
-        ]
-        by_source = {id(s.source): s for s in scanners}
-        if isinstance(source, FrameRows):
-            scanners[0].scan_ready(self.one_level, adjust_threshold)
-        while not all(stage.hi == stage.nr for stage in chain):
-            for i, stage in enumerate(chain):
-                limit = ROW_CHUNK * 2 if i == 0 else stage.nr
-                stage.advance(limit)
-                scanner = by_source.get(id(stage))
-                if scanner is not None:
-                    scanner.scan_ready(self.one_level, adjust_threshold)
-        for scanner in scanners:
-            scanner.scan_ready(self.one_level, adjust_threshold)
-            assert scanner.done
+        scan = functools.partial(
+            self._scan_band, rows=rows, adjust_threshold=adjust_threshold, found=found,
+            upsample_num_times=upsample_num_times,
+        )  # fmt: skip
+        if bands.store is None:
+            scan(img, 0, stages, bands.passes[0].windows, bands.passes[0].scans)
+        else:
+            plan = stages[bands.store - 1]
+            stored = np.empty((plan.nr, plan.nc, 3), np.uint8)
+            for band in bands.passes:
+                scan(img, 0, stages[: bands.store], band.windows, band.scans, stored)
+            rest = stages[bands.store :]
+            widths = [plan.nc] + [p.nc for p in rest]
+            scan(stored, bands.store, rest, [(0, w) for w in widths], [(0, w) for w in widths])
         found.sort(key=lambda det: det[0], reverse=True)
         return found
 
-    def _to_frame(self, rect: Any, start: int, level: int, upsample_num_times: int) -> Box:
-        """Strip box -> level box (shift by the strip's first row, a multiple of the cell, so
-        fhog_to_image's sign-dependent half-cell offset is unchanged because a kept box's top is
-        >= 0 in both) -> level-0 box (rect_up(rect, level), scan_fhog_pyramid.h 784-786, then
-        rectangle's lround) -> frame box (pyramid_down<2>::rect_down(rect, upsample), the
-        Python binding's simple_object_detector_py.h run_detector_with_upscale1)."""
-        left, top = rect.left(), rect.top() + start
-        right, bottom = rect.right(), rect.bottom() + start
-        if start and rect.top() < 0:
-            raise AssertionError("a kept box reaches above its strip")
+    def _stages(self, nr: int, nc: int, upsample_num_times: int) -> list[ResizePlan]:
+        """The resizes from the frame to the last pyramid level: the upsamplings, then the
+        levels after the first."""
+        stages: list[ResizePlan] = []
+        for _ in range(upsample_num_times):
+            # pyramid_up (interpolation.h 1548-1577): size = pyramid_down<2>::rect_up of the
+            # image rectangle + 1, i.e. (2*nr + 1, 2*nc + 2), then resize_image.
+            up_nc = lround((nc - 1 + 1.25) * 2) + 1
+            up_nr = lround((nr - 1 + 0.75) * 2) + 1
+            stages.append(ResizePlan.of(nr, nc, up_nr, up_nc))
+            nr, nc = up_nr, up_nc
+        for _ in range(1, pyramid_level_count(nr, nc, self.params)):
+            # pyramid_down<6>::operator(): lround(((N-1)*nr)/N) of an integer division
+            stages.append(ResizePlan.of(nr, nc, (5 * nr) // 6, (5 * nc) // 6))
+            nr, nc = stages[-1].nr, stages[-1].nc
+        return stages
+
+    def _scan_band(
+        self,
+        top: U8,
+        first: int,
+        stages: list[ResizePlan],
+        windows: Sequence[tuple[int, int]],
+        scans: Sequence[tuple[int, int] | None],
+        stored: U8 | None = None,
+        *,
+        rows: int,
+        adjust_threshold: float,
+        found: list[Detection],
+        upsample_num_times: int,
+    ) -> None:
+        """One top-to-bottom pass: `top` is chain stage `first` (the frame, or the stored
+        level), `stages` make the stages after it; the pass computes `windows[i]` of stage i
+        a few rows at a time and scans `scans[i]` of it in strips; with `stored`, the last
+        stage's window is written there instead."""
+
+        def emit(
+            level: int, row: int, col: int, rects: list[Any], scores: list[float],
+            indices: list[int],
+        ) -> None:  # fmt: skip
+            for rect, score, index in zip(rects, scores, indices, strict=True):
+                box = self._to_frame(rect, row, col, level, upsample_num_times)
+                found.append((score, index, box))
+
+        sources: list[FrameRows | ResizedRows] = [FrameRows(top, windows[0])]
+        chain: list[ResizedRows] = []
+        for i, (plan, window) in enumerate(zip(stages, windows[1:], strict=True)):
+            last = stored is not None and i == len(stages) - 1
+            stage = (StoredRows(sources[-1], plan, window, stored) if last and stored is not None
+                     else ResizedRows(sources[-1], plan, window))  # fmt: skip
+            chain.append(stage)
+            sources.append(stage)
+        scanners = {
+            id(src): LevelScanner(
+                src, first + i - upsample_num_times, rows, self.params, emit, piece
+            )
+            for i, (src, piece) in enumerate(zip(sources, scans, strict=True))
+            if piece is not None
+        }
+        head = scanners.get(id(sources[0]))
+        if head is not None:
+            head.scan_ready(self.one_level, adjust_threshold)
+        while not all(stage.hi == stage.nr for stage in chain):
+            for i, stage in enumerate(chain):
+                stage.advance(ROW_CHUNK * 2 if i == 0 else stage.nr)
+                scanner = scanners.get(id(stage))
+                if scanner is not None:
+                    scanner.scan_ready(self.one_level, adjust_threshold)
+        for scanner in scanners.values():
+            scanner.scan_ready(self.one_level, adjust_threshold)
+            assert scanner.done
+
+    def _to_frame(
+        self, rect: Any, start: int, left0: int, level: int, upsample_num_times: int
+    ) -> Box:
+        """Strip box -> level box (shift by the strip's first row and the piece's first column,
+        multiples of the cell, so fhog_to_image's sign-dependent half-cell offset is unchanged
+        because a kept box's top and left are >= 0 in both) -> level-0 box (rect_up(rect,
+        level), scan_fhog_pyramid.h 784-786, then rectangle's lround) -> frame box
+        (pyramid_down<2>::rect_down(rect, upsample), the Python binding's
+        simple_object_detector_py.h run_detector_with_upscale1)."""
+        left, top = rect.left() + left0, rect.top() + start
+        right, bottom = rect.right() + left0, rect.bottom() + start
+        if (start and rect.top() < 0) or (left0 and rect.left() < 0):
+            raise AssertionError("a kept box reaches outside its strip")
         if level:
             up = self._down6.rect_up(self._drect(left, top, right, bottom), level)
             left, top = lround(up.left()), lround(up.top())

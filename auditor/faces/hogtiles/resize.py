@@ -21,7 +21,7 @@ ROW_PIXELS = 1 << 17  # ... and at most about this many pixels per pass (wide fr
 
 
 @dataclass(frozen=True)
-class _ColumnPlan:
+class ColumnPlan:
     """Where each output column samples its input row, as resize_image computes it.
 
     Columns [0, simd) come from the simd4f loop: four float32 lanes started at
@@ -43,7 +43,7 @@ class _ColumnPlan:
     tail_lr: npt.NDArray[np.float64]
 
 
-def column_plan(in_nc: int, out_nc: int) -> _ColumnPlan:
+def column_plan(in_nc: int, out_nc: int) -> ColumnPlan:
     x_scale = (in_nc - 1) / max(out_nc - 1, 1)
     x = -4 * x_scale
     groups = out_nc // 4 + 2
@@ -68,7 +68,7 @@ def column_plan(in_nc: int, out_nc: int) -> _ColumnPlan:
     tl = np.array(tail_left, dtype=np.int64)
     lefts = left[:stop].reshape(-1).astype(np.int64)
     inv_lr = (np.float32(1) - lr).astype(np.float32)
-    return _ColumnPlan(
+    return ColumnPlan(
         left=lefts,
         lr=lr,
         inv_lr=inv_lr,
@@ -79,6 +79,40 @@ def column_plan(in_nc: int, out_nc: int) -> _ColumnPlan:
         tail_right=np.minimum(tl + 1, in_nc - 1),
         tail_lr=np.array(tail_lr, dtype=np.float64),
     )
+
+
+def window_plan(plan: ColumnPlan, c0: int, c1: int, p0: int) -> ColumnPlan:
+    """The plan of output columns [c0, c1) only, reading a parent window that starts at input
+    column p0. The lanes' values are the whole row's (dlib accumulates them from column 0),
+    so a window of a level is computed exactly as the same columns of the whole level."""
+    simd = plan.left.size
+    a, b = min(c0, simd), min(c1, simd)
+    ta, tb = max(c0, simd) - simd, max(c1, simd) - simd
+    left, lr, inv_lr = plan.left[a:b] - p0, plan.lr[a:b], plan.inv_lr[a:b]
+    return ColumnPlan(
+        left=left,
+        lr=lr,
+        inv_lr=inv_lr,
+        flat_left=(left[:, None] * 3 + np.arange(3)).reshape(-1),
+        flat_lr=np.repeat(lr, 3),
+        flat_inv_lr=np.repeat(inv_lr, 3),
+        tail_left=plan.tail_left[ta:tb] - p0,
+        tail_right=plan.tail_right[ta:tb] - p0,
+        tail_lr=plan.tail_lr[ta:tb],
+    )
+
+
+def source_span(plan: ColumnPlan, c0: int, c1: int) -> tuple[int, int]:
+    """The input columns [lo, hi) that output columns [c0, c1) read (both neighbours)."""
+    simd = plan.left.size
+    lo, hi = [], []
+    if c0 < simd:
+        lo.append(int(plan.left[c0]))
+        hi.append(int(plan.left[min(c1, simd) - 1]) + 2)
+    if c1 > simd:
+        lo.append(int(plan.tail_left[max(c0, simd) - simd]))
+        hi.append(int(plan.tail_right[c1 - 1 - simd]) + 1)
+    return min(lo), max(hi)
 
 
 def row_plan(in_nr: int, out_nr: int) -> tuple[I64, I64, npt.NDArray[np.float64]]:
@@ -96,7 +130,7 @@ def row_plan(in_nr: int, out_nr: int) -> tuple[I64, I64, npt.NDArray[np.float64]
 
 
 def resize_rows(
-    top_rows: U8, bottom_rows: U8, fracs: npt.NDArray[np.float64], plan: _ColumnPlan, out: U8
+    top_rows: U8, bottom_rows: U8, fracs: npt.NDArray[np.float64], plan: ColumnPlan, out: U8
 ) -> None:
     """Output rows of resize_image into `out`, given each output row's top and bottom input
     rows; the float32 products and sums in the order the simd4f code does them:
