@@ -68,16 +68,25 @@ def column_plan(in_nc: int, out_nc: int) -> ColumnPlan:
     tl = np.array(tail_left, dtype=np.int64)
     lefts = left[:stop].reshape(-1).astype(np.int64)
     inv_lr = (np.float32(1) - lr).astype(np.float32)
+    tail = (tl, np.minimum(tl + 1, in_nc - 1), np.array(tail_lr, dtype=np.float64))
+    return _make_plan(lefts, lr, inv_lr, *tail)
+
+
+def _make_plan(
+    left: I64, lr: F32, inv_lr: F32, tail_left: I64, tail_right: I64,
+    tail_lr: npt.NDArray[np.float64],
+) -> ColumnPlan:  # fmt: skip
+    """The plan with its per-channel (flattened) copies of the SIMD columns' fields."""
     return ColumnPlan(
-        left=lefts,
+        left=left,
         lr=lr,
         inv_lr=inv_lr,
-        flat_left=(lefts[:, None] * 3 + np.arange(3)).reshape(-1),
+        flat_left=(left[:, None] * 3 + np.arange(3)).reshape(-1),
         flat_lr=np.repeat(lr, 3),
         flat_inv_lr=np.repeat(inv_lr, 3),
-        tail_left=tl,
-        tail_right=np.minimum(tl + 1, in_nc - 1),
-        tail_lr=np.array(tail_lr, dtype=np.float64),
+        tail_left=tail_left,
+        tail_right=tail_right,
+        tail_lr=tail_lr,
     )
 
 
@@ -88,17 +97,13 @@ def window_plan(plan: ColumnPlan, c0: int, c1: int, p0: int) -> ColumnPlan:
     simd = plan.left.size
     a, b = min(c0, simd), min(c1, simd)
     ta, tb = max(c0, simd) - simd, max(c1, simd) - simd
-    left, lr, inv_lr = plan.left[a:b] - p0, plan.lr[a:b], plan.inv_lr[a:b]
-    return ColumnPlan(
-        left=left,
-        lr=lr,
-        inv_lr=inv_lr,
-        flat_left=(left[:, None] * 3 + np.arange(3)).reshape(-1),
-        flat_lr=np.repeat(lr, 3),
-        flat_inv_lr=np.repeat(inv_lr, 3),
-        tail_left=plan.tail_left[ta:tb] - p0,
-        tail_right=plan.tail_right[ta:tb] - p0,
-        tail_lr=plan.tail_lr[ta:tb],
+    return _make_plan(
+        plan.left[a:b] - p0,
+        plan.lr[a:b],
+        plan.inv_lr[a:b],
+        plan.tail_left[ta:tb] - p0,
+        plan.tail_right[ta:tb] - p0,
+        plan.tail_lr[ta:tb],
     )
 
 
