@@ -84,14 +84,15 @@ __all__ = [
 
 #: What the strips of all levels may hold at once: every level holds about one strip, and the
 #: levels' widths sum to 6x the first's (5/6 per level), so a band's width follows from the
-#: strip height. 40 MB keeps a worker under 256 MB at the pixel limit, square or twice as wide
-#: (bench/RESULTS.md, "Frames in strips").
+#: strip height. 24 MB keeps a worker under 256 MB at the pixel limit, square or twice as wide
+#: (bench/RESULTS.md, "Strips in column bands").
 LEVEL_BUFFER_BYTES = 24 << 20
 
 
 def band_cols_for(strip_rows: int) -> int:
     """First-level columns a band may own: as wide as LEVEL_BUFFER_BYTES allows for strips
-    `strip_rows` tall (4551 columns for 512-row strips: a 4K frame at upsample 1 is two bands)."""
+    `strip_rows` tall (2730 columns for 512-row strips: a 4K frame at upsample 1 is three
+    bands)."""
     return max(1, LEVEL_BUFFER_BYTES // (6 * 3 * strip_rows))
 
 
@@ -114,7 +115,7 @@ class TiledHogDetector:
         data = Path(saved).read_bytes()
         self.params = parse_hog_file(data)
         if self.params.padding != 0:
-            # _saliency_row assumes det box = filter; other trained detectors: not supported
+            # LevelScanner._saliency assumes det box = filter (other detectors: not supported)
             raise ValueError("only detectors trained with padding 0 (the frontal face one)")
         self.strip_rows = strip_rows
         self.band_cols = band_cols
@@ -231,8 +232,8 @@ class TiledHogDetector:
         sources: list[FrameRows | ResizedRows] = [FrameRows(top, windows[0])]
         chain: list[ResizedRows] = []
         for i, (plan, window) in enumerate(zip(stages, windows[1:], strict=True)):
-            last = stored is not None and i == len(stages) - 1
-            stage = (StoredRows(sources[-1], plan, window, stored) if last and stored is not None
+            stage = (StoredRows(sources[-1], plan, window, stored)
+                     if stored is not None and i == len(stages) - 1
                      else ResizedRows(sources[-1], plan, window))  # fmt: skip
             chain.append(stage)
             sources.append(stage)

@@ -23,8 +23,9 @@ from auditor.faces.hogtiles.strips import ResizePlan
 
 Span = tuple[int, int]
 
-#: A level narrower than this many overlaps per band is split into fewer pieces (each
-#: piece then repeats at most a quarter of its width).
+#: A level narrower than this many overlaps per band is not cut (`splits`): it and the levels
+#: after it are scanned whole from the stored level, so a piece repeats at most a quarter of
+#: its width.
 MIN_PIECE_OVERLAPS = 4
 
 
