@@ -1,8 +1,9 @@
 """dlib's CNN (MMOD) face detector, run on ONNX Runtime, giving dlib's boxes and confidences.
 
 Why: `face_recognition.face_locations(img, U, model="cnn")` finds faces HOG misses, but costs
-~58x HOG's CPU time in the default wheel. Here the network runs on ONNX Runtime (`cnn_graph`)
-and everything around it follows dlib's code step by step, so the boxes are dlib's:
+~58x HOG's CPU time in the default wheel. Here the network runs on ONNX Runtime (`cnn_graph`),
+streamed down the pyramid a few rows at a time (`cnn_pyramid`, `cnn_stream`), and everything
+around it follows dlib's code step by step, so the boxes are dlib's:
 
 1. upsample U times as `cnn_face_detection_model_v1.detect` does: `pyramid_up` with
    `pyramid_down<2>` (rows 2r+1, cols 2c+2; `dlib.resize_image` runs the same bilinear code);
@@ -32,13 +33,12 @@ from typing import Any
 import numpy as np
 
 from auditor.faces import dlibgeom as geom
-from auditor.faces.cnn_bands import banded_scores
+from auditor.faces.cnn_pyramid import Rect, TiledPyramid, upsample
+from auditor.faces.cnn_stream import Conv, Run, out_rows, streamed_scores
 from auditor.faces.modelfiles import detector_path
 
 #: Name recorded in face_engine and in the cache fingerprint.
 DETECTOR_NAME = "cnn"
-
-Rect = tuple[int, int, int, int]  # left, top, right, bottom (dlib's inclusive rectangle)
 
 
 @dataclass(frozen=True)
@@ -47,88 +47,6 @@ class Detection:
 
     box: tuple[int, int, int, int]
     confidence: float
-
-
-# ---------------------------------------------------------------------------------------------
-# The tiled pyramid (image_pyramid.h, compute_tiled_image_pyramid_details, pyramid_down<6>).
-
-
-def pyramid_rects(nr: int, nc: int, padding: int, outer: int) -> tuple[list[Rect], int, int]:
-    """The level rectangles inside the tiled image, and its rows and cols."""
-    if nr * nc == 0:
-        return [], 0, 0
-    rects: list[Rect] = [(0, 0, nc - 1, nr - 1)]
-    while True:
-        nr, nc = math.floor(5.0 / 6.0 * nr), math.floor(5.0 / 6.0 * nc)
-        if nr * nc == 0 or nr < 5:
-            break
-        rects.append((0, 0, nc - 1, nr - 1))
-    total_height = sum(geom.height(r) + padding for r in rects) - 2 * padding
-    height = 0
-    prev_width = 0
-    first_w, first_h = geom.width(rects[0]), geom.height(rects[0])
-    for r in rects:
-        if geom.width(r) <= first_w - prev_width - padding and (height - first_h) * 2 >= (
-            total_height - first_h
-        ):
-            break
-        height += geom.height(r) + padding
-        prev_width = geom.width(r)
-    height -= padding
-    width = first_w
-    out_nr, out_nc = height + 2 * outer, width + 2 * outer
-    y = outer
-    i = 0
-    while y < height + outer and i < len(rects):
-        w, h = geom.width(rects[i]), geom.height(rects[i])
-        rects[i] = (outer, y, outer + w - 1, y + h - 1)
-        y += h + padding
-        i += 1
-    y -= padding
-    while i < len(rects):
-        p1 = (outer + width - 1, y - 1)
-        br = (rects[i][2], rects[i][3])
-        p2 = (p1[0] - br[0], p1[1] - br[1])
-        rect = (min(p1[0], p2[0]), min(p1[1], p2[1]), max(p1[0], p2[0]), max(p1[1], p2[1]))
-        if geom.area(geom.intersect(rects[0], rect)):
-            break
-        rects[i] = rect
-        y -= geom.height(rect) + padding
-        i += 1
-    return rects[:i], out_nr, out_nc
-
-
-def build_pyramid(img: np.ndarray, means: Sequence[float], padding: int, outer: int) -> Any:
-    """(3, rows, cols) float32 tiled pyramid of an RGB uint8 image, and its level rectangles."""
-    import dlib
-
-    rects, out_nr, out_nc = pyramid_rects(img.shape[0], img.shape[1], padding, outer)
-    data = np.zeros((3, out_nr, out_nc), np.float32)
-    if not rects:
-        return data, rects
-    l0, t0, r0, b0 = rects[0]
-    for channel in range(3):
-        level = (img[:, :, channel].astype(np.float32) - np.float32(means[channel])) / np.float32(
-            256.0
-        )
-        data[channel, t0 : b0 + 1, l0 : r0 + 1] = level
-        for left, top, right, bottom in rects[1:]:
-            level = dlib.resize_image(
-                np.ascontiguousarray(level), bottom - top + 1, right - left + 1
-            )
-            data[channel, top : bottom + 1, left : right + 1] = level
-    return data, rects
-
-
-def upsample(img: np.ndarray, times: int) -> np.ndarray:
-    """`pyramid_up(image, pyramid_down<2>)` `times` times: rows 2r+1, cols 2c+2 (rect_up of
-    the image rectangle, rounded as dlib rounds a drectangle), bilinear as dlib resizes."""
-    import dlib
-
-    for _ in range(times):
-        rows, cols = img.shape[:2]
-        img = dlib.resize_image(np.ascontiguousarray(img), 2 * rows + 1, 2 * cols + 2)
-    return img
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,86 +116,82 @@ def scores_to_detections(
 # The detector.
 
 
-#: Pyramid pixels per band of the network's pass (`cnn_bands`): 512 rows of a 1080p frame's
-#: pyramid at upsample 1, whose pass then peaks at 556 MB instead of 1,187 MB (and takes 3.3 s
-#: of CPU instead of 4.6: the bands stay in cache). At least MIN_BAND_ROWS rows, because each
-#: band repeats about 190 rows of the one before (the network's receptive field).
-BAND_PIXELS = 2_000_000
-MIN_BAND_ROWS = 384
-
-
-def band_rows(cols: int) -> int:
-    """Rows of a band for a pyramid `cols` wide: about BAND_PIXELS pixels, a multiple of 8."""
-    return max(MIN_BAND_ROWS, BAND_PIXELS // max(cols, 1) // 8 * 8)
+#: Pyramid rows given to the network per call (`cnn_stream`): each layer keeps only the rows
+#: its next windows share, so this sets the working set (a few MB at 4K), not the result.
+#: Measured on a 1080p frame at upsample 1: 32 rows 3.97 s, 64 rows 3.91 s, 256 rows 4.27 s.
+CHUNK_ROWS = 64
 
 
 class CnnDetector:
-    """One ONNX Runtime session per process (one intra-op thread: one process per core)."""
+    """One ONNX Runtime session per convolution, per process (one intra-op thread: one
+    process per core)."""
 
     name = DETECTOR_NAME
 
     def __init__(self, model_file: Path | None = None, threads: int = 1) -> None:
         import onnxruntime
 
-        from auditor.faces.cnn_graph import graph_bytes, graph_sha256, rebuild
+        from auditor.faces.cnn_graph import graph_sha256, stage_bytes, stages
+        from auditor.faces.mmodnet import load
         from auditor.faces.onnx_kernel import providers
 
-        model_file = model_file or detector_path()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        # The activations are few and large (hundreds of MB for a 1080p frame at upsample 1):
-        # ORT's arena would keep its high-water mark for the process's life (measured +230 MB).
+        # Calls of many sizes (the pyramid's last chunk, every frame size): ORT's arena would
+        # keep each size's high-water mark for the process's life.
         options.enable_cpu_mem_arena = False
-        data, self.net = graph_bytes(model_file)
-        try:
-            session = onnxruntime.InferenceSession(data, options, providers=providers())
-        except Exception:  # noqa: BLE001 - checked bytes that ORT still refuses: build again
-            data = rebuild(model_file)
-            session = onnxruntime.InferenceSession(data, options, providers=providers())
-        self.session = session
-        self.graph_sha256 = graph_sha256(data)
-        self.convs = [
-            (layer.attrs["kernel"], layer.attrs["stride"], layer.attrs["pad"])
-            for layer in self.net.layers
-            if layer.kind == "con"
+        self.net = load(model_file or detector_path())
+        data = stage_bytes(self.net)
+        sessions = [
+            onnxruntime.InferenceSession(graph, options, providers=providers()) for graph in data
         ]
+        self.runs: list[Run] = [_runner(session) for session in sessions]
+        self.convs = [Conv(st.kernel, st.stride, st.pad) for st in stages(self.net)]
+        self.graph_sha256 = graph_sha256(data)
 
-    def _run(self, pyramid: np.ndarray) -> np.ndarray:
-        scores: np.ndarray = self.session.run(None, {"pyramid": np.ascontiguousarray(pyramid)})[0]
-        return scores
-
-    def _prepare(self, img: np.ndarray, times: int) -> tuple[np.ndarray, list[Rect]]:
+    def pyramid(self, img: np.ndarray, times: int) -> TiledPyramid:
+        """The tiled pyramid of `img` upsampled `times` times."""
         net = self.net
         up = upsample(np.asarray(img, np.uint8), times)
-        pyramid: np.ndarray
-        pyramid, rects = build_pyramid(
-            up, net.means, net.pyramid_padding, net.pyramid_outer_padding
-        )
-        return pyramid, rects
+        return TiledPyramid(up, net.means, net.pyramid_padding, net.pyramid_outer_padding)
+
+    def scores(self, pyramid: TiledPyramid) -> np.ndarray | None:
+        """The network's score map over the pyramid (None when no window fits in it)."""
+        if (
+            not pyramid.rects
+            or min(out_rows(self.convs, pyramid.rows), out_rows(self.convs, pyramid.cols)) <= 0
+        ):
+            return None
+        return streamed_scores(self.runs, self.convs, pyramid.chunks(CHUNK_ROWS), pyramid.rows)
 
     def detect(self, img: np.ndarray, times: int) -> list[Detection]:
         """face_locations(img, times, model="cnn") as Detections (with confidences)."""
         return self.detect_many([img], times)[0]
 
     def detect_many(self, images: Sequence[np.ndarray], times: int) -> list[list[Detection]]:
-        """Detect in several frames, one after the other: each frame's pyramid is built, run
-        band by band (`cnn_bands`) and let go before the next is built. Stacking the frames of
-        one size into one batch held all their pyramids and a copy of them at once (a 1080p
-        frame's is 362 MB) for no gain on a CPU, where a band already fills the cores."""
+        """Detect in several frames, one after the other, each frame's pyramid streamed through
+        the network (`cnn_stream`) and let go before the next is built. Stacking the frames of
+        one size into one batch held all their pyramids at once (a 1080p frame's is 345 MB)
+        for no gain on a CPU, where a chunk of rows already fills the cores."""
         out: list[list[Detection]] = []
         for img in images:
-            pyramid, rects = self._prepare(img, times)
-            if not pyramid.shape[1] or not pyramid.shape[2] or not rects:
+            pyramid = self.pyramid(img, times)
+            scores = self.scores(pyramid)
+            if scores is None:
                 out.append([])
                 continue
-            scores = banded_scores(
-                self._run, pyramid[None], self.convs, band_rows(pyramid.shape[2])
-            )
-            del pyramid
             height, width = img.shape[:2]
-            out.append(scores_to_detections(scores[0, 0], rects, self.net, times, width, height))
+            out.append(scores_to_detections(scores, pyramid.rects, self.net, times, width, height))
         return out
+
+
+def _runner(session: Any) -> Run:
+    def run(x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = session.run(None, {"x": x})[0]
+        return out
+
+    return run

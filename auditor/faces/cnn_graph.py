@@ -1,50 +1,59 @@
-"""dlib's CNN face detector network as an ONNX graph, built from the weights `mmodnet` parsed.
+"""dlib's CNN face detector network as ONNX graphs, built from the weights `mmodnet` parsed.
 
 Why: the default dlib wheel runs this network without BLAS (~7 s per 640x480 frame at
 upsample 1); ONNX Runtime's CPU convolutions run the same arithmetic several times cheaper
-(bench/RESULTS.md). The graph is only the network: it takes dlib's tiled image pyramid, already
-normalised ((pixel - mean) / 256, float32, N x 3 x rows x cols, see `cnn_detector`), and returns
-the detector's score map (N x 1 x rows' x cols'). Building the pyramid, thresholding and
-non-max suppression stay in numpy, where they can follow dlib's code line by line.
+(bench/RESULTS.md). The graphs are only the network: they take dlib's tiled image pyramid,
+already normalised ((pixel - mean) / 256, float32, N x 3 x rows x cols, see `cnn_detector`),
+and give the detector's score map (N x 1 x rows' x cols'). Building the pyramid, thresholding
+and non-max suppression stay in numpy, where they can follow dlib's code line by line.
 
-All convolutions use dlib's padding (none for the 5x5 stride-2 ones, half the kernel for the
-stride-1 ones); with no padding and a window that fits, dlib's output size `1 + (in - k) / s`
-equals ONNX's floor formula. Each affine layer is folded into its convolution in float64 (a
-change in float32 rounding only; parity with dlib is tested on real photos).
-
-The graph is cached beside the parse, keyed by the model file's SHA-256 and GRAPH_VERSION,
-its own SHA-256 recorded and checked on load (`derived`).
+The network is a chain of seven convolutions (each affine layer folded into its convolution in
+float64, a change in float32 rounding only; parity with dlib is tested on real photos), and
+`stage_models` gives one graph per convolution (with its ReLU) that pads only the columns:
+`cnn_stream` runs them over the pyramid a few rows at a time and carries each layer's last rows
+to the next call, so no row is computed twice and no layer's whole output is ever held.
+`build_model` is the same chain as one graph, the reference the streamed stages are tested
+against. dlib's padding is none for the 5x5 stride-2 convolutions and half the kernel for the
+stride-1 ones; with no padding and a window that fits, dlib's output size `1 + (in - k) / s`
+equals ONNX's floor formula.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from auditor.faces.derived import read_checked, sha256_bytes, write_checked
-from auditor.faces.dlibnet import DlibNetError, cache_dir
-from auditor.faces.mmodnet import FORMAT_VERSION, MmodNet, load
-from auditor.faces.modelfiles import sha256_file
+from auditor.faces.dlibnet import DlibNetError
+from auditor.faces.mmodnet import MmodNet
 from auditor.faces.onnx_kernel import _Graph
 
-#: Bump when `build_model` changes the graph, so graphs cached on disk are built again.
-GRAPH_VERSION = 1
+
+@dataclass(frozen=True)
+class Stage:
+    """One convolution of the chain, its affine layer folded in, and whether a ReLU follows."""
+
+    weights: np.ndarray  # float32 (out, in, k, k)
+    bias: np.ndarray  # float32 (out,)
+    kernel: int
+    stride: int
+    pad: int
+    relu: bool
 
 
-def build_model(net: MmodNet) -> Any:
-    """The network as an onnx.ModelProto: float32 (N, 3, rows, cols) in, (N, 1, r, c) out."""
-    from onnx import TensorProto, helper
-
-    g = _Graph()
-    x = "pyramid"
+def stages(net: MmodNet) -> list[Stage]:
+    """The network's convolutions in input-to-output order."""
+    out: list[Stage] = []
     layers = net.layers
     index = 0
     while index < len(layers):
         layer = layers[index]
         if layer.kind == "relu":
-            x = g.op("Relu", [x])
+            if not out or out[-1].relu:
+                raise DlibNetError("a relu layer that does not follow a convolution")
+            last = out.pop()
+            out.append(Stage(last.weights, last.bias, last.kernel, last.stride, last.pad, True))
             index += 1
             continue
         if layer.kind != "con":
@@ -59,19 +68,31 @@ def build_model(net: MmodNet) -> Any:
             bias = bias * gamma + beta
             index += 1
         k, s, p = layer.attrs["kernel"], layer.attrs["stride"], layer.attrs["pad"]
-        x = g.op(
-            "Conv",
-            [x, g.const("w", weights.astype(np.float32)), g.const("b", bias.astype(np.float32))],
-            kernel_shape=[k, k],
-            strides=[s, s],
-            pads=[p, p, p, p],
-        )
+        out.append(Stage(weights.astype(np.float32), bias.astype(np.float32), k, s, p, relu=False))
         index += 1
+    return out
+
+
+def _conv(g: _Graph, x: str, stage: Stage, row_pad: int) -> str:
+    p = stage.pad
+    x = g.op(
+        "Conv",
+        [x, g.const("w", stage.weights), g.const("b", stage.bias)],
+        kernel_shape=[stage.kernel, stage.kernel],
+        strides=[stage.stride, stage.stride],
+        pads=[row_pad, p, row_pad, p],
+    )
+    return g.op("Relu", [x]) if stage.relu else x
+
+
+def _model(g: _Graph, x_in: str, x_out: str, channels: int, name: str) -> Any:
+    from onnx import TensorProto, helper
+
     graph = helper.make_graph(
         g.nodes,
-        "mmod_human_face_detector",
-        [helper.make_tensor_value_info("pyramid", TensorProto.FLOAT, ["n", 3, "rows", "cols"])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["n", 1, "out_rows", "out_cols"])],
+        name,
+        [helper.make_tensor_value_info(x_in, TensorProto.FLOAT, ["n", channels, "r", "c"])],
+        [helper.make_tensor_value_info(x_out, TensorProto.FLOAT, ["n", None, "r2", "c2"])],
         g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -79,36 +100,40 @@ def build_model(net: MmodNet) -> Any:
     return model
 
 
-def _graph_file(model_sha256: str) -> Path:
-    return cache_dir() / "mmodnet" / f"{model_sha256}-v{FORMAT_VERSION}-graph{GRAPH_VERSION}.onnx"
+def build_model(net: MmodNet) -> Any:
+    """The whole network as one onnx.ModelProto: float32 (N, 3, rows, cols) in, (N, 1, r, c)
+    out, padding rows and columns as dlib does."""
+    g = _Graph()
+    x = "pyramid"
+    for stage in stages(net):
+        x = _conv(g, x, stage, stage.pad)
+    return _model(g, "pyramid", x, 3, "mmod_human_face_detector")
 
 
-def graph_bytes(model_file: Path) -> tuple[bytes, MmodNet]:
-    """The graph for `model_file` (the cached one when its bytes match their recorded SHA-256
-    and it parses as ONNX, else built again and the cache file replaced) and the parse."""
-    net = load(model_file)
-    graph_file = _graph_file(sha256_file(model_file))
-    data = read_checked(graph_file)
-    if data is not None:
-        try:
-            import onnx
-
-            onnx.load_model_from_string(data)
-            return data, net
-        except Exception:  # noqa: BLE001 - not a readable graph: a cache miss
-            pass
-    data = build_model(net).SerializeToString()
-    write_checked(graph_file, data)
-    return data, net
+def stage_models(net: MmodNet) -> list[Any]:
+    """One onnx.ModelProto per convolution (with its ReLU), padding the columns only: the
+    rows' padding is the caller's (`cnn_stream` adds zero rows at the pyramid's edges)."""
+    models = []
+    for i, stage in enumerate(stages(net)):
+        g = _Graph()
+        x = _conv(g, "x", stage, 0)
+        models.append(_model(g, "x", x, stage.weights.shape[1], f"mmod_stage{i}"))
+    return models
 
 
-def rebuild(model_file: Path) -> bytes:
-    """Build the graph again and replace the cached file (after ORT refused checked bytes)."""
-    data: bytes = build_model(load(model_file)).SerializeToString()
-    write_checked(_graph_file(sha256_file(model_file)), data)
-    return data
+def stage_bytes(net: MmodNet) -> list[bytes]:
+    """The stage graphs serialised (built in memory from the checked parse: cheap, so not
+    cached on disk)."""
+    return [model.SerializeToString() for model in stage_models(net)]
 
 
-def graph_sha256(data: bytes) -> str:
-    """SHA-256 of graph bytes (what face_engine names)."""
-    return sha256_bytes(data)
+def graph_sha256(stage_data: list[bytes]) -> str:
+    """SHA-256 over the stage graphs (what face_engine names): each graph's length, then its
+    bytes, so no two lists of graphs hash alike."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for data in stage_data:
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from auditor.faces import mmodnet
-from auditor.faces.cnn_detector import CnnDetector, pyramid_rects
+from auditor.faces.cnn_detector import CnnDetector
+from auditor.faces.cnn_pyramid import pyramid_rects
 from auditor.faces.detectors import DetectorUnavailable, check_detector
 from auditor.faces.dlibnet import DlibNetError
 from auditor.faces.engine import analyse
