@@ -12,10 +12,11 @@ float64, a change in float32 rounding only; parity with dlib is tested on real p
 `stage_models` gives one graph per convolution (with its ReLU) that pads only the columns:
 `cnn_stream` runs them over the pyramid a few rows at a time and carries each layer's last rows
 to the next call, so no row is computed twice and no layer's whole output is ever held.
-`build_model` is the same chain as one graph, the reference the streamed stages are tested
-against. dlib's padding is none for the 5x5 stride-2 convolutions and half the kernel for the
-stride-1 ones; with no padding and a window that fits, dlib's output size `1 + (in - k) / s`
-equals ONNX's floor formula.
+`build_model` is the same chain as one graph: it runs small pyramids in one call (cheaper
+there than seven) and is the reference the streamed stages are tested against. dlib's padding
+is none for the 5x5 stride-2 convolutions and half the kernel for the stride-1 ones; with no
+padding and a window that fits, dlib's output size `1 + (in - k) / s` equals ONNX's floor
+formula.
 """
 
 from __future__ import annotations
@@ -121,15 +122,16 @@ def stage_models(net: MmodNet) -> list[Any]:
     return models
 
 
-def stage_bytes(net: MmodNet) -> list[bytes]:
-    """The stage graphs serialised (built in memory from the checked parse: cheap, so not
-    cached on disk)."""
-    return [model.SerializeToString() for model in stage_models(net)]
+def graphs_bytes(net: MmodNet) -> list[bytes]:
+    """The whole-network graph, then the stage graphs, serialised (built in memory from the
+    checked parse in a few ms, so not cached on disk)."""
+    models = [build_model(net), *stage_models(net)]
+    return [model.SerializeToString() for model in models]
 
 
 def graph_sha256(stage_data: list[bytes]) -> str:
-    """SHA-256 over the stage graphs (what face_engine names): each graph's length, then its
-    bytes, so no two lists of graphs hash alike."""
+    """SHA-256 over the graphs (what face_engine names): each graph's length, then its bytes,
+    so no two lists of graphs hash alike."""
     import hashlib
 
     digest = hashlib.sha256()

@@ -158,12 +158,12 @@ class CnnFaces:
 
     def check(self) -> None:
         """Parses the model file (the parse is cached on disk, so the workers read it instead
-        of each parsing it) and builds the stage graphs once, to fail here, not in a worker."""
+        of each parsing it) and builds the graphs once, to fail here, not in a worker."""
         try:
             import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
 
-            from auditor.faces.cnn_graph import stage_bytes
+            from auditor.faces.cnn_graph import graphs_bytes
             from auditor.faces.dlibnet import DlibNetError
             from auditor.faces.mmodnet import load
             from auditor.faces.modelfiles import detector_path
@@ -172,7 +172,7 @@ class CnnFaces:
                 f"the cnn detector needs the onnx and onnxruntime packages ({exc})"
             ) from None
         try:
-            stage_bytes(load(detector_path()))
+            graphs_bytes(load(detector_path()))
         except (DlibNetError, OSError) as exc:
             raise DetectorUnavailable(f"the cnn detector cannot read the model: {exc}") from None
 
@@ -218,14 +218,14 @@ class CnnFaces:
         and the model file, parse and graph hashes."""
         import onnxruntime
 
-        from auditor.faces.cnn_graph import graph_sha256, stage_bytes
+        from auditor.faces.cnn_graph import graph_sha256, graphs_bytes
         from auditor.faces.mmodnet import load
         from auditor.faces.modelfiles import detector_path, sha256_file
         from auditor.faces.onnx_kernel import providers
 
         model = detector_path()
         net = load(model)
-        data = stage_bytes(net)
+        data = graphs_bytes(net)
         return {
             "onnxruntime": str(onnxruntime.__version__),
             "onnx_provider": providers()[0],

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from auditor.faces.cnn_detector import CHUNK_ROWS, CnnDetector
+from auditor.faces.cnn_detector import CHUNK_ROWS, WHOLE_PIXELS, CnnDetector
 from auditor.faces.cnn_graph import build_model
 from auditor.faces.cnn_pyramid import TiledPyramid
 from auditor.faces.cnn_stream import Conv, LayerStream, out_rows, streamed_scores
@@ -121,3 +121,22 @@ def test_layer_stream_reads_each_row_once_and_pads_the_edges() -> None:
     assert out_rows([Conv(5, 2, 0)], 11) == 4
     with pytest.raises(ValueError, match="gave 6 rows, not 11"):
         streamed_scores([box(5, 2)], [Conv(5, 2, 0)], iter([x[:, :, :6]]), 11)
+
+
+def test_small_pyramids_take_the_whole_graph_with_the_same_scores(
+    detector: CnnDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    img = np.asarray(Image.open(FIXTURES / "two_people.jpg").convert("RGB"))
+    pyramid = detector.pyramid(img, 0)
+    assert pyramid.rows * pyramid.cols <= WHOLE_PIXELS
+    calls: list[str] = []
+    whole, first = detector.whole, detector.runs[0]
+    monkeypatch.setattr(detector, "whole", lambda x: calls.append("whole") or whole(x))
+    one_call = detector.scores(pyramid)
+    monkeypatch.setattr(detector, "whole", None)  # the stream now, on a fresh pyramid
+    monkeypatch.setattr(detector, "runs", [lambda x: calls.append("stage") or first(x),
+                                           *detector.runs[1:]])  # fmt: skip
+    monkeypatch.setattr("auditor.faces.cnn_detector.WHOLE_PIXELS", 0)
+    streamed = detector.scores(detector.pyramid(img, 0))
+    assert calls[0] == "whole" and calls.count("whole") == 1 and "stage" in calls
+    assert one_call is not None and streamed is not None and np.array_equal(one_call, streamed)
