@@ -191,11 +191,13 @@ class CnnDetector:
         for img in images:
             pyramid = self.pyramid(img, times)
             scores = self.scores(pyramid)
+            rects = pyramid.rects
+            del pyramid  # a small pyramid's levels, before the next frame's are made
             if scores is None:
                 out.append([])
                 continue
             height, width = img.shape[:2]
-            out.append(scores_to_detections(scores, pyramid.rects, self.net, times, width, height))
+            out.append(scores_to_detections(scores, rects, self.net, times, width, height))
         return out
 
 
