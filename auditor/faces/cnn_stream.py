@@ -22,14 +22,32 @@ import numpy as np
 Run = Callable[[np.ndarray], np.ndarray]
 
 
+@dataclass(frozen=True)
+class Conv:
+    """A stage's geometry along the rows."""
+
+    kernel: int
+    stride: int
+    pad: int
+
+    def out(self, rows: int) -> int:
+        """Output rows for `rows` input rows (ONNX's floor formula)."""
+        return (rows + 2 * self.pad - self.kernel) // self.stride + 1
+
+
+def out_rows(convs: Iterable[Conv], rows: int) -> int:
+    """Output rows of the chain for `rows` input rows."""
+    for conv in convs:
+        rows = conv.out(rows)
+    return rows
+
+
 @dataclass
 class LayerStream:
     """One convolution fed its input rows in order (`total` rows in all)."""
 
     run: Run
-    kernel: int
-    stride: int
-    pad: int
+    conv: Conv
     total: int
     first: int = field(init=False)  # input row (global, padding counted as rows -pad..) of rows[0]
     done: int = field(init=False, default=0)  # output rows emitted
@@ -37,8 +55,9 @@ class LayerStream:
     started: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
+        self.kernel, self.stride, self.pad = self.conv.kernel, self.conv.stride, self.conv.pad
         self.first = -self.pad
-        self.out_total = (self.total + 2 * self.pad - self.kernel) // self.stride + 1
+        self.out_total = self.conv.out(self.total)
 
     def _zeros(self, like: np.ndarray, count: int) -> np.ndarray:
         return np.zeros((like.shape[0], like.shape[1], count, like.shape[3]), like.dtype)
@@ -72,22 +91,6 @@ class LayerStream:
         return out
 
 
-@dataclass(frozen=True)
-class Conv:
-    """A stage's geometry along the rows."""
-
-    kernel: int
-    stride: int
-    pad: int
-
-
-def out_rows(convs: Iterable[Conv], rows: int) -> int:
-    """Output rows of the chain for `rows` input rows (ONNX's floor formula)."""
-    for c in convs:
-        rows = (rows + 2 * c.pad - c.kernel) // c.stride + 1
-    return rows
-
-
 def streamed_scores(
     runs: list[Run], convs: list[Conv], chunks: Iterable[np.ndarray], total: int
 ) -> np.ndarray:
@@ -96,7 +99,7 @@ def streamed_scores(
     layers = []
     rows = total
     for run, conv in zip(runs, convs, strict=True):
-        layers.append(LayerStream(run, conv.kernel, conv.stride, conv.pad, rows))
+        layers.append(LayerStream(run, conv, rows))
         rows = layers[-1].out_total
     pieces: list[np.ndarray] = []
     seen = 0

@@ -108,7 +108,7 @@ def test_layer_stream_reads_each_row_once_and_pads_the_edges() -> None:
         return run
 
     x = np.arange(1, 12, dtype=np.float32).reshape(1, 1, 11, 1)
-    layer = LayerStream(box(3, 1), 3, 1, 1, 11)
+    layer = LayerStream(box(3, 1), Conv(3, 1, 1), 11)
     outs = [layer.feed(x[:, :, i : i + 1], i == 10) for i in range(11)]
     got = np.concatenate([o for o in outs if o is not None], axis=2)[0, 0, :, 0]
     padded = np.concatenate([[0], x[0, 0, :, 0], [0]])
